@@ -1,0 +1,161 @@
+"""Model output -> structure, for every task of the unified format (the inverse of mnlu.tasks).
+
+Tolerant of harmless variation: white space, the case of labels, bullets around a label, `[SEP]`
+instead of `...` between spans, a trailing period, a bare `(B)` or `B` for an option, an option's
+text without its letter. Strict where tolerance would change a score: an answer that names no
+option, or two options for a single-label question, is *unparseable*, never mapped to some
+default option. Every function returns a dict with an `unparseable` flag and never raises.
+"""
+
+import re
+
+from mnlu.records import CHOICE_TASKS, LETTERS, SPAN_TASKS
+from mnlu.tasks import NO_SPAN, SPAN_SEPARATOR, normalize_space, source_text
+
+_MAX_SEPARATORS = 64  # past this many `...` in one line, skip the text-guided segmentation
+
+
+def parse_answer(record, prediction):
+    """Parse `prediction` against what `record` asked (its labels or options)."""
+    if not isinstance(prediction, str):
+        prediction = ""
+    gold, task = record["gold"], record["task"]
+    if task in SPAN_TASKS:
+        return parse_spans(prediction, gold["labels"], source_text(record))
+    if task in CHOICE_TASKS:
+        parsed = parse_choice(prediction, gold["options"], gold.get("multi_label", False), gold.get("label"))
+        if task == "sts":
+            scores = dict(zip(gold["options"], gold["option_scores"]))
+            parsed["score"] = None if parsed["unparseable"] else scores[parsed["answers"][0]]
+        return parsed
+    return {"summary": prediction.strip(), "unparseable": False}
+
+
+# ---------------------------------------------------------------------------------------------
+# spans
+
+
+def parse_spans(output, labels, text=None):
+    """`Label: span...span` lines -> {"spans": {label: [span, ...]}, "unparseable": bool}.
+
+    Labels are matched case-insensitively to the expected `labels` and returned in their
+    expected spelling; lines with other labels are kept under their own name (they can only be
+    false positives). Spans keep their multiplicity. When the source `text` is given, a span
+    that itself contains `...` is recovered by preferring the reading whose pieces all occur in
+    the text. An answer with no line for any expected label is unparseable and yields no spans.
+    """
+    expected = {_label_key(x): x for x in labels}
+    spans = {x: [] for x in labels}
+    found_expected = False
+    flat_text = normalize_space(text) if text else None
+    for line in output.splitlines():
+        label, rest = _split_label_line(line, expected)
+        if label is None:
+            continue
+        found_expected |= label in expected.values()
+        spans.setdefault(label, []).extend(_split_spans(rest, flat_text))
+    if not found_expected:
+        return {"spans": {x: [] for x in labels}, "unparseable": True}
+    return {"spans": spans, "unparseable": False}
+
+
+def _label_key(label):
+    """What two spellings of a label must share: words and case-folded letters."""
+    return normalize_space(label).strip("*").strip().casefold()
+
+
+def _split_label_line(line, expected):
+    """(label, rest) for a `label: rest` line, the label in its expected spelling where it is one."""
+    line = line.strip()
+    if line.startswith(("- ", "* ", "• ")):
+        line = line[2:]
+    colons = [i for i, c in enumerate(line) if c == ":"]
+    for i in colons:
+        label = expected.get(_label_key(line[:i]))
+        if label is not None:
+            return label, line[i + 1 :]
+    if colons and _label_key(line[: colons[0]]):
+        return normalize_space(line[: colons[0]]).strip("*").strip(), line[colons[0] + 1 :]
+    return None, ""
+
+
+def _split_spans(rest, text):
+    rest = normalize_space(rest.replace("[SEP]", SPAN_SEPARATOR))
+    if not rest or rest.rstrip(".").casefold() == NO_SPAN.casefold():
+        return []
+    if text is not None and rest.count(SPAN_SEPARATOR) <= _MAX_SEPARATORS:
+        pieces = _segment_from_text(rest, text)
+        if pieces is not None:
+            return pieces
+    return [p.strip() for p in rest.split(SPAN_SEPARATOR) if p.strip()]
+
+
+def _segment_from_text(line, text):
+    """Cut `line` at `...` separators so that every piece occurs in `text`; longest pieces first.
+
+    Returns None when no such reading exists (then the caller splits at every separator).
+    """
+    cuts = [i for i in range(len(line)) if line.startswith(SPAN_SEPARATOR, i)] + [len(line)]
+    memo = {}
+
+    def segment(start):
+        if start not in memo:
+            memo[start] = None
+            for cut in reversed([c for c in cuts if c >= start]):
+                piece = line[start:cut].strip()
+                if not piece or piece not in text:
+                    continue
+                rest = () if cut == len(line) else segment(cut + len(SPAN_SEPARATOR))
+                if rest is not None:
+                    memo[start] = (piece, *rest)
+                    break
+        return memo[start]
+
+    found = segment(0)
+    return None if found is None else list(found)
+
+
+# ---------------------------------------------------------------------------------------------
+# choices
+
+# `(B) ...`, `(b)`, `B) ...`, `B. ...`, `B:` or a bare `B`; not the article in `A patient ...`
+_OPTION_LINE = re.compile(r"^\(([A-Za-z])\)(?=\s|$|[.:,;])|^([A-Za-z])[).:]?$|^([A-Z])[).:]\s")
+_OPTION_ANYWHERE = re.compile(r"\(([A-Z])\)")
+
+
+def parse_choice(output, options, multi_label=False, label=None):
+    """Lettered answer -> {"letters": [...], "answers": [option texts], "unparseable": bool}.
+
+    A line that starts with an option letter (`(B) entailment`, `(b)`, `B.`) names that option; a
+    line that is exactly an option's text names it too. Only if no line does are `(X)` markers
+    anywhere in the output used. A single-label answer must name exactly one option; a
+    multi-label answer may name several, or be `None` for the empty set. `label` is the
+    `Trigger - Attribute:` prefix of event-argument answers, removed before reading.
+    """
+    valid = list(LETTERS[: len(options)])
+    by_text = {_option_key(o): LETTERS[i] for i, o in enumerate(options)}
+    chosen = []
+    for line in output.splitlines():
+        line = _strip_prefix(line.strip(), label)
+        match = _OPTION_LINE.match(line)
+        letter = next(g for g in match.groups() if g).upper() if match else by_text.get(_option_key(line))
+        if letter in valid and letter not in chosen:
+            chosen.append(letter)
+    if not chosen:
+        chosen = list(dict.fromkeys(x for x in _OPTION_ANYWHERE.findall(output) if x in valid))
+    empty_set = multi_label and _option_key(_strip_prefix(output.strip(), label)) == NO_SPAN.casefold()
+    if (not multi_label and len(chosen) != 1) or (not chosen and not empty_set):
+        return {"letters": [], "answers": [], "unparseable": True}
+    chosen.sort()
+    return {"letters": chosen, "answers": [options[valid.index(x)] for x in chosen], "unparseable": False}
+
+
+def _option_key(text):
+    return normalize_space(text).rstrip(".!").strip().casefold()
+
+
+def _strip_prefix(line, label):
+    """Remove a leading `label:` (any case or spacing) from `line`."""
+    if label and ":" in line and _label_key(line.split(":", 1)[0]) == _label_key(label):
+        return line.split(":", 1)[1].strip()
+    return line

@@ -1,0 +1,230 @@
+"""The unified instruction format (the paper's Table 1): one function per task, instance -> record.
+
+Every medical NLU task becomes a user turn (an instruction, the text, lettered options) and an
+assistant turn in one of two answer shapes:
+
+    spans     one line per label, in the order the labels were listed:  `Disease: fever...cough`
+              or `Disease: None`; spans in order of appearance, `...` between them.
+    choices   the chosen option(s) in full, one per line:               `(B) entailment`
+
+The text always follows a fixed `Medical text: ` line so parsers and people can find it, and the
+options a fixed `Options:` line. Entity types and options are shuffled per instance with a
+generator seeded from the instance id, so the same build twice gives identical files while the
+model never learns a fixed label order; pass `shuffle=False` to keep the given order.
+Abbreviated labels are replaced through an optional per-dataset `expand` map before rendering.
+
+The `gold` of each record is the structure the answer was rendered from (see mnlu.records), so
+`mnlu.parse` applied to the answer gives the gold back.
+"""
+
+import hashlib
+import random
+
+from mnlu.records import LETTERS
+
+NER_INSTRUCTION = (
+    "Extract all relevant medical named entities from the medical text below. "
+    "Focus on identifying following entities: {types}"
+)
+EVENT_ARGUMENT_INSTRUCTION = "What is the {attribute} attribute of the {trigger} '{span}' in the medical text below?"
+DC_INSTRUCTION = "Which options best describe {what} from the medical text below?"
+RE_INSTRUCTION = (
+    "What is the relation between the {type_1} entity '{span_1}' and the {type_2} entity "
+    "'{span_2}' from the medical text below?"
+)
+NLI_INSTRUCTION = "What is the relation between the premise and hypothesis? Premise: {premise}. Hypothesis: {hypothesis}"
+STS_INSTRUCTION = "How similar are the two sentences below? Sentence 1: {sentence_1}. Sentence 2: {sentence_2}."
+SUMM_INSTRUCTION = "Summarize the medical text below."
+
+TEXT_MARKER = "\nMedical text: "
+OPTIONS_MARKER = "\nOptions:\n"
+SPAN_SEPARATOR = "..."
+NO_SPAN = "None"
+
+
+def instance_rng(instance_id):
+    """A generator that depends on the instance id only (not on PYTHONHASHSEED or build order)."""
+    digest = hashlib.sha256(instance_id.encode("utf-8")).digest()
+    return random.Random(int.from_bytes(digest[:8], "big"))
+
+
+def normalize_space(s):
+    """Collapse runs of white space: spans and labels are rendered on one line."""
+    return " ".join(s.split())
+
+
+# ---------------------------------------------------------------------------------------------
+# span tasks: NER, event trigger extraction (ete), event argument extraction (eae)
+
+
+def ner_record(*, id, dataset, split, text, labels, spans, task="ner", expand=None, shuffle=True):
+    """NER or event-trigger extraction: which spans of `text` are of each label.
+
+    `spans` are dicts with `label` and `text`, plus `start`/`end` character offsets where known.
+    """
+    labels = [(expand or {}).get(x, x) for x in labels]
+    spans = [{**s, "label": (expand or {}).get(s["label"], s["label"])} for s in spans]
+    if shuffle:
+        instance_rng(id).shuffle(labels)
+    instruction = NER_INSTRUCTION.format(types=", ".join(labels))
+    return _span_record(id, dataset, split, task, instruction, text, labels, spans)
+
+
+def eae_record(*, id, dataset, split, text, trigger, trigger_span, attribute, spans, expand=None):
+    """Event argument extraction: which spans fill `attribute` of one trigger mention."""
+    trigger, attribute = (expand or {}).get(trigger, trigger), (expand or {}).get(attribute, attribute)
+    label = f"{trigger} - {attribute}"
+    instruction = EVENT_ARGUMENT_INSTRUCTION.format(attribute=attribute, trigger=trigger, span=trigger_span)
+    spans = [{"label": label, **s} for s in spans]
+    return _span_record(id, dataset, split, "eae", instruction, text, [label], spans)
+
+
+def _span_record(id, dataset, split, task, instruction, text, labels, spans):
+    for label in labels:
+        if not normalize_space(label) or "\n" in label or ":" in label:
+            raise ValueError(f"{dataset}/{id}: label {label!r} is empty or holds a newline or ':'")
+    if len({normalize_space(x).casefold() for x in labels}) != len(labels):
+        raise ValueError(f"{dataset}/{id}: labels repeat (ignoring case and spacing): {labels}")
+    for span in spans:
+        if span["label"] not in labels:
+            raise ValueError(f"{dataset}/{id}: span label {span['label']!r} is not one of {labels}")
+        if not normalize_space(span["text"]):
+            raise ValueError(f"{dataset}/{id}: empty span at {span.get('start')}")
+    ordered = sorted(spans, key=lambda s: (s["start"], s["end"])) if all("start" in s for s in spans) else spans
+    answer = "\n".join(render_span_line(label, [s["text"] for s in ordered if s["label"] == label]) for label in labels)
+    gold = {"labels": labels, "spans": ordered}
+    return _record(id, dataset, split, task, instruction + TEXT_MARKER + text, answer, gold)
+
+
+def render_span_line(label, span_texts):
+    """`Label: span1...span2`, or `Label: None` when there is no span."""
+    spans = SPAN_SEPARATOR.join(normalize_space(t) for t in span_texts)
+    return f"{label}: {spans or NO_SPAN}"
+
+
+# ---------------------------------------------------------------------------------------------
+# choice tasks: event argument classification (eac), document classification (dc), relation
+# extraction (re), question answering (qa), inference (nli), sentence similarity (sts)
+
+
+def eac_record(*, id, dataset, split, text, trigger, trigger_span, attribute, options, answer, expand=None, shuffle=True):
+    """Event argument classification: which option is the value of `attribute` of one trigger."""
+    trigger, attribute = (expand or {}).get(trigger, trigger), (expand or {}).get(attribute, attribute)
+    label = f"{trigger} - {attribute}"
+    instruction = EVENT_ARGUMENT_INSTRUCTION.format(attribute=attribute, trigger=trigger, span=trigger_span)
+    return _choice_record(id, dataset, split, "eac", instruction, text, options, [answer], expand, shuffle,
+                          answer_prefix=f"{label}: ", gold_extra={"label": label})
+
+
+def dc_record(*, id, dataset, split, text, what, options, answers, multi_label=False, expand=None, shuffle=True):
+    """Document classification; `multi_label` documents may have several answers, or none."""
+    instruction = DC_INSTRUCTION.format(what=what)
+    return _choice_record(id, dataset, split, "dc", instruction, text, options, answers, expand, shuffle,
+                          multi_label=multi_label)
+
+
+def re_record(*, id, dataset, split, text, type_1, span_1, type_2, span_2, options, answer, negative=None,
+              expand=None, shuffle=True):
+    """Relation extraction between two marked entities; `negative` names the no-relation option."""
+    expand = expand or {}
+    instruction = RE_INSTRUCTION.format(type_1=expand.get(type_1, type_1), span_1=span_1,
+                                        type_2=expand.get(type_2, type_2), span_2=span_2)
+    extra = {} if negative is None else {"negative": expand.get(negative, negative)}
+    return _choice_record(id, dataset, split, "re", instruction, text, options, [answer], expand, shuffle,
+                          gold_extra=extra)
+
+
+def qa_record(*, id, dataset, split, question, text, options, answer, expand=None, shuffle=True):
+    """Question answering over a text (PubMedQA, BioASQ): the question is the instruction."""
+    return _choice_record(id, dataset, split, "qa", question, text, options, [answer], expand, shuffle)
+
+
+def nli_record(*, id, dataset, split, premise, hypothesis, options, answer, expand=None, shuffle=True):
+    """Natural language inference: premise and hypothesis live in the instruction, no text."""
+    instruction = NLI_INSTRUCTION.format(premise=_clause(premise), hypothesis=hypothesis.strip())
+    return _choice_record(id, dataset, split, "nli", instruction, None, options, [answer], expand, shuffle)
+
+
+def sts_record(*, id, dataset, split, sentence_1, sentence_2, criteria, score, shuffle=True):
+    """Sentence similarity as a choice among the dataset's scoring criteria.
+
+    `criteria` are (value, option text) pairs, e.g. (0, "The two sentences are on different
+    topics (score 0)."). The gold option is the criterion nearest to the real-valued `score`
+    (ties go to the lower value); the score itself is kept in gold for Pearson correlation.
+    """
+    values = [float(v) for v, _ in criteria]
+    nearest = min(range(len(criteria)), key=lambda i: (abs(values[i] - score), values[i]))
+    instruction = STS_INSTRUCTION.format(sentence_1=_clause(sentence_1), sentence_2=_clause(sentence_2))
+    record = _choice_record(id, dataset, split, "sts", instruction, None, [t for _, t in criteria],
+                            [criteria[nearest][1]], None, shuffle, gold_extra={"score": float(score)})
+    value_of = {text: v for v, text in zip(values, (t for _, t in criteria))}
+    record["gold"]["option_scores"] = [value_of[o] for o in record["gold"]["options"]]
+    return record
+
+
+def _clause(sentence):
+    """Drop one trailing period: the instruction template supplies its own."""
+    sentence = sentence.strip()
+    return sentence[:-1] if sentence.endswith(".") else sentence
+
+
+def _choice_record(id, dataset, split, task, instruction, text, options, answers, expand, shuffle, *,
+                   multi_label=False, answer_prefix="", gold_extra=None):
+    options = [(expand or {}).get(o, o) for o in options]
+    answers = [(expand or {}).get(a, a) for a in answers]
+    if len(set(options)) != len(options) or not 1 < len(options) <= len(LETTERS):
+        raise ValueError(f"{dataset}/{id}: options must be 2-{len(LETTERS)} distinct strings, got {options}")
+    if any(a not in options for a in answers) or len(set(answers)) != len(answers):
+        raise ValueError(f"{dataset}/{id}: answers {answers} are not distinct options of {options}")
+    if not multi_label and len(answers) != 1:
+        raise ValueError(f"{dataset}/{id}: a single-label task needs exactly one answer, got {answers}")
+    if shuffle:
+        instance_rng(id).shuffle(options)
+    letters = [LETTERS[i] for i, o in enumerate(options) if o in answers]
+    chosen = [options[LETTERS.index(x)] for x in letters]
+    lines = [f"{answer_prefix}({x}) {o}" for x, o in zip(letters, chosen)]
+    user = instruction + ("" if text is None else TEXT_MARKER + text) + OPTIONS_MARKER
+    user += "\n".join(f"({x}) {o}" for x, o in zip(LETTERS, options))
+    gold = {"options": options, "letters": letters, "answers": chosen, "multi_label": multi_label, **(gold_extra or {})}
+    return _record(id, dataset, split, task, user, "\n".join(lines) or NO_SPAN, gold)
+
+
+# ---------------------------------------------------------------------------------------------
+# summarization (training only)
+
+
+def summ_record(*, id, dataset, split, text, summary):
+    """Summarization: a training-only task that keeps the model fluent on free text."""
+    return _record(id, dataset, split, "summ", SUMM_INSTRUCTION + TEXT_MARKER + text, summary.strip(),
+                   {"summary": summary.strip()})
+
+
+def _record(id, dataset, split, task, user, assistant, gold):
+    return {
+        "id": id,
+        "dataset": dataset,
+        "task": task,
+        "split": split,
+        "messages": [{"role": "user", "content": user}, {"role": "assistant", "content": assistant}],
+        "gold": gold,
+    }
+
+
+def source_text(record):
+    """The text after `Medical text: ` in the user turn (None for NLI/STS, which have none)."""
+    user = next(m["content"] for m in record["messages"] if m["role"] == "user")
+    if TEXT_MARKER not in user:
+        return None
+    text = user.split(TEXT_MARKER, 1)[1]
+    return text.rsplit(OPTIONS_MARKER, 1)[0] if "options" in record["gold"] else text
+
+
+def make_record(task, **fields):
+    """The record function of `task`, called with `fields` (ete is NER's format on event triggers)."""
+    if task == "ete":
+        return ner_record(task="ete", **fields)
+    makers = {"ner": ner_record, "eae": eae_record, "eac": eac_record, "dc": dc_record, "re": re_record,
+              "qa": qa_record, "nli": nli_record, "sts": sts_record, "summ": summ_record}
+    if task not in makers:
+        raise ValueError(f"unknown task {task!r}")
+    return makers[task](**fields)

@@ -1,0 +1,36 @@
+"""Chat rendering: the tokenizer's template, or the released Zephyr-style fallback."""
+
+from tokenizers import Tokenizer, models, pre_tokenizers
+from transformers import PreTrainedTokenizerFast
+
+from mnlu.chat import render_conversation, render_prompt
+
+MESSAGES = [{"role": "user", "content": "Question?\nMedical text: fever"},
+            {"role": "assistant", "content": "Disease: fever"}]
+
+
+def tiny_tokenizer(chat_template=None):
+    vocab = {"<unk>": 0, "<s>": 1, "</s>": 2, "fever": 3}
+    backend = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    backend.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok = PreTrainedTokenizerFast(tokenizer_object=backend, bos_token="<s>", eos_token="</s>", unk_token="<unk>")
+    tok.chat_template = chat_template
+    return tok
+
+
+def test_zephyr_fallback_matches_the_released_rendering():
+    tok = tiny_tokenizer()
+    assert render_conversation(tok, MESSAGES) == (
+        "<|user|>\nQuestion?\nMedical text: fever</s>\n<|assistant|>\nDisease: fever</s>\n")
+    assert render_prompt(tok, MESSAGES) == "<|user|>\nQuestion?\nMedical text: fever</s>\n<|assistant|>\n"
+
+
+def test_prompt_is_a_prefix_of_the_conversation():
+    tok = tiny_tokenizer()
+    assert render_conversation(tok, MESSAGES).startswith(render_prompt(tok, MESSAGES))
+
+
+def test_a_tokenizer_template_wins_over_the_fallback():
+    template = "{% for m in messages %}[{{ m['role'] }}]{{ m['content'] }}{% endfor %}{% if add_generation_prompt %}[assistant]{% endif %}"
+    tok = tiny_tokenizer(template)
+    assert render_prompt(tok, MESSAGES) == "[user]Question?\nMedical text: fever[assistant]"
