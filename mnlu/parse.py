@@ -159,3 +159,29 @@ def _strip_prefix(line, label):
     if label and ":" in line and _label_key(line.split(":", 1)[0]) == _label_key(label):
         return line.split(":", 1)[1].strip()
     return line
+
+
+# ---------------------------------------------------------------------------------------------
+# offsets
+
+
+def locate_spans(text, spans):
+    """Character offsets (start, end) of each span in `text`, or None for a span not in the text.
+
+    Spans are looked up in order and a repeated span takes the next occurrence of its string, so
+    `fever...fever` gets both mentions; different spans are looked up independently, so
+    overlapping mentions (`chest pain`, `pain`) are both found. White space inside a span matches
+    any white space in the text (spans are rendered on one line, texts are not).
+    """
+    next_start, found = {}, []
+    for span in spans:
+        words = span.split()
+        if not words:
+            found.append(None)
+            continue
+        pattern = re.compile(r"\s+".join(map(re.escape, words)))
+        match = pattern.search(text, next_start.get(span, 0)) or pattern.search(text)
+        if match is not None:
+            next_start[span] = match.start() + 1
+        found.append(None if match is None else (match.start(), match.end()))
+    return found

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from mnlu.parse import parse_answer, parse_choice, parse_spans
+from mnlu.parse import locate_spans, parse_answer, parse_choice, parse_spans
 from mnlu.records import LETTERS, TASKS
 from mnlu.tasks import dc_record, make_record, ner_record, normalize_space
 
@@ -195,3 +195,11 @@ def test_parse_survives_non_string_predictions():
     assert parse_answer(NLI, None)["unparseable"]
     long_line = "Disease: " + "a..." * 5000
     assert parse_spans(long_line, ["Disease"], "a")["spans"]["Disease"][:2] == ["a", "a"]
+
+
+def test_offsets_of_repeated_and_overlapping_spans():
+    text = "Fever, chest\npain and fever again; pain."
+    spans = ["fever", "Fever", "chest pain", "pain", "pain", "cough"]
+    assert locate_spans(text, spans) == [(22, 27), (0, 5), (7, 17), (13, 17), (35, 39), None]
+    # one more mention than the text holds: the last one falls back to the first occurrence
+    assert locate_spans("fever", ["fever", "fever"]) == [(0, 5), (0, 5)]
