@@ -1,0 +1,34 @@
+"""The 15 evaluation datasets of BLURB and BLUE: task, headline metric and benchmark membership.
+
+One table shared by the data builders (which dataset ids exist) and evaluate.py (how each is
+scored and averaged). The order is the paper's Table 5.
+"""
+
+from typing import NamedTuple
+
+
+class EvalDataset(NamedTuple):
+    task: str        # the unified-format task its records use
+    metric: str      # the benchmark's own headline metric
+    blurb: bool      # counted in the BLURB average
+    blue: bool       # counted in the BLUE average
+    blurb_type: str  # BLURB task type, for BLURB's official task-macro score ("" outside BLURB)
+
+
+EVAL_DATASETS = {
+    "bc2gm": EvalDataset("ner", "entity-level F1", True, False, "NER"),
+    "bc5cdr_chem": EvalDataset("ner", "entity-level F1", True, True, "NER"),
+    "bc5cdr_disease": EvalDataset("ner", "entity-level F1", True, True, "NER"),
+    "ncbi_disease": EvalDataset("ner", "entity-level F1", True, False, "NER"),
+    "jnlpba": EvalDataset("ner", "entity-level F1", True, False, "NER"),
+    "ebm_pico": EvalDataset("ner", "token-level macro F1", True, False, "PICO"),
+    "hoc": EvalDataset("dc", "micro F1", True, True, "DC"),
+    "pubmedqa": EvalDataset("qa", "accuracy", True, False, "QA"),
+    "bioasq": EvalDataset("qa", "accuracy", True, False, "QA"),
+    "gad": EvalDataset("re", "micro F1", True, False, "RE"),
+    "ddi": EvalDataset("re", "micro F1", True, True, "RE"),
+    "chemprot": EvalDataset("re", "micro F1", True, True, "RE"),
+    "i2b2_2010": EvalDataset("re", "micro F1", False, True, ""),
+    "mednli": EvalDataset("nli", "accuracy", False, True, ""),
+    "biosses": EvalDataset("sts", "Pearson", True, True, "STS"),
+}
