@@ -99,7 +99,7 @@ def summary_row(dataset, split, source, records):
     gold = [r["gold"] for r in records]
     mentions = sum(len(g["spans"]) for g in gold) if all("spans" in g for g in gold) and gold else None
     sizes = sorted({len(g.get("labels") or g.get("options")) for g in gold})
-    options = "-".join(str(n) for n in (sizes[:1] + sizes[-1:] if len(sizes) > 1 else sizes))
+    options = f"{sizes[0]}" if len(sizes) == 1 else f"{sizes[0]}-{sizes[-1]}"
     return (dataset, split, source or "", len(records), "" if mentions is None else mentions, options)
 
 

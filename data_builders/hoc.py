@@ -6,8 +6,7 @@ abstract and its label set is the union of its sentences' labels. An abstract wi
 has the empty answer (`None`). Options are shuffled per abstract (a nominal label set).
 """
 
-from data_builders.ner import release_file
-from data_builders.readers import read_tsv, require
+from data_builders.readers import read_tsv, require, split_file
 
 # Flag k of BLURB's label column is the k-th hallmark in alphabetical order (checked against the
 # original corpus's per-sentence labels, sb895/Hallmarks-of-Cancer).
@@ -27,7 +26,7 @@ FIELDS = ("labels", "sentence", "index")
 
 
 def hoc(folder, split):
-    path = release_file(folder, split)
+    path = split_file(folder, split)
     abstracts = {}  # PMID -> {sentence number: (sentence, hallmark set)}, in file order
     first_line = {}
     for lineno, row in read_tsv(path, FIELDS, header=FIELDS):

@@ -6,7 +6,7 @@ abstract. Labels are listed in a fixed order: a dataset's entity types carry no 
 a fixed order keeps every prompt of a dataset the same (`shuffle=False`).
 """
 
-from data_builders.readers import MissingRelease, ReleaseError, bio_spans, chunks, find_release_file, join_tokens, read_conll
+from data_builders.readers import SPLIT_FILES, ReleaseError, bio_spans, chunks, join_tokens, read_conll, split_file
 
 # BLURB's files for these four are untyped (B/I/O); the type is the dataset's one entity type.
 SINGLE_TYPE = {"bc2gm": "Gene", "bc5cdr_chem": "Chemical", "bc5cdr_disease": "Disease", "ncbi_disease": "Disease"}
@@ -17,22 +17,11 @@ JNLPBA_TYPES = {"protein": "Protein", "DNA": "DNA", "RNA": "RNA", "cell_line": "
 # EBM-NLP PICO elements (IO tags `I-PAR`, `I-INT`, `I-OUT`).
 PICO_TYPES = {"PAR": "Participants", "INT": "Interventions", "OUT": "Outcomes"}
 
-# Release file names per split: BLURB's, then the MTL/original `devel.tsv` for dev.
-SPLIT_FILES = {"train": ("train.tsv",), "dev": ("dev.tsv", "devel.tsv"), "test": ("test.tsv",)}
-
-
-def release_file(folder, split, names=SPLIT_FILES):
-    path = find_release_file(folder, *names[split])
-    if path is None:
-        raise MissingRelease(f"no {' or '.join(names[split])} below {folder}")
-    return path
-
-
 def single_type_builder(dataset):
     """The builder of a single-type NER dataset (BC2GM, BC5CDR-chem/-disease, NCBI-disease)."""
 
     def build(folder, split):
-        return build_sentences(dataset, release_file(folder, split), split, {"": SINGLE_TYPE[dataset]})
+        return build_sentences(dataset, split_file(folder, split), split, {"": SINGLE_TYPE[dataset]})
 
     return build
 
@@ -44,7 +33,7 @@ def jnlpba(folder, split):
     typed `devel.tsv` is preferred and an untyped file is reported, not built with a guessed type.
     """
     names = {**SPLIT_FILES, "dev": ("devel.tsv", "dev.tsv")}
-    return build_sentences("jnlpba", release_file(folder, split, names), split, JNLPBA_TYPES)
+    return build_sentences("jnlpba", split_file(folder, split, names), split, JNLPBA_TYPES)
 
 
 def build_sentences(dataset, path, split, types):
@@ -62,7 +51,7 @@ def ebm_pico(folder, split):
 
     Chunks are found sentence by sentence, so no element span crosses a sentence boundary.
     """
-    path = release_file(folder, split)
+    path = split_file(folder, split)
     documents = {}
     for sentence in read_conll(path):
         if not sentence.doc:

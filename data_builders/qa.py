@@ -7,8 +7,7 @@ order (yes, no, maybe) in every record: an ordered, familiar answer set, not shu
 import math
 import random
 
-from data_builders.ner import release_file
-from data_builders.readers import MissingRelease, find_release_file, read_json, read_tsv, require
+from data_builders.readers import MissingRelease, find_release_file, read_json, read_tsv, require, split_file
 
 PUBMEDQA_OPTIONS = ["yes", "no", "maybe"]
 BIOASQ_OPTIONS = ["yes", "no"]
@@ -85,7 +84,7 @@ def stratified_folds(questions, n, rng, where):
 
 def bioasq(folder, split):
     """BioASQ task 7b yes/no, BLURB's `question_id<TAB>question<TAB>snippets<TAB>label` rows."""
-    path = release_file(folder, split)
+    path = split_file(folder, split)
     for lineno, row in read_tsv(path, ("id", "question", "context", "label")):
         where = f"{path}:{lineno}"
         require(row["label"] in BIOASQ_OPTIONS, where, f"label {row['label']!r} is not yes or no")

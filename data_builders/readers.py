@@ -40,6 +40,18 @@ def open_release(path):
         raise ReleaseError(f"{path}: not UTF-8 text (byte {e.start}: {e.reason})") from None
 
 
+# Release file names per split: BLURB's, then the MTL/original `devel.tsv` for dev.
+SPLIT_FILES = {"train": ("train.tsv",), "dev": ("dev.tsv", "devel.tsv"), "test": ("test.tsv",)}
+
+
+def split_file(folder, split, names=SPLIT_FILES):
+    """The release file of `split` below `folder` (by the names in `names[split]`), else MissingRelease."""
+    path = find_release_file(folder, *names[split])
+    if path is None:
+        raise MissingRelease(f"no {' or '.join(names[split])} below {folder}")
+    return path
+
+
 def find_release_file(folder, *names):
     """The file below `folder` with the first of `names` that exists; None if none does.
 

@@ -18,8 +18,8 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from data_builders.ner import SPLIT_FILES, release_file
-from data_builders.readers import MissingRelease, ReleaseError, find_release_file, read_jsonl, read_tsv, require
+from data_builders.readers import (SPLIT_FILES, MissingRelease, ReleaseError, find_release_file, read_jsonl, read_tsv,
+                                   require, split_file)
 
 GAD_OPTIONS = {
     "1": "associated: the sentence relates the gene to the disease",
@@ -64,7 +64,7 @@ def relation(dataset, split, pair_id, where, text, entities, label, options, neg
 
 def gad(folder, split):
     """GAD (BLURB): `index<TAB>sentence<TAB>label`, label 1 for a gene-disease association."""
-    path = release_file(folder, split)
+    path = split_file(folder, split)
     for lineno, row in read_tsv(path, MASKED_FIELDS, header=MASKED_FIELDS):
         entities = (("Gene", "@GENE$"), ("Disease", "@DISEASE$"))
         yield relation("gad", split, row["index"], f"{path}:{lineno}", row["sentence"], entities, row["label"],
@@ -73,7 +73,7 @@ def gad(folder, split):
 
 def ddi(folder, split):
     """DDI-2013 (BLURB `pair id<TAB>sentence<TAB>label`), unmasked from the DDI XML when present."""
-    path = release_file(folder, split)
+    path = split_file(folder, split)
     originals = ddi_xml_pairs(folder)
     for lineno, row in read_tsv(path, MASKED_FIELDS):
         where, text, entities = f"{path}:{lineno}", row["sentence"], (("Drug", "@DRUG$"), ("Drug", "@DRUG$"))

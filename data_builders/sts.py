@@ -5,8 +5,7 @@ Table 1), in scale order (an ordinal scale is not shuffled); the gold option is 
 nearest the annotators' mean score, and the real score is kept for Pearson's r.
 """
 
-from data_builders.ner import release_file
-from data_builders.readers import read_tsv, require
+from data_builders.readers import read_tsv, require, split_file
 
 CRITERIA = [
     (0, "The two sentences are on different topics (score 0)."),
@@ -19,7 +18,7 @@ FIELDS = ("pair_id", "sent1", "sent2", "score")
 
 
 def biosses(folder, split):
-    path = release_file(folder, split)
+    path = split_file(folder, split)
     for lineno, row in read_tsv(path, FIELDS, header=FIELDS):
         where = f"{path}:{lineno}"
         try:
