@@ -34,7 +34,7 @@ def main(argv=None):
             continue
         try:
             built = build_dataset(dataset, folder, args.split)
-        except (ReleaseError, RecordError) as e:
+        except (ReleaseError, RecordError, OSError) as e:
             print(f"{dataset}: error: {e}", file=sys.stderr)
             failed.append(dataset)
             continue
@@ -49,8 +49,10 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(prog="python -m data_builders", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
-    build = commands.add_parser("build", help="build evaluation datasets from their release files")
-    build.add_argument("--raw-dir", type=Path, required=True, help="folder with one sub-folder per dataset id")
+    build = commands.add_parser("build", help="build evaluation datasets from their release files",
+                                description="Build OUT/<id>/<split>.jsonl from the release files below RAW/<id>/.")
+    build.add_argument("--raw-dir", type=Path, required=True, metavar="RAW",
+                       help="folder with one sub-folder per dataset id, holding its release files")
     build.add_argument("--out", type=Path, required=True, help="output folder: OUT/<id>/<split>.jsonl")
     build.add_argument("--only", nargs="+", choices=list(EVAL_BUILDERS), metavar="ID",
                        help=f"build only these datasets (default: all): {', '.join(EVAL_BUILDERS)}")

@@ -42,18 +42,19 @@ _CONCEPT = re.compile(r'^c="(.*)" (\d+):(\d+) (\d+):(\d+)$')
 
 
 def i2b2_2010(folder, split):
-    texts = sorted(p for p in Path(folder).rglob("*.txt") if release_split(p.relative_to(folder)) == split)
-    if not texts:
-        raise MissingRelease(f"no .txt files below a '{split}' folder of {folder}")
+    """Pairs of every record of `split`: a `.txt` with a `.con` of the same name (a README is not one)."""
     annotations = {}
     for suffix in (".con", ".rel"):
         for path in Path(folder).rglob(f"*{suffix}"):
             require((path.stem, suffix) not in annotations, path,
                     f"a second {suffix} file for {path.stem} (also {annotations.get((path.stem, suffix))})")
             annotations[path.stem, suffix] = path
+    texts = sorted(p for p in Path(folder).rglob("*.txt")
+                   if (p.stem, ".con") in annotations and release_split(p.relative_to(folder)) == split)
+    if not texts:
+        raise MissingRelease(f"no .txt file with a .con file below a '{split}' folder of {folder}")
     for text_path in texts:
-        for suffix in (".con", ".rel"):
-            require((text_path.stem, suffix) in annotations, text_path, f"no {text_path.stem}{suffix} file below {folder}")
+        require((text_path.stem, ".rel") in annotations, text_path, f"no {text_path.stem}.rel file below {folder}")
         yield from document_pairs(text_path, annotations[text_path.stem, ".con"], annotations[text_path.stem, ".rel"], split)
 
 
@@ -77,6 +78,7 @@ def document_pairs(text_path, con_path, rel_path, split):
                 "expected c=\"...\" L:T L:T||r=\"relation\"||c=\"...\" L:T L:T")
         first, second = concept_span(fields[0], where, lines), concept_span(fields[2], where, lines)
         require(first in concepts and second in concepts, where, "a relation between concepts the .con file lacks")
+        require(first[0] == second[0], where, "a relation between concepts of two different lines (sentences)")
         pair_type = (concepts[first], concepts[second])
         label = fields[1][3:-1]
         require(label in PAIR_OPTIONS.get(pair_type, {}), where,
