@@ -18,7 +18,7 @@ from tqdm import tqdm
 from data_builders import EVAL_BUILDERS
 from data_builders.readers import MissingRelease, ReleaseError
 from mnlu.benchmarks import EVAL_DATASETS
-from mnlu.records import RecordError, check_record, write_records
+from mnlu.records import SPAN_TASKS, RecordError, check_record, write_records
 from mnlu.tasks import make_record
 
 SPLITS = ("train", "dev", "test")
@@ -75,7 +75,7 @@ def build_dataset(dataset, folder, splits):
         except MissingRelease as e:
             print(f"{dataset} {split}: skipped, {e}")
             continue
-        require_unique_ids(records)
+        require_unique_ids(records, folder / str(source))
         built[split] = (source, records)
     return built
 
@@ -88,21 +88,21 @@ def record_at(where, task, fields):
         raise ReleaseError(f"{where}: {e}") from None
 
 
-def require_unique_ids(records):
+def require_unique_ids(records, source):
     seen = set()
     for record in records:
         if record["id"] in seen:
-            raise ReleaseError(f"{record['id']}: two instances have this id (the release repeats it)")
+            raise ReleaseError(f"{source}: two instances have the id {record['id']!r} (the release repeats a key)")
         seen.add(record["id"])
 
 
 def summary_row(dataset, split, source, records):
-    """dataset, split, source file, instances, entity mentions (span tasks) and options per instance."""
+    """dataset, split, source file, instances, entity mentions (span tasks), labels or options per instance."""
     gold = [r["gold"] for r in records]
-    mentions = sum(len(g["spans"]) for g in gold) if all("spans" in g for g in gold) and gold else None
-    sizes = sorted({len(g.get("labels") or g.get("options")) for g in gold})
-    options = f"{sizes[0]}" if len(sizes) == 1 else f"{sizes[0]}-{sizes[-1]}"
-    return (dataset, split, source or "", len(records), "" if mentions is None else mentions, options)
+    mentions = sum(len(g["spans"]) for g in gold) if EVAL_DATASETS[dataset].task in SPAN_TASKS else ""
+    sizes = sorted({len(g.get("labels") or g["options"]) for g in gold})
+    options = "-".join(dict.fromkeys(str(n) for n in sizes[:1] + sizes[-1:]))  # "5", or a range "2-6"
+    return (dataset, split, source or "", len(records), mentions, options)
 
 
 def print_table(rows):

@@ -17,6 +17,7 @@ JNLPBA_TYPES = {"protein": "Protein", "DNA": "DNA", "RNA": "RNA", "cell_line": "
 # EBM-NLP PICO elements (IO tags `I-PAR`, `I-INT`, `I-OUT`).
 PICO_TYPES = {"PAR": "Participants", "INT": "Interventions", "OUT": "Outcomes"}
 
+
 def single_type_builder(dataset):
     """The builder of a single-type NER dataset (BC2GM, BC5CDR-chem/-disease, NCBI-disease)."""
 

@@ -281,3 +281,11 @@ def test_a_malformed_split_leaves_no_split_of_its_dataset_written(tmp_path, caps
     assert main(["build", "--raw-dir", str(tmp_path / "raw"), "--out", str(tmp_path / "out")]) == 2
     assert f"{bad}:1: label 'CPR:7' is not one of CPR:3, CPR:4, CPR:5, CPR:6, CPR:9, false" in capsys.readouterr().err
     assert not (tmp_path / "out" / "chemprot").exists()  # train was fine, but is not written either
+
+
+def test_a_repeated_release_key_is_an_error(tmp_path, capsys):
+    gad = tmp_path / "raw" / "gad" / "dev.tsv"
+    gad.parent.mkdir(parents=True)
+    gad.write_text("index\tsentence\tlabel\n0\t@GENE$ and @DISEASE$.\t1\n0\t@GENE$ or @DISEASE$.\t0\n")
+    assert main(["build", "--raw-dir", str(tmp_path / "raw"), "--out", str(tmp_path / "out")]) == 2
+    assert f"{gad}: two instances have the id 'gad.dev.0'" in capsys.readouterr().err
