@@ -1,0 +1,21 @@
+"""MedNLI (official PhysioNet release, `mli_{train,dev,test}_v1.jsonl`; credentialed, built from
+the user's own copy). Options keep NLI's usual order in every record, not shuffled.
+"""
+
+from data_builders.readers import MissingRelease, find_release_file, read_jsonl, require
+
+OPTIONS = ["entailment", "neutral", "contradiction"]
+
+
+def mednli(folder, split):
+    path = find_release_file(folder, f"mli_{split}_v1.jsonl")
+    if path is None:
+        raise MissingRelease(f"no mli_{split}_v1.jsonl below {folder}")
+    for lineno, item in read_jsonl(path):
+        where = f"{path}:{lineno}"
+        require(all(isinstance(item.get(k), str) and item[k].strip() for k in ("pairID", "sentence1", "sentence2")),
+                where, "needs non-empty pairID, sentence1 and sentence2")
+        require(item.get("gold_label") in OPTIONS, where, f"gold_label {item.get('gold_label')!r} is not one of {OPTIONS}")
+        fields = dict(id=f"mednli.{split}.{item['pairID']}", dataset="mednli", split=split, premise=item["sentence1"],
+                      hypothesis=item["sentence2"], options=OPTIONS, answer=item["gold_label"], shuffle=False)
+        yield where, fields
