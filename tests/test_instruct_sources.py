@@ -1,0 +1,124 @@
+"""MNLU-Instruct sources: every builder on a fixture written in its release format."""
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from data_builders.instruct.build import build
+from data_builders.instruct.registry import SOURCES
+from data_builders.instruct.source import DOMAINS
+from mnlu.benchmarks import EVAL_DATASETS
+from mnlu.parse import parse_answer
+from mnlu.records import TASKS, read_records
+from mnlu.tasks import source_text
+
+RAW = Path(__file__).parent / "fixtures" / "instruct" / "raw"
+
+# hand-counted from the fixture files
+EXPECTED = {
+    "aci_bench": {"summ": 1}, "biored": {"ner": 1, "re": 4}, "cdsr": {"summ": 2},
+    "drugprot": {"ner": 2, "re": 5}, "euadr": {"re": 3}, "genia": {"ner": 2}, "gnormplus": {"ner": 1},
+    "linnaeus": {"ner": 2}, "mtsamples": {"dc": 1}, "nli4ct": {"dc": 2}, "pico_data": {"ner": 1},
+    "pubmed_summ": {"summ": 2}, "snli": {"nli": 2}, "stsb": {"sts": 2}, "tmvar": {"ner": 2},
+    "trialstop": {"dc": 2},
+}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    out = tmp_path_factory.mktemp("built") / "instruct"
+    manifest = build(RAW, out)
+    records = {name: list(read_records(out / f"{name}.jsonl")) for name in manifest if (out / f"{name}.jsonl").exists()}
+    return manifest, records
+
+
+def by_id(records, record_id):
+    return next(r for r in records if r["id"] == record_id)
+
+
+def test_every_source_builds_its_fixture_to_the_hand_counted_instances(built):
+    manifest, records = built
+    assert {name: entry["counts"] for name, entry in manifest.items() if entry["counts"]} == EXPECTED
+    assert all(entry["error"] is None for entry in manifest.values())
+    assert {name: dict(Counter(r["task"] for r in rs)) for name, rs in records.items()} == EXPECTED
+
+
+def test_declarations_are_complete_and_never_name_an_evaluation_dataset():
+    for source in SOURCES.values():
+        assert source.domain in DOMAINS and set(source.tasks) <= set(TASKS) - {"qa"}, source.name
+        assert source.name not in EVAL_DATASETS
+        assert source.files and source.title and source.format
+    assert not set(SOURCES) & set(EVAL_DATASETS)
+
+
+def test_answers_parse_back_to_gold_and_spans_sit_at_their_offsets(built):
+    for records in built[1].values():
+        for record in records:
+            answer = record["messages"][-1]["content"]
+            parsed = parse_answer(record, answer)
+            assert not parsed["unparseable"], record["id"]
+            if record["task"] in ("ner", "ete"):
+                text = source_text(record)
+                for span in record["gold"]["spans"]:
+                    assert text[span["start"]:span["end"]] == span["text"], record["id"]
+            elif "answers" in record["gold"]:
+                assert parsed["answers"] == record["gold"]["answers"], record["id"]
+
+
+def spans_of(record):
+    return sorted((s["label"], s["text"]) for s in record["gold"]["spans"])
+
+
+def test_pubtator_bioc_iob_and_json_spans(built):
+    records = built[1]
+    assert spans_of(by_id(records["tmvar"], "tmvar-100")) == [
+        ("DNA mutation", "c.1517A>G"), ("protein mutation", "Asp506Gly"), ("single nucleotide polymorphism (SNP)", "rs121965064")]
+    assert spans_of(by_id(records["tmvar"], "tmvar-101")) == []
+    assert spans_of(by_id(records["gnormplus"], "gnormplus-400")) == [
+        ("gene", "BRCA1"), ("gene", "TP53"), ("gene family", "p53 family")]
+    assert [spans_of(r) for r in records["linnaeus"]] == [[("species", "E. coli"), ("species", "boy")], []]
+    assert spans_of(by_id(records["genia"], "genia-MEDLINE:1-0")) == [("DNA", "IL-2 gene"), ("cell type", "T cells"), ("protein", "IL-2")]
+    assert spans_of(by_id(records["genia"], "genia-MEDLINE:1-1")) == [("protein", "NF-kappa B")]
+    assert spans_of(records["pico_data"][0]) == [("participants (population)", "40 adults with asthma")]
+    assert len(records["biored"][0]["gold"]["labels"]) == 6  # every declared type is asked for
+
+
+def test_relation_answers(built):
+    records = built[1]
+    biored = [r for r in records["biored"] if r["task"] == "re"]
+    assert Counter(r["gold"]["answers"][0] for r in biored) == {"association": 1, "negative correlation": 1, "no relation": 2}
+    assert all(r["gold"]["negative"] == "no relation" for r in biored)
+    drugprot = {(r["messages"][0]["content"].split("'")[1], r["gold"]["answers"][0])
+                for r in records["drugprot"] if r["task"] == "re"}
+    assert drugprot == {("Imatinib", "inhibitor"), ("Aspirin", "no relation"), ("Imatinib", "direct regulator"),
+                        ("Gefitinib", "inhibitor"), ("Caffeine", "no relation")}
+    assert [r["gold"]["answers"] for r in records["euadr"]] == [
+        ["the gene is associated with the disease"], ["the gene is associated with the disease"], ["no association"]]
+
+
+def test_sentence_pairs_documents_and_summaries(built):
+    records = built[1]
+    assert [r["gold"]["answers"] for r in records["snli"]] == [["entailment"], ["contradiction"]]  # "-" is no instance
+    assert [r["gold"]["score"] for r in records["stsb"]] == [5.0, 1.4]
+    comparison = by_id(records["nli4ct"], "nli4ct-u2")
+    assert "Secondary trial:" in source_text(comparison) and "Placebo" in source_text(comparison)
+    assert comparison["gold"]["answers"] == ["the trial report(s) contradict the statement"]
+    assert [r["gold"]["answers"] for r in records["trialstop"]] == [["insufficient enrollment"], ["business or administrative"]]
+    note = records["mtsamples"][0]
+    assert note["gold"]["answers"] == ["Urology"] and len(note["gold"]["options"]) == 10
+    assert source_text(note) == "HISTORY: Left flank pain,\n now resolved."
+    assert sorted(r["gold"]["summary"] for r in records["pubmed_summ"]) == [
+        "the abstract . second .", "the abstract of article seven."]
+    assert records["aci_bench"][0]["gold"]["summary"] == "CHIEF COMPLAINT\n\nKnee pain."
+    assert [r["gold"]["summary"] for r in records["cdsr"]] == ["The treatment probably lowers risk.", "There is little evidence."]
+
+
+def test_build_is_deterministic(tmp_path):
+    build(RAW, tmp_path / "a", ["biored", "mtsamples"])
+    build(RAW, tmp_path / "b", ["biored", "mtsamples"])
+    for name in ("biored.jsonl", "mtsamples.jsonl", "manifest.json"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    assert json.loads((tmp_path / "a" / "manifest.json").read_text())["biored"]["files"] == [
+        "BioRED/fx/RE BioRED/data/BioRED/Train.PubTator"]
