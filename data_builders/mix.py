@@ -12,8 +12,8 @@ A recipe is a small TOML file (see data_builders/recipes/):
 
 Every draw uses a generator seeded by (seed, source, task), so a mix is identical for a seed
 whatever else is in the built folder. No evaluation dataset can enter: a pool named after one is
-refused, and instances sharing a 13-word sequence with an evaluation text are dropped before
-sampling (`eval_texts`), so totals stay exact.
+refused, and instances holding a 13-word window of an evaluation text (or a whole shorter one)
+are dropped before sampling (`eval_texts`), so totals stay exact.
 """
 
 import json
@@ -29,6 +29,7 @@ from mnlu.records import TASKS, read_records, write_records
 from mnlu.tasks import OPTIONS_MARKER, source_text
 
 NGRAM = 13  # words: the decontamination unit of GPT-3 and later LLM reports
+MIN_WORDS = 5
 
 
 class RecipeError(ValueError):
@@ -90,17 +91,27 @@ def _words(text):
 
 
 def fingerprints(texts):
-    """Every 13-word sequence of `texts`; a shorter text is kept whole."""
-    prints = set()
+    """{length: word sequences}: every 13-word window of `texts`; a shorter text (5+ words) whole.
+
+    Texts under 5 words (short hypotheses, labels) are too common to prove a leak.
+    """
+    prints = {}
     for text in texts:
         words = _words(text)
-        prints.update(tuple(words[i:i + NGRAM]) for i in range(max(1, len(words) - NGRAM + 1)))
+        if len(words) >= MIN_WORDS:
+            n = min(NGRAM, len(words))
+            prints.setdefault(n, set()).update(tuple(words[i:i + n]) for i in range(len(words) - n + 1))
     return prints
 
 
 def overlaps_eval(record, eval_prints):
-    """Whether `record` shares a 13-word sequence (or a whole short text) with an evaluation text."""
-    return not fingerprints(_fragments(record)).isdisjoint(eval_prints)
+    """Whether `record` contains a 13-word window (or a whole shorter text) of an evaluation text."""
+    for fragment in _fragments(record):
+        words = _words(fragment)
+        for n, prints in eval_prints.items():
+            if any(tuple(words[i:i + n]) in prints for i in range(len(words) - n + 1)):
+                return True
+    return False
 
 
 def eval_texts(paths):
