@@ -46,7 +46,7 @@ def build(raw_dir, out_dir, names=None):
                 records = build_source(source, paths) if paths else []
             except ValueError as e:  # SourceError and RecordError are ValueErrors; neither quotes text
                 error = str(e)
-                print(f"{name}: {error}", file=sys.stderr)
+                tqdm.write(f"{name}: {error}", file=sys.stderr)
             if records:
                 write_records(Path(tmp) / f"{name}.jsonl", records)
             manifest[name] = {
