@@ -89,3 +89,44 @@ def test_undeclared_labels_are_errors_not_silently_dropped(tmp_path):
     manifest = build(raw, tmp_path / "out", ["trialstop"])
     assert manifest["trialstop"]["error"].startswith(f"{path}:3:")
     assert not (tmp_path / "out" / "trialstop.jsonl").exists()
+
+
+def test_brat_entity_off_its_offsets_and_dangling_reference(tmp_path):
+    from data_builders.instruct.brat import read_brat
+
+    write(tmp_path, "n.txt", f"{SECRET} started aspirin.\n")
+    ann = write(tmp_path, "n.ann", "T1\tDrug 0 7\taspirin\n")
+    assert "entity T1 does not match" in raises_at(f"{ann}:1:", lambda: read_brat(ann))
+    ann = write(tmp_path, "n.ann", f"T1\tDrug {len(SECRET) + 9} {len(SECRET) + 16}\taspirin\nR1\tADE-Drug Arg1:T9 Arg2:T1\n")
+    raises_at(f"{ann}:2:", lambda: read_brat(ann))
+    ann = write(tmp_path, "n.ann", "T1\tDrug zero 7\taspirin\n")
+    raises_at(f"{ann}:1:", lambda: read_brat(ann))
+
+
+def test_brat_discontinuous_entity_spans_its_fragments(tmp_path):
+    from data_builders.instruct.brat import read_brat
+
+    write(tmp_path, "d.txt", "pain in left and right knee\n")
+    ann = write(tmp_path, "d.ann", "T1\tProblem 0 12;23 27\tpain in left knee\n")
+    entity = read_brat(ann).entities["T1"]
+    assert (entity.start, entity.end, entity.text) == (0, 27, "pain in left and right knee")
+
+
+def test_concept_file_offsets_must_name_the_mention(tmp_path):
+    from data_builders.instruct.i2b2 import TokenIndex, concept_lines
+
+    con = write(tmp_path, "c.txt.con", 'c="fever" 1:2 1:2||t="problem"\nc="broken\n')
+    index = TokenIndex(f"{SECRET} has fever\nand cough")
+    assert index.span(con, 1, "1:3", "1:3", "fever") == (len(SECRET) + 5, len(SECRET) + 10)
+    assert index.span(con, 1, "2:0", "2:1", "and cough") == (len(SECRET) + 11, len(SECRET) + 20)
+    assert "not the annotated mention" in raises_at(f"{con}:1:", lambda: [index.span(con, 1, "1:2", "1:2", "fever")])
+    raises_at(f"{con}:1:", lambda: [index.span(con, 1, "3:0", "3:0", "fever")])
+    raises_at(f"{con}:2:", lambda: concept_lines(con))
+
+
+def test_standoff_xml_tag_off_its_offsets(tmp_path):
+    from data_builders.instruct.i2b2 import standoff_xml
+
+    path = write(tmp_path, "s.xml", f'<deIdi2b2>\n<TEXT><![CDATA[{SECRET} is 64]]></TEXT>\n<TAGS>\n'
+                                    f'<AGE id="P0" start="0" end="2" text="64" TYPE="AGE"/>\n</TAGS>\n</deIdi2b2>\n')
+    assert "<AGE id='P0'> does not match" in raises_at(f"{path}:4:", lambda: standoff_xml(path))

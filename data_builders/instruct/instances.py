@@ -37,3 +37,40 @@ def negative_pairs(key, candidates, related, limit):
     pool = [pair for pair in candidates if pair not in related and pair[::-1] not in related]
     instance_rng(key).shuffle(pool)
     return pool[:limit]
+
+
+NOTE_CHARS = 2000  # clinical notes are cut at line ends into pieces of about this many characters
+
+
+def note_pieces(text, spans, max_chars=NOTE_CHARS):
+    """Yield (offset, piece) cutting `text` at newlines that no span crosses, each piece at most
+    `max_chars` long unless no such newline exists sooner; pieces are stripped, blank ones left out."""
+    cuts = [i for i, c in enumerate(text) if c == "\n" and not any(s["start"] < i < s["end"] for s in spans)]
+    start = 0
+    while start < len(text):
+        fitting = [c for c in cuts if start < c <= start + max_chars]
+        later = [c for c in cuts if c > start + max_chars]
+        if start + max_chars >= len(text) or not (fitting or later):
+            end = len(text)
+        else:
+            end = fitting[-1] if fitting else later[0]
+        piece = text[start:end].rstrip()
+        if piece.strip():
+            lead = len(piece) - len(piece.lstrip())
+            yield start + lead, piece[lead:]
+        start = end + 1
+
+
+def note_instances(source, key, text, labels, spans, task="ner"):
+    """Span records over the pieces of a long note (see note_pieces), spans shifted into each."""
+    for k, (offset, piece) in enumerate(note_pieces(text, spans)):
+        inside = [{**s, "start": s["start"] - offset, "end": s["end"] - offset}
+                  for s in spans if offset <= s["start"] and s["end"] <= offset + len(piece)]
+        yield span_instance(source, f"{key}-{k}", piece, labels, inside, task)
+
+
+def line_window(text, ranges):
+    """(offset, lines) of `text` covering every (start, end) in `ranges`: the context of a relation."""
+    start = text.rfind("\n", 0, min(s for s, _ in ranges)) + 1
+    end = text.find("\n", max(e for _, e in ranges))
+    return start, text[start:] if end < 0 else text[start:end]
