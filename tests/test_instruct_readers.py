@@ -130,3 +130,12 @@ def test_standoff_xml_tag_off_its_offsets(tmp_path):
     path = write(tmp_path, "s.xml", f'<deIdi2b2>\n<TEXT><![CDATA[{SECRET} is 64]]></TEXT>\n<TAGS>\n'
                                     f'<AGE id="P0" start="0" end="2" text="64" TYPE="AGE"/>\n</TAGS>\n</deIdi2b2>\n')
     assert "<AGE id='P0'> does not match" in raises_at(f"{path}:4:", lambda: standoff_xml(path))
+
+
+def test_quoted_multiline_tsv_errors_name_the_line_the_row_starts_on(tmp_path):
+    raw = tmp_path / "raw"
+    shutil.copytree(RAW / "CZI-DRSM", raw / "CZI-DRSM")
+    path = raw / "CZI-DRSM/fx/final_data.tsv"
+    path.write_text(path.read_text().replace("1.3. THERAPEUTICS IN THE CLINIC", "9.9. UNKNOWN"))
+    manifest = build(raw, tmp_path / "out", ["czi_drsm"])
+    assert manifest["czi_drsm"]["error"].startswith(f"{path}:7: expected declared CATEGORIES")

@@ -22,7 +22,7 @@ EXPECTED = {
     "drugprot": {"ner": 2, "re": 5}, "euadr": {"re": 3}, "genia": {"ner": 2}, "gnormplus": {"ner": 1},
     "linnaeus": {"ner": 2}, "mtsamples": {"dc": 1}, "nli4ct": {"dc": 2}, "pico_data": {"ner": 1},
     "pubmed_summ": {"summ": 2}, "snli": {"nli": 2}, "stsb": {"sts": 2}, "tmvar": {"ner": 2},
-    "trialstop": {"dc": 2},
+    "trialstop": {"dc": 2}, "czi_drsm": {"dc": 3},
     # credentialed: fixtures written in the documented release formats
     "i2b2_2006_deid": {"ner": 1}, "i2b2_2006_smoking": {"dc": 2}, "i2b2_2008_obesity": {"dc": 1},
     "i2b2_2009_medication": {"ete": 1, "eae": 6, "eac": 2}, "i2b2_2011_coref": {"ner": 1, "re": 4},
@@ -112,6 +112,10 @@ def test_sentence_pairs_documents_and_summaries(built):
     comparison = by_id(records["nli4ct"], "nli4ct-u2")
     assert "Secondary trial:" in source_text(comparison) and "Placebo" in source_text(comparison)
     assert comparison["gold"]["answers"] == ["the trial report(s) contradict the statement"]
+    assert [sorted(r["gold"]["answers"]) for r in records["czi_drsm"]] == [
+        ["disease mechanism"], ["not a primary research article"],
+        ["clinical characteristics, disease pathology or diagnosis", "therapeutics in the clinic"]]
+    assert source_text(records["czi_drsm"][0]) == "Endoglin signalling in HHT\nWe show how endoglin loss\nalters signalling."
     assert [r["gold"]["answers"] for r in records["trialstop"]] == [["insufficient enrollment"], ["business or administrative"]]
     note = records["mtsamples"][0]
     assert note["gold"]["answers"] == ["Urology"] and len(note["gold"]["options"]) == 10

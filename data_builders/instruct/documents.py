@@ -4,7 +4,7 @@ import csv
 
 from data_builders.instruct.instances import choice_instance
 from data_builders.instruct.source import Source, fail
-from data_builders.instruct.tables import json_file, tab_lines
+from data_builders.instruct.tables import csv_rows, json_file, tab_lines
 from mnlu.tasks import instance_rng
 
 NLI4CT_LABELS = {"Entailment": "the trial report(s) entail the statement",
@@ -100,6 +100,31 @@ def build_mtsamples(source, paths):
                 line = reader.line_num + 1
 
 
+DRSM_CATEGORIES = {
+    "1.1. CLINICAL CHARACTERISTICS OR DISEASE PATHOLOGY": "clinical characteristics, disease pathology or diagnosis",
+    "1.3. THERAPEUTICS IN THE CLINIC": "therapeutics in the clinic",
+    "2.1. DISEASE MECHANISM": "disease mechanism",
+    "3.4. PATIENT-BASED THERAPEUTICS": "patient-based therapeutics (clinical trials, drug surveillance or repurposing)",
+    "0.3. OTHER": "other",
+    "IRRELEVANT": "not a primary research article",
+}
+
+
+def build_drsm(source, paths):
+    """`final_data.tsv` (quoted, tab-separated): title and abstract -> research categories
+    (comma-separated), or IRRELEVANT when the paper is not primary research."""
+    for path in paths:
+        header = ("ID_PAPER", "TITLE", "ABSTRACT", "IRRELEVANT", "DISEASE_NAME", "URI", "CATEGORIES")
+        for lineno, row in csv_rows(path, header, delimiter="\t"):
+            answers = [c.strip() for c in row["CATEGORIES"].split(",") if c.strip()]
+            answers += ["IRRELEVANT"] if row["IRRELEVANT"].strip() else []
+            if not answers or any(a not in DRSM_CATEGORIES for a in answers):
+                fail(path, lineno, "expected declared CATEGORIES (comma-separated) or an IRRELEVANT mark")
+            text = f"{row['TITLE'].strip()}\n{row['ABSTRACT'].strip()}"
+            yield choice_instance(source, "dc", row["ID_PAPER"], text=text, what="the kind of disease research reported",
+                                  options=list(DRSM_CATEGORIES), answers=answers, multi_label=True)
+
+
 SOURCES = [
     Source("nli4ct", "SemEval-2024 Task 2, NLI4CT (Jullien et al., 2024)", ("dc",), "biomedical", "JSON",
            ("NLI4CT-SemEval2024/*/training_data/train.json",), NLI4CT_LABELS, build_nli4ct),
@@ -107,4 +132,6 @@ SOURCES = [
            "TSV", ("TrialStop/*/data/stopped_predictions_*.tsv",), TRIALSTOP_LABELS, build_trialstop),
     Source("mtsamples", "MTSamples medical specialty (mtsamples.com)", ("dc",), "clinical", "CSV",
            ("MTSamples/*/mtsamples.csv",), {s: s for s in MTSAMPLES_SPECIALTIES}, build_mtsamples),
+    Source("czi_drsm", "CZI DRSM disease research state (Chan Zuckerberg Initiative, 2022)", ("dc",), "biomedical",
+           "TSV", ("CZI-DRSM/*/final_data.tsv",), DRSM_CATEGORIES, build_drsm),
 ]

@@ -14,10 +14,11 @@ def tab_lines(path):
                 yield lineno, line.rstrip("\n").split("\t")
 
 
-def csv_rows(path, header):
-    """Yield (line, row dict) of a CSV file whose first row must start with `header`."""
+def csv_rows(path, header, delimiter=","):
+    """Yield (line, row dict) of a CSV file (quoted fields may hold newlines) whose first row must
+    start with `header`; `line` is where the row starts."""
     with open(path, encoding="utf-8", newline="") as f:
-        reader = csv.reader(f)
+        reader = csv.reader(f, delimiter=delimiter)
         try:
             first = next(reader, [])
             if first[: len(header)] != list(header):
