@@ -23,6 +23,7 @@ import tomllib
 from collections import Counter
 from pathlib import Path
 
+from data_builders.instruct.registry import SOURCES
 from mnlu.benchmarks import EVAL_DATASETS
 from mnlu.fileio import atomic_write
 from mnlu.records import TASKS, read_records, write_records
@@ -54,6 +55,9 @@ def load_recipe(path):
     for key, fraction in caps.items():
         if not isinstance(fraction, (int, float)) or not 0 < fraction <= 1:
             raise RecipeError(f"{path}: caps.{key} must be a fraction in (0, 1]")
+        source, _, task = key.partition("/")
+        if source not in SOURCES or (task and task not in SOURCES[source].tasks):
+            raise RecipeError(f"{path}: caps.{key} names no declared source (or task of it)")
     return recipe
 
 
@@ -179,7 +183,7 @@ def mix(built_dir, recipe_path, out_path, seed=42, total=None, eval_paths=()):
     records = select(recipe, pools, domains, seed, total, where=str(recipe_path))
     write_records(out_path, records)
     counts = {
-        "recipe": str(recipe_path), "seed": seed, "total": len(records),
+        "recipe": str(recipe_path), "description": recipe.get("description", ""), "seed": seed, "total": len(records),
         "per_task": dict(sorted(Counter(r["task"] for r in records).items())),
         "per_source": dict(sorted(Counter(r["dataset"] for r in records).items())),
         "per_source_task": dict(sorted(Counter(f"{r['dataset']}/{r['task']}" for r in records).items())),

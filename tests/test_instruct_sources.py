@@ -23,6 +23,7 @@ EXPECTED = {
     "linnaeus": {"ner": 2}, "mtsamples": {"dc": 1}, "nli4ct": {"dc": 2}, "pico_data": {"ner": 1},
     "pubmed_summ": {"summ": 2}, "snli": {"nli": 2}, "stsb": {"sts": 2}, "tmvar": {"ner": 2},
     "trialstop": {"dc": 2}, "czi_drsm": {"dc": 3},
+    "nlm_gene": {"ner": 1},  # 801.BioC.XML is not in Pmidlist.Train.txt (a test document)
     # credentialed: fixtures written in the documented release formats
     "i2b2_2006_deid": {"ner": 1}, "i2b2_2006_smoking": {"dc": 2}, "i2b2_2008_obesity": {"dc": 1},
     "i2b2_2009_medication": {"ete": 1, "eae": 6, "eac": 2}, "i2b2_2011_coref": {"ner": 1, "re": 4},
@@ -85,6 +86,8 @@ def test_pubtator_bioc_iob_and_json_spans(built):
     assert spans_of(by_id(records["tmvar"], "tmvar-101")) == []
     assert spans_of(by_id(records["gnormplus"], "gnormplus-400")) == [
         ("gene", "BRCA1"), ("gene", "TP53"), ("gene family", "p53 family")]
+    assert spans_of(records["nlm_gene"][0]) == [
+        ("gene", "TNF"), ("gene (focus of the article)", "IL6"), ("gene reference into a function (GeneRIF)", "IL6")]
     assert [spans_of(r) for r in records["linnaeus"]] == [[("species", "E. coli"), ("species", "boy")], []]
     assert spans_of(by_id(records["genia"], "genia-MEDLINE:1-0")) == [("DNA", "IL-2 gene"), ("cell type", "T cells"), ("protein", "IL-2")]
     assert spans_of(by_id(records["genia"], "genia-MEDLINE:1-1")) == [("protein", "NF-kappa B")]

@@ -1,13 +1,14 @@
 """The mixer: exact per-task totals, determinism, caps, and no evaluation data in any mix."""
 
 import json
+import re
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from data_builders.instruct.__main__ import main
-from data_builders.mix import RecipeError, allocate, eval_texts, fingerprints, mix, overlaps_eval
+from data_builders.mix import RecipeError, allocate, eval_texts, fingerprints, load_recipe, mix, overlaps_eval
 from mnlu.records import read_records, write_records
 from mnlu.tasks import make_record
 
@@ -178,3 +179,31 @@ def test_cli_mix_prints_counts_and_names_a_shipped_recipe(built, tmp_path, capsy
     assert "per task:" in printed and "total 9" in printed
     assert main(["mix", "--built", str(built), "--recipe", "tasks_re", "--out", str(tmp_path / "n.jsonl"), "--total", "999"]) == 1
     assert "group 're' cannot be met" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("total = ", "not valid TOML"),
+    ("[groups.a]\ntasks = ['qa ']", "groups.a.tasks"),
+    ("[groups.a]\ntasks = ['re']\n[caps]\nsnl = 0.03", "caps.snl names no declared source"),
+    ("[groups.a]\ntasks = ['re']\n[caps]\n'snli/re' = 0.03", "caps.snli/re names no declared source"),
+    ("[groups.a]\ntasks = ['re']\n[caps]\nsnli = 3", "caps.snli must be a fraction"),
+    ("total = 1\n[groups.a]\ntasks = ['re']\n[groups.b]\ntasks = ['nli']", "total must be"),
+    ("description = 'no groups'", "needs at least one"),
+])
+def test_malformed_recipes_are_named_errors(built, tmp_path, text, problem):
+    recipe = tmp_path / "bad.toml"
+    recipe.write_text(text)
+    with pytest.raises(RecipeError, match=re.escape(problem)) as e:
+        mix(built, recipe, tmp_path / "out.jsonl")
+    assert str(e.value).startswith(str(recipe)) and not (tmp_path / "out.jsonl").exists()
+
+
+def test_shipped_recipes_load():
+    names = sorted(p.stem for p in RECIPES.glob("*.toml"))
+    assert names == sorted(["full"] + [f"tasks_{t}" for t in ("re", "re_nli_ner", "re_nli_ner_ee_sts", "dc", "dc_nli_ner",
+                                                                  "dc_nli_ner_ee_sts")]
+                           + [f"domain_{d}_{n}k" for d in ("biomed", "clinical", "both") for n in (25, 50)])
+    for name in names:
+        recipe = load_recipe(RECIPES / f"{name}.toml")
+        assert recipe.get("total") in (None, 25000, 50000) and recipe["description"]
+        assert ("25k" in name) == (recipe.get("total") == 25000)

@@ -48,6 +48,7 @@ def main(argv=None):
     except (RecipeError, ValueError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
+    print(counts["description"])
     for title, table in (("per task", counts["per_task"]), ("per source", counts["per_source"])):
         print(title + ":")
         for key, n in table.items():

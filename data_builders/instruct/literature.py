@@ -97,12 +97,30 @@ def _biored_relations(source, path, doc):
 
 def build_bioc_ner(source, paths):
     """One NER record per BioC document, asking for every declared entity type."""
-    types = source.labels
     for path in paths:
         for doc in read_bioc(path):
-            mentions = [a for u in doc.passages for a in u.annotations]
-            _check_types(path, doc.id, mentions, types)
-            yield span_instance(source, doc.id, doc.text, types, _spans(mentions, types))
+            yield _bioc_document_ner(source, path, doc)
+
+
+def _bioc_document_ner(source, path, doc):
+    types = source.labels
+    mentions = [a for u in doc.passages for a in u.annotations]
+    _check_types(path, doc.id, mentions, types)
+    return span_instance(source, doc.id, doc.text, types, _spans(mentions, types))
+
+
+def build_nlm_gene(source, paths):
+    """`Pmidlist.Train.txt` names the train PMIDs; each is `FINAL/<pmid>.BioC.XML` beside it."""
+    for path in paths:
+        for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            pmid = line.strip()
+            if not pmid:
+                continue
+            doc_path = path.parent / "FINAL" / f"{pmid}.BioC.XML"
+            if not doc_path.exists():
+                fail(path, lineno, f"no {doc_path.name} in {doc_path.parent}")
+            for doc in read_bioc(doc_path):
+                yield _bioc_document_ner(source, doc_path, doc)
 
 
 DRUGPROT_ENTITIES = {"CHEMICAL": "chemical", "GENE-Y": "gene (normalisable)", "GENE-N": "gene (not normalisable)"}
@@ -225,6 +243,8 @@ def build_genia(source, paths):
     """One NER record per sentence; `ner` spans are inclusive token indices over the document."""
     for path in paths:
         for lineno, doc in json_lines(path):
+            if not isinstance(doc.get("sentences"), list) or len(doc.get("ner", ())) != len(doc["sentences"]):
+                fail(path, lineno, "expected doc_key, sentences and one ner list per sentence")
             offset = 0
             for k, (tokens, entities) in enumerate(zip(doc["sentences"], doc["ner"])):
                 text, starts = " ".join(tokens), _token_starts(tokens)
@@ -252,6 +272,8 @@ def build_pico_data(source, paths):
     for path in paths:
         docs_dir = path.parents[2] / "docs"
         for lineno, annotation in json_lines(path):
+            if not isinstance(annotation.get("docid"), str):
+                fail(path, lineno, "expected a docid")
             doc_path = docs_dir / f"{annotation['docid']}.txt"
             if not doc_path.exists():
                 fail(path, lineno, f"no abstract {doc_path.name} in {docs_dir}")
@@ -281,9 +303,9 @@ SOURCES = [
            ("GNormPlus/*/BC2GNtrain.BioC.xml", "GNormPlus/*/NLMIAT.BioC.xml"),
            {"Gene": "gene", "FamilyName": "gene family", "DomainMotif": "protein domain or motif"}, build_bioc_ner),
     Source("nlm_gene", "NLM-Gene (Islamaj et al., 2021)", ("ner",), "biomedical", "BioC XML",
-           ("NLM-Gene/*/Corpus/FINAL/*.BioC.XML",),
+           ("NLM-Gene/*/Corpus/Pmidlist.Train.txt",),
            {"Gene": "gene", "GENERIF": "gene reference into a function (GeneRIF)", "STARGENE": "gene (focus of the article)",
-            "Domain": "protein domain", "Other": "other gene-related mention"}, build_bioc_ner),
+            "Domain": "protein domain", "Other": "other gene-related mention"}, build_nlm_gene),
     Source("linnaeus", "LINNAEUS (Gerner et al., 2010)", ("ner",), "biomedical", "CoNLL/IOB",
            ("LINNAEUS/*/linnaeus-IOB/train.tsv",), {"Species": "species"}, build_iob_ner),
     Source("bc4chemd", "BC4CHEMD / CHEMDNER (Krallinger et al., 2015)", ("ner",), "biomedical", "CoNLL/IOB",
