@@ -38,7 +38,7 @@ def main(argv=None):
         manifest = build(args.raw_dir, args.out, args.sources)
         for name, entry in manifest.items():
             counts = ", ".join(f"{t} {n}" for t, n in entry["counts"].items()) or "no release files found"
-            print(f"{name:14s} {entry['domain']:10s} {'FAILED' if entry['error'] else counts}")
+            print(f"{name:20s} {entry['domain']:10s} {'FAILED' if entry['error'] else counts}")
         return 1 if any(e["error"] for e in manifest.values()) else 0
 
     if not args.recipe.exists() and (RECIPES / f"{args.recipe}.toml").exists():

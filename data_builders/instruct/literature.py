@@ -6,7 +6,6 @@ sentence-split); relation sources give one record per entity pair.
 
 import itertools
 from collections import defaultdict
-from pathlib import Path
 
 from data_builders.instruct.bioc import Annotation, read_bioc
 from data_builders.instruct.instances import negative_pairs, relation_instance, span_instance
