@@ -152,7 +152,7 @@ def test_clinical_span_sources(built):
     assert spans_of(by_id(records["i2b2_2012_temporal"], "i2b2_2012_temporal-1-0")) == [
         ("date", "10/02/2011"), ("duration", "2 days"), ("occurrence", "ADMISSION"), ("occurrence", "admission"),
         ("problem", "chest pain"), ("test", "An ECG")]
-    assert spans_of(by_id(records["i2b2_2011_coref"], "i2b2_2011_coref-clinical-1-0")) == [
+    assert spans_of(by_id(records["i2b2_2011_coref"], "i2b2_2011_coref-Train_Beth-clinical-1-0")) == [
         ("person", "He"), ("person", "Mr. Quist"), ("person", "he"), ("problem", "The pneumonia"),
         ("problem", "pneumonia"), ("treatment", "levofloxacin")]
 

@@ -53,7 +53,9 @@ def build_deid_2006(source, paths):
     for path in paths:
         root, line_of = parse_xml(path)
         for record in root.iter("RECORD"):
-            text, tags = inline_tagged(record.find("TEXT") if record.find("TEXT") is not None else record)
+            if record.find("TEXT") is None:
+                fail(path, line_of[record], "<RECORD> has no <TEXT>")
+            text, tags = inline_tagged(record.find("TEXT"))
             for tag, _, _ in tags:
                 _check(path, line_of[tag], tag.get("TYPE"), DEID_2006, f"<{tag.tag}> TYPE")
             spans = [{"label": t.get("TYPE"), "text": text[s:e], "start": s, "end": e} for t, s, e in tags]
@@ -171,7 +173,7 @@ def build_coref(source, paths):
             start, end = index.span(path, lineno, *ranges[0], mention)
             concepts.append((start, end, text[start:end], type_))
         concepts.sort()
-        doc = Path(name).stem
+        doc = f"{path.parents[1].name}-{Path(name).stem}"  # Train_Beth and Train_Partners may share names
         yield from note_instances(source, doc, text, COREF_CONCEPTS,
                                   [{"label": t, "text": m, "start": s, "end": e} for s, e, m, t in concepts])
         yield from _coref_pairs(source, doc, text, index, chains_path, concepts)
@@ -181,6 +183,8 @@ def _coref_pairs(source, doc, text, index, chains_path, concepts):
     type_of, linked = {(s, e): t for s, e, _, t in concepts}, set()
     for lineno, fields in concept_lines(chains_path):
         mentions = sorted(index.span(chains_path, lineno, *r[0], m) for key, m, r in fields if key == "c")
+        if any(m not in type_of for m in mentions):
+            fail(chains_path, lineno, "a chain mention is not a concept of the .con file")
         linked.update(zip(mentions, mentions[1:]))
     same_type = [(a, b) for a, b in itertools.combinations(sorted(type_of), 2) if type_of[a] == type_of[b]]
     nearby = [(a, b) for a, b in same_type if text.count("\n", a[1], b[0]) <= 2]
@@ -188,8 +192,8 @@ def _coref_pairs(source, doc, text, index, chains_path, concepts):
     for k, ((a, b), answer) in enumerate([(p, "coreferent") for p in sorted(linked)] +
                                          [(p, "not coreferent") for p in negatives]):
         offset, window = line_window(text, [a, b])
-        yield relation_instance(source, f"{doc}-re{k}", window, (type_of.get(a, "mention"), text[a[0]:a[1]]),
-                                (type_of.get(b, "mention"), text[b[0]:b[1]]), COREF_RELATIONS, answer, "not coreferent")
+        yield relation_instance(source, f"{doc}-re{k}", window, (type_of[a], text[a[0]:a[1]]),
+                                (type_of[b], text[b[0]:b[1]]), COREF_RELATIONS, answer, "not coreferent")
 
 
 TEMPORAL_ENTITIES = {"PROBLEM": "problem", "TEST": "test", "TREATMENT": "treatment", "CLINICAL_DEPT": "clinical department",
@@ -208,6 +212,8 @@ def build_temporal(source, paths):
         for tag, line in tags:
             if tag.tag in ("EVENT", "TIMEX3"):
                 _check(path, line, tag.get("type"), TEMPORAL_ENTITIES, f"<{tag.tag}> type")
+                if "start" not in tag.attrib:
+                    fail(path, line, f"<{tag.tag}> has no start and end")
                 mentions[tag.get("id")] = (int(tag.get("start")), int(tag.get("end")), tag.get("type"))
             elif tag.tag == "TLINK":
                 _check(path, line, (tag.get("type") or "").upper(), TEMPORAL_RELATIONS, "TLINK type")

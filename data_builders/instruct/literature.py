@@ -15,10 +15,9 @@ from data_builders.instruct.source import Source, fail
 from data_builders.instruct.tables import json_lines, tab_lines
 
 
-def _spans(mentions, types, offset=0):
-    """Mentions of the declared `types` as record spans (other types are not asked for)."""
-    return [{"label": m.type, "text": m.text, "start": m.start + offset, "end": m.end + offset}
-            for m in mentions if m.type in types]
+def _spans(mentions, types):
+    """Mentions of the declared `types` as record spans."""
+    return [{"label": m.type, "text": m.text, "start": m.start, "end": m.end} for m in mentions if m.type in types]
 
 
 def _check_types(path, doc_id, mentions, types):
@@ -28,7 +27,7 @@ def _check_types(path, doc_id, mentions, types):
 
 
 # ---------------------------------------------------------------------------------------------
-# PubTator: tmVar, BioRED (entities and relations), GNormPlus
+# PubTator: tmVar, BioRED (entities and relations)
 
 
 def build_pubtator_ner(source, paths):
