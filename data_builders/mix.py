@@ -24,13 +24,14 @@ from collections import Counter
 from pathlib import Path
 
 from data_builders.instruct.registry import SOURCES
+from data_builders.instruct.source import DOMAINS
 from mnlu.benchmarks import EVAL_DATASETS
 from mnlu.fileio import atomic_write
 from mnlu.records import TASKS, read_records, write_records
 from mnlu.tasks import OPTIONS_MARKER, source_text
 
 NGRAM = 13  # words: the decontamination unit of GPT-3 and later LLM reports
-MIN_WORDS = 5
+MIN_WORDS = 5  # shorter evaluation texts (short hypotheses, labels) are too common to prove a leak
 
 
 class RecipeError(ValueError):
@@ -47,9 +48,16 @@ def load_recipe(path):
     groups, caps, total = recipe.get("groups"), recipe.get("caps", {}), recipe.get("total")
     if not isinstance(groups, dict) or not groups:
         raise RecipeError(f"{path}: needs at least one [groups.<name>] table")
+    taken = set()  # (task, domain) pairs: no pool may feed two groups
     for name, group in groups.items():
         if not group.get("tasks") or any(t not in TASKS for t in group["tasks"]):
             raise RecipeError(f"{path}: groups.{name}.tasks must list tasks among {', '.join(TASKS)}")
+        if group.get("domain", DOMAINS[0]) not in DOMAINS:
+            raise RecipeError(f"{path}: groups.{name}.domain must be one of {', '.join(DOMAINS)}")
+        pairs = {(t, d) for t in group["tasks"] for d in ([group["domain"]] if "domain" in group else DOMAINS)}
+        if pairs & taken:
+            raise RecipeError(f"{path}: groups.{name} selects tasks another group already selects")
+        taken |= pairs
     if total is not None and (not isinstance(total, int) or total < len(groups)):
         raise RecipeError(f"{path}: total must be an integer of at least one per group")
     for key, fraction in caps.items():
@@ -95,10 +103,7 @@ def _words(text):
 
 
 def fingerprints(texts):
-    """{length: word sequences}: every 13-word window of `texts`; a shorter text (5+ words) whole.
-
-    Texts under 5 words (short hypotheses, labels) are too common to prove a leak.
-    """
+    """{length: word sequences}: every 13-word window of `texts`; a shorter text (5+ words) whole."""
     prints = {}
     for text in texts:
         words = _words(text)
@@ -141,16 +146,17 @@ def allocate(total, sizes):
 
 
 def _draw(records, k, seed, key):
+    """A random sample of `k` records of the pool `key` (all when k covers them), seeded by both."""
     rng = random.Random(f"{seed}:{key[0]}:{key[1]}")
     return records if k >= len(records) else rng.sample(records, k)
 
 
 def select(recipe, pools, domains, seed, total=None, where="recipe"):
     """The recipe's instances: per group, per pool, after caps, to the (overridden) total."""
-    total = recipe.get("total") if total is None else total
+    total, caps = recipe.get("total") if total is None else total, recipe.get("caps", {})
     capped = {}
     for key, records in pools.items():
-        fraction = recipe.get("caps", {}).get(f"{key[0]}/{key[1]}", recipe.get("caps", {}).get(key[0], 1))
+        fraction = caps.get(f"{key[0]}/{key[1]}", caps.get(key[0], 1))
         capped[key] = _draw(records, int(fraction * len(records)), seed, key)
     groups = recipe["groups"]
     shares = allocate(total, [total] * len(groups)) if total is not None else [None] * len(groups)

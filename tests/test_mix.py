@@ -189,6 +189,8 @@ def test_cli_mix_prints_counts_and_names_a_shipped_recipe(built, tmp_path, capsy
     ("[groups.a]\ntasks = ['re']\n[caps]\nsnli = 3", "caps.snli must be a fraction"),
     ("total = 1\n[groups.a]\ntasks = ['re']\n[groups.b]\ntasks = ['nli']", "total must be"),
     ("description = 'no groups'", "needs at least one"),
+    ("[groups.a]\ntasks = ['ner']\ndomain = 'clincal'", "groups.a.domain must be one of"),
+    ("[groups.a]\ntasks = ['ner']\n[groups.b]\ntasks = ['ete', 'ner']\ndomain = 'clinical'", "groups.b selects tasks"),
 ])
 def test_malformed_recipes_are_named_errors(built, tmp_path, text, problem):
     recipe = tmp_path / "bad.toml"
