@@ -66,15 +66,20 @@ def test_json_lines_and_csv(tmp_path):
     raises_at(f"{path}:3:", lambda: csv_rows(path, ("dataset", "encounter_id")))
 
 
-def test_a_malformed_source_gets_no_file_while_the_others_build(tmp_path, capsys):
+def build_edited(tmp_path, release, file, old, new, sources=None, also=()):
+    """Build a copy of fixture releases where `old` is replaced by `new` in `release`/`file`."""
     raw = tmp_path / "raw"
-    shutil.copytree(RAW / "MTSamples", raw / "MTSamples")
-    shutil.copytree(RAW / "DrugProt", raw / "DrugProt")
-    entities = raw / "DrugProt/fx/training/drugprot_training_entities.tsv"
-    lines = entities.read_text().splitlines()
-    lines[2] = lines[2].replace("\t25\t32\t", "\t26\t33\t")  # Aspirin moved one character right
-    entities.write_text("\n".join(lines) + "\n")
-    manifest = build(raw, tmp_path / "out")
+    for name in (release, *also):
+        shutil.copytree(RAW / name, raw / name)
+    path = raw / release / file
+    assert old in path.read_text()
+    path.write_text(path.read_text().replace(old, new))
+    return path, build(raw, tmp_path / "out", sources)
+
+
+def test_a_malformed_source_gets_no_file_while_the_others_build(tmp_path, capsys):
+    entities, manifest = build_edited(tmp_path, "DrugProt", "fx/training/drugprot_training_entities.tsv",
+                                      "\t25\t32\t", "\t26\t33\t", also=["MTSamples"])  # Aspirin one character right
     assert manifest["drugprot"]["error"] == f"{entities}:3: entity T3 does not match the abstract text"
     assert not (tmp_path / "out" / "drugprot.jsonl").exists()
     assert (tmp_path / "out" / "mtsamples.jsonl").exists() and manifest["mtsamples"]["counts"] == {"dc": 1}
@@ -82,14 +87,10 @@ def test_a_malformed_source_gets_no_file_while_the_others_build(tmp_path, capsys
 
 
 def test_undeclared_labels_are_errors_not_silently_dropped(tmp_path):
-    raw = tmp_path / "raw"
-    shutil.copytree(RAW / "TrialStop", raw / "TrialStop")
-    path = raw / "TrialStop/fx/data/stopped_predictions_fixture.tsv"
-    path.write_text(path.read_text().replace("Business_Administrative", "Budget"))
-    manifest = build(raw, tmp_path / "out", ["trialstop"])
+    path, manifest = build_edited(tmp_path, "TrialStop", "fx/data/stopped_predictions_fixture.tsv",
+                                  "Business_Administrative", "Budget", ["trialstop"])
     assert manifest["trialstop"]["error"].startswith(f"{path}:3:")
     assert not (tmp_path / "out" / "trialstop.jsonl").exists()
-
 
 def test_brat_entity_off_its_offsets_and_dangling_reference(tmp_path):
     from data_builders.instruct.brat import read_brat
@@ -133,9 +134,6 @@ def test_standoff_xml_tag_off_its_offsets(tmp_path):
 
 
 def test_quoted_multiline_tsv_errors_name_the_line_the_row_starts_on(tmp_path):
-    raw = tmp_path / "raw"
-    shutil.copytree(RAW / "CZI-DRSM", raw / "CZI-DRSM")
-    path = raw / "CZI-DRSM/fx/final_data.tsv"
-    path.write_text(path.read_text().replace("1.3. THERAPEUTICS IN THE CLINIC", "9.9. UNKNOWN"))
-    manifest = build(raw, tmp_path / "out", ["czi_drsm"])
+    path, manifest = build_edited(tmp_path, "CZI-DRSM", "fx/final_data.tsv", "1.3. THERAPEUTICS IN THE CLINIC",
+                                  "9.9. UNKNOWN", ["czi_drsm"])
     assert manifest["czi_drsm"]["error"].startswith(f"{path}:7: expected declared CATEGORIES")
