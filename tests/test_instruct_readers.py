@@ -4,9 +4,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from data_builders.instruct.bioc import read_bioc
 from data_builders.instruct.build import build
+from data_builders.instruct.instances import line_window, note_pieces
 from data_builders.instruct.iob import read_iob
 from data_builders.instruct.pubtator import read_pubtator
 from data_builders.instruct.source import SourceError
@@ -137,3 +140,46 @@ def test_quoted_multiline_tsv_errors_name_the_line_the_row_starts_on(tmp_path):
     path, manifest = build_edited(tmp_path, "CZI-DRSM", "fx/final_data.tsv", "1.3. THERAPEUTICS IN THE CLINIC",
                                   "9.9. UNKNOWN", ["czi_drsm"])
     assert manifest["czi_drsm"]["error"].startswith(f"{path}:7: expected declared CATEGORIES")
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(["ab", "c d", "\n", " ", "efg\n"]), max_size=60), st.data(), st.integers(3, 15))
+def test_note_pieces_never_cut_a_span_and_map_back_to_the_text(parts, data, max_chars):
+    text = "".join(parts)
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(text)), max_size=6)))
+    spans = [{"start": a, "end": b} for a, b in zip(cuts[::2], cuts[1::2]) if text[a:b].strip()]
+    pieces = list(note_pieces(text, spans, max_chars))
+    for offset, piece in pieces:
+        assert text[offset:offset + len(piece)] == piece and piece.strip()
+    for span in spans:  # each span lies inside exactly one piece
+        assert sum(o <= span["start"] and span["end"] <= o + len(p) for o, p in pieces) == 1
+    assert all(o + len(p) < o2 for (o, p), (o2, _) in zip(pieces, pieces[1:]))  # in order, disjoint
+    assert "".join(text.split()) == "".join("".join(p.split()) for _, p in pieces)  # nothing lost but space
+
+
+def test_line_window_covers_whole_lines():
+    text = "one\ntwo three\nfour\nfive"
+    assert line_window(text, [(4, 7), (14, 18)]) == (4, "two three\nfour")
+    assert line_window(text, [(20, 24)]) == (19, "five")
+
+
+def test_iob_spans_follow_tags_and_offsets(tmp_path):
+    path = write(tmp_path, "x.tsv", "a\tB-X\nb\tI-X\nc\tB-X\nd\tI-Y\ne\tO\nf\tI-X\n\n")
+    [(line, text, spans)] = list(read_iob(path))
+    assert (line, text) == (1, "a b c d e f")
+    assert [(s["label"], s["text"], text[s["start"]:s["end"]]) for s in spans] == [
+        ("X", "a b", "a b"), ("X", "c", "c"), ("Y", "d", "d"), ("X", "f", "f")]
+
+
+def test_cli_build_exits_1_and_names_the_failed_source(tmp_path, capsys):
+    from data_builders.instruct.__main__ import main
+
+    raw = tmp_path / "raw"
+    shutil.copytree(RAW / "tmVar", raw / "tmVar")
+    assert main(["build", "--raw-dir", str(raw), "--out", str(tmp_path / "ok")]) == 0
+    assert "tmvar" in capsys.readouterr().out
+    path = raw / "tmVar/fx/corpora/original/tmVar/train.PubTator.txt"
+    path.write_text(path.read_text().replace("\t26\t35\t", "\t27\t36\t"))
+    assert main(["build", "--raw-dir", str(raw), "--out", str(tmp_path / "bad")]) == 1
+    out, err = capsys.readouterr()
+    assert "FAILED" in out and f"{path}:3: mention at 27-36 does not match" in err

@@ -43,9 +43,10 @@ NOTE_CHARS = 2000  # clinical notes are cut at line ends into pieces of about th
 
 
 def note_pieces(text, spans, max_chars=NOTE_CHARS):
-    """Yield (offset, piece) cutting `text` at newlines that no span crosses, each piece at most
-    `max_chars` long unless no such newline exists sooner; pieces are stripped, blank ones left out."""
-    cuts = [i for i, c in enumerate(text) if c == "\n" and not any(s["start"] < i < s["end"] for s in spans)]
+    """Yield (offset, piece) cutting `text` at newlines inside no span, each piece at most
+    `max_chars` long unless no such newline comes sooner; pieces are stripped of surrounding white
+    space (never of a span's own) and blank ones left out."""
+    cuts = [i for i, c in enumerate(text) if c == "\n" and not any(s["start"] <= i < s["end"] for s in spans)]
     start = 0
     while start < len(text):
         fitting = [c for c in cuts if start < c <= start + max_chars]
@@ -54,10 +55,11 @@ def note_pieces(text, spans, max_chars=NOTE_CHARS):
             end = len(text)
         else:
             end = fitting[-1] if fitting else later[0]
-        piece = text[start:end].rstrip()
-        if piece.strip():
-            lead = len(piece) - len(piece.lstrip())
-            yield start + lead, piece[lead:]
+        piece, inside = text[start:end], [s for s in spans if start <= s["start"] and s["end"] <= end]
+        first = min([start + len(piece) - len(piece.lstrip())] + [s["start"] for s in inside])
+        last = max([start + len(piece.rstrip())] + [s["end"] for s in inside])
+        if text[first:last].strip():
+            yield first, text[first:last]
         start = end + 1
 
 
