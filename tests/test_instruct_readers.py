@@ -183,3 +183,16 @@ def test_cli_build_exits_1_and_names_the_failed_source(tmp_path, capsys):
     assert main(["build", "--raw-dir", str(raw), "--out", str(tmp_path / "bad")]) == 1
     out, err = capsys.readouterr()
     assert "FAILED" in out and f"{path}:3: mention at 27-36 does not match" in err
+
+
+def test_inline_xml_with_an_undeclared_phi_type(tmp_path):
+    path, manifest = build_edited(tmp_path, "i2b2-2006-deid", "fx/deid_surrogate_train_all_version2.xml",
+                                  'TYPE="PATIENT"', 'TYPE="PERSON"', ["i2b2_2006_deid"])
+    assert manifest["i2b2_2006_deid"]["error"] == f"{path}:7: undeclared <PHI> TYPE 'PERSON'"
+    assert "Lovelace" not in manifest["i2b2_2006_deid"]["error"]
+
+
+def test_json_statement_missing_its_label(tmp_path):
+    path, manifest = build_edited(tmp_path, "NLI4CT-SemEval2024", "fx/training_data/train.json",
+                                  '"Label": "Contradiction"', '"Labels": "Contradiction"', ["nli4ct"])
+    assert manifest["nli4ct"]["error"].startswith(f"{path}:statement u2: needs Type, Section_id")

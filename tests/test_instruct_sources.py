@@ -23,7 +23,7 @@ EXPECTED = {
     "linnaeus": {"ner": 2}, "mtsamples": {"dc": 1}, "nli4ct": {"dc": 2}, "pico_data": {"ner": 1},
     "pubmed_summ": {"summ": 2}, "snli": {"nli": 2}, "stsb": {"sts": 2}, "tmvar": {"ner": 2},
     "trialstop": {"dc": 2}, "czi_drsm": {"dc": 3},
-    "nlm_gene": {"ner": 1},  # 801.BioC.XML is not in Pmidlist.Train.txt (a test document)
+    "nlm_gene": {"ner": 1}, "bc4chemd": {"ner": 1}, "multinli": {"nli": 1},  # 801.BioC.XML is not in Pmidlist.Train.txt (a test document)
     # credentialed: fixtures written in the documented release formats
     "i2b2_2006_deid": {"ner": 1}, "i2b2_2006_smoking": {"dc": 2}, "i2b2_2008_obesity": {"dc": 1},
     "i2b2_2009_medication": {"ete": 1, "eae": 6, "eac": 2}, "i2b2_2011_coref": {"ner": 1, "re": 4},
@@ -88,6 +88,7 @@ def test_pubtator_bioc_iob_and_json_spans(built):
         ("gene", "BRCA1"), ("gene", "TP53"), ("gene family", "p53 family")]
     assert spans_of(records["nlm_gene"][0]) == [
         ("gene", "TNF"), ("gene (focus of the article)", "IL6"), ("gene reference into a function (GeneRIF)", "IL6")]
+    assert spans_of(records["bc4chemd"][0]) == [("chemical", "Cisplatin"), ("chemical", "sodium chloride")]
     assert [spans_of(r) for r in records["linnaeus"]] == [[("species", "E. coli"), ("species", "boy")], []]
     assert spans_of(by_id(records["genia"], "genia-MEDLINE:1-0")) == [("DNA", "IL-2 gene"), ("cell type", "T cells"), ("protein", "IL-2")]
     assert spans_of(by_id(records["genia"], "genia-MEDLINE:1-1")) == [("protein", "NF-kappa B")]
@@ -111,6 +112,7 @@ def test_relation_answers(built):
 def test_sentence_pairs_documents_and_summaries(built):
     records = built[1]
     assert [r["gold"]["answers"] for r in records["snli"]] == [["entailment"], ["contradiction"]]  # "-" is no instance
+    assert records["multinli"][0]["gold"]["answers"] == ["neutral"] and records["multinli"][0]["id"] == "multinli-m1"
     assert [r["gold"]["score"] for r in records["stsb"]] == [5.0, 1.4]
     comparison = by_id(records["nli4ct"], "nli4ct-u2")
     assert "Secondary trial:" in source_text(comparison) and "Placebo" in source_text(comparison)
