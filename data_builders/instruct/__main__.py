@@ -22,7 +22,8 @@ def main(argv=None):
     b = commands.add_parser("build", help="build every source whose release files are under --raw-dir")
     b.add_argument("--raw-dir", required=True, type=Path, help="folder holding the releases (like shared/data/raw)")
     b.add_argument("--out", required=True, type=Path, help="output folder: <source>.jsonl and manifest.json")
-    b.add_argument("--sources", nargs="+", choices=sorted(SOURCES), help="build only these (default: all)")
+    b.add_argument("--sources", nargs="+", choices=sorted(SOURCES), metavar="SOURCE",
+                   help="build only these (default: all); --out is replaced as a whole")
     m = commands.add_parser("mix", help="mix built sources by a recipe")
     m.add_argument("--built", required=True, type=Path, help="a folder written by `build`")
     m.add_argument("--recipe", required=True, type=Path,
@@ -35,9 +36,12 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     if args.command == "build":
+        if not args.raw_dir.is_dir():
+            parser.error(f"--raw-dir {args.raw_dir} is not a folder")
         manifest = build(args.raw_dir, args.out, args.sources)
         for name, entry in manifest.items():
-            counts = ", ".join(f"{t} {n}" for t, n in entry["counts"].items()) or "no release files found"
+            counts = ", ".join(f"{t} {n}" for t, n in entry["counts"].items())
+            counts = counts or ("0 instances" if entry["files"] else "no release files found")
             print(f"{name:20s} {entry['domain']:10s} {'FAILED' if entry['error'] else counts}")
         return 1 if any(e["error"] for e in manifest.values()) else 0
 
