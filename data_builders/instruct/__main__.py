@@ -54,6 +54,9 @@ def run_build(args):
 def run_mix(args):
     """Mix, print the recipe and the per-task and per-source counts; 1 on a recipe or input error."""
     recipe = args.recipe if args.recipe.exists() else RECIPES / f"{args.recipe}.toml"
+    if not recipe.exists():
+        print(f"error: recipe {args.recipe} is neither a file nor a shipped recipe name", file=sys.stderr)
+        return 1
     try:
         counts = mix(args.built, recipe, args.out, args.seed, args.total, args.exclude_eval)
     except (RecipeError, ValueError, FileNotFoundError) as e:
