@@ -179,10 +179,10 @@ def test_cli_build_exits_1_and_names_the_failed_source(tmp_path, capsys):
     assert main(["build", "--raw-dir", str(raw), "--out", str(tmp_path / "ok")]) == 0
     assert "tmvar" in capsys.readouterr().out
     path = raw / "tmVar/fx/corpora/original/tmVar/train.PubTator.txt"
-    path.write_text(path.read_text().replace("\t26\t35\t", "\t27\t36\t"))
+    path.write_text(path.read_text().replace("\t21\t29\t", "\t22\t30\t"))
     assert main(["build", "--raw-dir", str(raw), "--out", str(tmp_path / "bad")]) == 1
     out, err = capsys.readouterr()
-    assert "FAILED" in out and f"{path}:3: mention at 27-36 does not match" in err
+    assert "FAILED" in out and f"{path}:3: mention at 22-30 does not match" in err
 
 
 def test_inline_xml_with_an_undeclared_phi_type(tmp_path):

@@ -82,7 +82,7 @@ def spans_of(record):
 def test_pubtator_bioc_iob_and_json_spans(built):
     records = built[1]
     assert spans_of(by_id(records["tmvar"], "tmvar-100")) == [
-        ("DNA mutation", "c.1517A>G"), ("protein mutation", "Asp506Gly"), ("single nucleotide polymorphism (SNP)", "rs121965064")]
+        ("DNA mutation", "c.34G>A"), ("protein mutation", "Gly12Ser"), ("single nucleotide polymorphism (SNP)", "rs99999999")]
     assert spans_of(by_id(records["tmvar"], "tmvar-101")) == []
     assert spans_of(by_id(records["gnormplus"], "gnormplus-400")) == [
         ("gene", "BRCA1"), ("gene", "TP53"), ("gene family", "p53 family")]
