@@ -6,9 +6,12 @@
 Offsets count into `title + " " + abstract`; a blank line ends a document.
 """
 
+import re
 from typing import NamedTuple
 
 from data_builders.instruct.source import fail
+
+TITLE_OR_ABSTRACT = re.compile(r"^[^\t|]+\|[ta]\|")
 
 
 class Mention(NamedTuple):
@@ -35,7 +38,7 @@ def read_pubtator(path):
             if not line.strip():
                 current = None
                 continue
-            if "|t|" in line[:30] or "|a|" in line[:30]:
+            if TITLE_OR_ABSTRACT.match(line):
                 current = _title_or_abstract(path, lineno, line, current, docs)
             elif current is None:
                 fail(path, lineno, "annotation line before any title line")
