@@ -18,16 +18,16 @@ from data_builders.mix import RecipeError, mix
 RECIPES = Path(__file__).resolve().parent.parent / "recipes"
 
 
-def add_build_command(commands):
-    b = commands.add_parser("build", help="build every MNLU-Instruct source whose release files are under --raw-dir")
+def add_build_command(commands, name="build"):
+    b = commands.add_parser(name, help="build every MNLU-Instruct source whose release files are under --raw-dir")
     b.add_argument("--raw-dir", required=True, type=Path, help="folder holding the releases (like shared/data/raw)")
     b.add_argument("--out", required=True, type=Path, help="output folder: <source>.jsonl and manifest.json")
     b.add_argument("--sources", nargs="+", choices=sorted(SOURCES), metavar="SOURCE",
                    help="build only these (default: all); --out is replaced as a whole")
 
 
-def add_mix_command(commands):
-    m = commands.add_parser("mix", help="mix built MNLU-Instruct sources by a recipe")
+def add_mix_command(commands, name="mix"):
+    m = commands.add_parser(name, help="mix built MNLU-Instruct sources by a recipe")
     m.add_argument("--built", required=True, type=Path, help="a folder written by `build`")
     m.add_argument("--recipe", required=True, type=Path,
                    help=f"recipe TOML file or shipped name ({', '.join(p.stem for p in sorted(RECIPES.glob('*.toml')))})")
