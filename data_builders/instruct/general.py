@@ -1,0 +1,57 @@
+"""General-domain and literature sentence-pair sources: NLI (SNLI, MultiNLI) and STS (STS-B)."""
+
+from data_builders.instruct.instances import choice_instance
+from data_builders.instruct.source import Source, fail
+from data_builders.instruct.tables import json_lines, tab_lines
+from mnlu.tasks import make_record
+
+NLI_LABELS = {"entailment": "entailment", "neutral": "neutral", "contradiction": "contradiction"}
+
+
+def build_nli_jsonl(source, paths):
+    """SNLI/MultiNLI JSON lines; pairs without a majority label (gold_label "-") are not instances."""
+    for path in paths:
+        for lineno, pair in json_lines(path):
+            label = pair.get("gold_label")
+            if label == "-":
+                continue
+            if label not in NLI_LABELS or not pair.get("sentence1") or not pair.get("sentence2"):
+                fail(path, lineno, "expected sentence1, sentence2 and gold_label entailment|neutral|contradiction")
+            yield choice_instance(source, "nli", pair.get("pairID") or f"{path.stem}-{lineno}",
+                                  premise=pair["sentence1"], hypothesis=pair["sentence2"],
+                                  options=list(NLI_LABELS), answer=label)
+
+
+# STS annotation guideline (Agirre et al., 2012-2017): what each integer score means
+STS_CRITERIA = [
+    (0, "The two sentences are completely dissimilar (score 0)."),
+    (1, "The two sentences are not equivalent, but are on the same topic (score 1)."),
+    (2, "The two sentences are not equivalent, but share some details (score 2)."),
+    (3, "The two sentences are roughly equivalent, but some important information differs or is missing (score 3)."),
+    (4, "The two sentences are mostly equivalent, but some unimportant details differ (score 4)."),
+    (5, "The two sentences are completely equivalent, as they mean the same thing (score 5)."),
+]
+
+
+def build_stsb(source, paths):
+    """STS-B `genre file year id score sentence1 sentence2 [sources]`, tab-separated."""
+    for path in paths:
+        for lineno, fields in tab_lines(path):
+            try:
+                score = float(fields[4])
+            except (IndexError, ValueError):
+                score = None
+            if score is None or not 0 <= score <= 5 or len(fields) < 7:
+                fail(path, lineno, "expected 7+ tab-separated fields with a score in [0, 5] in field 5")
+            yield make_record("sts", id=f"{source.name}-{path.stem}-{lineno}", dataset=source.name, split="train",
+                              sentence_1=fields[5], sentence_2=fields[6], criteria=STS_CRITERIA, score=score)
+
+
+SOURCES = [
+    Source("snli", "SNLI (Bowman et al., 2015)", ("nli",), "general", "JSON lines",
+           ("SNLI/*/snli_1.0/snli_1.0_train.jsonl",), NLI_LABELS, build_nli_jsonl),
+    Source("multinli", "MultiNLI (Williams et al., 2018)", ("nli",), "general", "JSON lines",
+           ("MultiNLI/*/multinli_1.0/multinli_1.0_train.jsonl",), NLI_LABELS, build_nli_jsonl),
+    Source("stsb", "STS-B (Cer et al., 2017)", ("sts",), "general", "STS-B TSV",
+           ("STS-B/*/data/stsbenchmark/sts-train.csv",), {}, build_stsb),
+]

@@ -1,0 +1,31 @@
+"""What an instruction-tuning source is, and how its readers fail.
+
+A source is one corpus of MNLU-Instruct: where its train split lives under the raw folder, the
+format its release uses, the tasks it is recast into, its domain and its labels with the expanded
+forms the prompts show. Readers raise SourceError naming `file:line` and what is wrong, and never
+quote the text itself: several sources are clinical notes that must not reach a log.
+"""
+
+from typing import Callable, NamedTuple
+
+DOMAINS = ("biomedical", "clinical", "general")  # literature and trials, clinical notes, general English
+
+
+class Source(NamedTuple):
+    name: str                  # the dataset id of its records
+    title: str                 # corpus and citation, for the docs table
+    tasks: tuple               # the unified-format tasks of its records
+    domain: str                # one of DOMAINS
+    format: str                # the release format its reader parses
+    files: tuple               # glob patterns under the raw folder: the train split (or whole set)
+    labels: dict               # label as released -> expanded form shown in prompts
+    build: Callable            # build(source, paths) -> iterator of records
+    credentialed: bool = False  # i2b2/n2c2 data use agreement: tested on fixtures only
+
+
+class SourceError(ValueError):
+    """A release file is malformed; the message starts with `file:line:` and quotes no text."""
+
+
+def fail(path, line, what):
+    raise SourceError(f"{path}:{line}: {what}")

@@ -1,0 +1,53 @@
+"""Line-numbered readers for the delimited and JSON releases (TSV, CSV, JSON lines, JSON)."""
+
+import csv
+import json
+
+from data_builders.instruct.source import fail
+
+
+def tab_lines(path):
+    """Yield (line, fields) of a tab-separated file without quoting rules (STS-B quotes freely)."""
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            if line.strip():
+                yield lineno, line.rstrip("\n").split("\t")
+
+
+def csv_rows(path, header, delimiter=","):
+    """Yield (line, row dict) of a CSV file (quoted fields may hold newlines) whose first row must
+    start with `header`; `line` is where the row starts."""
+    with open(path, encoding="utf-8", newline="") as f:
+        reader = csv.reader(f, delimiter=delimiter)
+        try:
+            first = next(reader, [])
+            if first[: len(header)] != list(header):
+                fail(path, 1, f"expected a header starting with {','.join(header)}")
+            line = reader.line_num + 1
+            for row in reader:
+                if len(row) != len(first):
+                    fail(path, line, f"expected {len(first)} columns, got {len(row)}")
+                yield line, dict(zip(first, row))
+                line = reader.line_num + 1
+        except csv.Error as e:
+            fail(path, reader.line_num, f"malformed CSV ({e})")
+
+
+def json_lines(path):
+    """Yield (line, object) of a JSON-lines file."""
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            if line.strip():
+                try:
+                    yield lineno, json.loads(line)
+                except json.JSONDecodeError as e:
+                    fail(path, lineno, f"not valid JSON ({e.msg})")
+
+
+def json_file(path):
+    """The object of a JSON file."""
+    with open(path, encoding="utf-8") as f:
+        try:
+            return json.load(f)
+        except json.JSONDecodeError as e:
+            fail(path, e.lineno, f"not valid JSON ({e.msg})")

@@ -1,0 +1,201 @@
+"""Mix built MNLU-Instruct sources into one training file, as a recipe says.
+
+A recipe is a small TOML file (see data_builders/recipes/):
+
+    description = "..."
+    total = 50000              # optional; without it every selected instance is taken (after caps)
+    [groups.re]                # the total is split equally over the groups, and each group's share
+    tasks = ["re"]             #   equally over its pools (one per source and task), a pool that is
+    domain = "clinical"        #   too small giving its unused quota to the others; domain is optional
+    [caps]                     # optional: "source" or "source/task" -> fraction kept, drawn as a
+    snli = 0.03                #   seeded random sample (not the first rows)
+
+Every draw uses a generator seeded by (seed, source, task), so a mix is identical for a seed
+whatever else is in the built folder. No evaluation dataset can enter: a pool named after one is
+refused, and instances holding a 13-word window of an evaluation text (or a whole shorter one)
+are dropped before sampling (`eval_texts`), so totals stay exact.
+"""
+
+import json
+import random
+import re
+import tomllib
+from collections import Counter
+from pathlib import Path
+
+from data_builders.instruct.registry import SOURCES
+from data_builders.instruct.source import DOMAINS
+from mnlu.benchmarks import EVAL_DATASETS
+from mnlu.fileio import atomic_write
+from mnlu.records import TASKS, read_records, write_records
+from mnlu.tasks import OPTIONS_MARKER, source_text
+
+NGRAM = 13  # words: the decontamination unit of GPT-3 and later LLM reports
+MIN_WORDS = 5  # shorter evaluation texts (short hypotheses, labels) are too common to prove a leak
+
+
+class RecipeError(ValueError):
+    """A recipe is malformed or cannot be met by the built sources; the message names the recipe."""
+
+
+def load_recipe(path):
+    """The recipe at `path`, checked: groups with known tasks, caps as fractions in (0, 1]."""
+    try:
+        with open(path, "rb") as f:
+            recipe = tomllib.load(f)
+    except tomllib.TOMLDecodeError as e:
+        raise RecipeError(f"{path}: not valid TOML ({e})") from None
+    groups, caps, total = recipe.get("groups"), recipe.get("caps", {}), recipe.get("total")
+    if not isinstance(groups, dict) or not groups:
+        raise RecipeError(f"{path}: needs at least one [groups.<name>] table")
+    taken = set()  # (task, domain) pairs: no pool may feed two groups
+    for name, group in groups.items():
+        if not group.get("tasks") or any(t not in TASKS for t in group["tasks"]):
+            raise RecipeError(f"{path}: groups.{name}.tasks must list tasks among {', '.join(TASKS)}")
+        if group.get("domain", DOMAINS[0]) not in DOMAINS:
+            raise RecipeError(f"{path}: groups.{name}.domain must be one of {', '.join(DOMAINS)}")
+        pairs = {(t, d) for t in group["tasks"] for d in ([group["domain"]] if "domain" in group else DOMAINS)}
+        if pairs & taken:
+            raise RecipeError(f"{path}: groups.{name} selects tasks another group already selects")
+        taken |= pairs
+    if total is not None and (not isinstance(total, int) or total < len(groups)):
+        raise RecipeError(f"{path}: total must be an integer of at least one per group")
+    for key, fraction in caps.items():
+        if not isinstance(fraction, (int, float)) or not 0 < fraction <= 1:
+            raise RecipeError(f"{path}: caps.{key} must be a fraction in (0, 1]")
+        source, _, task = key.partition("/")
+        if source not in SOURCES or (task and task not in SOURCES[source].tasks):
+            raise RecipeError(f"{path}: caps.{key} names no declared source (or task of it)")
+    return recipe
+
+
+def load_pools(built_dir):
+    """{(source, task): records} of a built folder, and {source: domain} from its manifest."""
+    built_dir = Path(built_dir)
+    manifest = json.loads((built_dir / "manifest.json").read_text(encoding="utf-8"))
+    pools = {}
+    for source in sorted(manifest):
+        path = built_dir / f"{source}.jsonl"
+        if source in EVAL_DATASETS:
+            raise RecipeError(f"{path}: {source} is an evaluation dataset and can never be mixed")
+        for record in read_records(path) if path.exists() else ():
+            if record["dataset"] in EVAL_DATASETS:
+                raise RecipeError(f"{path}: record {record['id']} is from evaluation dataset {record['dataset']}")
+            pools.setdefault((source, record["task"]), []).append(record)
+    return pools, {source: entry["domain"] for source, entry in manifest.items()}
+
+
+# ---------------------------------------------------------------------------------------------
+# evaluation overlap
+
+
+def _fragments(record):
+    """The texts a record shows besides its instruction template (NLI/STS keep theirs in it)."""
+    text = source_text(record)
+    if text is None:
+        user = next(m["content"] for m in record["messages"] if m["role"] == "user")
+        text = re.sub(r"^.*?(Premise|Sentence 1): |\. (Hypothesis|Sentence 2): ", "\n", user.split(OPTIONS_MARKER)[0])
+    return [t for t in text.split("\n") if t.strip()]
+
+
+def _words(text):
+    return re.findall(r"\w+", text.casefold())
+
+
+def fingerprints(texts):
+    """{length: word sequences}: every 13-word window of `texts`; a shorter text (5+ words) whole."""
+    prints = {}
+    for text in texts:
+        words = _words(text)
+        if len(words) >= MIN_WORDS:
+            n = min(NGRAM, len(words))
+            prints.setdefault(n, set()).update(tuple(words[i:i + n]) for i in range(len(words) - n + 1))
+    return prints
+
+
+def overlaps_eval(record, eval_prints):
+    """Whether `record` contains a 13-word window (or a whole shorter text) of an evaluation text."""
+    for fragment in _fragments(record):
+        words = _words(fragment)
+        for n, prints in eval_prints.items():
+            if any(tuple(words[i:i + n]) in prints for i in range(len(words) - n + 1)):
+                return True
+    return False
+
+
+def eval_texts(paths):
+    """The texts of built evaluation records (JSONL files, or folders of them) to exclude by overlap."""
+    files = [f for p in map(Path, paths) for f in (sorted(p.glob("**/*.jsonl")) if p.is_dir() else [p])]
+    return [fragment for f in files for record in read_records(f) for fragment in _fragments(record)]
+
+
+# ---------------------------------------------------------------------------------------------
+# sampling
+
+
+def allocate(total, sizes):
+    """Split `total` as equally as possible over pools of `sizes`, none past its size (exact sum)."""
+    quotas, remaining = [0] * len(sizes), total
+    order = sorted(range(len(sizes)), key=lambda i: sizes[i])
+    for k, i in enumerate(order):
+        quotas[i] = min(sizes[i], remaining // (len(order) - k))
+        remaining -= quotas[i]
+    if remaining:
+        raise ValueError(f"only {total - remaining} instances for a share of {total}")
+    return quotas
+
+
+def _draw(records, k, seed, key):
+    """A random sample of `k` records of the pool `key` (all when k covers them), seeded by both."""
+    rng = random.Random(f"{seed}:{key[0]}:{key[1]}")
+    return records if k >= len(records) else rng.sample(records, k)
+
+
+def select(recipe, pools, domains, seed, total=None, where="recipe"):
+    """The recipe's instances: per group, per pool, after caps, to the (overridden) total."""
+    total, caps = recipe.get("total") if total is None else total, recipe.get("caps", {})
+    capped = {}
+    for key, records in pools.items():
+        fraction = caps.get(f"{key[0]}/{key[1]}", caps.get(key[0], 1))
+        capped[key] = _draw(records, int(fraction * len(records)), seed, key)
+    groups = recipe["groups"]
+    shares = allocate(total, [total] * len(groups)) if total is not None else [None] * len(groups)
+    chosen = []
+    for (name, group), share in zip(groups.items(), shares):
+        keys = [k for k in sorted(capped) if k[1] in group["tasks"]
+                and group.get("domain") in (None, domains.get(k[0]))]
+        if share is None:
+            chosen += [r for k in keys for r in capped[k]]
+            continue
+        try:
+            quotas = allocate(share, [len(capped[k]) for k in keys])
+        except ValueError as e:
+            raise RecipeError(f"{where}: group {name!r} cannot be met from {[f'{a}/{b}' for a, b in keys]}: {e}") from None
+        chosen += [r for k, q in zip(keys, quotas) for r in _draw(capped[k], q, seed, k)]
+    random.Random(seed).shuffle(chosen)
+    return chosen
+
+
+def mix(built_dir, recipe_path, out_path, seed=42, total=None, eval_paths=()):
+    """Write the mix to `out_path` and its counts to `<out_path>.counts.json`; return the counts."""
+    recipe = load_recipe(recipe_path)
+    pools, domains = load_pools(built_dir)
+    eval_prints = fingerprints(eval_texts(eval_paths))
+    dropped = Counter()
+    if eval_prints:
+        for key, records in pools.items():
+            pools[key] = [r for r in records if not overlaps_eval(r, eval_prints)]
+            dropped[key[0]] += len(records) - len(pools[key])
+    records = select(recipe, pools, domains, seed, total, where=str(recipe_path))
+    write_records(out_path, records)
+    counts = {
+        "recipe": str(recipe_path), "description": recipe.get("description", ""), "seed": seed, "total": len(records),
+        "per_task": dict(sorted(Counter(r["task"] for r in records).items())),
+        "per_source": dict(sorted(Counter(r["dataset"] for r in records).items())),
+        "per_source_task": dict(sorted(Counter(f"{r['dataset']}/{r['task']}" for r in records).items())),
+        "dropped_for_eval_overlap": {s: n for s, n in sorted(dropped.items()) if n},
+        "sources_not_built": sorted(s for s in domains if not any(k[0] == s for k in pools)),
+    }
+    with atomic_write(f"{out_path}.counts.json") as f:
+        json.dump(counts, f, indent=1)
+    return counts

@@ -1,0 +1,211 @@
+"""The mixer: exact per-task totals, determinism, caps, and no evaluation data in any mix."""
+
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from data_builders.instruct.__main__ import main
+from data_builders.mix import RecipeError, allocate, eval_texts, fingerprints, load_recipe, mix, overlaps_eval
+from mnlu.records import read_records, write_records
+from mnlu.tasks import make_record
+
+RECIPES = Path(__file__).parents[1] / "data_builders" / "recipes"
+UNIFIED = Path(__file__).parent / "fixtures" / "unified_format.json"
+
+# source -> (domain, {task: instances}); sizes chosen so some pools run short of an equal share
+SOURCES = {
+    "re_big": ("biomedical", {"re": 40}), "re_small": ("biomedical", {"re": 3}),
+    "i2b2_2011_coref": ("clinical", {"re": 50, "ner": 10}),
+    "snli": ("general", {"nli": 100}), "bionli": ("biomedical", {"nli": 30}),
+    "ner_bio": ("biomedical", {"ner": 30}), "ner_bio_small": ("biomedical", {"ner": 4}),
+    "ner_clin": ("clinical", {"ner": 20}), "events": ("clinical", {"ete": 12, "eae": 9, "eac": 9}),
+    "sts_src": ("general", {"sts": 25}), "dc_src": ("clinical", {"dc": 40}), "summ_src": ("biomedical", {"summ": 5}),
+}
+
+
+def make(source, task, k):
+    key = dict(id=f"{source}-{task}-{k}", dataset=source, split="train")
+    text = f"Instance {k} of {source} {task} mentions aspirin and fever."
+    if task in ("ner", "ete"):
+        return make_record(task, **key, text=text, labels=["Drug"], spans=[{"label": "Drug", "text": "aspirin", "start": text.index("aspirin"), "end": text.index("aspirin") + 7}])
+    if task == "eae":
+        return make_record(task, **key, text=text, trigger="Drug", trigger_span="aspirin", attribute="Reason", spans=[{"text": "fever"}])
+    if task in ("eac", "dc", "re"):
+        fields = {"eac": dict(trigger="Drug", trigger_span="aspirin", attribute="Status", options=["start", "stop"], answer="stop"),
+                  "dc": dict(what="the topic", options=["drugs", "other"], answers=["drugs"]),
+                  "re": dict(type_1="Drug", span_1="aspirin", type_2="Disease", span_2="fever", options=["treats", "none"], answer="treats")}
+        return make_record(task, **key, text=text, **fields[task])
+    if task == "nli":
+        return make_record(task, **key, premise=f"Premise {k} of {source}.", hypothesis="A claim.", options=["entailment", "contradiction"], answer="entailment")
+    if task == "sts":
+        return make_record(task, **key, sentence_1=f"Sentence {k}.", sentence_2="Other.", criteria=[(0, "different"), (1, "same")], score=1)
+    return make_record(task, **key, text=text, summary="A summary.")
+
+
+def build_dir(path, sources=SOURCES, extra=()):
+    manifest = {}
+    for source, (domain, counts) in sources.items():
+        records = [make(source, task, k) for task, n in counts.items() for k in range(n)]
+        write_records(path / f"{source}.jsonl", records + [r for r in extra if r["dataset"] == source])
+        manifest[source] = {"domain": domain, "counts": counts}
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    return path
+
+
+@pytest.fixture
+def built(tmp_path):
+    return build_dir(tmp_path / "built")
+
+
+def run(built, recipe, tmp_path, **kw):
+    out = tmp_path / "mix" / f"{recipe}.jsonl"
+    counts = mix(built, RECIPES / f"{recipe}.toml", out, **kw)
+    return counts, list(read_records(out))
+
+
+def test_allocate_is_exact_and_gives_short_pools_everything():
+    assert allocate(10, [2, 100, 100]) == [2, 4, 4]
+    assert allocate(10, [100, 100, 100]) == [3, 3, 4]
+    assert allocate(7, [3, 4]) == [3, 4]
+    with pytest.raises(ValueError):
+        allocate(8, [3, 4])
+
+
+@pytest.mark.parametrize("recipe, total, per_task", [
+    ("tasks_re", 30, {"re": 30}),
+    ("tasks_re_nli_ner", 30, {"re": 10, "nli": 10, "ner": 10}),
+    ("tasks_re_nli_ner_ee_sts", 50, {"re": 10, "nli": 10, "ner": 10, "ete": 4, "eae": 3, "eac": 3, "sts": 10}),
+    ("tasks_dc", 31, {"dc": 31}),
+    ("tasks_dc_nli_ner", 31, {"dc": 10, "nli": 10, "ner": 11}),
+    ("tasks_dc_nli_ner_ee_sts", 50, {"dc": 10, "nli": 10, "ner": 10, "ete": 4, "eae": 3, "eac": 3, "sts": 10}),
+])
+def test_task_diversity_recipes_hit_exact_per_task_totals(built, tmp_path, recipe, total, per_task):
+    counts, records = run(built, recipe, tmp_path, total=total)
+    assert counts["per_task"] == per_task == dict(Counter(r["task"] for r in records))
+    assert counts["total"] == total == len(records)
+    if recipe == "tasks_re":  # equal over re_big, re_small (short: all 3), i2b2_2011_coref
+        assert counts["per_source"] == {"re_big": 13, "re_small": 3, "i2b2_2011_coref": 14}
+
+
+@pytest.mark.parametrize("recipe, per_domain", [
+    ("domain_biomed_25k", {"biomedical": 34}), ("domain_clinical_50k", {"clinical": 40}),
+    ("domain_both_25k", {"biomedical": 20, "clinical": 20}), ("domain_both_50k", {"biomedical": 20, "clinical": 20}),
+])
+def test_domain_recipes_take_ner_and_triggers_from_their_domain(built, tmp_path, recipe, per_domain):
+    counts, records = run(built, recipe, tmp_path, total=sum(per_domain.values()))
+    assert dict(Counter(SOURCES[r["dataset"]][0] for r in records)) == per_domain
+    assert set(counts["per_task"]) <= {"ner", "ete"}
+    if recipe == "domain_both_25k":  # 20 clinical: equal over i2b2 ner (10), ner_clin (20), events ete (12)
+        assert counts["per_source_task"] == {"events/ete": 7, "i2b2_2011_coref/ner": 6, "ner_bio/ner": 16,
+                                             "ner_bio_small/ner": 4, "ner_clin/ner": 7}
+
+
+def test_full_recipe_keeps_everything_but_the_seeded_caps(built, tmp_path):
+    counts, records = run(built, "full", tmp_path)
+    assert counts["per_source_task"]["snli/nli"] == 3  # int(0.03 * 100)
+    assert counts["per_source_task"]["i2b2_2011_coref/re"] == 12  # int(0.24 * 50)
+    assert counts["per_source_task"]["i2b2_2011_coref/ner"] == 10  # the cap names the RE task only
+    expected = sum(sum(c.values()) for _, c in SOURCES.values()) - 100 + 3 - 50 + 12
+    assert counts["total"] == len(records) == expected
+    assert len({r["id"] for r in records}) == len(records)
+    counts_file = json.loads((tmp_path / "mix" / "full.jsonl.counts.json").read_text())
+    assert counts_file == counts and counts["per_source"] == dict(sorted(Counter(r["dataset"] for r in records).items()))
+
+
+def test_mix_is_deterministic_for_a_seed_and_changes_with_it(built, tmp_path):
+    out = {seed: tmp_path / f"{seed}.jsonl" for seed in (1, 2)}
+    mix(built, RECIPES / "full.toml", out[1], seed=1)
+    first = out[1].read_bytes()
+    mix(built, RECIPES / "full.toml", out[1], seed=1)
+    assert out[1].read_bytes() == first
+    mix(built, RECIPES / "full.toml", out[2], seed=2)
+    snli = {s: {r["id"] for r in read_records(p) if r["dataset"] == "snli"} for s, p in out.items()}
+    assert snli[1] != snli[2] and len(snli[1]) == len(snli[2]) == 3
+
+
+def test_a_recipe_that_cannot_be_met_names_the_group(built, tmp_path):
+    with pytest.raises(RecipeError, match="group 'ee' cannot be met"):  # a share of 40, but events hold 30
+        run(built, "tasks_re_nli_ner_ee_sts", tmp_path, total=200)
+
+
+def test_no_evaluation_dataset_by_id(tmp_path):
+    built = build_dir(tmp_path / "a", {"hoc": ("biomedical", {"dc": 2}), **SOURCES})
+    with pytest.raises(RecipeError, match="hoc is an evaluation dataset"):
+        mix(built, RECIPES / "full.toml", tmp_path / "x.jsonl")
+    smuggled = make("ddi", "re", 0)
+    built = build_dir(tmp_path / "b")
+    write_records(built / "re_big.jsonl", list(read_records(built / "re_big.jsonl")) + [smuggled])
+    with pytest.raises(RecipeError, match="evaluation dataset ddi"):
+        mix(built, RECIPES / "full.toml", tmp_path / "y.jsonl")
+    assert not (tmp_path / "x.jsonl").exists() and not (tmp_path / "y.jsonl").exists()
+
+
+def eval_records():
+    """Evaluation-like records: the unified-format fixture (its datasets play evaluation sets)."""
+    return [make_record(item["task"], **item["fields"]) for item in json.loads(UNIFIED.read_text())]
+
+
+def test_no_evaluation_text_by_overlap(tmp_path):
+    evals = eval_records()
+    write_records(tmp_path / "eval" / "all.jsonl", evals)
+    ner_eval = next(r for r in evals if r["task"] == "ner")
+    nli_eval = next(r for r in evals if r["task"] == "nli")
+    premise = nli_eval["messages"][0]["content"].split("Premise: ")[1].split(". Hypothesis")[0]
+    leaked = [
+        make_record("ner", id="ner_bio-leak", dataset="ner_bio", split="train", labels=["Drug"], spans=[],
+                    text="Background. " + "Cisplatin-induced nephrotoxicity was seen in two patients with ovarian cancer."),
+        make_record("nli", id="snli-leak", dataset="snli", split="train", premise=premise, hypothesis="Unrelated.",
+                    options=["entailment", "contradiction"], answer="contradiction"),
+    ]
+    assert "Cisplatin-induced nephrotoxicity" in ner_eval["messages"][0]["content"]
+    built = build_dir(tmp_path / "built", extra=leaked)
+    prints = fingerprints(eval_texts([tmp_path / "eval"]))
+    assert all(overlaps_eval(r, prints) for r in leaked)
+    assert not any(overlaps_eval(make(s, t, 0), prints) for s, (_, c) in SOURCES.items() for t in c)
+
+    out = tmp_path / "mix.jsonl"
+    counts = mix(built, RECIPES / "tasks_re_nli_ner.toml", out, total=30, eval_paths=[tmp_path / "eval"])
+    ids = {r["id"] for r in read_records(out)}
+    assert counts["dropped_for_eval_overlap"] == {"ner_bio": 1, "snli": 1}
+    assert not ids & {"ner_bio-leak", "snli-leak"} and counts["per_task"] == {"ner": 10, "nli": 10, "re": 10}
+
+
+def test_cli_mix_prints_counts_and_names_a_shipped_recipe(built, tmp_path, capsys):
+    assert main(["mix", "--built", str(built), "--recipe", "tasks_re", "--out", str(tmp_path / "m.jsonl"), "--total", "9"]) == 0
+    printed = capsys.readouterr().out
+    assert "per task:" in printed and "total 9" in printed
+    assert main(["mix", "--built", str(built), "--recipe", "tasks_re", "--out", str(tmp_path / "n.jsonl"), "--total", "999"]) == 1
+    assert "group 're' cannot be met" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("total = ", "not valid TOML"),
+    ("[groups.a]\ntasks = ['qa ']", "groups.a.tasks"),
+    ("[groups.a]\ntasks = ['re']\n[caps]\nsnl = 0.03", "caps.snl names no declared source"),
+    ("[groups.a]\ntasks = ['re']\n[caps]\n'snli/re' = 0.03", "caps.snli/re names no declared source"),
+    ("[groups.a]\ntasks = ['re']\n[caps]\nsnli = 3", "caps.snli must be a fraction"),
+    ("total = 1\n[groups.a]\ntasks = ['re']\n[groups.b]\ntasks = ['nli']", "total must be"),
+    ("description = 'no groups'", "needs at least one"),
+    ("[groups.a]\ntasks = ['ner']\ndomain = 'clincal'", "groups.a.domain must be one of"),
+    ("[groups.a]\ntasks = ['ner']\n[groups.b]\ntasks = ['ete', 'ner']\ndomain = 'clinical'", "groups.b selects tasks"),
+])
+def test_malformed_recipes_are_named_errors(built, tmp_path, text, problem):
+    recipe = tmp_path / "bad.toml"
+    recipe.write_text(text)
+    with pytest.raises(RecipeError, match=re.escape(problem)) as e:
+        mix(built, recipe, tmp_path / "out.jsonl")
+    assert str(e.value).startswith(str(recipe)) and not (tmp_path / "out.jsonl").exists()
+
+
+def test_shipped_recipes_load():
+    names = sorted(p.stem for p in RECIPES.glob("*.toml"))
+    assert names == sorted(["full"] + [f"tasks_{t}" for t in ("re", "re_nli_ner", "re_nli_ner_ee_sts", "dc", "dc_nli_ner",
+                                                                  "dc_nli_ner_ee_sts")]
+                           + [f"domain_{d}_{n}k" for d in ("biomed", "clinical", "both") for n in (25, 50)])
+    for name in names:
+        recipe = load_recipe(RECIPES / f"{name}.toml")
+        assert recipe.get("total") in (None, 25000, 50000) and recipe["description"]
+        assert ("25k" in name) == (recipe.get("total") == 25000)
