@@ -1,8 +1,10 @@
-"""Build the evaluation datasets from their release files.
+"""Build the evaluation datasets and MNLU-Instruct from their release files, and mix MNLU-Instruct.
 
     python -m data_builders build --raw-dir RAW --out OUT [--only ID ...] [--split SPLIT ...]
+    python -m data_builders build-instruct --raw-dir RAW --out BUILT [--sources NAME ...]
+    python -m data_builders mix --built BUILT --recipe full --out mnlu_instruct.jsonl --exclude-eval OUT
 
-reads each dataset's release files from RAW/<id>/ (found by their release names anywhere below
+`build` reads each evaluation dataset's release files from RAW/<id>/ (found by their release names anywhere below
 that folder) and writes OUT/<id>/<split>.jsonl in the record contract (mnlu.records). A missing
 folder or split is skipped with a one-line notice. A malformed file stops its dataset with
 `file:line: what is wrong` and exit status 2; a dataset's files are written only once all its
@@ -16,6 +18,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from data_builders import EVAL_BUILDERS
+from data_builders.instruct.__main__ import add_build_command, add_mix_command, run_build, run_mix
 from data_builders.readers import MissingRelease, ReleaseError
 from mnlu.benchmarks import EVAL_DATASETS
 from mnlu.records import SPAN_TASKS, RecordError, check_record, write_records
@@ -26,6 +29,10 @@ SPLITS = ("train", "dev", "test")
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.command == "mix":
+        return run_mix(args)
+    if args.command == "build-instruct":
+        return run_build(args)
     table, failed = [], []
     for dataset in args.only or list(EVAL_BUILDERS):
         folder = args.raw_dir / dataset
@@ -58,6 +65,8 @@ def parse_args(argv):
                        help=f"build only these datasets (default: all): {', '.join(EVAL_BUILDERS)}")
     build.add_argument("--split", nargs="+", choices=SPLITS, default=list(SPLITS),
                        help="splits to build (default: all three; absent ones are skipped)")
+    add_build_command(commands, name="build-instruct")
+    add_mix_command(commands)
     return parser.parse_args(argv)
 
 

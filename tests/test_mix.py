@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from data_builders.instruct.__main__ import main
+from data_builders.__main__ import main  # `python -m data_builders mix`, the documented command
 from data_builders.mix import RecipeError, allocate, eval_texts, fingerprints, load_recipe, mix, overlaps_eval
 from mnlu.records import read_records, write_records
 from mnlu.tasks import make_record

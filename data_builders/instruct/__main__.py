@@ -28,7 +28,7 @@ def add_build_command(commands, name="build"):
 
 def add_mix_command(commands, name="mix"):
     m = commands.add_parser(name, help="mix built MNLU-Instruct sources by a recipe")
-    m.add_argument("--built", required=True, type=Path, help="a folder written by `build`")
+    m.add_argument("--built", required=True, type=Path, help="a folder of built MNLU-Instruct sources (written by the instruct build)")
     m.add_argument("--recipe", required=True, type=Path,
                    help=f"recipe TOML file or shipped name ({', '.join(p.stem for p in sorted(RECIPES.glob('*.toml')))})")
     m.add_argument("--out", required=True, type=Path, help="output JSONL; counts go to <out>.counts.json")
