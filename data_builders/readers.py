@@ -98,7 +98,7 @@ def read_conll(path):
                 continue
             token, tab, tag = line.rpartition("\t")
             if not tab:
-                raise ReleaseError(f"{path}:{lineno}: expected 'token<TAB>tag', found no tab in {line!r}")
+                raise ReleaseError(f"{path}:{lineno}: expected 'token<TAB>tag', found no tab")
             token = " ".join(token.split())
             if not token:
                 raise ReleaseError(f"{path}:{lineno}: empty token before the tag {tag!r}")

@@ -10,10 +10,10 @@ from hypothesis import strategies as st
 from data_builders.instruct.bioc import read_bioc
 from data_builders.instruct.build import build
 from data_builders.instruct.instances import line_window, note_pieces
-from data_builders.instruct.iob import read_iob
 from data_builders.instruct.pubtator import read_pubtator
 from data_builders.instruct.source import SourceError
 from data_builders.instruct.tables import csv_rows, json_lines
+from data_builders.readers import ReleaseError, read_conll
 
 RAW = Path(__file__).parent / "fixtures" / "instruct" / "raw"
 SECRET = "Zebediah Quist"  # stands for clinical text: it must never reach an error message
@@ -57,7 +57,8 @@ def test_bioc_truncated_xml_and_misplaced_annotation(tmp_path):
 
 def test_iob_bad_tag(tmp_path):
     path = write(tmp_path, "train.tsv", "a\tO\nb\tSpecies\n")
-    raises_at(f"{path}:2:", lambda: read_iob(path))
+    with pytest.raises(ReleaseError, match=f"^{path}:2: tag 'Species'"):
+        read_conll(path)
 
 
 def test_json_lines_and_csv(tmp_path):
@@ -161,14 +162,6 @@ def test_line_window_covers_whole_lines():
     text = "one\ntwo three\nfour\nfive"
     assert line_window(text, [(4, 7), (14, 18)]) == (4, "two three\nfour")
     assert line_window(text, [(20, 24)]) == (19, "five")
-
-
-def test_iob_spans_follow_tags_and_offsets(tmp_path):
-    path = write(tmp_path, "x.tsv", "a\tB-X\nb\tI-X\nc\tB-X\nd\tI-Y\ne\tO\nf\tI-X\n\n")
-    [(line, text, spans)] = list(read_iob(path))
-    assert (line, text) == (1, "a b c d e f")
-    assert [(s["label"], s["text"], text[s["start"]:s["end"]]) for s in spans] == [
-        ("X", "a b", "a b"), ("X", "c", "c"), ("Y", "d", "d"), ("X", "f", "f")]
 
 
 def test_cli_build_exits_1_and_names_the_failed_source(tmp_path, capsys):

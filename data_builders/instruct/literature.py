@@ -9,10 +9,10 @@ from collections import defaultdict
 
 from data_builders.instruct.bioc import Annotation, read_bioc
 from data_builders.instruct.instances import negative_pairs, relation_instance, span_instance
-from data_builders.instruct.iob import read_iob
 from data_builders.instruct.pubtator import read_pubtator
 from data_builders.instruct.source import Source, fail
 from data_builders.instruct.tables import json_lines, tab_lines
+from data_builders.readers import bio_spans, read_conll
 
 
 def _spans(mentions, types):
@@ -224,13 +224,15 @@ def build_euadr(source, paths):
 
 
 def build_iob_ner(source, paths):
-    """One NER record per sentence of an IOB file."""
+    """One NER record per sentence of an IOB file (the shared CoNLL reader, conlleval's IOB rules)."""
     for path in paths:
-        for lineno, text, spans in read_iob(path):
+        for sentence in read_conll(path):
+            text, spans = bio_spans(sentence.tokens, sentence.tags)
             for span in spans:
-                if span["label"] not in source.labels:
-                    fail(path, lineno, f"undeclared entity type {span['label']!r}")
-            yield span_instance(source, f"{path.stem}-{lineno}", text, source.labels, spans)
+                if span["type"] not in source.labels:
+                    fail(path, sentence.lines[0], f"undeclared entity type {span['type']!r}")
+            spans = [{"label": s["type"], "text": s["text"], "start": s["start"], "end": s["end"]} for s in spans]
+            yield span_instance(source, f"{path.stem}-{sentence.lines[0]}", text, source.labels, spans)
 
 
 # ---------------------------------------------------------------------------------------------
