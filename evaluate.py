@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from mnlu.records import RecordError
-from mnlu.report import read_paper_table, read_system, score_dataset, write_report
+from mnlu.report import long_lived, read_paper_table, read_system, score_dataset, write_report
 
 
 def main():
@@ -38,7 +38,8 @@ def main():
 
     # 1. read and check every prediction file before scoring anything
     try:
-        systems = {name: read_system(folder) for name, folder in zip(names, args.folders)}
+        with long_lived():
+            systems = {name: read_system(folder) for name, folder in zip(names, args.folders)}
     except (RecordError, FileNotFoundError) as e:
         sys.exit(f"evaluate.py: {e}")
 

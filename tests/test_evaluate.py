@@ -6,12 +6,15 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.stats import pearsonr
 
+from mnlu.parse import locate_spans
 from mnlu.records import RecordError
 from mnlu.report import (benchmark_averages, read_paper_table, read_predictions, read_system, score_dataset,
-                         write_report)
-from mnlu.tasks import ner_record, nli_record, qa_record, re_record, sts_record
+                         span_locator, write_report)
+from mnlu.tasks import ner_record, nli_record, qa_record, re_record, sts_record, summ_record
 
 ROOT = Path(__file__).resolve().parent.parent
 CRITERIA = [(v, f"score {v}") for v in range(5)]
@@ -49,6 +52,13 @@ def nli(i, answer):
 
 # ---------------------------------------------------------------------------------------------
 # per-dataset scoring on the parsed answers
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab \n\t\u00a0.", max_size=30), st.lists(st.text(alphabet="ab \n.", max_size=6), max_size=6))
+def test_span_locator_agrees_with_locate_spans(text, spans):
+    spans += [text[i:j] for i, j in zip(range(0, len(text), 7), range(3, len(text), 5))]  # some that occur
+    assert span_locator(text)(spans) == locate_spans(text, spans)
 
 
 def test_ner_matches_by_label_not_line_order_and_reports_relaxed_scores():
@@ -141,6 +151,11 @@ def test_malformed_prediction_lines_name_file_and_line(tmp_path):
         read_predictions(path)
     path.write_text(good + "\n" + good + "\n")
     with pytest.raises(RecordError, match=rf"^{path}:2: id 'pubmedqa-0' repeats line 1"):
+        read_predictions(path)
+    summary = {**summ_record(id="s", dataset="pubmedqa", split="test", text="A text.", summary="Short."),
+               "prediction": "Short."}
+    path.write_text(json.dumps(summary) + "\n")
+    with pytest.raises(RecordError, match=rf"^{path}:1: summarization is a training task"):
         read_predictions(path)
     (tmp_path / "bioasq.jsonl").write_text(good + "\n")
     with pytest.raises(RecordError, match=r"bioasq.jsonl:1: record of dataset 'pubmedqa'"):
