@@ -20,7 +20,7 @@ from mnlu.report import long_lived, read_paper_table, read_system, score_dataset
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+    parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("folders", nargs="+", type=Path, help="prediction folders, one system each (preds/NAME/)")
     parser.add_argument("--out", type=Path, required=True,
@@ -36,20 +36,20 @@ def main():
     if len(set(names)) != len(names):
         sys.exit(f"evaluate.py: two prediction folders share a name ({', '.join(names)}); systems are named by folder")
 
-    # 1. read and check every prediction file before scoring anything
-    try:
-        with long_lived():
+    with long_lived():  # millions of small objects, no reference cycles: keep the collector off them
+        # 1. read and check every prediction file before scoring anything
+        try:
             systems = {name: read_system(folder) for name, folder in zip(names, args.folders)}
-    except (RecordError, FileNotFoundError) as e:
-        sys.exit(f"evaluate.py: {e}")
+        except (RecordError, FileNotFoundError) as e:
+            sys.exit(f"evaluate.py: {e}")
 
-    # 2. score each dataset of each system; a dataset without instances is missing, not 0
-    scores = {}
-    for name, datasets in systems.items():
-        scores[name] = {dataset: score_dataset(dataset, records, args.compat) for dataset, records in datasets.items()}
-        for dataset, s in scores[name].items():
-            print(f"{name:>20} {dataset:<16} {s['metric']:<38} {s['score']:6.1f}  "
-                  f"n={s['n']} unparseable={s['unparseable']}")
+        # 2. score each dataset of each system; a dataset without instances is missing, not 0
+        scores = {}
+        for name, datasets in systems.items():
+            scores[name] = {dataset: score_dataset(dataset, records, args.compat) for dataset, records in datasets.items()}
+            for dataset, s in scores[name].items():
+                print(f"{name:>20} {dataset:<16} {s['metric']:<38} {s['score']:6.1f}  "
+                      f"n={s['n']} unparseable={s['unparseable']}")
 
     # 3. the report: per-dataset table, BLURB/BLUE averages, error analysis
     paper = read_paper_table() if args.paper else None

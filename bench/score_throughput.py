@@ -93,15 +93,15 @@ def main():
         return sum(1 for path in folder.glob("*.jsonl") for line in open(path, encoding="utf-8") if json.loads(line))
 
     n, reference = timed(read_json_only)
-    with long_lived():  # as evaluate.py reads them
+    with long_lived():  # as evaluate.py reads and scores them
         datasets, read_s = timed(lambda: read_system(folder))
-    print(f"{'step':<40}{'seconds':>9}{'records/s':>12}{'x json.loads':>14}")
-    print(f"{'reference: json.loads every line':<40}{reference:9.1f}{n / reference:12,.0f}{1:14.2f}")
-    print(f"{'read and check records':<40}{read_s:9.1f}{n / read_s:12,.0f}{read_s / reference:14.2f}")
-    for mode in (None, "released"):
-        _, score_s = timed(lambda: [score_dataset(d, records, mode) for d, records in datasets.items()])
-        label = f"parse + score ({mode or 'benchmark'} metrics)"
-        print(f"{label:<40}{score_s:9.1f}{n / score_s:12,.0f}{score_s / reference:14.2f}")
+        print(f"{'step':<40}{'seconds':>9}{'records/s':>12}{'x json.loads':>14}")
+        print(f"{'reference: json.loads every line':<40}{reference:9.1f}{n / reference:12,.0f}{1:14.2f}")
+        print(f"{'read and check records':<40}{read_s:9.1f}{n / read_s:12,.0f}{read_s / reference:14.2f}")
+        for mode in (None, "released"):
+            _, score_s = timed(lambda: [score_dataset(d, records, mode) for d, records in datasets.items()])
+            label = f"parse + score ({mode or 'benchmark'} metrics)"
+            print(f"{label:<40}{score_s:9.1f}{n / score_s:12,.0f}{score_s / reference:14.2f}")
     if args.dir is None:
         shutil.rmtree(root)
 

@@ -249,3 +249,11 @@ def test_cli_writes_the_report(tmp_path, extra):
         assert document["mode"] == "released"
         # "(A)" alone is no full answer line for the released QA scorer: alpha's 3 right become 0
         assert document["systems"]["alpha"]["pubmedqa"]["score"] == 0.0
+
+
+def test_plot_writes_a_png_beside_the_report(tmp_path):
+    pytest.importorskip("matplotlib")
+    alpha, beta = make_two_systems(tmp_path)
+    systems = {folder.name: {d: score_dataset(d, r) for d, r in read_system(folder).items()} for folder in (alpha, beta)}
+    write_report(tmp_path / "report", systems, plot=True)
+    assert (tmp_path / "report" / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

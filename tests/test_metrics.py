@@ -189,22 +189,25 @@ def random_cases(seed):
     classes = [rng.choice(["x", "y", "none"]) for _ in range(8)] + ["x"]
     sets = [set(rng.sample(LABELS, rng.randrange(1, 3))) for _ in range(8)]
     scores = [rng.uniform(0, 4) for _ in range(8)]
+    answers = [(rng.choice("ABC"),) for _ in range(8)]
     return {  # metric name -> (score function of (gold, pred), gold, empty prediction)
         "entity": (lambda g, p: metrics.entity_f1(g, p), spans, [[] for _ in spans]),
         "token": (lambda g, p: metrics.token_f1(g, p, LABELS)["micro"], tokens, [{} for _ in tokens]),
         "relation": (lambda g, p: metrics.relation_f1(g, p, ["none"] * len(g)), classes, [None] * len(classes)),
         "multilabel": (lambda g, p: metrics.multilabel_f1(g, p)["micro"], sets, [set() for _ in sets]),
+        "accuracy": (metrics.accuracy, answers, [None] * len(answers)),
         "pearson": (metrics.pearson, scores, None),
     }
 
 
-@pytest.mark.parametrize("name", ["entity", "token", "relation", "multilabel", "pearson"])
+@pytest.mark.parametrize("name", ["entity", "token", "relation", "multilabel", "accuracy", "pearson"])
 @pytest.mark.parametrize("seed", range(5))
 def test_perfect_empty_and_permuted_predictions(name, seed):
     score, gold, empty = random_cases(seed)[name]
     perfect = score(gold, gold)
-    if name == "pearson":
+    if name in ("accuracy", "pearson"):
         assert perfect == pytest.approx(100.0)
+        assert empty is None or score(gold, empty) == 0.0
     else:
         assert perfect["f1"] == pytest.approx(100.0)
         assert score(gold, empty)["recall"] == 0.0
