@@ -1,0 +1,281 @@
+"""Corpus-level metrics of the evaluation benchmarks: one pure function per metric.
+
+Every function takes one list entry per instance (gold and prediction side by side) and pools
+counts over the whole corpus before dividing, so F1 and Pearson are never means of per-instance
+scores. Scores are percentages (0-100). A precision with nothing predicted, or a recall with
+nothing to find, is 0 (seqeval's and scikit-learn's convention), so an empty prediction scores 0.
+
+The last section re-implements the released BioMistral-NLU scorer (`--compat released`), whose
+quirks are listed in docs/evaluate.md; everything above it follows the benchmarks' definitions.
+"""
+
+import math
+from collections import Counter
+
+import numpy as np
+
+from mnlu.records import LETTERS
+from mnlu.tasks import SPAN_SEPARATOR, normalize_space
+
+
+def precision_recall_f1(tp, fp, fn):
+    """P/R/F1 in percent from pooled counts, with the counts kept for the report."""
+    precision = 100 * tp / (tp + fp) if tp + fp else 0.0
+    recall = 100 * tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1, "tp": tp, "fp": fp, "fn": fn}
+
+
+# ---------------------------------------------------------------------------------------------
+# named entities
+
+
+def entity_f1(gold, pred, casefold=False):
+    """Entity-level micro P/R/F1: exact match of (label, span text) within each instance.
+
+    `gold` and `pred` hold one list of (label, text) pairs per instance. Matching is a multiset
+    intersection, so a span listed twice in the gold must be predicted twice; span texts are
+    compared after collapsing white space (and case, with `casefold`).
+    """
+    tp = fp = fn = 0
+    for gold_spans, pred_spans in zip(gold, pred, strict=True):
+        g = Counter(_span_key(label, text, casefold) for label, text in gold_spans)
+        p = Counter(_span_key(label, text, casefold) for label, text in pred_spans)
+        hits = sum((g & p).values())
+        tp, fp, fn = tp + hits, fp + p.total() - hits, fn + g.total() - hits
+    return precision_recall_f1(tp, fp, fn)
+
+
+def _span_key(label, text, casefold):
+    text = normalize_space(text)
+    return label, text.casefold() if casefold else text
+
+
+def relaxed_entity_f1(gold, pred):
+    """Entity F1 where a predicted span that overlaps a gold span of its label counts as found.
+
+    Spans are (label, text, start, end) with character offsets, start/end None where unknown.
+    Matching is greedy and one-to-one: exact (label, text) matches first, so the relaxed score is
+    never below the strict one, then overlaps in prediction order. `boundary_errors` counts the
+    predictions credited only by overlap: right type and place, wrong boundaries.
+    """
+    tp = fp = fn = boundary = 0
+    for gold_spans, pred_spans in zip(gold, pred, strict=True):
+        free = list(gold_spans)
+        unmatched = []
+        for span in pred_spans:
+            key = _span_key(span[0], span[1], False)
+            j = next((j for j, g in enumerate(free) if _span_key(g[0], g[1], False) == key), None)
+            if j is None:
+                unmatched.append(span)
+            else:
+                free.pop(j)
+        exact = len(pred_spans) - len(unmatched)
+        overlaps = 0
+        for label, _, start, end in unmatched:
+            j = next((j for j, g in enumerate(free) if g[0] == label and _overlap(g[2], g[3], start, end)), None)
+            if j is not None:
+                free.pop(j)
+                overlaps += 1
+        tp += exact + overlaps
+        boundary += overlaps
+        fp += len(unmatched) - overlaps
+        fn += len(free)
+    return {**precision_recall_f1(tp, fp, fn), "boundary_errors": boundary}
+
+
+def _overlap(start_1, end_1, start_2, end_2):
+    return None not in (start_1, start_2) and start_1 < end_2 and start_2 < end_1
+
+
+def token_f1(gold, pred, labels):
+    """Token-level P/R/F1 per label, their macro average over `labels` and the pooled micro.
+
+    `gold` and `pred` hold one dict per instance, label -> set of token ids covered by that label
+    (EBM PICO: whitespace-token positions). A label's F1 counts even when it is 0, so the macro
+    is the plain mean over the listed elements, as BLURB averages Participants/Interventions/Outcomes.
+    """
+    counts = {label: [0, 0, 0] for label in labels}  # tp, fp, fn
+    for gold_tokens, pred_tokens in zip(gold, pred, strict=True):
+        for label in set(gold_tokens) | set(pred_tokens):
+            g, p = gold_tokens.get(label, set()), pred_tokens.get(label, set())
+            c = counts.setdefault(label, [0, 0, 0])
+            c[0] += len(g & p)
+            c[1] += len(p - g)
+            c[2] += len(g - p)
+    per_label = {label: precision_recall_f1(*c) for label, c in counts.items()}
+    macro = sum(per_label[label]["f1"] for label in labels) / len(labels) if labels else 0.0
+    micro = precision_recall_f1(*(sum(c[i] for c in counts.values()) for i in range(3)))
+    return {"macro_f1": macro, "micro": micro, "per_label": per_label}
+
+
+# ---------------------------------------------------------------------------------------------
+# choices
+
+
+def relation_f1(gold, pred, negative):
+    """Micro P/R/F1 over the positive relation classes (BLUE's eval_rel), with per-class rows.
+
+    `gold` is one label per instance, `pred` the predicted label or None (unparseable), and
+    `negative` the instance's no-relation label or None. A negative or missing prediction is no
+    positive; a wrong positive is a false positive of its class and a false negative of the
+    gold's. Labels the gold never uses still count as false positives.
+    """
+    counts = {}  # label -> [tp, fp, fn]
+    for g, p, neg in zip(gold, pred, negative, strict=True):
+        if p is not None and p != neg:
+            counts.setdefault(p, [0, 0, 0])[0 if p == g else 1] += 1
+        if g != neg and p != g:
+            counts.setdefault(g, [0, 0, 0])[2] += 1
+    per_class = {label: precision_recall_f1(*c) for label, c in sorted(counts.items())}
+    return {**precision_recall_f1(*(sum(c[i] for c in counts.values()) for i in range(3))), "per_class": per_class}
+
+
+def multilabel_f1(gold, pred):
+    """Multi-label document classification (HoC): micro, macro and example-based F1.
+
+    `gold` and `pred` hold one set of labels per document. Micro pools (document, label) pairs;
+    macro averages per-label F1 over the labels that occur in gold or prediction; example-based
+    is BLUE's eval_hoc: F = 2PR/(P+R) of the per-document precision and recall means, where a
+    document with an empty set on a side counts 1 on that side if the other is empty too, else 0.
+    """
+    counts = {}
+    doc_p = doc_r = 0.0
+    for g, p in zip(gold, pred, strict=True):
+        for label in g | p:
+            c = counts.setdefault(label, [0, 0, 0])
+            c[0 if label in g and label in p else 1 if label in p else 2] += 1
+        hits = len(g & p)
+        doc_p += hits / len(p) if p else float(not g)
+        doc_r += hits / len(g) if g else float(not p)
+    n = len(gold)
+    micro = precision_recall_f1(*(sum(c[i] for c in counts.values()) for i in range(3)))
+    per_label = {label: precision_recall_f1(*c) for label, c in sorted(counts.items())}
+    macro = sum(r["f1"] for r in per_label.values()) / len(per_label) if per_label else 0.0
+    p_mean, r_mean = (100 * doc_p / n, 100 * doc_r / n) if n else (0.0, 0.0)
+    example = 2 * p_mean * r_mean / (p_mean + r_mean) if p_mean + r_mean else 0.0
+    return {"micro": micro, "macro_f1": macro, "example_based_f1": example, "per_label": per_label}
+
+
+def accuracy(gold, pred):
+    """Share of instances whose predicted answer equals the gold; None (unparseable) is wrong."""
+    right = sum(p is not None and p == g for g, p in zip(gold, pred, strict=True))
+    return 100 * right / len(gold) if gold else 0.0
+
+
+def pearson(gold, pred):
+    """Pearson correlation (x100) of two real-valued lists; 0 where one side is constant.
+
+    A constant side has no linear association to measure (the coefficient is 0/0), so it is
+    scored 0 rather than left undefined; the caller says so in the report.
+    """
+    x, y = np.asarray(gold, dtype=np.float64), np.asarray(pred, dtype=np.float64)
+    if len(x) != len(y):
+        raise ValueError(f"pearson: {len(x)} gold scores but {len(y)} predictions")
+    if len(x) < 2 or np.all(x == x[0]) or np.all(y == y[0]):
+        return 0.0
+    x, y = x - x.mean(), y - y.mean()
+    x, y = x / np.abs(x).max(), y / np.abs(y).max()  # scale-free, so tiny values cannot underflow
+    return 100 * float(x @ y) / math.sqrt(float(x @ x) * float(y @ y))
+
+
+# ---------------------------------------------------------------------------------------------
+# the released BioMistral-NLU scorer (uw-bionlp/BioMistral-NLU evaluation.py), for comparison
+
+# a label is left out of the released "Overall" row when `,{label},` (lowercased) contains one of these
+_RELEASED_EXCLUDED = (",no,", ",not mentioned,", "not related to", "cannot be", "can not be", "none,")
+
+
+def released_excluded(label):
+    """Whether the released scorer drops `label` from its overall score as a negative class."""
+    key = f",{label.replace(',', '-').lower()},"
+    return any(pattern in key for pattern in _RELEASED_EXCLUDED)
+
+
+def released_overall(counts, negatives=()):
+    """The released "Overall": micro P/R/F1 over labels with gold instances, negatives left out.
+
+    `counts` maps label -> [n_gold, n_predicted, tp]. Labels without gold drop their false
+    positives; labels in `negatives` or caught by the released string rules drop out entirely.
+    """
+    kept = [c for label, c in counts.items() if c[0] > 0 and label not in negatives and not released_excluded(label)]
+    n_gold, n_pred, tp = (sum(c[i] for c in kept) for i in range(3))
+    return precision_recall_f1(tp, n_pred - tp, n_gold - tp)
+
+
+def released_span_counts(references, predictions, tokens=False):
+    """Per-label [n_gold, n_predicted, tp] of the released span scorer (NER lines, PICO tokens).
+
+    Lines are aligned by position when the reference has several lines and the prediction as
+    many (the predicted label is ignored), else each predicted line goes to the first reference
+    line starting with its label. Spans match as lowercased exact strings; with `tokens` the
+    spans are split into whitespace tokens that match case-sensitively (PICO). Matching is
+    greedy one-to-one, i.e. a multiset intersection.
+    """
+    counts = {}
+    for reference, prediction in zip(references, predictions, strict=True):
+        ref_lines = reference.strip().split("\n")
+        pred_lines = prediction.replace("[SEP]", SPAN_SEPARATOR).strip().split("\n")
+        if len(ref_lines) > 1 and len(pred_lines) == len(ref_lines):
+            aligned = [line.split(":", 1)[1] if ":" in line else "" for line in pred_lines]
+        else:
+            aligned = ["None"] * len(ref_lines)
+            for line in pred_lines:
+                label = line.split(":", 1)[0]
+                i = next((i for i, ref in enumerate(ref_lines) if ref.startswith(label)), None)
+                if i is not None and ":" in line:
+                    aligned[i] = line.split(":", 1)[1]
+        for ref_line, pred_rest in zip(ref_lines, aligned):
+            label, ref_rest = ref_line.split(":", 1) if ":" in ref_line else (ref_line, "")
+            g, p = _released_spans(ref_rest, tokens), _released_spans(pred_rest, tokens)
+            c = counts.setdefault(label.strip(), [0, 0, 0])
+            c[0] += g.total()
+            c[1] += p.total()
+            c[2] += (g & p).total()
+    return counts
+
+
+def _released_spans(rest, tokens):
+    spans = [s.strip() for s in rest.split(SPAN_SEPARATOR)]
+    spans = [s for s in spans if s and s != "None"]
+    if len(spans) > 20:
+        spans = list(dict.fromkeys(spans))
+    if tokens:
+        return Counter(t for s in spans for t in s.split())
+    return Counter(s.lower() for s in spans)
+
+
+def released_read_option(options, text):
+    """The released `read_options`: the first option, in option order, whose `(X)` occurs in
+    `text`; option (A) when none does, so an unparseable answer counts as (A)."""
+    return next((o for x, o in zip(LETTERS, options) if f"({x})" in text), options[0])
+
+
+def released_choice_counts(options, references, predictions):
+    """Per-label [n_gold, n_predicted, tp] of the released single-label classification scorer."""
+    counts = {}
+    for opts, reference, prediction in zip(options, references, predictions, strict=True):
+        g, p = released_read_option(opts, reference), released_read_option(opts, prediction)
+        counts.setdefault(g, [0, 0, 0])[0] += 1
+        counts.setdefault(p, [0, 0, 0])[1] += 1
+        counts[g][2] += g == p
+    return counts
+
+
+def released_multilabel_counts(options, references, predictions):
+    """Per-label [n_gold, n_predicted, tp] of the released multi-label scorer: `(X)` membership."""
+    counts = {}
+    for opts, reference, prediction in zip(options, references, predictions, strict=True):
+        for x, option in zip(LETTERS, opts):
+            g, p = f"({x})" in reference, f"({x})" in prediction
+            c = counts.setdefault(option, [0, 0, 0])
+            c[0] += g
+            c[1] += p
+            c[2] += g and p
+    return counts
+
+
+def released_accuracy(references, predictions):
+    """The released QA/NLI accuracy: right iff the whole gold answer line is in the output."""
+    right = sum(r.strip().lower() in p.strip().lower() for r, p in zip(references, predictions, strict=True))
+    return 100 * right / len(references) if references else 0.0
