@@ -7,6 +7,8 @@ option, or two options for a single-label question, is *unparseable*, never mapp
 default option. Every function returns a dict with an `unparseable` flag and never raises.
 """
 
+import bisect
+import itertools
 import re
 
 from mnlu.records import CHOICE_TASKS, LETTERS, SPAN_TASKS
@@ -173,15 +175,41 @@ def locate_spans(text, spans):
     overlapping mentions (`chest pain`, `pain`) are both found. White space inside a span matches
     any white space in the text (spans are rendered on one line, texts are not).
     """
-    next_start, found = {}, []
-    for span in spans:
-        words = span.split()
-        if not words:
-            found.append(None)
-            continue
-        pattern = re.compile(r"\s+".join(map(re.escape, words)))
-        match = pattern.search(text, next_start.get(span, 0)) or pattern.search(text)
-        if match is not None:
-            next_start[span] = match.start() + 1
-        found.append(None if match is None else (match.start(), match.end()))
-    return found
+    return span_locator(text)(spans)
+
+
+def span_locator(text):
+    """`locate_spans` for one text, as a function of the spans: the text is indexed once.
+
+    The search runs with str.find in the text with its white-space runs collapsed to one space
+    (a million predictions in seconds, where a regex per span took minutes); positions map back
+    to the original text through the start of each word.
+    """
+    words = text.split()
+    flat = " ".join(words)
+    word_starts = [m.start() for m in re.finditer(r"\S+", text)]
+    flat_starts = list(itertools.accumulate((len(w) + 1 for w in words[:-1]), initial=0))
+    single_spaced = flat == text
+
+    def original(position):
+        """Position in `text` of the non-space character at `position` in `flat`."""
+        if single_spaced:
+            return position
+        k = bisect.bisect_right(flat_starts, position) - 1
+        return word_starts[k] + position - flat_starts[k]
+
+    def locate(spans):
+        next_start, found = {}, []
+        for span in spans:
+            key = " ".join(span.split())
+            at = flat.find(key, next_start.get(span, 0)) if key else -1
+            if at < 0 and key:
+                at = flat.find(key)
+            if at < 0:
+                found.append(None)
+                continue
+            next_start[span] = at + 1
+            found.append((original(at), original(at + len(key) - 1) + 1))
+        return found
+
+    return locate

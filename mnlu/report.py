@@ -22,7 +22,7 @@ from tqdm import tqdm
 from mnlu import metrics
 from mnlu.benchmarks import EVAL_DATASETS
 from mnlu.fileio import atomic_directory
-from mnlu.parse import parse_answer
+from mnlu.parse import parse_answer, span_locator
 from mnlu.records import SPAN_TASKS, RecordError, check_record
 from mnlu.tasks import source_text
 
@@ -150,44 +150,6 @@ def _score_entities(records, parsed):
     relaxed = metrics.relaxed_entity_f1(gold_located, pred_located)
     return {"score": strict["f1"], **strict, "f1_case_insensitive": metrics.entity_f1(gold, pred, casefold=True)["f1"],
             "relaxed": relaxed}
-
-
-def span_locator(text):
-    """`spans -> mnlu.parse.locate_spans(text, spans)` for one text, with the same answers, fast.
-
-    locate_spans compiles a regex `word\\s+word...` per span, which made locating a million
-    predictions take minutes. Finding the space-joined words in the text with its white-space
-    runs collapsed to one space is the same search, done with str.find; offsets map back
-    through the token starts. (Until mnlu.parse adopts this; a test checks they agree.)
-    """
-    words = text.split()
-    flat = " ".join(words)
-    if flat == text:  # single-spaced text: positions are the same
-        def original(position):
-            return position
-    else:
-        starts = [m.start() for m in re.finditer(r"\S+", text)]
-        flat_starts = list(itertools.accumulate((len(w) + 1 for w in words[:-1]), initial=0))
-
-        def original(position):  # flat position of a non-space character -> position in `text`
-            k = bisect.bisect_right(flat_starts, position) - 1
-            return starts[k] + position - flat_starts[k]
-
-    def locate(spans):
-        next_start, found = {}, []
-        for span in spans:
-            key = " ".join(span.split())
-            at = flat.find(key, next_start.get(span, 0)) if key else -1
-            if at < 0 and key:
-                at = flat.find(key)
-            if at < 0:
-                found.append(None)
-                continue
-            next_start[span] = at + 1
-            found.append((original(at), original(at + len(key) - 1) + 1))
-        return found
-
-    return locate
 
 
 def _offsets(locate, span):
