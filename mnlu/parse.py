@@ -15,6 +15,8 @@ from mnlu.records import CHOICE_TASKS, LETTERS, SPAN_TASKS
 from mnlu.tasks import NO_SPAN, SPAN_SEPARATOR, normalize_space, source_text
 
 _MAX_SEPARATORS = 64  # past this many `...` in one line, skip the text-guided segmentation
+_COLON = re.compile(":")
+_SEPARATOR_AT = re.compile(r"(?=\.\.\.)")  # every position where a `...` starts, overlapping ones too
 
 
 def parse_answer(record, prediction):
@@ -71,7 +73,7 @@ def _split_label_line(line, expected):
     line = line.strip()
     if line.startswith(("- ", "* ", "• ")):
         line = line[2:]
-    colons = [i for i, c in enumerate(line) if c == ":"]
+    colons = [m.start() for m in _COLON.finditer(line)]
     for i in colons:
         label = expected.get(_label_key(line[:i]))
         if label is not None:
@@ -85,6 +87,8 @@ def _split_spans(rest, text):
     rest = normalize_space(rest.replace("[SEP]", SPAN_SEPARATOR))
     if not rest or rest.rstrip(".").casefold() == NO_SPAN.casefold():
         return []
+    if SPAN_SEPARATOR not in rest:
+        return [rest]
     if text is not None and rest.count(SPAN_SEPARATOR) <= _MAX_SEPARATORS:
         pieces = _segment_from_text(rest, text)
         if pieces is not None:
@@ -97,7 +101,7 @@ def _segment_from_text(line, text):
 
     Returns None when no such reading exists (then the caller splits at every separator).
     """
-    cuts = [i for i in range(len(line)) if line.startswith(SPAN_SEPARATOR, i)] + [len(line)]
+    cuts = [m.start() for m in _SEPARATOR_AT.finditer(line)] + [len(line)]
     memo = {}
 
     def segment(start):
@@ -187,16 +191,17 @@ def span_locator(text):
     """
     words = text.split()
     flat = " ".join(words)
-    word_starts = [m.start() for m in re.finditer(r"\S+", text)]
-    flat_starts = list(itertools.accumulate((len(w) + 1 for w in words[:-1]), initial=0))
-    single_spaced = flat == text
-
-    def original(position):
-        """Position in `text` of the non-space character at `position` in `flat`."""
-        if single_spaced:
+    if flat == text:  # already single-spaced: positions are the same
+        def original(position):
             return position
-        k = bisect.bisect_right(flat_starts, position) - 1
-        return word_starts[k] + position - flat_starts[k]
+    else:
+        word_starts = [m.start() for m in re.finditer(r"\S+", text)]
+        flat_starts = list(itertools.accumulate((len(w) + 1 for w in words[:-1]), initial=0))
+
+        def original(position):
+            """Position in `text` of the non-space character at `position` in `flat`."""
+            k = bisect.bisect_right(flat_starts, position) - 1
+            return word_starts[k] + position - flat_starts[k]
 
     def locate(spans):
         next_start, found = {}, []
