@@ -107,24 +107,32 @@ def _open(path):
 class Checkpoint:
     """A checkpoint folder read lazily: specs from the headers, values one tensor at a time.
 
-    Each shard is opened once and kept open; `get` copies just the tensor asked for. Safe to call
-    from several threads.
+    `get` opens the tensor's shard for just that read: `safe_open` memory-maps the file, and every
+    page a read touched would stay in this process's resident memory for as long as the handle
+    lives, so one long-lived handle per shard grows to the size of the shard. Safe to call from
+    several threads.
     """
 
     def __init__(self, directory):
         self.directory = Path(directory)
         self.files = weight_map(self.directory)
-        self._handles = {file: _open(self.directory / file) for file in sorted(set(self.files.values()))}
         self.specs = {}
-        for name, file in self.files.items():
-            view = self._handles[file].get_slice(name)
-            dtype = view.get_dtype()
-            if dtype not in DTYPES:
-                raise ValueError(f"{self.directory / file}: tensor {name!r} has dtype {dtype}, not one of {sorted(DTYPES)}")
-            self.specs[name] = TensorSpec(tuple(view.get_shape()), DTYPES[dtype])
+        for file in sorted(set(self.files.values())):
+            with _open(self.directory / file) as handle:
+                present = set(handle.keys())
+                for name in sorted(n for n, f in self.files.items() if f == file):
+                    if name not in present:
+                        raise ValueError(f"{self.directory / INDEX_FILE}: maps {name!r} to {file}, which lacks it")
+                    view = handle.get_slice(name)
+                    dtype = view.get_dtype()
+                    if dtype not in DTYPES:
+                        raise ValueError(f"{self.directory / file}: tensor {name!r} has dtype {dtype},"
+                                         f" not one of {sorted(DTYPES)}")
+                    self.specs[name] = TensorSpec(tuple(view.get_shape()), DTYPES[dtype])
 
     def get(self, name):
-        return self._handles[self.files[name]].get_tensor(name)
+        with _open(self.directory / self.files[name]) as handle:
+            return handle.get_tensor(name)
 
     @property
     def nbytes(self):
