@@ -26,7 +26,7 @@ from mnlu.dare import METHODS, keep_mask, mask_generator, merge_entries
 from mnlu.fileio import atomic_directory
 from mnlu.shards import Checkpoint, parse_size, plan_shards, shard_writer
 
-CHUNK = 1 << 20  # entries per float64 slice: 8 MiB per temporary
+CHUNK = 1 << 22  # entries per float64 slice: 32 MiB per temporary
 
 # What a model folder needs besides its weights; copied from one source model, all optional but config.
 SIDE_FILES = ("config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
@@ -56,7 +56,8 @@ def parse_args(argv=None):
     parser.add_argument("--vocab", choices=("error", "truncate"), default="error",
                         help="when a fine-tuned model has more embedding rows than the base (added tokens): fail,"
                              " or keep only the base's rows (needs --tokenizer-from base)")
-    parser.add_argument("--threads", type=int, default=2, help="tensors merged in parallel (memory grows with it)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="tensors merged in parallel; helps with many cores, memory grows with it (default 1)")
     parser.add_argument("--dry-run", action="store_true", help="list what would be merged and the output size")
     args = parser.parse_args(argv)
     if len(args.weight) == 1:
@@ -145,8 +146,10 @@ def main(argv=None):
         arithmetic runs over slices of CHUNK entries, so its temporaries stay small.
         """
         base_tensor = base.get(name)
-        shape, rows = base_tensor.shape, base_tensor.shape[0] if base_tensor.dim() else None
-        models = [model.get(name)[:rows] if name in truncated else model.get(name) for model in finetuned]
+        shape = base_tensor.shape
+        models = [model.get(name) for model in finetuned]
+        if name in truncated:  # --vocab truncate: the base's rows only
+            models = [m[: shape[0]] for m in models]
         keeps = [keep_mask(shape, args.drop_rate, mask_generator(args.seed, i, name)).reshape(-1)
                  for i in range(len(models))]
         flat_base, flat_models = base_tensor.reshape(-1), [m.reshape(-1) for m in models]

@@ -290,7 +290,7 @@ def test_dry_run_lists_tensors_and_size_and_writes_nothing(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "embed.weight" in printed and "[32, 8]" in printed
     size = sum(t.numel() * 4 for t in random_tensors(0).values())
-    assert f"4 tensors, {merge.human(size)} in 3 shard(s)" in printed  # [embed 1024 B] [layers 256 + 768 B] [norm 32 B]  # [embed] [layers.0, layers.1] [norm]
+    assert f"4 tensors, {merge.human(size)} in 3 shard(s)" in printed  # [embed 1024 B] [layers 256 + 768 B] [norm 32 B]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["base", "ft"]
 
 
