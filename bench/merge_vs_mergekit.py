@@ -33,9 +33,11 @@ sys.path.insert(0, str(ROOT))
 from mnlu.shards import Checkpoint  # noqa: E402
 
 # Runs a command and reports its own peak RSS: RUSAGE_CHILDREN of a fresh wrapper is this one child's.
-MEASURE = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL,"
-           " stderr=subprocess.PIPE, text=True); sys.stderr.write(r.stderr[-3000:] if r.returncode else '');"
-           " print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(r.returncode)")
+MEASURE = (
+    "import resource, subprocess, sys; r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL,"
+    " stderr=subprocess.PIPE, text=True); sys.stderr.write(r.stderr[-3000:] if r.returncode else '');"
+    " print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(r.returncode)"
+)
 
 
 def build_models(workdir, layers, hidden, vocab):
@@ -45,9 +47,15 @@ def build_models(workdir, layers, hidden, vocab):
     base_dir, ft_dir = workdir / "base", workdir / "finetuned"
     if (ft_dir / "config.json").exists():
         return base_dir, ft_dir
-    config = LlamaConfig(vocab_size=vocab, hidden_size=hidden, intermediate_size=hidden * 11 // 4,
-                         num_hidden_layers=layers, num_attention_heads=hidden // 64, num_key_value_heads=hidden // 256,
-                         tie_word_embeddings=False)
+    config = LlamaConfig(
+        vocab_size=vocab,
+        hidden_size=hidden,
+        intermediate_size=hidden * 11 // 4,
+        num_hidden_layers=layers,
+        num_attention_heads=hidden // 64,
+        num_key_value_heads=hidden // 256,
+        tie_word_embeddings=False,
+    )
     torch.manual_seed(0)
     model = LlamaForCausalLM(config).to(torch.bfloat16)
     model.save_pretrained(base_dir)
@@ -71,8 +79,10 @@ def mergekit_env(workdir):
         subprocess.run([*pip, f"torch=={torch.__version__.split('+')[0]}"], check=True, capture_output=True)
         subprocess.run([*pip, "mergekit"], check=True, capture_output=True)
     except subprocess.CalledProcessError as e:
-        print(f"mergekit could not be installed ({' '.join(e.cmd[-1:])}: {(e.stderr or b'').decode()[-300:].strip()});"
-              " its row is skipped")
+        print(
+            f"mergekit could not be installed ({e.cmd[-1]}: {(e.stderr or b'').decode()[-300:].strip()});"
+            " its row is skipped"
+        )
         return None
     return exe
 
@@ -83,7 +93,9 @@ def timed(command, repeat, before=lambda: None):
     for _ in range(repeat):
         before()
         start = time.perf_counter()
-        result = subprocess.run([sys.executable, "-c", MEASURE, *map(str, command)], capture_output=True, text=True)
+        result = subprocess.run(
+            [sys.executable, "-c", MEASURE, *map(str, command)], capture_output=True, text=True
+        )
         seconds = time.perf_counter() - start
         if result.returncode:
             raise SystemExit(f"{command[0]} failed:\n{result.stderr}")
@@ -104,48 +116,111 @@ def distance_to_expectation(base_dir, ft_dir, merged_dir, weight):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--workdir", type=Path, default=ROOT / ".cache" / "bench-merge")
     parser.add_argument("--layers", type=int, default=8)
     parser.add_argument("--hidden", type=int, default=1024)
     parser.add_argument("--vocab", type=int, default=32000)
-    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2, 4], help="merge.py --threads values to time")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per row; the fastest is shown (shared machines are noisy)")
+    parser.add_argument(
+        "--threads", type=int, nargs="+", default=[1, 2, 4], help="merge.py --threads values to time"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs per row; the fastest is shown (shared machines are noisy)"
+    )
     parser.add_argument("--skip-mergekit", action="store_true")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     base_dir, ft_dir = build_models(args.workdir, args.layers, args.hidden, args.vocab)
     size = Checkpoint(base_dir).nbytes
-    print(f"checkpoint: {size / 1e6:.0f} MB bf16, {len(Checkpoint(base_dir).specs)} tensors; {os.cpu_count()} CPUs, "
-          f"load average {os.getloadavg()[0]:.1f}; best of {args.repeat}; merge = base + 0.5 * DARE_0.2(finetuned - base)")
+    print(
+        f"checkpoint: {size / 1e6:.0f} MB bf16, {len(Checkpoint(base_dir).specs)} tensors;"
+        f" {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; best of {args.repeat};"
+        " merge = base + 0.5 * DARE_0.2(finetuned - base)"
+    )
 
     rows, outputs = [], {}
     copy_dir = args.workdir / "copy"
-    rows.append(("cp -r (I/O floor)", *timed(["cp", "-r", base_dir, copy_dir], args.repeat,
-                                             lambda: shutil.rmtree(copy_dir, ignore_errors=True))))
+    rows.append(
+        (
+            "cp -r (I/O floor)",
+            *timed(
+                ["cp", "-r", base_dir, copy_dir],
+                args.repeat,
+                lambda: shutil.rmtree(copy_dir, ignore_errors=True),
+            ),
+        )
+    )
     for threads in args.threads:
         out = args.workdir / f"ours-{threads}"
-        command = [sys.executable, ROOT / "merge.py", "--base", base_dir, "--finetuned", ft_dir, "--out", out,
-                   "--drop-rate", "0.2", "--weight", "0.5", "--seed", "0", "--threads", threads, "--overwrite"]
+        command = [
+            sys.executable,
+            ROOT / "merge.py",
+            "--base",
+            base_dir,
+            "--finetuned",
+            ft_dir,
+            "--out",
+            out,
+            "--drop-rate",
+            "0.2",
+            "--weight",
+            "0.5",
+            "--seed",
+            "0",
+            "--threads",
+            threads,
+            "--overwrite",
+        ]
         rows.append((f"merge.py --threads {threads}", *timed(command, args.repeat)))
         outputs[f"merge.py --threads {threads}"] = out
     exe = None if args.skip_mergekit else mergekit_env(args.workdir)
     if exe:
         config = args.workdir / "dare_linear.yml"
-        config.write_text(json.dumps({  # JSON is YAML
-            "models": [{"model": str(base_dir)},
-                       {"model": str(ft_dir), "parameters": {"density": 0.8, "weight": 0.5}}],
-            "merge_method": "dare_linear", "base_model": str(base_dir), "dtype": "bfloat16"}))
+        config.write_text(
+            json.dumps(
+                {  # JSON is YAML
+                    "models": [
+                        {"model": str(base_dir)},
+                        {"model": str(ft_dir), "parameters": {"density": 0.8, "weight": 0.5}},
+                    ],
+                    "merge_method": "dare_linear",
+                    "base_model": str(base_dir),
+                    "dtype": "bfloat16",
+                }
+            )
+        )
         out = args.workdir / "mergekit"
-        command = [exe, config, out, "--random-seed", "0", "--no-copy-tokenizer", "--no-write-model-card", "--quiet"]
-        rows.append(("mergekit-yaml dare_linear", *timed(command, args.repeat, lambda: shutil.rmtree(out, ignore_errors=True))))
+        command = [
+            exe,
+            config,
+            out,
+            "--random-seed",
+            "0",
+            "--no-copy-tokenizer",
+            "--no-write-model-card",
+            "--quiet",
+        ]
+        rows.append(
+            (
+                "mergekit-yaml dare_linear",
+                *timed(command, args.repeat, lambda: shutil.rmtree(out, ignore_errors=True)),
+            )
+        )
         outputs["mergekit-yaml dare_linear"] = out
 
     print(f"\n{'run':28s} {'wall s':>8s} {'peak RSS MiB':>13s} {'GB/s':>7s} {'vs cp':>6s}")
     floor = rows[0][1]
     for name, seconds, rss in rows:
-        print(f"{name:28s} {seconds:8.2f} {rss / 2**20:13.0f} {size / 1e9 / seconds:7.3f} {seconds / floor:6.1f}x")
-    print("\nmean |merged - (base + 0.5 delta)| / mean |0.5 delta|, DARE's noise (expected 2p = 0.4 for p = 0.2):")
+        print(
+            f"{name:28s} {seconds:8.2f} {rss / 2**20:13.0f} {size / 1e9 / seconds:7.3f}"
+            f" {seconds / floor:6.1f}x"
+        )
+    print(
+        "\nmean |merged - (base + 0.5 delta)| / mean |0.5 delta|,"
+        " DARE's noise (expected 2p = 0.4 for p = 0.2):"
+    )
     for name, out in outputs.items():
         if name.endswith("--threads 1") or name.startswith("mergekit"):
             print(f"  {name:28s} {distance_to_expectation(base_dir, ft_dir, out, 0.5):.4f}")

@@ -62,8 +62,10 @@ def dare_(delta, keep, drop_rate):
 def merge_entries(base, finetuned, keeps, weights, drop_rate, method, normalize=False):
     """base + combine_i(w_i * DARE(finetuned_i - base)) in float64, for matching slices of one tensor."""
     base = base.to(torch.float64)
-    taus = [dare_(model.to(torch.float64).sub_(base), keep, drop_rate).mul_(weight)
-            for model, keep, weight in zip(finetuned, keeps, weights)]
+    taus = [
+        dare_(model.to(torch.float64).sub_(base), keep, drop_rate).mul_(weight)
+        for model, keep, weight in zip(finetuned, keeps, weights)
+    ]
     return combine(taus, weights, method, normalize).add_(base)
 
 

@@ -57,9 +57,19 @@ def spec_of(tensor):
 
 
 def parse_size(text):
-    """'5GB' -> 5_000_000_000, '512MiB' -> 536_870_912, '1000' -> 1000 (bytes), as transformers reads sizes."""
-    units = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
-             "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+    """'5GB' -> 5_000_000_000, '512MiB' -> 536_870_912, '1000' -> 1000 bytes: transformers' reading."""
+    units = {
+        "": 1,
+        "B": 1,
+        "KB": 10**3,
+        "MB": 10**6,
+        "GB": 10**9,
+        "TB": 10**12,
+        "KIB": 2**10,
+        "MIB": 2**20,
+        "GIB": 2**30,
+        "TIB": 2**40,
+    }
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*", str(text))
     if not match or match[2].upper() not in units:
         raise ValueError(f"size {text!r} is not a number of bytes like 5GB, 500MB or 2GiB")
@@ -92,7 +102,9 @@ def weight_map(directory):
     if single.is_file():
         with _open(single) as f:
             return {name: SINGLE_FILE for name in f.keys()}
-    others = sorted(p.name for p in directory.iterdir() if p.suffix in {".bin", ".pt", ".pth", ".safetensors"})
+    others = sorted(
+        p.name for p in directory.iterdir() if p.suffix in {".bin", ".pt", ".pth", ".safetensors"}
+    )
     hint = f" (found {', '.join(others)}; only safetensors weights are read)" if others else ""
     raise ValueError(f"{directory}: neither {INDEX_FILE} nor {SINGLE_FILE}{hint}")
 
@@ -122,12 +134,16 @@ class Checkpoint:
                 present = set(handle.keys())
                 for name in sorted(n for n, f in self.files.items() if f == file):
                     if name not in present:
-                        raise ValueError(f"{self.directory / INDEX_FILE}: maps {name!r} to {file}, which lacks it")
+                        raise ValueError(
+                            f"{self.directory / INDEX_FILE}: maps {name!r} to {file}, which lacks it"
+                        )
                     view = handle.get_slice(name)
                     dtype = view.get_dtype()
                     if dtype not in DTYPES:
-                        raise ValueError(f"{self.directory / file}: tensor {name!r} has dtype {dtype},"
-                                         f" not one of {sorted(DTYPES)}")
+                        raise ValueError(
+                            f"{self.directory / file}: tensor {name!r} has dtype {dtype},"
+                            f" not one of {sorted(DTYPES)}"
+                        )
                     self.specs[name] = TensorSpec(tuple(view.get_shape()), DTYPES[dtype])
 
     def get(self, name):
@@ -178,8 +194,11 @@ def file_layout(specs, metadata):
     offsets, position = {}, 0
     for name in order:
         spec = specs[name]
-        header[name] = {"dtype": DTYPE_NAMES[spec.dtype], "shape": list(spec.shape),
-                        "data_offsets": [position, position + spec.nbytes]}
+        header[name] = {
+            "dtype": DTYPE_NAMES[spec.dtype],
+            "shape": list(spec.shape),
+            "data_offsets": [position, position + spec.nbytes],
+        }
         offsets[name] = position
         position += spec.nbytes
     text = json.dumps(header, separators=(",", ":")).encode()
@@ -237,6 +256,8 @@ def shard_writer(directory, specs, max_shard_bytes, metadata=None):
         for fd in fds:
             os.close(fd)
     if len(names) > 1:
-        index = {"metadata": {"total_size": sum(spec.nbytes for spec in specs.values())},
-                 "weight_map": {name: places[name][2] for name in sorted(specs)}}
+        index = {
+            "metadata": {"total_size": sum(spec.nbytes for spec in specs.values())},
+            "weight_map": {name: places[name][2] for name in sorted(specs)},
+        }
         (directory / INDEX_FILE).write_text(json.dumps(index, indent=2) + "\n")

@@ -26,7 +26,9 @@ _spec.loader.exec_module(merge)
 
 def save_checkpoint(directory, tensors, config=None, **files):
     directory.mkdir(parents=True)
-    save_file({k: v.contiguous() for k, v in tensors.items()}, directory / SINGLE_FILE, metadata={"format": "pt"})
+    save_file(
+        {k: v.contiguous() for k, v in tensors.items()}, directory / SINGLE_FILE, metadata={"format": "pt"}
+    )
     (directory / "config.json").write_text(json.dumps(config or {"model_type": "llama"}))
     for name, text in files.items():
         (directory / name).write_text(text)
@@ -39,12 +41,14 @@ def load(directory):
 
 
 def run(base, finetuned, out, *options):
-    merge.main(["--base", str(base), "--finetuned", *map(str, finetuned), "--out", str(out), *map(str, options)])
+    merge.main(
+        ["--base", str(base), "--finetuned", *map(str, finetuned), "--out", str(out), *map(str, options)]
+    )
     return load(out)
 
 
 def reference_mask_keep(seed, model_index, name, shape, drop_rate):
-    """The documented mask rule, restated: drop entry j when rand[j] < p, one generator per (seed, model, name)."""
+    """The documented mask rule, restated: drop entry j when rand[j] < p, per (seed, model, name)."""
     seed64 = int.from_bytes(hashlib.sha256(f"{seed}:{model_index}:{name}".encode()).digest()[:8], "little")
     return torch.rand(shape, generator=torch.Generator().manual_seed(seed64)) >= drop_rate
 
@@ -74,7 +78,12 @@ def reference_merge(base, finetuned, weights, drop_rate, seed, method="dare_line
 
 def random_tensors(seed, dtype=torch.float32, shapes=None):
     g = torch.Generator().manual_seed(seed)
-    shapes = shapes or {"embed.weight": (32, 8), "layers.0.w": (8, 8), "layers.1.w": (8, 24), "norm.weight": (8,)}
+    shapes = shapes or {
+        "embed.weight": (32, 8),
+        "layers.0.w": (8, 8),
+        "layers.1.w": (8, 24),
+        "norm.weight": (8,),
+    }
     return {name: torch.randn(shape, generator=g).to(dtype) for name, shape in shapes.items()}
 
 
@@ -93,8 +102,10 @@ def assert_same_bits(a, b):
 def test_no_drop_weight_one_gives_the_finetuned_weights_bit_exactly(tmp_path, dtype):
     base = random_tensors(0, dtype)
     # independent draws: opposite signs and different magnitudes, where fp32 subtraction would round
-    finetuned = {name: (t.double() * torch.logspace(-3, 3, t.numel()).reshape(t.shape)).to(dtype)
-                 for name, t in random_tensors(1, dtype).items()}
+    finetuned = {
+        name: (t.double() * torch.logspace(-3, 3, t.numel()).reshape(t.shape)).to(dtype)
+        for name, t in random_tensors(1, dtype).items()
+    }
     finetuned["norm.weight"][:3] = 0
     b, f = save_checkpoint(tmp_path / "base", base), save_checkpoint(tmp_path / "ft", finetuned)
     assert_same_bits(run(b, [f], tmp_path / "out", "--drop-rate", 0, "--weight", 1), finetuned)
@@ -129,7 +140,9 @@ def test_kept_entries_are_delta_over_keep_probability_exactly_in_fp32(drop_rate)
 
 def test_mean_over_many_seeds_converges_to_base_plus_weight_times_delta():
     g = torch.Generator().manual_seed(0)
-    base, delta = torch.randn(2000, generator=g, dtype=torch.float64), torch.randn(2000, generator=g, dtype=torch.float64)
+    base, delta = torch.randn(2000, generator=g, dtype=torch.float64), torch.randn(
+        2000, generator=g, dtype=torch.float64
+    )
     p, w, seeds = 0.2, 0.5, 2000
     total = torch.zeros_like(base)
     for seed in range(seeds):
@@ -148,13 +161,18 @@ def test_ties_sign_election_on_a_hand_computed_three_model_example(tmp_path):
     # tau = w * delta:      [1,-2,3,0,1,-1,1]  [-2,1,1,1,-1,.5,-1]  [2,2,-2,-2,2,1,0]
     # sum [1,1,2,-1,2,.5,0] elects + + + - + + + (a zero sum elects +); zeros never agree
     # agreeing sums [3,3,4,-2,3,1.5,1]; weights of agreeing models [3,2.5,1.5,2,3,2.5,1]
-    models = [save_checkpoint(tmp_path / f"ft{i}", {"w": 1 + torch.tensor(d, dtype=torch.float32)}) for i, d in enumerate(deltas)]
+    models = [
+        save_checkpoint(tmp_path / f"ft{i}", {"w": 1 + torch.tensor(d, dtype=torch.float32)})
+        for i, d in enumerate(deltas)
+    ]
     b = save_checkpoint(tmp_path / "base", base)
     args = ["--drop-rate", 0, "--weight", *weights, "--method", "dare_ties"]
     assert torch.equal(run(b, models, tmp_path / "ties", *args)["w"], torch.tensor([4, 4, 5, -1, 4, 2.5, 2]))
     normalized = run(b, models, tmp_path / "ties_norm", *args, "--normalize")["w"]
-    expected = torch.tensor([1 + 3 / 3, 1 + 3 / 2.5, 1 + 4 / 1.5, 1 - 2 / 2, 1 + 3 / 3, 1 + 1.5 / 2.5, 1 + 1 / 1],
-                            dtype=torch.float64).float()
+    expected = torch.tensor(
+        [1 + 3 / 3, 1 + 3 / 2.5, 1 + 4 / 1.5, 1 - 2 / 2, 1 + 3 / 3, 1 + 1.5 / 2.5, 1 + 1 / 1],
+        dtype=torch.float64,
+    ).float()
     assert torch.equal(normalized, expected)
     linear = run(b, models, tmp_path / "linear", "--drop-rate", 0, "--weight", *weights)["w"]
     assert torch.equal(linear, torch.tensor([2, 2, 3, 0, 3, 1.5, 1.0]))
@@ -165,7 +183,10 @@ def test_ties_and_linear_agree_with_one_model_but_not_with_three(tmp_path):
     b = save_checkpoint(tmp_path / "base", base)
     models = [save_checkpoint(tmp_path / f"ft{i}", random_tensors(i + 1)) for i in range(3)]
     one = ["--drop-rate", 0.5, "--weight", 0.5, "--seed", 3]
-    assert_same_bits(run(b, models[:1], tmp_path / "l1", *one), run(b, models[:1], tmp_path / "t1", *one, "--method", "dare_ties"))
+    assert_same_bits(
+        run(b, models[:1], tmp_path / "l1", *one),
+        run(b, models[:1], tmp_path / "t1", *one, "--method", "dare_ties"),
+    )
     three_linear = run(b, models, tmp_path / "l3", *one)
     three_ties = run(b, models, tmp_path / "t3", *one, "--method", "dare_ties")
     finetuned = [load(m) for m in models]
@@ -182,7 +203,11 @@ def test_same_seed_gives_identical_files_whatever_shard_size_and_threads(tmp_pat
     shapes = {f"layers.{i}.{part}": (16, 24) for i in range(6) for part in ("q", "k", "v")}
     b = save_checkpoint(tmp_path / "base", random_tensors(0, shapes=shapes))
     f = save_checkpoint(tmp_path / "ft", random_tensors(1, shapes=shapes))
-    runs = {(shard, threads): tmp_path / f"out_{shard}_{threads}" for shard in ("5GB", "4KB") for threads in (1, 4)}
+    runs = {
+        (shard, threads): tmp_path / f"out_{shard}_{threads}"
+        for shard in ("5GB", "4KB")
+        for threads in (1, 4)
+    }
     for (shard, threads), out in runs.items():
         run(b, [f], out, "--seed", 7, "--shard-size", shard, "--threads", threads)
     for shard in ("5GB", "4KB"):
@@ -199,8 +224,15 @@ def test_same_seed_gives_identical_files_whatever_shard_size_and_threads(tmp_pat
 def test_merged_model_loads_with_from_pretrained_and_matches_the_dense_reference(tmp_path, tied):
     from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM
 
-    config = LlamaConfig(vocab_size=96, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, tie_word_embeddings=tied)
+    config = LlamaConfig(
+        vocab_size=96,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        tie_word_embeddings=tied,
+    )
     torch.manual_seed(0)
     model = LlamaForCausalLM(config)
     model.save_pretrained(tmp_path / "base")
@@ -216,8 +248,18 @@ def test_merged_model_loads_with_from_pretrained_and_matches_the_dense_reference
     assert ("lm_head.weight" in on_disk) is not tied
 
     merged_dir = tmp_path / "merged"
-    run(tmp_path / "base", [tmp_path / "ft0", tmp_path / "ft1"], merged_dir,
-        "--drop-rate", 0.3, "--weight", 0.6, 0.4, "--seed", 11)
+    run(
+        tmp_path / "base",
+        [tmp_path / "ft0", tmp_path / "ft1"],
+        merged_dir,
+        "--drop-rate",
+        0.3,
+        "--weight",
+        0.6,
+        0.4,
+        "--seed",
+        11,
+    )
     reference = reference_merge(on_disk, finetuned, [0.6, 0.4], 0.3, 11)
     merged = AutoModelForCausalLM.from_pretrained(merged_dir, dtype=torch.float32)
     state = merged.state_dict()
@@ -228,22 +270,35 @@ def test_merged_model_loads_with_from_pretrained_and_matches_the_dense_reference
     else:
         assert torch.equal(state["lm_head.weight"], reference["lm_head.weight"])
     dense = LlamaForCausalLM(config)
-    dense.load_state_dict({**reference, **({"lm_head.weight": reference["model.embed_tokens.weight"]} if tied else {})})
+    dense.load_state_dict(
+        {**reference, **({"lm_head.weight": reference["model.embed_tokens.weight"]} if tied else {})}
+    )
     tokens = torch.arange(10).reshape(1, 10)
     with torch.no_grad():
         assert torch.equal(merged(tokens).logits, dense.eval()(tokens).logits)
 
 
 def test_merge_records_its_parameters_and_copies_side_files_from_the_chosen_model(tmp_path):
-    b = save_checkpoint(tmp_path / "base", random_tensors(0), {"from": "base"}, **{"tokenizer_config.json": "base"})
-    f = save_checkpoint(tmp_path / "ft", random_tensors(1), {"from": "ft"}, **{"tokenizer_config.json": "ft",
-                                                                             "optimizer.pt": "not copied"})
+    b = save_checkpoint(
+        tmp_path / "base", random_tensors(0), {"from": "base"}, **{"tokenizer_config.json": "base"}
+    )
+    f = save_checkpoint(
+        tmp_path / "ft",
+        random_tensors(1),
+        {"from": "ft"},
+        **{"tokenizer_config.json": "ft", "optimizer.pt": "not copied"},
+    )
     out = tmp_path / "out"
     run(b, [f], out, "--seed", 4)
     assert json.loads((out / "config.json").read_text()) == {"from": "ft"}
     assert (out / "tokenizer_config.json").read_text() == "ft" and not (out / "optimizer.pt").exists()
     record = json.loads((out / "merge_config.json").read_text())
-    assert (record["method"], record["drop_rate"], record["weights"], record["seed"]) == ("dare_linear", 0.2, [0.5], 4)
+    assert (record["method"], record["drop_rate"], record["weights"], record["seed"]) == (
+        "dare_linear",
+        0.2,
+        [0.5],
+        4,
+    )
     with safe_open(out / SINGLE_FILE, "pt") as handle:
         assert json.loads(handle.metadata()["mnlu_merge"])["seed"] == 4
     run(b, [f], out, "--tokenizer-from", "base", "--overwrite")
@@ -255,11 +310,26 @@ def test_mismatched_models_are_refused_with_a_message_naming_the_tensor(tmp_path
     b = save_checkpoint(tmp_path / "base", base)
     cases = {
         "extra": ({**base, "extra.weight": torch.zeros(2)}, r"1 tensors only in it, e.g. 'extra.weight'"),
-        "missing": ({k: v for k, v in base.items() if k != "norm.weight"}, r"only in the base, e.g. 'norm.weight'"),
-        "shape": ({**base, "layers.0.w": torch.zeros(8, 9)}, r"'layers.0.w' has shape \[8, 9\], the base's is \[8, 8\]$"),
-        "dtype": ({**base, "norm.weight": base["norm.weight"].half()}, r"'norm.weight' is torch.float16, the base's is torch.float32"),
-        "vocab": ({**base, "embed.weight": torch.zeros(33, 8)}, r"'embed.weight' .*\(added tokens\? see --vocab truncate\)"),
-        "tied": ({**base, "lm_head.weight": torch.zeros(32, 8)}, r"'lm_head.weight' \(tied embeddings in one model only\?\)"),
+        "missing": (
+            {k: v for k, v in base.items() if k != "norm.weight"},
+            r"only in the base, e.g. 'norm.weight'",
+        ),
+        "shape": (
+            {**base, "layers.0.w": torch.zeros(8, 9)},
+            r"'layers.0.w' has shape \[8, 9\], the base's is \[8, 8\]$",
+        ),
+        "dtype": (
+            {**base, "norm.weight": base["norm.weight"].half()},
+            r"'norm.weight' is torch.float16, the base's is torch.float32",
+        ),
+        "vocab": (
+            {**base, "embed.weight": torch.zeros(33, 8)},
+            r"'embed.weight' .*\(added tokens\? see --vocab truncate\)",
+        ),
+        "tied": (
+            {**base, "lm_head.weight": torch.zeros(32, 8)},
+            r"'lm_head.weight' \(tied embeddings in one model only\?\)",
+        ),
     }
     for case, (tensors, message) in cases.items():
         f = save_checkpoint(tmp_path / case, tensors)
@@ -270,8 +340,9 @@ def test_mismatched_models_are_refused_with_a_message_naming_the_tensor(tmp_path
 
 def test_vocab_truncate_keeps_the_base_rows_and_needs_the_base_tokenizer(tmp_path, capsys):
     base = random_tensors(0)
-    finetuned = random_tensors(1, shapes={"embed.weight": (34, 8), "layers.0.w": (8, 8), "layers.1.w": (8, 24),
-                                          "norm.weight": (8,)})
+    finetuned = random_tensors(
+        1, shapes={"embed.weight": (34, 8), "layers.0.w": (8, 8), "layers.1.w": (8, 24), "norm.weight": (8,)}
+    )
     b, f = save_checkpoint(tmp_path / "base", base), save_checkpoint(tmp_path / "ft", finetuned)
     with pytest.raises(SystemExit):
         run(b, [f], tmp_path / "out", "--vocab", "truncate")
@@ -279,18 +350,33 @@ def test_vocab_truncate_keeps_the_base_rows_and_needs_the_base_tokenizer(tmp_pat
     merged = run(b, [f], tmp_path / "out", "--vocab", "truncate", "--tokenizer-from", "base", "--seed", 2)
     assert merged["embed.weight"].shape == (32, 8)
     assert_same_bits(merged, reference_merge(base, [finetuned], [0.5], 0.2, 2))
-    assert json.loads((tmp_path / "out" / "merge_config.json").read_text())["truncated_rows"] == ["embed.weight"]
+    assert json.loads((tmp_path / "out" / "merge_config.json").read_text())["truncated_rows"] == [
+        "embed.weight"
+    ]
 
 
 def test_dry_run_lists_tensors_and_size_and_writes_nothing(tmp_path, capsys):
     b = save_checkpoint(tmp_path / "base", random_tensors(0))
     f = save_checkpoint(tmp_path / "ft", random_tensors(1))
-    merge.main(["--base", str(b), "--finetuned", str(f), "--out", str(tmp_path / "out"), "--dry-run",
-                "--shard-size", "1050B"])
+    merge.main(
+        [
+            "--base",
+            str(b),
+            "--finetuned",
+            str(f),
+            "--out",
+            str(tmp_path / "out"),
+            "--dry-run",
+            "--shard-size",
+            "1050B",
+        ]
+    )
     printed = capsys.readouterr().out
     assert "embed.weight" in printed and "[32, 8]" in printed
     size = sum(t.numel() * 4 for t in random_tensors(0).values())
-    assert f"4 tensors, {merge.human(size)} in 3 shard(s)" in printed  # [embed 1024 B] [layers 256 + 768 B] [norm 32 B]
+    assert (
+        f"4 tensors, {merge.human(size)} in 3 shard(s)" in printed
+    )  # [embed 1024 B] [layers 256 + 768 B] [norm 32 B]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["base", "ft"]
 
 
@@ -320,8 +406,20 @@ def test_a_failing_merge_leaves_no_output_and_keeps_the_previous_one(tmp_path, m
 
 def test_command_line_errors_are_one_line(tmp_path):
     b = save_checkpoint(tmp_path / "base", random_tensors(0))
-    result = subprocess.run([sys.executable, str(ROOT / "merge.py"), "--base", str(b), "--finetuned", str(tmp_path / "nope"),
-                             "--out", str(tmp_path / "out")], capture_output=True, text=True)
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "merge.py"),
+            "--base",
+            str(b),
+            "--finetuned",
+            str(tmp_path / "nope"),
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 1
     assert result.stderr.strip() == f"merge.py: error: {tmp_path / 'nope'}: no such checkpoint folder"
 
@@ -333,14 +431,21 @@ def test_command_line_errors_are_one_line(tmp_path):
 @pytest.mark.slow
 def test_peak_memory_stays_a_few_times_the_largest_tensor(tmp_path):
     # ~300 MB of fp32 weights, largest tensor 64 MiB; written tensor by tensor to keep this process small
-    shapes = {"embed.weight": (4096, 4096), **{f"layers.{i}.w": (2048, 4096) for i in range(6)}, "norm.weight": (4096,)}
+    shapes = {
+        "embed.weight": (4096, 4096),
+        **{f"layers.{i}.w": (2048, 4096) for i in range(6)},
+        "norm.weight": (4096,),
+    }
     for directory, seed in (("base", 0), ("ft", 1)):
         g = torch.Generator().manual_seed(seed)
         (tmp_path / directory).mkdir()
         names = sorted(shapes)
         for k, name in enumerate(names):
-            save_file({name: torch.randn(shapes[name], generator=g)}, tmp_path / directory / f"part{k}.safetensors",
-                      metadata={"format": "pt"})
+            save_file(
+                {name: torch.randn(shapes[name], generator=g)},
+                tmp_path / directory / f"part{k}.safetensors",
+                metadata={"format": "pt"},
+            )
         index = {"metadata": {}, "weight_map": {name: f"part{k}.safetensors" for k, name in enumerate(names)}}
         (tmp_path / directory / INDEX_FILE).write_text(json.dumps(index))
         (tmp_path / directory / "config.json").write_text("{}")
@@ -361,7 +466,9 @@ def test_peak_memory_stays_a_few_times_the_largest_tensor(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     increment = int(result.stdout.split("PEAK_INCREMENT")[1])
     total = sum(math.prod(s) * 4 for s in shapes.values())
-    print(f"checkpoint {total / 2**20:.0f} MiB, largest tensor {largest / 2**20:.0f} MiB, "
-          f"peak RSS increment {increment / 2**20:.0f} MiB")
+    print(
+        f"checkpoint {total / 2**20:.0f} MiB, largest tensor {largest / 2**20:.0f} MiB, "
+        f"peak RSS increment {increment / 2**20:.0f} MiB"
+    )
     assert increment < 5 * largest  # inputs, output, masks: about 4 x with one thread
     assert len(list((tmp_path / "out").glob("model-*.safetensors"))) == 4

@@ -8,8 +8,17 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from mnlu.shards import (INDEX_FILE, SINGLE_FILE, Checkpoint, TensorSpec, parse_size, plan_shards, shard_writer,
-                         spec_of, weight_map)
+from mnlu.shards import (
+    INDEX_FILE,
+    SINGLE_FILE,
+    Checkpoint,
+    TensorSpec,
+    parse_size,
+    plan_shards,
+    shard_writer,
+    spec_of,
+    weight_map,
+)
 
 
 def mixed_tensors():
@@ -70,8 +79,10 @@ def test_write_order_and_threads_do_not_change_the_bytes(tmp_path):
     names = list(tensors)
     random.Random(1).shuffle(names)
     with shard_writer(tmp_path / "par", specs, 20_000) as write:
-        workers = [threading.Thread(target=lambda part: [write(n, tensors[n]) for n in part], args=(names[k::4],))
-                   for k in range(4)]
+        workers = [
+            threading.Thread(target=lambda part: [write(n, tensors[n]) for n in part], args=(names[k::4],))
+            for k in range(4)
+        ]
         for w in workers:
             w.start()
         for w in workers:
@@ -82,8 +93,12 @@ def test_write_order_and_threads_do_not_change_the_bytes(tmp_path):
 
 
 def test_plan_puts_an_oversized_tensor_alone_and_keeps_name_order():
-    specs = {"a": TensorSpec((10,), torch.float32), "b": TensorSpec((100,), torch.float32),
-             "c": TensorSpec((10,), torch.float32), "d": TensorSpec((5,), torch.float32)}
+    specs = {
+        "a": TensorSpec((10,), torch.float32),
+        "b": TensorSpec((100,), torch.float32),
+        "c": TensorSpec((10,), torch.float32),
+        "d": TensorSpec((5,), torch.float32),
+    }
     assert plan_shards(specs, 80) == [["a"], ["b"], ["c", "d"]]
     assert plan_shards(specs, 10**9) == [["a", "b", "c", "d"]]
     assert plan_shards({}, 80) == [[]]
@@ -112,8 +127,10 @@ def test_writer_accepts_non_contiguous_tensors(tmp_path):
     assert torch.equal(load_file(tmp_path / SINGLE_FILE)["t"], tensor)
 
 
-@pytest.mark.parametrize("text, size", [("5GB", 5 * 10**9), ("512MiB", 512 * 2**20), ("1000", 1000),
-                                        ("1.5kb", 1500), ("2 GiB", 2 * 2**30)])
+@pytest.mark.parametrize(
+    "text, size",
+    [("5GB", 5 * 10**9), ("512MiB", 512 * 2**20), ("1000", 1000), ("1.5kb", 1500), ("2 GiB", 2 * 2**30)],
+)
 def test_parse_size(text, size):
     assert parse_size(text) == size
 
