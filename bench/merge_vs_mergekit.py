@@ -10,7 +10,7 @@ created on first use with this project's torch first so pip does not pull a CUDA
 cannot be installed the script says so and still prints the other rows. Files are read from the
 page cache (all were just written), so the figures compare compute and write paths, not disks.
 
-Wall time is the whole process, start-up included; GB/s is checkpoint size / wall time; peak RSS is
+Wall and CPU time are the whole process's, start-up included; GB/s is checkpoint size / wall time; peak RSS is
 the process's high-water resident memory (mergekit's counts the shard files it keeps mapped).
 The two tools' merges differ entry by entry (independent random masks; mergekit >= 0.1 rescales
 to match L1 norms rather than dividing by 1 - p), so the last rows check each only against the
@@ -32,11 +32,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from mnlu.shards import Checkpoint  # noqa: E402
 
-# Runs a command and reports its own peak RSS: RUSAGE_CHILDREN of a fresh wrapper is this one child's.
+# Runs a command and reports its own peak RSS (KiB) and CPU seconds: RUSAGE_CHILDREN of a fresh wrapper
+# describes just this one child.
 MEASURE = (
     "import resource, subprocess, sys; r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL,"
     " stderr=subprocess.PIPE, text=True); sys.stderr.write(r.stderr[-3000:] if r.returncode else '');"
-    " print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(r.returncode)"
+    " u = resource.getrusage(resource.RUSAGE_CHILDREN); print(u.ru_maxrss, u.ru_utime + u.ru_stime);"
+    " sys.exit(r.returncode)"
 )
 
 
@@ -88,7 +90,11 @@ def mergekit_env(workdir):
 
 
 def timed(command, repeat, before=lambda: None):
-    """(best wall seconds, its peak RSS bytes) of `command`, each run in its own process after `before()`."""
+    """(wall seconds, CPU seconds, peak RSS bytes) of the fastest of `repeat` runs of `command`.
+
+    Each run is its own process, after `before()`. CPU time is the figure least disturbed by other
+    work on a shared machine; wall time is what a user waits.
+    """
     runs = []
     for _ in range(repeat):
         before()
@@ -99,7 +105,8 @@ def timed(command, repeat, before=lambda: None):
         seconds = time.perf_counter() - start
         if result.returncode:
             raise SystemExit(f"{command[0]} failed:\n{result.stderr}")
-        runs.append((seconds, int(result.stdout.split()[-1]) * 1024))
+        rss_kib, cpu_seconds = result.stdout.split()[-2:]
+        runs.append((seconds, float(cpu_seconds), int(rss_kib) * 1024))
     return min(runs)
 
 
@@ -210,11 +217,11 @@ def main():
         )
         outputs["mergekit-yaml dare_linear"] = out
 
-    print(f"\n{'run':28s} {'wall s':>8s} {'peak RSS MiB':>13s} {'GB/s':>7s} {'vs cp':>6s}")
+    print(f"\n{'run':28s} {'wall s':>8s} {'CPU s':>7s} {'peak RSS MiB':>13s} {'GB/s':>7s} {'vs cp':>6s}")
     floor = rows[0][1]
-    for name, seconds, rss in rows:
+    for name, seconds, cpu_seconds, rss in rows:
         print(
-            f"{name:28s} {seconds:8.2f} {rss / 2**20:13.0f} {size / 1e9 / seconds:7.3f}"
+            f"{name:28s} {seconds:8.2f} {cpu_seconds:7.2f} {rss / 2**20:13.0f} {size / 1e9 / seconds:7.3f}"
             f" {seconds / floor:6.1f}x"
         )
     print(
