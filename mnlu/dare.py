@@ -60,10 +60,13 @@ def dare_(delta, keep, drop_rate):
 
 
 def merge_entries(base, finetuned, keeps, weights, drop_rate, method, normalize=False):
-    """base + combine_i(w_i * DARE(finetuned_i - base)) in float64, for matching slices of one tensor."""
+    """base + combine_i(w_i * DARE(finetuned_i - base)) in float64, for matching slices of one tensor.
+
+    The inputs are left as they are (copy=True: a float64 input would otherwise be changed in place).
+    """
     base = base.to(torch.float64)
     taus = [
-        dare_(model.to(torch.float64).sub_(base), keep, drop_rate).mul_(weight)
+        dare_(model.to(torch.float64, copy=True).sub_(base), keep, drop_rate).mul_(weight)
         for model, keep, weight in zip(finetuned, keeps, weights)
     ]
     return combine(taus, weights, method, normalize).add_(base)

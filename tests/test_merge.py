@@ -119,6 +119,20 @@ def test_no_drop_half_weight_gives_the_midpoint(tmp_path, dtype):
     assert_same_bits(run(b, [f], tmp_path / "out", "--drop-rate", 0, "--weight", 0.5), midpoint)
 
 
+@pytest.mark.parametrize("method", ["dare_linear", "dare_ties"])
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_merge_entries_leaves_its_inputs_untouched(dtype, method):
+    g = torch.Generator().manual_seed(0)
+    base, models = (
+        torch.randn(100, generator=g, dtype=dtype),
+        [torch.randn(100, generator=g, dtype=dtype)] * 2,
+    )
+    copies = [t.clone() for t in (base, *models)]
+    keeps = [keep_mask(100, 0.5, mask_generator(0, i, "w")) for i in range(2)]
+    merge_entries(base, models, keeps, [0.5, 0.5], 0.5, method, normalize=True)
+    assert all(torch.equal(a, b) for a, b in zip((base, *models), copies))
+
+
 @pytest.mark.parametrize("drop_rate", [0.2, 0.5, 0.9])
 def test_kept_fraction_is_within_three_standard_deviations(drop_rate):
     n = 1_000_000
