@@ -1,7 +1,7 @@
 """Safetensors checkpoints, one tensor at a time: read by name, write into planned shards.
 
-Memory stays at a few tensors whatever the model size. Reading goes through `safe_open`, which
-copies only the tensor asked for. Writing plans every shard from the tensors' names, shapes and
+Memory stays at a few tensors whatever the model size. Reading goes through `safe_open`, opened
+afresh for each tensor (see `Checkpoint`). Writing plans every shard from the tensors' names, shapes and
 dtypes first (which shard, which byte offset), writes each shard's header up front, and then each
 tensor's bytes go straight to their planned place with `os.pwrite`: in any order, from any thread,
 with nothing accumulated in memory. The files are laid out exactly as `safetensors.torch.save_file`

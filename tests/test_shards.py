@@ -150,6 +150,11 @@ def test_reading_errors_name_the_folder_and_the_problem(tmp_path):
     (tmp_path / INDEX_FILE).write_text(json.dumps({"weight_map": {"a": "model-00001-of-00002.safetensors"}}))
     with pytest.raises(ValueError, match="lists shard model-00001-of-00002.safetensors, which is missing"):
         weight_map(tmp_path)
+    save_file({"b": torch.zeros(2)}, tmp_path / "model-00001-of-00002.safetensors")
+    with pytest.raises(
+        ValueError, match=r"index.json: maps 'a' to model-00001-of-00002.safetensors, which lacks it"
+    ):
+        Checkpoint(tmp_path)
     (tmp_path / INDEX_FILE).unlink()
     (tmp_path / SINGLE_FILE).write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json}      ")
     with pytest.raises(ValueError, match="model.safetensors: not a readable safetensors file"):
