@@ -1,0 +1,263 @@
+"""Safetensors checkpoints, one tensor at a time: read by name, write into planned shards.
+
+Memory stays at a few tensors whatever the model size. Reading goes through `safe_open`, opened
+afresh for each tensor (see `Checkpoint`). Writing plans every shard from the tensors' names, shapes and
+dtypes first (which shard, which byte offset), writes each shard's header up front, and then each
+tensor's bytes go straight to their planned place with `os.pwrite`: in any order, from any thread,
+with nothing accumulated in memory. The files are laid out exactly as `safetensors.torch.save_file`
+lays them out, and a folder holds either one `model.safetensors` or numbered shards plus
+`model.safetensors.index.json`, as `transformers`' `save_pretrained` writes them.
+"""
+
+import contextlib
+import json
+import math
+import os
+import re
+import sys
+from pathlib import Path
+from typing import NamedTuple
+
+import torch
+from safetensors import SafetensorError, safe_open
+
+SINGLE_FILE = "model.safetensors"
+INDEX_FILE = "model.safetensors.index.json"
+
+# safetensors' dtype names; the byte order on disk is little-endian, like every machine torch runs on.
+DTYPES = {
+    "F64": torch.float64,
+    "F32": torch.float32,
+    "F16": torch.float16,
+    "BF16": torch.bfloat16,
+    "I64": torch.int64,
+    "I32": torch.int32,
+    "I16": torch.int16,
+    "I8": torch.int8,
+    "U8": torch.uint8,
+    "BOOL": torch.bool,
+}
+DTYPE_NAMES = {dtype: name for name, dtype in DTYPES.items()}
+assert sys.byteorder == "little", "safetensors stores little-endian bytes; this writer copies memory as is"
+
+
+class TensorSpec(NamedTuple):
+    """What a tensor will be, known before its values are: enough to plan a file."""
+
+    shape: tuple[int, ...]
+    dtype: torch.dtype
+
+    @property
+    def nbytes(self):
+        return math.prod(self.shape) * self.dtype.itemsize
+
+
+def spec_of(tensor):
+    return TensorSpec(tuple(tensor.shape), tensor.dtype)
+
+
+def parse_size(text):
+    """'5GB' -> 5_000_000_000, '512MiB' -> 536_870_912, '1000' -> 1000 bytes: transformers' reading."""
+    units = {
+        "": 1,
+        "B": 1,
+        "KB": 10**3,
+        "MB": 10**6,
+        "GB": 10**9,
+        "TB": 10**12,
+        "KIB": 2**10,
+        "MIB": 2**20,
+        "GIB": 2**30,
+        "TIB": 2**40,
+    }
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*", str(text))
+    if not match or match[2].upper() not in units:
+        raise ValueError(f"size {text!r} is not a number of bytes like 5GB, 500MB or 2GiB")
+    size = int(float(match[1]) * units[match[2].upper()])
+    if size <= 0:
+        raise ValueError(f"size {text!r} must be positive")
+    return size
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+
+
+def weight_map(directory):
+    """Tensor name -> file name of the checkpoint in `directory` (sharded with an index, or single)."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise ValueError(f"{directory}: no such checkpoint folder")
+    index = directory / INDEX_FILE
+    if index.exists():
+        try:
+            mapping = json.loads(index.read_text())["weight_map"]
+        except (json.JSONDecodeError, KeyError, TypeError) as e:
+            raise ValueError(f"{index}: not a safetensors index with a 'weight_map' ({e})") from None
+        for file in sorted(set(mapping.values())):
+            if not (directory / file).is_file():
+                raise ValueError(f"{index}: lists shard {file}, which is missing")
+        return dict(mapping)
+    single = directory / SINGLE_FILE
+    if single.is_file():
+        with _open(single) as f:
+            return {name: SINGLE_FILE for name in f.keys()}
+    others = sorted(
+        p.name for p in directory.iterdir() if p.suffix in {".bin", ".pt", ".pth", ".safetensors"}
+    )
+    hint = f" (found {', '.join(others)}; only safetensors weights are read)" if others else ""
+    raise ValueError(f"{directory}: neither {INDEX_FILE} nor {SINGLE_FILE}{hint}")
+
+
+def _open(path):
+    try:
+        return safe_open(path, framework="pt")
+    except (SafetensorError, OSError) as e:
+        raise ValueError(f"{path}: not a readable safetensors file ({e})") from None
+
+
+class Checkpoint:
+    """A checkpoint folder read lazily: specs from the headers, values one tensor at a time.
+
+    `get` opens the tensor's shard for just that read: `safe_open` memory-maps the file, and every
+    page a read touched would stay in this process's resident memory for as long as the handle
+    lives, so one long-lived handle per shard grows to the size of the shard. Safe to call from
+    several threads.
+    """
+
+    def __init__(self, directory):
+        self.directory = Path(directory)
+        self.files = weight_map(self.directory)
+        self.specs = {}
+        for file in sorted(set(self.files.values())):
+            with _open(self.directory / file) as handle:
+                present = set(handle.keys())
+                for name in sorted(n for n, f in self.files.items() if f == file):
+                    if name not in present:
+                        raise ValueError(
+                            f"{self.directory / INDEX_FILE}: maps {name!r} to {file}, which lacks it"
+                        )
+                    view = handle.get_slice(name)
+                    dtype = view.get_dtype()
+                    if dtype not in DTYPES:
+                        raise ValueError(
+                            f"{self.directory / file}: tensor {name!r} has dtype {dtype},"
+                            f" not one of {sorted(DTYPES)}"
+                        )
+                    self.specs[name] = TensorSpec(tuple(view.get_shape()), DTYPES[dtype])
+
+    def get(self, name):
+        with _open(self.directory / self.files[name]) as handle:
+            return handle.get_tensor(name)
+
+    @property
+    def nbytes(self):
+        return sum(spec.nbytes for spec in self.specs.values())
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing
+
+
+def plan_shards(specs, max_shard_bytes):
+    """Split tensors, in name order, into shards of at most `max_shard_bytes` of data each.
+
+    A tensor larger than the limit gets a shard of its own, as in transformers and mergekit.
+    """
+    shards, current, size = [], [], 0
+    for name in sorted(specs):
+        nbytes = specs[name].nbytes
+        if current and size + nbytes > max_shard_bytes:
+            shards.append(current)
+            current, size = [], 0
+        current.append(name)
+        size += nbytes
+    if current or not shards:
+        shards.append(current)
+    return shards
+
+
+def shard_file_names(count):
+    if count == 1:
+        return [SINGLE_FILE]
+    return [f"model-{i:05d}-of-{count:05d}.safetensors" for i in range(1, count + 1)]
+
+
+def file_layout(specs, metadata):
+    """The header bytes of a safetensors file holding `specs`, and each tensor's absolute byte offset.
+
+    The same layout as `safetensors.torch.save_file`: tensors ordered by decreasing alignment, then
+    name (every tensor aligned to its element size), JSON header padded with spaces to 8 bytes.
+    """
+    order = sorted(specs, key=lambda name: (-specs[name].dtype.itemsize, name))
+    header = {"__metadata__": dict(sorted(metadata.items()))} if metadata else {}
+    offsets, position = {}, 0
+    for name in order:
+        spec = specs[name]
+        header[name] = {
+            "dtype": DTYPE_NAMES[spec.dtype],
+            "shape": list(spec.shape),
+            "data_offsets": [position, position + spec.nbytes],
+        }
+        offsets[name] = position
+        position += spec.nbytes
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-(8 + len(text)) % 8)
+    start = 8 + len(text)
+    header_bytes = len(text).to_bytes(8, "little") + text
+    return header_bytes, {name: start + offset for name, offset in offsets.items()}, start + position
+
+
+@contextlib.contextmanager
+def shard_writer(directory, specs, max_shard_bytes, metadata=None):
+    """Create the shards of a checkpoint with tensors `specs` in `directory`; yield `write(name, tensor)`.
+
+    `write` may be called in any order and from several threads; each tensor must match its spec and
+    be written exactly once. On a clean exit every file is complete and synced and, for several
+    shards, the index is written. Make `directory` a temporary folder (`mnlu.fileio.atomic_directory`)
+    so that a failure leaves nothing behind under the final name.
+    """
+    directory = Path(directory)
+    metadata = {"format": "pt", **(metadata or {})}
+    shards = plan_shards(specs, max_shard_bytes)
+    names = shard_file_names(len(shards))
+    places, fds = {}, []
+    try:
+        for file, shard in zip(names, shards):
+            header, offsets, size = file_layout({name: specs[name] for name in shard}, metadata)
+            fd = os.open(directory / file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            fds.append(fd)
+            os.pwrite(fd, header, 0)
+            os.ftruncate(fd, size)
+            places.update({name: (fd, offsets[name], file) for name in shard})
+        written = set()
+
+        def write(name, tensor):
+            if name not in specs:
+                raise ValueError(f"tensor {name!r} is not part of the planned checkpoint")
+            if spec_of(tensor) != specs[name]:
+                raise ValueError(f"tensor {name!r} is {spec_of(tensor)}, the plan says {specs[name]}")
+            if name in written:
+                raise ValueError(f"tensor {name!r} written twice")
+            fd, offset, _ = places[name]
+            data = memoryview(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy())
+            done = 0
+            while done < len(data):  # pwrite may write less than asked (large buffers, signals)
+                done += os.pwrite(fd, data[done:], offset + done)
+            written.add(name)
+
+        yield write
+        missing = sorted(set(specs) - written)
+        if missing:
+            raise ValueError(f"{len(missing)} planned tensors were never written, first {missing[0]!r}")
+        for fd in fds:
+            os.fsync(fd)
+    finally:
+        for fd in fds:
+            os.close(fd)
+    if len(names) > 1:
+        index = {
+            "metadata": {"total_size": sum(spec.nbytes for spec in specs.values())},
+            "weight_map": {name: places[name][2] for name in sorted(specs)},
+        }
+        (directory / INDEX_FILE).write_text(json.dumps(index, indent=2) + "\n")

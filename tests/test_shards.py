@@ -1,0 +1,161 @@
+"""mnlu.shards: planned, streamed safetensors files read back by safetensors itself."""
+
+import json
+import random
+import threading
+
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+from mnlu.shards import (
+    INDEX_FILE,
+    SINGLE_FILE,
+    Checkpoint,
+    TensorSpec,
+    parse_size,
+    plan_shards,
+    shard_writer,
+    spec_of,
+    weight_map,
+)
+
+
+def mixed_tensors():
+    g = torch.Generator().manual_seed(0)
+    return {
+        "b.weight": torch.randn(7, 5, generator=g).to(torch.bfloat16),
+        "a.weight": torch.randn(3, 4, generator=g),
+        "c.count": torch.arange(5, dtype=torch.int64),
+        "d.flag": torch.tensor([True, False, True]),
+        "e.half": torch.randn(9, generator=g).half(),
+        "f.scalar": torch.tensor(2.5, dtype=torch.float64),
+        "g.empty": torch.zeros(0, 4),
+    }
+
+
+def write_all(directory, tensors, max_shard_bytes, order=None, metadata=None):
+    specs = {name: spec_of(t) for name, t in tensors.items()}
+    with shard_writer(directory, specs, max_shard_bytes, metadata) as write:
+        for name in order or list(tensors):
+            write(name, tensors[name])
+
+
+def test_single_file_is_byte_identical_to_safetensors_save_file(tmp_path):
+    tensors = mixed_tensors()
+    (tmp_path / "ours").mkdir()
+    write_all(tmp_path / "ours", tensors, parse_size("5GB"), order=sorted(tensors, reverse=True))
+    save_file(tensors, tmp_path / "theirs.safetensors", metadata={"format": "pt"})
+    assert sorted(p.name for p in (tmp_path / "ours").iterdir()) == [SINGLE_FILE]
+    assert (tmp_path / "ours" / SINGLE_FILE).read_bytes() == (tmp_path / "theirs.safetensors").read_bytes()
+
+
+def test_shards_and_index_round_trip_through_safetensors(tmp_path):
+    tensors = mixed_tensors()
+    write_all(tmp_path, tensors, max_shard_bytes=64, metadata={"note": "x"})
+    index = json.loads((tmp_path / INDEX_FILE).read_text())
+    files = sorted(set(index["weight_map"].values()))
+    assert len(files) >= 3 and files[0] == f"model-00001-of-{len(files):05d}.safetensors"
+    assert index["metadata"]["total_size"] == sum(t.numel() * t.element_size() for t in tensors.values())
+    loaded = {}
+    for file in files:
+        part = load_file(tmp_path / file)
+        assert all(index["weight_map"][name] == file for name in part)
+        loaded.update(part)
+    assert loaded.keys() == tensors.keys()
+    for name, tensor in tensors.items():
+        assert loaded[name].dtype == tensor.dtype and torch.equal(loaded[name], tensor), name
+    checkpoint = Checkpoint(tmp_path)
+    assert checkpoint.specs == {name: spec_of(t) for name, t in tensors.items()}
+    assert all(torch.equal(checkpoint.get(name), t) for name, t in tensors.items())
+
+
+def test_write_order_and_threads_do_not_change_the_bytes(tmp_path):
+    tensors = {f"layer.{i}.w": torch.randn(50, 30) for i in range(40)}
+    (tmp_path / "seq").mkdir()
+    (tmp_path / "par").mkdir()
+    write_all(tmp_path / "seq", tensors, max_shard_bytes=20_000)
+    specs = {name: spec_of(t) for name, t in tensors.items()}
+    names = list(tensors)
+    random.Random(1).shuffle(names)
+    with shard_writer(tmp_path / "par", specs, 20_000) as write:
+        workers = [
+            threading.Thread(target=lambda part: [write(n, tensors[n]) for n in part], args=(names[k::4],))
+            for k in range(4)
+        ]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+    files = sorted(p.name for p in (tmp_path / "seq").iterdir())
+    assert files == sorted(p.name for p in (tmp_path / "par").iterdir()) and len(files) > 2
+    assert all((tmp_path / "seq" / f).read_bytes() == (tmp_path / "par" / f).read_bytes() for f in files)
+
+
+def test_plan_puts_an_oversized_tensor_alone_and_keeps_name_order():
+    specs = {
+        "a": TensorSpec((10,), torch.float32),
+        "b": TensorSpec((100,), torch.float32),
+        "c": TensorSpec((10,), torch.float32),
+        "d": TensorSpec((5,), torch.float32),
+    }
+    assert plan_shards(specs, 80) == [["a"], ["b"], ["c", "d"]]
+    assert plan_shards(specs, 10**9) == [["a", "b", "c", "d"]]
+    assert plan_shards({}, 80) == [[]]
+
+
+def test_writer_refuses_wrong_tensors_and_missing_ones(tmp_path):
+    specs = {"a": TensorSpec((2, 3), torch.float32), "b": TensorSpec((4,), torch.bfloat16)}
+    with pytest.raises(ValueError, match=r"'a' is .*\(3, 2\).*plan says"):
+        with shard_writer(tmp_path, specs, 10**9) as write:
+            write("a", torch.zeros(3, 2))
+    with pytest.raises(ValueError, match="'b' is .*float32"):
+        with shard_writer(tmp_path, specs, 10**9) as write:
+            write("b", torch.zeros(4))
+    with pytest.raises(ValueError, match="never written, first 'b'"):
+        with shard_writer(tmp_path, specs, 10**9) as write:
+            write("a", torch.zeros(2, 3))
+    with pytest.raises(ValueError, match="written twice"):
+        with shard_writer(tmp_path, specs, 10**9) as write:
+            write("a", torch.zeros(2, 3))
+            write("a", torch.zeros(2, 3))
+
+
+def test_writer_accepts_non_contiguous_tensors(tmp_path):
+    tensor = torch.arange(12.0).reshape(3, 4).t()
+    write_all(tmp_path, {"t": tensor}, 10**9)
+    assert torch.equal(load_file(tmp_path / SINGLE_FILE)["t"], tensor)
+
+
+@pytest.mark.parametrize(
+    "text, size",
+    [("5GB", 5 * 10**9), ("512MiB", 512 * 2**20), ("1000", 1000), ("1.5kb", 1500), ("2 GiB", 2 * 2**30)],
+)
+def test_parse_size(text, size):
+    assert parse_size(text) == size
+
+
+@pytest.mark.parametrize("text", ["", "5XB", "-1GB", "0", "GB"])
+def test_parse_size_rejects_nonsense(text):
+    with pytest.raises(ValueError, match="size"):
+        parse_size(text)
+
+
+def test_reading_errors_name_the_folder_and_the_problem(tmp_path):
+    with pytest.raises(ValueError, match="no such checkpoint folder"):
+        weight_map(tmp_path / "nowhere")
+    (tmp_path / "pytorch_model.bin").write_bytes(b"")
+    with pytest.raises(ValueError, match=r"neither .* \(found pytorch_model.bin; only safetensors"):
+        weight_map(tmp_path)
+    (tmp_path / INDEX_FILE).write_text(json.dumps({"weight_map": {"a": "model-00001-of-00002.safetensors"}}))
+    with pytest.raises(ValueError, match="lists shard model-00001-of-00002.safetensors, which is missing"):
+        weight_map(tmp_path)
+    save_file({"b": torch.zeros(2)}, tmp_path / "model-00001-of-00002.safetensors")
+    with pytest.raises(
+        ValueError, match=r"index.json: maps 'a' to model-00001-of-00002.safetensors, which lacks it"
+    ):
+        Checkpoint(tmp_path)
+    (tmp_path / INDEX_FILE).unlink()
+    (tmp_path / SINGLE_FILE).write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json}      ")
+    with pytest.raises(ValueError, match="model.safetensors: not a readable safetensors file"):
+        weight_map(tmp_path)
