@@ -2,13 +2,19 @@
 
 Everything a user waits for (built datasets, checkpoints, merged models, reports) goes through
 these helpers, so a killed job never leaves a half-written output that a later stage would trust.
+Temporary names sit beside the target (same file system, so the final rename is atomic) and are
+created with the user's umask, so outputs get the permissions a plain write would give them.
 """
 
 import contextlib
 import os
 import shutil
-import tempfile
+import uuid
 from pathlib import Path
+
+
+def _temporary_name(path):
+    return path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
 
 
 @contextlib.contextmanager
@@ -16,9 +22,9 @@ def atomic_write(path, mode="w", encoding="utf-8"):
     """Open a temporary file beside `path`; on success fsync it and rename it onto `path`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = _temporary_name(path)
     try:
-        with os.fdopen(fd, mode, encoding=None if "b" in mode else encoding) as f:
+        with open(tmp, mode.replace("w", "x"), encoding=None if "b" in mode else encoding) as f:
             yield f
             f.flush()
             os.fsync(f.fileno())
@@ -37,7 +43,8 @@ def atomic_directory(path):
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+    tmp = _temporary_name(path)
+    tmp.mkdir()
     try:
         yield tmp
         if path.exists():

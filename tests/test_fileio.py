@@ -31,3 +31,15 @@ def test_atomic_directory_appears_whole_and_replaces_an_old_one(tmp_path):
         (tmp / "c.bin").write_bytes(b"3")
     assert [p.name for p in out.iterdir()] == ["c.bin"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
+def test_outputs_get_the_permissions_of_a_plain_write(tmp_path):
+    plain_file, plain_dir = tmp_path / "plain.txt", tmp_path / "plain"
+    plain_file.write_text("x")
+    plain_dir.mkdir()
+    with atomic_write(tmp_path / "atomic.txt") as f:
+        f.write("x")
+    with atomic_directory(tmp_path / "atomic"):
+        pass
+    assert (tmp_path / "atomic.txt").stat().st_mode == plain_file.stat().st_mode
+    assert (tmp_path / "atomic").stat().st_mode == plain_dir.stat().st_mode
