@@ -5,6 +5,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from test_instruct_readers import build_edited  # copy a fixture release, edit one file, build it
 
 from data_builders.instruct.build import build
 from data_builders.instruct.registry import SOURCES
@@ -24,6 +25,8 @@ EXPECTED = {
     "pubmed_summ": {"summ": 2}, "snli": {"nli": 2}, "stsb": {"sts": 2}, "tmvar": {"ner": 2},
     "trialstop": {"dc": 2}, "czi_drsm": {"dc": 3},
     "nlm_gene": {"ner": 1}, "bc4chemd": {"ner": 1}, "multinli": {"nli": 1},  # 801.BioC.XML is not in Pmidlist.Train.txt (a test document)
+    "bionli": {"nli": 3}, "pubmed_pico": {"ner": 2},  # their dev files are not train files: not read
+    "clinical_ie": {"ner": 3},  # no train split: validation and test of both configurations
     # credentialed: fixtures written in the documented release formats
     "i2b2_2006_deid": {"ner": 1}, "i2b2_2006_smoking": {"dc": 2}, "i2b2_2008_obesity": {"dc": 1},
     "i2b2_2009_medication": {"ete": 1, "eae": 6, "eac": 2}, "i2b2_2011_coref": {"ner": 1, "re": 4},
@@ -195,3 +198,61 @@ def test_event_extraction_sources(built):
         "mimic-0101-E3-T8": ["current"], "mimic-0101-E4-T12": ["none"]}
     assert sorted((r["gold"]["labels"][0], r["gold"]["spans"][0]["text"]) for r in sdoh if r["task"] == "eae") == [
         ("employment - type", "teacher"), ("tobacco use - amount", "1 ppd"), ("tobacco use - duration", "for 20 years")]
+
+
+def test_bionli_pairs_are_entailed_only_by_their_own_conclusion(built):
+    records = built[1]["bionli"]
+    assert [r["id"] for r in records] == ["bionli-train-2", "bionli-train-3", "bionli-train-4"]  # not dev.csv
+    assert [r["gold"]["answers"] for r in records] == [["entailment"], ["not entailment"], ["not entailment"]]
+    assert all(r["gold"]["options"] and set(r["gold"]["options"]) == {"entailment", "not entailment"} for r in records)
+    perturbed = records[1]["messages"][0]["content"]  # the LPR row marks its entities <re> .. <er>, <el> .. <le>
+    assert "Hypothesis: Zorblin inhibits kinase Q in mouse liver." in perturbed and "<" not in perturbed
+    assert "Premise: Zorblin levels rose in treated mice. Knockdown of zorblin lowered kinase Q activity." in perturbed
+
+
+def test_pubmed_pico_extracts_the_p_i_o_sentences_of_each_abstract(built):
+    first, second = built[1]["pubmed_pico"]
+    assert first["id"] == "pubmed_pico-80000001" and second["id"] == "pubmed_pico-80000002"
+    assert sorted(first["gold"]["labels"]) == ["intervention", "outcome", "participants (population or problem)"]
+    assert spans_of(first) == [("intervention", "Nurses used an amber lamp for @ weeks ."),
+                               ("outcome", "Sleep duration was recorded by a wrist monitor ."),
+                               ("participants (population or problem)", "@ nurses working night shifts were enrolled .")]
+    assert source_text(first).startswith("We asked whether a nightly lamp")  # aim and results sentences stay text
+    assert source_text(first).endswith("Sleep duration rose by @ minutes .")
+    assert spans_of(second) == [] and source_text(second) == "To describe a new cast for wrist fractures . The cast was well tolerated ."
+
+
+def test_clinical_ie_status_and_attribute_spans(built):
+    records = {r["id"].removeprefix("clinical_ie-"): r for r in built[1]["clinical_ie"]}
+    assert spans_of(records["medication_status-validation-2"]) == [
+        ("active medication", "Varbex"), ("discontinued medication", "zelmocin")]
+    status = records["medication_status-test-2"]  # the listed name matches the snippet's double space
+    assert spans_of(status) == [("active medication", "Lantus  insulin"), ("medication neither active nor discontinued", "plurimox")]
+    assert "active medication: Lantus insulin" in status["messages"][1]["content"]
+    attributes = records["medication_attr-validation-2"]  # end offsets are inclusive: quorvan, not quorva
+    assert spans_of(attributes) == [("dosage", "20 mg"), ("frequency", "twice daily"), ("medication", "nexadol"),
+                                    ("medication", "quorvan"), ("reason", "gout"), ("route", "by mouth")]
+    assert "duration" in attributes["gold"]["labels"]
+
+
+CLINICAL_SNIPPET = "Started quorvan"  # stands for clinical text: it must never reach an error message
+
+
+@pytest.mark.parametrize("release, file, old, new, source, line, problem", [
+    ("BioNLI", "fx/balanced/train.csv", ",swap_number", ",SET", "bionli", 4, "label_cat 'SET'"),
+    ("BioNLI", "fx/balanced/train.csv", "index,pmid,supp_set", "index,pmid,premise", "bionli", 1, "lacks the column(s) supp_set"),
+    ("PubMed-PICO", "fx/splitted/PICO_train.txt", "RESULTS|R|", "RESULTS|X|", "pubmed_pico", 6, "undeclared sentence label 'X'"),
+    ("PubMed-PICO", "fx/splitted/PICO_train.txt", "CONCLUSIONS|C|", "CONCLUSIONS C ", "pubmed_pico", 10, "heading|label|sentence"),
+    ("ClinicalIE", "fx/medication_status/test.csv", '[""plurimox""]', '[""plurimax""]', "clinical_ie", 2,
+     "neither_medications[0] does not occur in the snippet"),
+    ("ClinicalIE", "fx/medication_status/test.csv", '[""plurimox""]', "plurimox", "clinical_ie", 2, "not a JSON list"),
+    ("ClinicalIE", "fx/medication_attr/validation.csv", "[8, 14, 'Medication1']", "[8, 15, 'Medication1']", "clinical_ie", 2,
+     "annotation 0 is not [start, inclusive end"),  # an exclusive end lands on the space after quorvan
+    ("ClinicalIE", "fx/medication_attr/validation.csv", "'Reason1'", "'Cause1'", "clinical_ie", 2, "annotation 4 is not"),
+])
+def test_a_malformed_release_is_a_file_line_error_and_nothing_is_written(tmp_path, release, file, old, new, source, line, problem):
+    path, manifest = build_edited(tmp_path, release, file, old, new, [source])
+    error = manifest[source]["error"]
+    assert error.startswith(f"{path}:{line}: ") and problem in error, error
+    assert CLINICAL_SNIPPET not in error and "Zorblin" not in error
+    assert not (tmp_path / "out" / f"{source}.jsonl").exists() and manifest[source]["counts"] == {}

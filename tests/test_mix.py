@@ -9,11 +9,12 @@ import pytest
 
 from data_builders.__main__ import main  # `python -m data_builders mix`, the documented command
 from data_builders.mix import RecipeError, allocate, eval_texts, fingerprints, load_recipe, mix, overlaps_eval
+from mnlu.benchmarks import EVAL_DATASETS
 from mnlu.records import read_records, write_records
-from mnlu.tasks import make_record
+from mnlu.tasks import make_record, source_text
 
 RECIPES = Path(__file__).parents[1] / "data_builders" / "recipes"
-UNIFIED = Path(__file__).parent / "fixtures" / "unified_format.json"
+RELEASE = Path(__file__).parent / "fixtures" / "release"
 
 # source -> (domain, {task: instances}); sizes chosen so some pools run short of an equal share
 SOURCES = {
@@ -143,34 +144,86 @@ def test_no_evaluation_dataset_by_id(tmp_path):
     assert not (tmp_path / "x.jsonl").exists() and not (tmp_path / "y.jsonl").exists()
 
 
-def eval_records():
-    """Evaluation-like records: the unified-format fixture (its datasets play evaluation sets)."""
-    return [make_record(item["task"], **item["fields"]) for item in json.loads(UNIFIED.read_text())]
+@pytest.fixture(scope="module")
+def eval_dir(tmp_path_factory):
+    """The evaluation fixtures built by `python -m data_builders build`, as the real releases are."""
+    out = tmp_path_factory.mktemp("eval")
+    assert main(["build", "--raw-dir", str(RELEASE), "--out", str(out)]) == 0
+    return out
 
 
-def test_no_evaluation_text_by_overlap(tmp_path):
-    evals = eval_records()
-    write_records(tmp_path / "eval" / "all.jsonl", evals)
-    ner_eval = next(r for r in evals if r["task"] == "ner")
-    nli_eval = next(r for r in evals if r["task"] == "nli")
-    premise = nli_eval["messages"][0]["content"].split("Premise: ")[1].split(". Hypothesis")[0]
+def dev_texts(eval_dir, dataset):
+    """The texts of the built dev records of an evaluation dataset (the premises for MedNLI)."""
+    records = read_records(eval_dir / dataset / "dev.jsonl")
+    return [r["messages"][0]["content"].split("Premise: ")[1].split(". Hypothesis: ")[0] if r["task"] == "nli"
+            else source_text(r) for r in records]
+
+
+def detokenized(text):
+    """How a corpus outside the benchmark would print a tokenized evaluation sentence."""
+    return re.sub(r" ([.,;])", r"\1", text).replace(" - ", "-")
+
+
+def ner(key, text):
+    return make_record("ner", id=key, dataset=key.split("-")[0], split="train", text=text, labels=["Drug"], spans=[])
+
+
+def nli(key, premise):
+    return make_record("nli", id=key, dataset="snli", split="train", premise=premise, hypothesis="A claim.",
+                       options=["entailment", "contradiction"], answer="contradiction")
+
+
+def test_instances_holding_evaluation_fixture_texts_are_dropped_from_a_mix(eval_dir, tmp_path):
+    [ncbi], [bc5cdr] = dev_texts(eval_dir, "ncbi_disease"), dev_texts(eval_dir, "bc5cdr_disease")
+    short_premise, premise = dev_texts(eval_dir, "mednli")
+    assert ncbi == "Carriers of ataxia - telangiectasia have breast cancer ."
+    assert bc5cdr == "Lithium carbonate caused hand tremor ."
+    assert (short_premise, premise) == ("Patient denies chest pain", "Temperature was 39.2 C")
     leaked = [
-        make_record("ner", id="ner_bio-leak", dataset="ner_bio", split="train", labels=["Drug"], spans=[],
-                    text="Background. " + "Cisplatin-induced nephrotoxicity was seen in two patients with ovarian cancer."),
-        make_record("nli", id="snli-leak", dataset="snli", split="train", premise=premise, hypothesis="Unrelated.",
-                    options=["entailment", "contradiction"], answer="contradiction"),
+        ner("ner_bio-leak-ncbi", f"Background. {detokenized(ncbi)} We followed 12 families."),
+        ner("ner_clin-leak-bc5cdr", f"Day 3: {bc5cdr.lower()} Dose reduced."),
+        nli("snli-leak-mednli", f"{premise}."),
+        make_record("dc", id="dc_src-leak-hoc", dataset="dc_src", split="train", text=dev_texts(eval_dir, "hoc")[0],
+                    what="the topic", options=["drugs", "other"], answers=["other"]),
     ]
-    assert "Cisplatin-induced nephrotoxicity" in ner_eval["messages"][0]["content"]
-    built = build_dir(tmp_path / "built", extra=leaked)
-    prints = fingerprints(eval_texts([tmp_path / "eval"]))
-    assert all(overlaps_eval(r, prints) for r in leaked)
-    assert not any(overlaps_eval(make(s, t, 0), prints) for s, (_, c) in SOURCES.items() for t in c)
+    kept = [
+        ner("ner_bio-near-ncbi", detokenized(ncbi).replace("breast", "colon")),  # one word differs
+        nli("snli-short-mednli", f"{short_premise}."),  # 4 words: under MIN_WORDS, too common to prove a leak
+    ]
+    prints = fingerprints(eval_texts([eval_dir]))
+    assert [overlaps_eval(r, prints) for r in leaked + kept] == [True] * len(leaked) + [False] * len(kept)
 
+    built = build_dir(tmp_path / "built", extra=leaked + kept)
     out = tmp_path / "mix.jsonl"
-    counts = mix(built, RECIPES / "tasks_re_nli_ner.toml", out, total=30, eval_paths=[tmp_path / "eval"])
+    assert main(["mix", "--built", str(built), "--recipe", "full", "--out", str(out), "--exclude-eval", str(eval_dir)]) == 0
+    counts = json.loads((tmp_path / "mix.jsonl.counts.json").read_text())
+    assert counts["dropped_for_eval_overlap"] == {"dc_src": 1, "ner_bio": 1, "ner_clin": 1, "snli": 1}
     ids = {r["id"] for r in read_records(out)}
-    assert counts["dropped_for_eval_overlap"] == {"ner_bio": 1, "snli": 1}
-    assert not ids & {"ner_bio-leak", "snli-leak"} and counts["per_task"] == {"ner": 10, "nli": 10, "re": 10}
+    assert not ids & {r["id"] for r in leaked} and "ner_bio-near-ncbi" in ids
+    assert counts["total"] == len(ids) == sum(sum(c.values()) for _, c in SOURCES.values()) - 100 + 3 - 50 + 12 + 1
+    # the sampled totals stay exact: overlapping instances leave the pools before sampling
+    sampled = mix(built, RECIPES / "tasks_re_nli_ner.toml", tmp_path / "w.jsonl", total=30, eval_paths=[eval_dir])
+    assert sampled["per_task"] == {"ner": 10, "nli": 10, "re": 10}
+
+
+def test_a_13_word_window_of_a_longer_evaluation_text_is_a_leak_and_12_words_are_not():
+    words = [f"w{i}" for i in range(30)]
+    prints = fingerprints([" ".join(words)])
+    assert overlaps_eval(ner("ner_bio-13", "Intro. " + " ".join(words[5:18]) + " end"), prints)
+    assert not overlaps_eval(ner("ner_bio-12", "Intro. " + " ".join(words[5:17]) + " end"), prints)
+
+
+def test_records_of_every_built_evaluation_dataset_are_refused(eval_dir, tmp_path, capsys):
+    built = build_dir(tmp_path / "built")
+    pool = list(read_records(built / "ner_bio.jsonl"))
+    datasets = sorted(p.name for p in eval_dir.iterdir())
+    assert datasets == sorted(EVAL_DATASETS)
+    for dataset in datasets:
+        smuggled = next(read_records(next((eval_dir / dataset).glob("*.jsonl"))))
+        write_records(built / "ner_bio.jsonl", pool + [smuggled])
+        out = tmp_path / f"{dataset}.jsonl"
+        assert main(["mix", "--built", str(built), "--recipe", "full", "--out", str(out)]) == 1
+        assert f"from evaluation dataset {dataset}" in capsys.readouterr().err and not out.exists()
 
 
 def test_cli_mix_prints_counts_and_names_a_shipped_recipe(built, tmp_path, capsys):

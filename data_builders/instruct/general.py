@@ -1,8 +1,10 @@
-"""General-domain and literature sentence-pair sources: NLI (SNLI, MultiNLI) and STS (STS-B)."""
+"""Sentence-pair sources: NLI (SNLI, MultiNLI, and BioNLI from the literature) and STS (STS-B)."""
+
+import re
 
 from data_builders.instruct.instances import choice_instance
 from data_builders.instruct.source import Source, fail
-from data_builders.instruct.tables import json_lines, tab_lines
+from data_builders.instruct.tables import csv_columns, json_lines, tab_lines
 from mnlu.tasks import make_record
 
 NLI_LABELS = {"entailment": "entailment", "neutral": "neutral", "contradiction": "contradiction"}
@@ -20,6 +22,33 @@ def build_nli_jsonl(source, paths):
             yield choice_instance(source, "nli", pair.get("pairID") or f"{path.stem}-{lineno}",
                                   premise=pair["sentence1"], hypothesis=pair["sentence2"],
                                   options=list(NLI_LABELS), answer=label)
+
+
+BIONLI_OPTIONS = {"entailment": "entailment", "not entailment": "not entailment"}
+# label_cat of a BioNLI pair: `pos` keeps the abstract's own conclusion (entailed by its
+# supporting sentences); every other value names the strategy that perturbed the conclusion
+# (role and entity swaps, polarity and negation flips, number swaps, neuro-logic generation), so
+# the pair is not entailed. Binary on purpose: a perturbation is not known to be a contradiction.
+BIONLI_PERTURBATIONS = ("SRE", "SREO", "SEN", "SEP", "LPR", "swap_number", "negToPos", "posToNeg",
+                        "generation", "generation_nd", "generation_nd_SEN", "generation_nd_SRE")
+# markers around the regulator and regulated entities; the authors' classifier registers them
+# as special tokens, so a release file may hold them: they are not words of the text
+BIONLI_MARKERS = re.compile(r"<(?:exp|re|er|el|le|end)>")
+
+
+def build_bionli(source, paths):
+    """BioNLI CSV (pmid, supp_set, conclusion, label_cat, ...): the supporting sentences of an
+    abstract are the premise, its conclusion or a perturbation of it the hypothesis."""
+    for path in paths:
+        for lineno, row in csv_columns(path, ("pmid", "supp_set", "conclusion", "label_cat")):
+            category = row["label_cat"].strip()
+            premise, hypothesis = (" ".join(BIONLI_MARKERS.sub(" ", row[c]).split()) for c in ("supp_set", "conclusion"))
+            if category not in ("pos", *BIONLI_PERTURBATIONS) or not premise or not hypothesis:
+                fail(path, lineno, f"expected a supp_set, a conclusion and label_cat pos or a declared "
+                                   f"perturbation, got label_cat {category!r}")
+            yield choice_instance(source, "nli", f"{path.stem}-{lineno}", premise=premise, hypothesis=hypothesis,
+                                  options=list(BIONLI_OPTIONS),
+                                  answer="entailment" if category == "pos" else "not entailment")
 
 
 # STS annotation guideline (Agirre et al., 2012-2017): what each integer score means
@@ -52,6 +81,8 @@ SOURCES = [
            ("SNLI/*/snli_1.0/snli_1.0_train.jsonl",), NLI_LABELS, build_nli_jsonl),
     Source("multinli", "MultiNLI (Williams et al., 2018)", ("nli",), "general", "JSON lines",
            ("MultiNLI/*/multinli_1.0/multinli_1.0_train.jsonl",), NLI_LABELS, build_nli_jsonl),
+    Source("bionli", "BioNLI (Bastan et al., 2022)", ("nli",), "biomedical", "CSV",
+           ("BioNLI/*/**/*train*.csv",), BIONLI_OPTIONS, build_bionli),
     Source("stsb", "STS-B (Cer et al., 2017)", ("sts",), "general", "STS-B TSV",
            ("STS-B/*/data/stsbenchmark/sts-train.csv",), {}, build_stsb),
 ]

@@ -1,4 +1,5 @@
-"""Sources from the biomedical literature: PubTator, BioC, DrugProt TSV, IOB and JSON releases.
+"""Sources from the biomedical literature: PubTator, BioC, DrugProt TSV, IOB, JSON and
+sentence-labelled releases.
 
 NER sources give one record per abstract (per sentence for the IOB corpora, whose releases are
 sentence-split); relation sources give one record per entity pair.
@@ -285,6 +286,51 @@ def build_pico_data(source, paths):
             yield span_instance(source, annotation["docid"], text, source.labels, spans)
 
 
+# ---------------------------------------------------------------------------------------------
+# Sentence-labelled abstracts: PubMed PICO (Jin & Szolovits, 2018)
+
+# the sentence labels the paper maps from the section headings of structured abstracts; only the
+# PICO elements are asked for, so a record extracts the sentences of an abstract that describe
+# its participants, intervention(s) and outcome(s), and the other labels stay unasked
+PUBMED_PICO_LABELS = {"P": "participants (population or problem)", "I": "intervention", "O": "outcome",
+                      "A": "aim", "M": "method", "R": "results", "C": "conclusion"}
+PUBMED_PICO_ELEMENTS = ("P", "I", "O")
+
+
+def build_pubmed_pico(source, paths):
+    """One span record per abstract: its sentences joined by spaces, the P, I and O sentences as spans."""
+    for path in paths:
+        for pmid, sentences in _pico_abstracts(path):
+            text, spans = "", []
+            for label, sentence in sentences:
+                start = len(text) + (1 if text else 0)
+                text = f"{text} {sentence}" if text else sentence
+                if label in PUBMED_PICO_ELEMENTS:
+                    spans.append({"label": label, "text": sentence, "start": start, "end": len(text)})
+            yield span_instance(source, pmid, text, PUBMED_PICO_ELEMENTS, spans)
+
+
+def _pico_abstracts(path):
+    """(pmid, [(label, sentence)]) of `###<pmid>` blocks of `heading|label|sentence` lines."""
+    pmid, sentences = None, []
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            line = line.strip()
+            if line.startswith("###"):
+                if pmid is not None and sentences:
+                    yield pmid, sentences
+                pmid, sentences = line[3:].strip(), []
+            elif line:
+                fields = line.split("|", 2)
+                if pmid is None or len(fields) != 3 or not fields[2].strip():
+                    fail(path, lineno, "expected `heading|label|sentence` after a `###<PMID>` line")
+                if fields[1] not in PUBMED_PICO_LABELS:
+                    fail(path, lineno, f"undeclared sentence label {fields[1]!r} (declared: {', '.join(PUBMED_PICO_LABELS)})")
+                sentences.append((fields[1], " ".join(fields[2].split())))
+    if pmid is not None and sentences:
+        yield pmid, sentences
+
+
 SOURCES = [
     Source("tmvar", "tmVar (Wei et al., 2013)", ("ner",), "biomedical", "PubTator",
            ("tmVar/*/corpora/original/tmVar/train.PubTator.txt",),
@@ -317,4 +363,7 @@ SOURCES = [
     Source("pico_data", "PICO-data crowd annotations (Nguyen et al., 2017)", ("ner",), "biomedical", "JSON lines + text",
            ("EBM-NLP-PICO/*/annotations/train/PICO-annos-crowdsourcing-agg.json",),
            {"Participants": "participants (population)"}, build_pico_data),
+    Source("pubmed_pico", "PubMed PICO element detection (Jin & Szolovits, 2018)", ("ner",), "biomedical",
+           "`###PMID` + `heading|label|sentence` lines", ("PubMed-PICO/*/**/splitted/*train*.txt",),
+           PUBMED_PICO_LABELS, build_pubmed_pico),
 ]

@@ -51,3 +51,13 @@ def json_file(path):
             return json.load(f)
         except json.JSONDecodeError as e:
             fail(path, e.lineno, f"not valid JSON ({e.msg})")
+
+
+def csv_columns(path, columns, delimiter=","):
+    """Yield (line, row dict) of a CSV file whose header names at least `columns`, in any order:
+    releases exported with pandas or `datasets` order (and add to) their columns freely."""
+    for lineno, row in csv_rows(path, (), delimiter):
+        missing = [c for c in columns if c not in row]
+        if missing:
+            fail(path, 1, f"the header lacks the column(s) {', '.join(missing)}")
+        yield lineno, row
