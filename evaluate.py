@@ -16,7 +16,8 @@ import sys
 from pathlib import Path
 
 from mnlu.records import RecordError
-from mnlu.report import long_lived, read_paper_table, read_system, score_dataset, write_report
+from mnlu.report import read_paper_table, write_report
+from mnlu.scoring import long_lived, read_system, score_dataset
 
 
 def main():

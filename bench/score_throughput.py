@@ -3,8 +3,8 @@
 Writes a synthetic prediction folder with the 15 evaluation datasets in the proportions of the
 paper's test sets (distinct texts and spans per instance; right, wrong and unparseable answers),
 then times, in this process: the reference (reading every line with json.loads), reading and
-checking the records (mnlu.report.read_system), and parsing plus scoring every dataset
-(mnlu.report.score_dataset), in both scoring modes. Ratios are to the reference.
+checking the records (mnlu.scoring.read_system), and parsing plus scoring every dataset
+(mnlu.scoring.score_dataset), in both scoring modes. Ratios are to the reference.
 
     python bench/score_throughput.py [--n 1000000] [--dir /tmp/mnlu-bench-preds]
 """
@@ -18,7 +18,8 @@ import time
 from pathlib import Path
 
 from mnlu.benchmarks import EVAL_DATASETS
-from mnlu.report import PAPER_TABLE, long_lived, read_system, score_dataset
+from mnlu.report import PAPER_TABLE
+from mnlu.scoring import long_lived, read_system, score_dataset
 from mnlu.tasks import dc_record, ner_record, nli_record, qa_record, re_record, sts_record
 
 HOC = ["sustaining proliferative signaling", "resisting cell death", "inducing angiogenesis",

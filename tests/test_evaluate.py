@@ -13,8 +13,8 @@ from scipy.stats import pearsonr
 
 from mnlu.parse import locate_spans
 from mnlu.records import RecordError
-from mnlu.report import (benchmark_averages, read_paper_table, read_predictions, read_system, score_dataset,
-                         write_report)
+from mnlu.report import benchmark_averages, read_paper_table, write_report
+from mnlu.scoring import read_predictions, read_system, score_dataset
 from mnlu.tasks import ner_record, nli_record, qa_record, re_record, sts_record, summ_record
 
 ROOT = Path(__file__).resolve().parent.parent
