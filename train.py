@@ -25,7 +25,7 @@ from tqdm import tqdm
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
 from mnlu.checkpoints import export_hf, latest_checkpoint, load_checkpoint, save_checkpoint
-from mnlu.data import IGNORE, collate, encode_records, epoch_plan, micro_batches, padding_efficiency
+from mnlu.data import IGNORE, collate, encode_records, micro_batches, padding_efficiency, training_plan
 from mnlu.distributed import DTYPES, all_sum, init_distributed, load_sharded_weights, shard_model, teardown
 from mnlu.fileio import atomic_write
 from mnlu.memory import estimate_memory, format_estimate
@@ -106,6 +106,8 @@ def main(args):
         rank, world_size, device = init_distributed()
     torch.manual_seed(args.seed)
     say = tqdm.write if rank == 0 else (lambda *a, **k: None)
+    if args.dtype == "bf16" and not on_cuda:
+        say("note: bf16 compute on CPU is several times slower than --dtype fp32")
 
     per_step = args.micro_batch_size * world_size
     if args.global_batch_size % per_step:
@@ -119,7 +121,7 @@ def main(args):
     tokenizer = AutoTokenizer.from_pretrained(model_dir, trust_remote_code=args.trust_remote_code)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     try:
-        examples, _, stats = encode_records(tokenizer, read_records(args.data), args.loss,
+        examples, stats = encode_records(tokenizer, read_records(args.data), args.loss,
                                             args.max_seq_len, progress=rank == 0)
     except (RecordError, OSError, ValueError) as e:
         fail(str(e))
@@ -131,20 +133,17 @@ def main(args):
     examples = [examples[i] for i in sorted(order[held_out:])]
     lengths = [len(ids) for ids, _ in examples]
     eval_lengths = [len(ids) for ids, _ in eval_examples]
-    pack_to = args.max_seq_len if args.pack else None
-    epoch_one = epoch_plan(lengths, args.global_batch_size, args.seed, 0, pack_to)
-    if not epoch_one:
+    plan, per_epoch = training_plan(lengths, args.global_batch_size, args.seed, args.epochs, args.max_steps,
+                                    pack_to=args.max_seq_len if args.pack else None)
+    if not plan:
         fail(f"{args.data}: {len(examples)} training examples make fewer sequences than one global batch")
-    total_steps = args.max_steps or args.epochs * len(epoch_one)
-    epochs = math.ceil(total_steps / len(epoch_one))
-    plan = [b for e in range(epochs) for b in (epoch_one if e == 0 else
-                                               epoch_plan(lengths, args.global_batch_size, args.seed, e, pack_to))]
+    total_steps = len(plan)
     warmup = warmup_steps(total_steps, args.warmup_ratio)
-    planned_tokens = sum(lengths[i] for batch in plan[:total_steps] for seq in batch for i in seq)
-    say(f"plan: {total_steps} steps ({len(epoch_one)} per epoch, {warmup} warm-up) of "
+    planned_tokens = sum(lengths[i] for batch in plan for seq in batch for i in seq)
+    say(f"plan: {total_steps} steps ({per_epoch} per epoch, {warmup} warm-up) of "
         f"{args.global_batch_size} sequences = {args.micro_batch_size} x {accumulation} accumulation x "
         f"{world_size} ranks; {planned_tokens:,} tokens; padding efficiency "
-        f"{padding_efficiency(epoch_one, lengths, world_size, args.micro_batch_size):.1%}; "
+        f"{padding_efficiency(plan[:per_epoch], lengths, world_size, args.micro_batch_size):.1%}; "
         f"{len(eval_examples)} held out")
 
     with torch.device("meta"):
@@ -237,10 +236,10 @@ def main(args):
         for input_ids, targets, position_ids in micros:
             loss = forward_loss_sum(input_ids, targets, position_ids)
             (loss / loss_tokens).backward()
-            loss_sum += loss.item()
+            loss_sum += loss.detach()
         loss = all_sum(loss_sum, device) / loss_tokens
-        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), args.grad_clip)
-        grad_norm = (grad_norm.full_tensor() if hasattr(grad_norm, "full_tensor") else grad_norm).item()
+        # The norm of the whole gradient (a DTensor, reduced over the shards), before clipping.
+        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), args.grad_clip).full_tensor().item()
         lr = lr_at(step, total_steps, warmup, args.lr)
         finite = math.isfinite(loss) and math.isfinite(grad_norm)
         if finite:
@@ -266,6 +265,8 @@ def main(args):
         if step % args.save_every == 0 or step == total_steps:
             save_checkpoint(out, step, model, optimizer, {"args": trajectory})
     bar.close()
+    if metrics:
+        metrics.close()
 
     export_hf(out / "model", model, tokenizer, DTYPES[args.export_dtype])
     say(f"exported {out / 'model'}")

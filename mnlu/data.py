@@ -26,7 +26,7 @@ class DataError(ValueError):
 
 
 def encode_records(tokenizer, records, loss="completion", max_seq_len=2048, progress=True):
-    """Tokenize records into examples; return (examples, ids, stats).
+    """Tokenize records into examples; return (examples, stats).
 
     Records longer than `max_seq_len` are cut at the end and counted; a record left with no
     supervised token is dropped and counted, never trained on as an empty sum.
@@ -45,13 +45,13 @@ def encode_records(tokenizer, records, loss="completion", max_seq_len=2048, prog
     # The prompt is tokenized alone, exactly as a model sees it at inference; the answer continues it.
     bos = tokenizer.bos_token
     add_bos = bos is not None and not (prompts and prompts[0].startswith(bos))
-    examples, ids_kept, truncated, dropped = [], [], 0, 0
+    examples, truncated, dropped = [], 0, 0
     chunk = 1024
     bar = tqdm(total=len(records), desc="tokenizing", unit="record", disable=not progress)
     for start in range(0, len(records), chunk):
         prompt_ids = tokenizer(prompts[start:start + chunk], add_special_tokens=add_bos).input_ids
         answer_ids = tokenizer(answers[start:start + chunk], add_special_tokens=False).input_ids
-        for record, p, a in zip(records[start:start + chunk], prompt_ids, answer_ids):
+        for p, a in zip(prompt_ids, answer_ids):
             ids = (p + a)[:max_seq_len]
             truncated += len(p) + len(a) > max_seq_len
             n_masked = len(p) if loss == "completion" else 1
@@ -59,10 +59,9 @@ def encode_records(tokenizer, records, loss="completion", max_seq_len=2048, prog
                 dropped += 1
                 continue
             examples.append((torch.tensor(ids, dtype=torch.int32), n_masked))
-            ids_kept.append(record["id"])
         bar.update(len(prompt_ids))
     bar.close()
-    return examples, ids_kept, {"records": len(records), "truncated": truncated, "dropped": dropped}
+    return examples, {"records": len(records), "truncated": truncated, "dropped": dropped}
 
 
 def targets_of(ids, n_masked):
@@ -104,6 +103,21 @@ def epoch_plan(lengths, global_batch_size, seed, epoch, pack_to=None):
         chunk = chunk[:len(chunk) - len(chunk) % global_batch_size]
         batches += [chunk[i:i + global_batch_size] for i in range(0, len(chunk), global_batch_size)]
     return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def training_plan(lengths, global_batch_size, seed, epochs, max_steps=None, pack_to=None):
+    """(global batches of the whole run, steps per epoch); `max_steps` overrides `epochs`.
+
+    Epoch e is `epoch_plan(..., epoch=e)`, so a resumed run rebuilds the very same plan.
+    """
+    first = epoch_plan(lengths, global_batch_size, seed, 0, pack_to)
+    if not first:
+        return [], 0
+    total = max_steps or epochs * len(first)
+    plan = list(first)
+    while len(plan) < total:
+        plan += epoch_plan(lengths, global_batch_size, seed, len(plan) // len(first), pack_to)
+    return plan[:total], len(first)
 
 
 def micro_batches(batch, lengths, rank, world_size, micro_batch_size):

@@ -45,8 +45,8 @@ def teardown():
 
 
 def all_sum(value, device):
-    """Sum a number over all ranks (every rank must call it); returns a Python float."""
-    t = torch.tensor(float(value), dtype=torch.float64, device=device)
+    """Sum a number or a 0-d tensor over all ranks (every rank must call it); returns a float."""
+    t = torch.as_tensor(value, device=device).to(torch.float64)
     dist.all_reduce(t)
     return t.item()
 

@@ -23,6 +23,7 @@ from mnlu.data import (
     pack,
     padding_efficiency,
     targets_of,
+    training_plan,
 )
 from mnlu.schedule import lr_at, warmup_steps
 
@@ -120,9 +121,9 @@ def test_truncation_is_counted_and_answerless_records_dropped():
     records = [make_record(0, ["fever"] * 3, ["fever"]),    # 15 tokens: fits
                make_record(1, ["fever"] * 6, ["fever"]),    # 18: truncated, keeps answer tokens
                make_record(2, ["fever"] * 20, ["fever"])]   # 32: the answer is cut off entirely
-    examples, ids, stats = encode_records(tok, records, max_seq_len=16, progress=False)
+    examples, stats = encode_records(tok, records, max_seq_len=16, progress=False)
     assert stats == {"records": 3, "truncated": 2, "dropped": 1}
-    assert ids == ["x0", "x1"] and [len(e[0]) for e in examples] == [15, 16]
+    assert [len(e[0]) for e in examples] == [15, 16]
 
 
 # ---- plans, micro-batches, packing ------------------------------------------------------------
@@ -135,6 +136,16 @@ def test_plan_is_a_seeded_permutation_of_full_batches():
     assert len(set(flat)) == len(flat) == 12 * 8
     assert plan == epoch_plan(lengths, 8, seed=42, epoch=0)
     assert plan != epoch_plan(lengths, 8, seed=42, epoch=1)
+
+
+def test_training_plan_chains_seeded_epochs_and_max_steps_cuts_it():
+    lengths = [random.Random(2).randint(1, 50) for _ in range(21)]
+    plan, per_epoch = training_plan(lengths, 4, seed=1, epochs=3)
+    assert per_epoch == 5 and len(plan) == 15
+    assert plan[5:10] == epoch_plan(lengths, 4, seed=1, epoch=1)
+    assert training_plan(lengths, 4, seed=1, epochs=3, max_steps=7)[0] == plan[:7]
+    assert len(training_plan(lengths, 4, seed=1, epochs=1, max_steps=12)[0]) == 12  # runs into epoch 3
+    assert training_plan(lengths, 32, seed=1, epochs=3) == ([], 0)
 
 
 @pytest.mark.parametrize("world_size,micro", [(1, 8), (2, 4), (4, 1), (2, 1)])

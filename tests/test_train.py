@@ -278,6 +278,16 @@ def test_non_finite_steps_are_skipped_and_said(setup, tmp_path, capsys):
         torch.testing.assert_close(exported[name], tensor, rtol=0, atol=0, equal_nan=True)
 
 
+def test_packed_run_trains_on_sequences_of_several_records(setup, tmp_path):
+    out = tmp_path / "packed"
+    run_in_process(base_args(setup, out) + ["--pack", "--max-seq-len", "128", "--global-batch-size", "2",
+                                            "--micro-batch-size", "1", "--max-steps", "3", "--dtype", "fp32"])
+    longest = max(len(e[0]) for e in encode_records(make_tokenizer(), make_records(40), progress=False)[0])
+    steps = metrics(out)
+    assert len(steps) == 3 and all(m["tokens"] <= 2 * 128 for m in steps)
+    assert max(m["tokens"] for m in steps) > 2 * longest  # two sequences hold more than two records
+
+
 def test_global_batch_must_divide(setup, tmp_path, capsys):
     with pytest.raises(SystemExit):
         run_in_process(base_args(setup, tmp_path) + ["--global-batch-size", "6", "--micro-batch-size", "4"])
