@@ -1,6 +1,7 @@
 """Fully fine-tune a causal LM on mnlu instruction records with a hand-written FSDP2 loop.
 
-    torchrun --nproc_per_node 4 train.py --model BioMistral/BioMistral-7B --data mnlu_instruct.jsonl --out runs/biomistral-nlu
+    torchrun --nproc_per_node 4 train.py --model BioMistral/BioMistral-7B \
+        --data mnlu_instruct.jsonl --out runs/biomistral-nlu
 
 Defaults are the paper's (AdamW, lr 2e-4, 3 epochs, global batch 16, 10% linear warm-up then
 cosine decay, seed 42, clipping at 1.0, loss on the answers only). Each optimizer step minimises
@@ -43,37 +44,37 @@ def parse_args(argv=None):
     p.add_argument("--data", required=True, help="mnlu records (JSONL), e.g. mnlu_instruct.jsonl")
     p.add_argument("--out", required=True, help="run folder: metrics.jsonl, checkpoints/, model/")
     p.add_argument("--trust-remote-code", action="store_true", help="run modelling code from the hub")
+    d = " (default: %(default)s)"
     g = p.add_argument_group("optimisation (defaults: the paper)")
     g.add_argument("--global-batch-size", type=int, default=16,
-                   help="sequences per optimizer step = micro batch x accumulation x world size")
-    g.add_argument("--micro-batch-size", type=int, default=4, help="sequences per forward pass per rank")
-    g.add_argument("--epochs", type=int, default=3)
+                   help="sequences per optimizer step = micro batch x accumulation x world size" + d)
+    g.add_argument("--micro-batch-size", type=int, default=4, help="sequences per forward pass per rank" + d)
+    g.add_argument("--epochs", type=int, default=3, help="passes over the data" + d)
     g.add_argument("--max-steps", type=int, help="optimizer steps; overrides --epochs")
-    g.add_argument("--lr", type=float, default=2e-4, help="peak learning rate of AdamW")
-    g.add_argument("--warmup-ratio", type=float, default=0.1, help="share of steps in linear warm-up")
-    g.add_argument("--weight-decay", type=float, default=0.0)
-    g.add_argument("--grad-clip", type=float, default=1.0, help="max global gradient norm")
-    g.add_argument("--seed", type=int, default=42, help="data order and initial RNG state")
+    g.add_argument("--lr", type=float, default=2e-4, help="peak learning rate of AdamW" + d)
+    g.add_argument("--warmup-ratio", type=float, default=0.1, help="share of steps in linear warm-up" + d)
+    g.add_argument("--weight-decay", type=float, default=0.0, help="AdamW weight decay" + d)
+    g.add_argument("--grad-clip", type=float, default=1.0, help="max global gradient norm" + d)
+    g.add_argument("--seed", type=int, default=42, help="data order and initial RNG state" + d)
     g = p.add_argument_group("data")
     g.add_argument("--loss", choices=("completion", "full"), default="completion",
-                   help="completion: loss on the assistant answer only; full: on every token")
-    g.add_argument("--max-seq-len", type=int, default=2048, help="longer records are truncated (counted)")
+                   help="completion: loss on the assistant answer only; full: on every token" + d)
+    g.add_argument("--max-seq-len", type=int, default=2048, help="longer records are truncated (counted)" + d)
     g.add_argument("--pack", action="store_true", help="pack several records into each sequence")
     g = p.add_argument_group("precision and memory")
     g.add_argument("--dtype", choices=tuple(DTYPES), default="bf16",
-                   help="compute dtype (master weights and gradient reduction stay fp32); fp32 on CPU")
+                   help="compute dtype; master weights and gradient reduction stay fp32; use fp32 on CPU" + d)
     g.add_argument("--activation-checkpointing", action=argparse.BooleanOptionalAction,
                    help="recompute each layer in backward (default: on with CUDA, off on CPU)")
     g = p.add_argument_group("evaluation, checkpoints, export")
-    g.add_argument("--eval-every", type=int, default=0, help="held-out loss every N steps (0: never)")
-    g.add_argument("--eval-size", type=int, default=256, help="records held out when --eval-every > 0")
-    g.add_argument("--save-every", type=int, default=500, help="resumable checkpoint every N steps")
+    g.add_argument("--eval-every", type=int, default=0, help="held-out loss every N steps, 0: never" + d)
+    g.add_argument("--eval-size", type=int, default=256, help="records held out when --eval-every > 0" + d)
+    g.add_argument("--save-every", type=int, default=500, help="resumable checkpoint every N steps" + d)
     g.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in --out")
-    g.add_argument("--export-dtype", choices=tuple(DTYPES), default="bf16", help="dtype of OUT/model")
+    g.add_argument("--export-dtype", choices=tuple(DTYPES), default="bf16", help="dtype of OUT/model" + d)
     g.add_argument("--dry-run", action="store_true",
                    help="print the plan (steps, tokens, per-GPU memory estimate) and exit")
-    g.add_argument("--world-size", type=int,
-                   help="with --dry-run outside torchrun: plan for this many GPUs")
+    g.add_argument("--world-size", type=int, help="with --dry-run outside torchrun: plan for this many GPUs")
     args = p.parse_args(argv)
     if args.eval_every and args.eval_size < 1:
         p.error("--eval-every needs --eval-size of at least 1")
@@ -93,7 +94,7 @@ def resolve_model(name):
     if Path(name).is_dir():
         return Path(name)
     from huggingface_hub import snapshot_download
-    return Path(snapshot_download(name, allow_patterns=["*.json", "*.safetensors", "*.model", "*.txt"]))
+    return Path(snapshot_download(name, allow_patterns=["*.json", "*.jinja", "*.safetensors", "*.model", "*.txt"]))
 
 
 def main(args):
@@ -106,7 +107,7 @@ def main(args):
         rank, world_size, device = init_distributed()
     torch.manual_seed(args.seed)
     say = tqdm.write if rank == 0 else (lambda *a, **k: None)
-    if args.dtype == "bf16" and not on_cuda:
+    if args.dtype == "bf16" and not on_cuda and not args.dry_run:
         say("note: bf16 compute on CPU is several times slower than --dtype fp32")
 
     per_step = args.micro_batch_size * world_size
@@ -121,8 +122,8 @@ def main(args):
     tokenizer = AutoTokenizer.from_pretrained(model_dir, trust_remote_code=args.trust_remote_code)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     try:
-        examples, stats = encode_records(tokenizer, read_records(args.data), args.loss,
-                                            args.max_seq_len, progress=rank == 0)
+        examples, stats = encode_records(tokenizer, read_records(args.data), args.loss, args.max_seq_len,
+                                         progress=rank == 0)
     except (RecordError, OSError, ValueError) as e:
         fail(str(e))
     say(f"{args.data}: {stats['records']} records, {stats['truncated']} truncated to "
