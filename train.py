@@ -26,7 +26,8 @@ from tqdm import tqdm
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
 from mnlu.checkpoints import export_hf, latest_checkpoint, load_checkpoint, save_checkpoint
-from mnlu.data import IGNORE, collate, encode_records, micro_batches, padding_efficiency, training_plan
+from mnlu.data import (IGNORE, collate, encode_records, micro_batches, padding_efficiency, tokens_in,
+                       training_plan)
 from mnlu.distributed import DTYPES, all_sum, init_distributed, load_sharded_weights, shard_model, teardown
 from mnlu.fileio import atomic_write
 from mnlu.memory import estimate_memory, format_estimate
@@ -140,7 +141,7 @@ def main(args):
         fail(f"{args.data}: {len(examples)} training examples make fewer sequences than one global batch")
     total_steps = len(plan)
     warmup = warmup_steps(total_steps, args.warmup_ratio)
-    planned_tokens = sum(lengths[i] for batch in plan for seq in batch for i in seq)
+    planned_tokens = sum(tokens_in(seq, lengths) for batch in plan for seq in batch)
     say(f"plan: {total_steps} steps ({per_epoch} per epoch, {warmup} warm-up) of "
         f"{args.global_batch_size} sequences = {args.micro_batch_size} x {accumulation} accumulation x "
         f"{world_size} ranks; {planned_tokens:,} tokens; padding efficiency "
@@ -232,7 +233,7 @@ def main(args):
         # micro-batch's summed loss is divided by this one number, and FSDP sums (not averages)
         # gradients, so the step's gradient is exactly that of the global per-token mean.
         loss_tokens = all_sum(sum((t != IGNORE).sum().item() for _, t, _ in micros), device)
-        tokens = all_sum(sum(lengths[i] for m in mine for seq in m for i in seq), device)
+        tokens = all_sum(sum(tokens_in(seq, lengths) for m in mine for seq in m), device)
         loss_sum = 0.0
         for input_ids, targets, position_ids in micros:
             loss = forward_loss_sum(input_ids, targets, position_ids)

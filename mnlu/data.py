@@ -71,6 +71,11 @@ def targets_of(ids, n_masked):
     return targets
 
 
+def tokens_in(sequence, lengths):
+    """Number of tokens of a sequence (a list of example indices)."""
+    return sum(lengths[i] for i in sequence)
+
+
 def pack(order, lengths, max_seq_len):
     """Greedily fill sequences of at most `max_seq_len` tokens with examples, in the given order."""
     sequences, current, used = [], [], 0
@@ -95,11 +100,10 @@ def epoch_plan(lengths, global_batch_size, seed, epoch, pack_to=None):
     rng = np.random.default_rng([seed, epoch])
     order = rng.permutation(len(lengths)).tolist()
     sequences = pack(order, lengths, pack_to) if pack_to else [[i] for i in order]
-    size = lambda seq: sum(lengths[i] for i in seq)  # noqa: E731
     group = LENGTH_GROUP * global_batch_size
     batches = []
     for start in range(0, len(sequences) - global_batch_size + 1, group):
-        chunk = sorted(sequences[start:start + group], key=size, reverse=True)
+        chunk = sorted(sequences[start:start + group], key=lambda seq: tokens_in(seq, lengths), reverse=True)
         chunk = chunk[:len(chunk) - len(chunk) % global_batch_size]
         batches += [chunk[i:i + global_batch_size] for i in range(0, len(chunk), global_batch_size)]
     return [batches[i] for i in rng.permutation(len(batches))]
@@ -127,8 +131,7 @@ def micro_batches(batch, lengths, rank, world_size, micro_batch_size):
     micro-batch k goes to rank k % world_size. Every rank gets the same number of micro-batches,
     possibly empty ones (evaluation's last batch), so every rank runs every FSDP collective.
     """
-    size = lambda seq: sum(lengths[i] for i in seq)  # noqa: E731
-    batch = sorted(batch, key=size, reverse=True)
+    batch = sorted(batch, key=lambda seq: tokens_in(seq, lengths), reverse=True)
     per_step = micro_batch_size * world_size
     steps = max(1, -(-len(batch) // per_step))
     cut = [batch[k * micro_batch_size:(k + 1) * micro_batch_size] for k in range(steps * world_size)]
@@ -140,26 +143,21 @@ def collate(sequences, examples, pad_id):
 
     Positions restart at 0 for every example and for the padding. Called with these position ids,
     no attention mask and `use_cache=False`, transformers reads the restarts as sequence
-    boundaries (`find_packed_sequence_indices`) and masks attention
-    block-diagonally, so a packed example never sees its neighbour and padding never changes a
-    real token's logits. An empty micro-batch is one padding token with no loss.
+    boundaries (`find_packed_sequence_indices`) and masks attention block-diagonally, so a packed
+    example never sees its neighbour and padding never changes a real token's logits.
     """
-    sequences = sequences or [[]]
-    rows = []
-    for seq in sequences:
-        parts = [examples[i] for i in seq]
-        ids = torch.cat([p[0].long() for p in parts]) if parts else torch.empty(0, dtype=torch.long)
-        targets = torch.cat([targets_of(*p) for p in parts]) if parts else ids.clone()
-        positions = torch.cat([torch.arange(len(p[0])) for p in parts]) if parts else ids.clone()
-        rows.append((ids, targets, positions))
-    width = max(1, max(len(r[0]) for r in rows))
+    if not sequences:  # an idle rank's share of a short evaluation batch: one padding token, no loss
+        return torch.full((1, 1), pad_id), torch.full((1, 1), IGNORE), torch.zeros((1, 1), dtype=torch.long)
+    rows = [[examples[i] for i in seq] for seq in sequences]
+    width = max(sum(len(ids) for ids, _ in row) for row in rows)
     input_ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
     targets = torch.full((len(rows), width), IGNORE, dtype=torch.long)
     position_ids = torch.zeros((len(rows), width), dtype=torch.long)
-    for row, (ids, tgt, pos) in enumerate(rows):
-        n = len(ids)
-        input_ids[row, :n], targets[row, :n], position_ids[row, :n] = ids, tgt, pos
-        position_ids[row, n:] = torch.arange(width - n)
+    for r, row in enumerate(rows):
+        n = sum(len(ids) for ids, _ in row)
+        input_ids[r, :n] = torch.cat([ids for ids, _ in row])
+        targets[r, :n] = torch.cat([targets_of(ids, n_masked) for ids, n_masked in row])
+        position_ids[r] = torch.cat([torch.arange(len(ids)) for ids, _ in row] + [torch.arange(width - n)])
     return input_ids, targets, position_ids
 
 
@@ -169,7 +167,7 @@ def padding_efficiency(plan, lengths, world_size, micro_batch_size):
     for batch in plan:
         for rank in range(world_size):
             for micro in micro_batches(batch, lengths, rank, world_size, micro_batch_size):
-                sizes = [sum(lengths[i] for i in seq) for seq in micro]
+                sizes = [tokens_in(seq, lengths) for seq in micro]
                 real += sum(sizes)
                 padded += max(sizes, default=1) * max(len(sizes), 1)
     return real / padded if padded else 1.0
