@@ -60,20 +60,22 @@ def decoder_layers(model):
     return layers
 
 
-def shard_model(model, compute_dtype, activation_checkpointing):
+def shard_model(model, compute_dtype, activation_checkpointing, reshard_after_forward=True):
     """Wrap each decoder layer, then the root, with FSDP2; return the model.
 
     Invariants: parameters stay fp32 (the optimizer's master copy) and are all-gathered in
     `compute_dtype`; gradients are reduced in fp32 by plain summation (divide factor 1), because
     the loss is already divided by the global number of supervised tokens (see train.py).
     The embeddings and a tied lm_head belong to the root unit, so a tied weight is one parameter.
+    `reshard_after_forward=False` keeps each layer gathered until its backward (ZeRO-2): one
+    all-gather less per micro-batch, for one unsharded model copy more in memory.
     """
     mp = MixedPrecisionPolicy(param_dtype=compute_dtype, reduce_dtype=torch.float32)
     units = decoder_layers(model)
     for layer in units:
         if activation_checkpointing:
             checkpoint_activations(layer)  # keeps parameter names, unlike checkpoint_wrapper
-        fully_shard(layer, mp_policy=mp)
+        fully_shard(layer, mp_policy=mp, reshard_after_forward=reshard_after_forward)
     fully_shard(model, mp_policy=mp, reshard_after_forward=False)  # root is needed again at once
     for unit in units + [model]:
         unit.set_gradient_divide_factor(1.0)
