@@ -181,7 +181,10 @@ def main(args):
     # layers stay gathered from forward to backward there. On GPUs they are resharded (ZeRO-3).
     model = shard_model(model, DTYPES[args.dtype], args.activation_checkpointing,
                         reshard_after_forward=on_cuda)
-    unused = load_sharded_weights(model, model_dir, device)
+    try:
+        unused = load_sharded_weights(model, model_dir, device)
+    except (OSError, ValueError) as e:
+        fail(str(e))
     if unused:
         say(f"{model_dir}: {len(unused)} checkpoint tensors not used by the model: {', '.join(unused[:3])}")
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.999), eps=1e-8,

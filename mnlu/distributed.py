@@ -103,17 +103,22 @@ def load_sharded_weights(model, model_dir, device):
 
     Every rank reads each tensor and keeps its own shard (`distribute_tensor` without a source
     rank slices locally, no communication). Non-persistent buffers (rotary `inv_freq`) are not in
-    checkpoints: they are recomputed by transformers' own initialiser. Returns the checkpoint
+    checkpoints: transformers' own initialiser recomputes them first, so that whatever else it
+    initialises in their modules is then overwritten by the checkpoint. Returns the checkpoint
     names the model did not use (e.g. a tied `lm_head.weight`).
     """
     model.to_empty(device=device)
+    with torch.no_grad():
+        for module in model.modules():
+            if module._non_persistent_buffers_set:
+                model._init_weights(module)
     files = weight_files(model_dir)
     wanted = dict(model.named_parameters())  # a tied weight appears once, under its first name
     wanted.update((name, b) for name, b in model.named_buffers() if _is_persistent(model, name))
     missing = sorted(set(wanted) - set(files))
     if missing:
-        raise KeyError(f"{model_dir}: tensor {missing[0]} is missing from the checkpoint "
-                       f"({len(missing)} missing in all)")
+        raise ValueError(f"{model_dir}: tensor {missing[0]} is missing from the checkpoint "
+                         f"({len(missing)} missing in all)")
     handles = {}
     with torch.no_grad():
         for name, param in wanted.items():
@@ -128,9 +133,6 @@ def load_sharded_weights(model, model_dir, device):
             if isinstance(param, DTensor):
                 full = distribute_tensor(full, param.device_mesh, param.placements, src_data_rank=None)
             param.copy_(full)
-        for module in model.modules():
-            if module._non_persistent_buffers_set:
-                model._init_weights(module)
     on_meta = [n for n, t in list(model.named_parameters()) + list(model.named_buffers()) if t.is_meta]
     assert not on_meta, f"tensors left on the meta device after loading: {on_meta}"
     return sorted(set(files) - set(wanted))

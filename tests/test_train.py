@@ -288,6 +288,17 @@ def test_packed_run_trains_on_sequences_of_several_records(setup, tmp_path):
     assert max(m["tokens"] for m in steps) > 2 * longest  # two sequences hold more than two records
 
 
+def test_a_missing_weight_is_named(setup, tmp_path, capsys):
+    broken = make_model_dir(tmp_path / "broken")
+    weights = load_file(broken / "model.safetensors")
+    del weights["model.norm.weight"]
+    save_file(weights, broken / "model.safetensors", metadata={"format": "pt"})
+    with pytest.raises(SystemExit):
+        run_in_process(["--model", str(broken), "--data", str(setup["data"]), "--out", str(tmp_path / "run"),
+                        "--global-batch-size", "4", "--dtype", "fp32"])
+    assert f"{broken}: tensor model.norm.weight is missing from the checkpoint" in capsys.readouterr().err
+
+
 def test_global_batch_must_divide(setup, tmp_path, capsys):
     with pytest.raises(SystemExit):
         run_in_process(base_args(setup, tmp_path) + ["--global-batch-size", "6", "--micro-batch-size", "4"])
