@@ -11,6 +11,8 @@ the global batch size only, never on the number of processes or the micro-batch 
 lets 1 process and N processes, or 4x1 and 1x4 micro-batches, optimise the very same objective.
 """
 
+import itertools
+
 import numpy as np
 import torch
 from tqdm import tqdm
@@ -26,12 +28,37 @@ class DataError(ValueError):
 
 
 def encode_records(tokenizer, records, loss="completion", max_seq_len=2048, progress=True):
-    """Tokenize records into examples; return (examples, stats).
+    """Tokenize records (any iterable, read in chunks) into examples; return (examples, stats).
 
     Records longer than `max_seq_len` are cut at the end and counted; a record left with no
     supervised token is dropped and counted, never trained on as an empty sum.
     """
-    records = list(records)
+    records = iter(records)
+    examples, stats = [], {"records": 0, "truncated": 0, "dropped": 0}
+    bar = tqdm(desc="tokenizing", unit=" records", disable=not progress)
+    while chunk := list(itertools.islice(records, 1024)):
+        prompts, answers = _split_conversations(tokenizer, chunk)
+        # The prompt is tokenized alone, exactly as a model sees it at inference; the answer
+        # continues it. Tokenizers that prepend bos do so unless the template already wrote it.
+        add_bos = tokenizer.bos_token is not None and not prompts[0].startswith(tokenizer.bos_token)
+        prompt_ids = tokenizer(prompts, add_special_tokens=add_bos).input_ids
+        answer_ids = tokenizer(answers, add_special_tokens=False).input_ids
+        for p, a in zip(prompt_ids, answer_ids):
+            ids = (p + a)[:max_seq_len]
+            stats["truncated"] += len(p) + len(a) > max_seq_len
+            n_masked = len(p) if loss == "completion" else 1
+            if len(ids) <= n_masked:  # no token left to predict
+                stats["dropped"] += 1
+                continue
+            examples.append((torch.tensor(ids, dtype=torch.int32), n_masked))
+        stats["records"] += len(chunk)
+        bar.update(len(chunk))
+    bar.close()
+    return examples, stats
+
+
+def _split_conversations(tokenizer, records):
+    """(prompts, answers): each rendered conversation cut where its generation prompt ends."""
     prompts, answers = [], []
     for record in records:
         prompt = render_prompt(tokenizer, record["messages"])
@@ -41,27 +68,7 @@ def encode_records(tokenizer, records, loss="completion", max_seq_len=2048, prog
                             "without its generation prompt as a prefix, so the answer cannot be located")
         prompts.append(prompt)
         answers.append(conversation[len(prompt):])
-
-    # The prompt is tokenized alone, exactly as a model sees it at inference; the answer continues it.
-    bos = tokenizer.bos_token
-    add_bos = bos is not None and not (prompts and prompts[0].startswith(bos))
-    examples, truncated, dropped = [], 0, 0
-    chunk = 1024
-    bar = tqdm(total=len(records), desc="tokenizing", unit="record", disable=not progress)
-    for start in range(0, len(records), chunk):
-        prompt_ids = tokenizer(prompts[start:start + chunk], add_special_tokens=add_bos).input_ids
-        answer_ids = tokenizer(answers[start:start + chunk], add_special_tokens=False).input_ids
-        for p, a in zip(prompt_ids, answer_ids):
-            ids = (p + a)[:max_seq_len]
-            truncated += len(p) + len(a) > max_seq_len
-            n_masked = len(p) if loss == "completion" else 1
-            if len(ids) <= n_masked:  # no token left to predict
-                dropped += 1
-                continue
-            examples.append((torch.tensor(ids, dtype=torch.int32), n_masked))
-        bar.update(len(prompt_ids))
-    bar.close()
-    return examples, {"records": len(records), "truncated": truncated, "dropped": dropped}
+    return prompts, answers
 
 
 def targets_of(ids, n_masked):

@@ -16,6 +16,7 @@ from transformers import AutoModelForCausalLM, LlamaConfig, MistralConfig, PreTr
 from mnlu.chat import render_conversation, render_prompt
 from mnlu.data import (
     IGNORE,
+    DataError,
     collate,
     encode_records,
     epoch_plan,
@@ -124,6 +125,14 @@ def test_truncation_is_counted_and_answerless_records_dropped():
     examples, stats = encode_records(tok, records, max_seq_len=16, progress=False)
     assert stats == {"records": 3, "truncated": 2, "dropped": 1}
     assert [len(e[0]) for e in examples] == [15, 16]
+
+
+def test_a_template_whose_prompt_is_not_a_prefix_is_refused_naming_the_record():
+    tok = make_tokenizer()
+    tok.chat_template = ("{% if add_generation_prompt %}<|assistant|> {% endif %}"
+                         "{% for m in messages %}{{ m['content'] }} {% endfor %}")
+    with pytest.raises(DataError, match="record x7: the chat template renders the conversation"):
+        encode_records(tok, [make_record(7, ["fever"], ["fever"])], progress=False)
 
 
 # ---- plans, micro-batches, packing ------------------------------------------------------------
