@@ -28,7 +28,7 @@ from torch.distributed.checkpoint.state_dict import (
 from torch.distributed.tensor import DTensor
 
 from mnlu.chat import chat_template
-from mnlu.fileio import atomic_directory, atomic_write
+from mnlu.fileio import atomic_directory
 
 SHARD_BYTES = 5 * 2**30  # safetensors shard size of the export, as Hugging Face's save_pretrained
 
@@ -45,7 +45,10 @@ def latest_checkpoint(out):
 
 @contextlib.contextmanager
 def _rank0_atomic_directory(path):
-    """atomic_directory on rank 0, its temporary path shared with every rank."""
+    """atomic_directory on rank 0, its temporary path shared with every rank.
+
+    Files inside need no atomic writes of their own: the folder appears whole or not at all.
+    """
     rank = dist.get_rank()
     with atomic_directory(path) if rank == 0 else contextlib.nullcontext() as tmp:
         shared = [str(tmp) if rank == 0 else None]
@@ -63,11 +66,10 @@ def save_checkpoint(out, step, model, optimizer, state):
                   "optim": get_optimizer_state_dict(model, optimizer)}, checkpoint_id=tmp)
         save_file(_rng_state(), tmp / f"rng-rank{rank:05d}.safetensors")
         if rank == 0:
-            with atomic_write(tmp / "state.json") as f:
-                json.dump({"step": step, **state}, f, indent=1)
+            (tmp / "state.json").write_text(json.dumps({"step": step, **state}, indent=1))
     if rank == 0:
         for old in (Path(out) / "checkpoints").glob("step-*"):
-            if old.name != checkpoint_path(out, step).name:
+            if old != checkpoint_path(out, step):
                 shutil.rmtree(old)
 
 
@@ -125,8 +127,8 @@ def export_hf(out_dir, model, tokenizer, dtype, shard_bytes=SHARD_BYTES):
                 os.replace(path, tmp / final)
                 weight_map.update((n, final) for n in names)
                 total += nbytes
-            with atomic_write(tmp / "model.safetensors.index.json") as f:
-                json.dump({"metadata": {"total_size": total}, "weight_map": weight_map}, f, indent=2)
+            index = {"metadata": {"total_size": total}, "weight_map": weight_map}
+            (tmp / "model.safetensors.index.json").write_text(json.dumps(index, indent=2))
             config = copy.deepcopy(model.config)
             config.dtype = dtype
             config.save_pretrained(tmp)
