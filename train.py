@@ -90,12 +90,13 @@ def fail(message):
     sys.exit(1)
 
 
-def resolve_model(name):
-    """A local folder as is; a hub id is downloaded (config, tokenizer, safetensors only)."""
+def resolve_model(name, weights=True):
+    """A local folder as is; a hub id is downloaded: config, tokenizer and safetensors weights only."""
     if Path(name).is_dir():
         return Path(name)
     from huggingface_hub import snapshot_download
-    return Path(snapshot_download(name, allow_patterns=["*.json", "*.jinja", "*.safetensors", "*.model", "*.txt"]))
+    patterns = ["*.json", "*.jinja", "*.model", "*.txt"] + (["*.safetensors"] if weights else [])
+    return Path(snapshot_download(name, allow_patterns=patterns))
 
 
 def main(args):
@@ -118,7 +119,7 @@ def main(args):
     accumulation = args.global_batch_size // per_step
 
     # Data: records -> examples (token ids, how many leading tokens carry no loss) -> batch plan.
-    model_dir = resolve_model(args.model)
+    model_dir = resolve_model(args.model, weights=not args.dry_run)  # a dry run needs the config only
     config = AutoConfig.from_pretrained(model_dir, trust_remote_code=args.trust_remote_code)
     tokenizer = AutoTokenizer.from_pretrained(model_dir, trust_remote_code=args.trust_remote_code)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
