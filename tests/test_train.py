@@ -139,6 +139,20 @@ def test_two_nodes_match_one_process(setup, reference):
     assert_same_trajectory(reference, out)
 
 
+@pytest.mark.slow
+def test_tied_embeddings_train_the_same_on_two_processes(setup):
+    """SmolLM2-style tied embeddings: the shared weight gets both gradients on any layout."""
+    args = ["--global-batch-size", "4", "--max-steps", "6", "--dtype", "fp32", "--lr", "1e-2"]
+    one, two = setup["root"] / "tied1", setup["root"] / "tied2"
+    run_in_process(base_args(setup, one, "llama") + args + ["--micro-batch-size", "4"])
+    torchrun(base_args(setup, two, "llama") + args + ["--micro-batch-size", "1"], extra=["--standalone"])
+    assert_same_trajectory(one, two)
+    exported = load_file(two / "model" / "model-00001-of-00001.safetensors")
+    assert "lm_head.weight" not in exported
+    base = load_file(setup["llama"] / "model.safetensors")
+    assert not torch.equal(exported["model.embed_tokens.weight"], base["model.embed_tokens.weight"].bfloat16())
+
+
 # ---- resume -------------------------------------------------------------------------------------
 
 @pytest.mark.slow
