@@ -96,7 +96,11 @@ def resolve_model(name, weights=True):
         return Path(name)
     from huggingface_hub import snapshot_download
     patterns = ["*.json", "*.jinja", "*.model", "*.txt"] + (["*.safetensors"] if weights else [])
-    return Path(snapshot_download(name, allow_patterns=patterns))
+    try:
+        return Path(snapshot_download(name, allow_patterns=patterns))
+    except Exception as e:  # invalid id, unknown repository, no network: one line says which
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise OSError(f"{name}: no such model folder, and no hub download ({reason})") from None
 
 
 def main(args):
@@ -119,9 +123,12 @@ def main(args):
     accumulation = args.global_batch_size // per_step
 
     # Data: records -> examples (token ids, how many leading tokens carry no loss) -> batch plan.
-    model_dir = resolve_model(args.model, weights=not args.dry_run)  # a dry run needs the config only
-    config = AutoConfig.from_pretrained(model_dir, trust_remote_code=args.trust_remote_code)
-    tokenizer = AutoTokenizer.from_pretrained(model_dir, trust_remote_code=args.trust_remote_code)
+    try:
+        model_dir = resolve_model(args.model, weights=not args.dry_run)  # a dry run needs the config only
+        config = AutoConfig.from_pretrained(model_dir, trust_remote_code=args.trust_remote_code)
+        tokenizer = AutoTokenizer.from_pretrained(model_dir, trust_remote_code=args.trust_remote_code)
+    except (OSError, ValueError) as e:
+        fail(str(e))
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     try:
         examples, stats = encode_records(tokenizer, read_records(args.data), args.loss, args.max_seq_len,

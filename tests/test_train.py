@@ -313,6 +313,16 @@ def test_a_missing_weight_is_named(setup, tmp_path, capsys):
     assert f"{broken}: tensor model.norm.weight is missing from the checkpoint" in capsys.readouterr().err
 
 
+def test_a_bad_model_or_data_path_is_one_line(setup, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        run_in_process(["--model", str(tmp_path / "nowhere"), "--data", str(setup["data"]), "--out", str(tmp_path)])
+    assert f"{tmp_path / 'nowhere'}: no such model folder, and no hub download" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        run_in_process(["--model", str(setup["mistral"]), "--data", str(tmp_path / "none.jsonl"),
+                        "--out", str(tmp_path)])
+    assert "No such file or directory" in capsys.readouterr().err
+
+
 def test_global_batch_must_divide(setup, tmp_path, capsys):
     with pytest.raises(SystemExit):
         run_in_process(base_args(setup, tmp_path) + ["--global-batch-size", "6", "--micro-batch-size", "4"])
