@@ -79,6 +79,8 @@ def parse_args(argv=None):
     args = p.parse_args(argv)
     if args.eval_every and args.eval_size < 1:
         p.error("--eval-every needs --eval-size of at least 1")
+    if not args.eval_every:
+        args.eval_size = 0  # nothing is held out without evaluation (a resumed run compares it)
     return args
 
 
@@ -137,10 +139,9 @@ def main(args):
         fail(str(e))
     say(f"{args.data}: {stats['records']} records, {stats['truncated']} truncated to "
         f"{args.max_seq_len} tokens, {stats['dropped']} dropped (no answer token left)")
-    held_out = args.eval_size if args.eval_every else 0
     order = torch.randperm(len(examples), generator=torch.Generator().manual_seed(args.seed)).tolist()
-    eval_examples = [examples[i] for i in order[:held_out]]
-    examples = [examples[i] for i in sorted(order[held_out:])]
+    eval_examples = [examples[i] for i in order[:args.eval_size]]
+    examples = [examples[i] for i in sorted(order[args.eval_size:])]
     lengths = [len(ids) for ids, _ in examples]
     eval_lengths = [len(ids) for ids, _ in eval_examples]
     plan, per_epoch = training_plan(lengths, args.global_batch_size, args.seed, args.epochs, args.max_steps,
