@@ -250,7 +250,10 @@ def main(args):
         loss_tokens = all_sum(sum((t != IGNORE).sum().item() for _, t, _ in micros), device)
         tokens = all_sum(sum(tokens_in(seq, lengths) for m in mine for seq in m), device)
         loss_sum = 0.0
-        for input_ids, targets, position_ids in micros:
+        for k, (input_ids, targets, position_ids) in enumerate(micros):
+            # On CPU, gradients are summed locally and reduce-scattered once per step (one model
+            # copy more in memory); on GPUs every micro-batch's are, keeping gradients sharded.
+            model.set_requires_gradient_sync(on_cuda or k == len(micros) - 1)
             loss = forward_loss_sum(input_ids, targets, position_ids)
             (loss / loss_tokens).backward()
             loss_sum += loss.detach()
