@@ -124,7 +124,7 @@ def main(args):
              f"{args.micro_batch_size} x {world_size} ranks")
     accumulation = args.global_batch_size // per_step
 
-    # Data: records -> examples (token ids, how many leading tokens carry no loss) -> batch plan.
+    # Config and tokenizer now; the weights come later, shard by shard.
     try:
         model_dir = resolve_model(args.model, weights=not args.dry_run)  # a dry run needs the config only
         config = AutoConfig.from_pretrained(model_dir, trust_remote_code=args.trust_remote_code)
@@ -132,6 +132,8 @@ def main(args):
     except (OSError, ValueError) as e:
         fail(str(e))
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+
+    # Data: records -> examples (token ids, how many leading tokens carry no loss) -> batch plan.
     try:
         examples, stats = encode_records(tokenizer, read_records(args.data), args.loss, args.max_seq_len,
                                          progress=rank == 0)
