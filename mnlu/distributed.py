@@ -1,0 +1,143 @@
+"""Process groups and FSDP2: build a model sharded across ranks without ever holding it whole.
+
+The model is created on the meta device (shapes only), wrapped with `fully_shard` per decoder layer
+and then at the root, materialised shard by shard, and filled from the safetensors checkpoint one
+tensor at a time, each rank keeping only its own rows. Peak CPU memory per rank is one full tensor
+plus the rank's shard, whatever the model size and the number of ranks.
+"""
+
+import json
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from safetensors import safe_open
+from torch.distributed._composable import checkpoint as checkpoint_activations
+from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
+from torch.distributed.tensor import DTensor, distribute_tensor
+
+DTYPES = {"bf16": torch.bfloat16, "fp32": torch.float32}
+
+
+def init_distributed():
+    """Join the torchrun job (or a one-process group without torchrun); return (rank, world, device).
+
+    NCCL on CUDA, gloo on CPU. Every rank must call it, and `teardown` at the end.
+    """
+    if torch.cuda.is_available():
+        backend, device = "nccl", torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+        torch.cuda.set_device(device)
+    else:
+        backend, device = "gloo", torch.device("cpu")
+    timeout = timedelta(minutes=30)  # checkpoint writes and exports of a 7B model take minutes
+    if "RANK" in os.environ:
+        dist.init_process_group(backend, timeout=timeout, device_id=device if backend == "nccl" else None)
+    else:
+        dist.init_process_group(backend, store=dist.HashStore(), rank=0, world_size=1, timeout=timeout)
+    return dist.get_rank(), dist.get_world_size(), device
+
+
+def teardown():
+    if dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def all_sum(value, device):
+    """Sum a number or a 0-d tensor over all ranks (every rank must call it); returns a float."""
+    t = torch.as_tensor(value, device=device).to(torch.float64)
+    dist.all_reduce(t)
+    return t.item()
+
+
+def decoder_layers(model):
+    """The repeated transformer blocks, found by the class names transformers declares unsplittable."""
+    names = set(model._no_split_modules or ())
+    layers = [m for m in model.modules() if type(m).__name__ in names]
+    if not layers:
+        raise ValueError(f"{type(model).__name__}: no decoder layer found (looked for {sorted(names)})")
+    return layers
+
+
+def shard_model(model, compute_dtype, activation_checkpointing, reshard_after_forward=True):
+    """Wrap each decoder layer, then the root, with FSDP2; return the model.
+
+    Invariants: parameters stay fp32 (the optimizer's master copy) and are all-gathered in
+    `compute_dtype`; gradients are reduced in fp32 by plain summation (divide factor 1), because
+    the loss is already divided by the global number of supervised tokens (see train.py).
+    The embeddings and a tied lm_head belong to the root unit, so a tied weight is one parameter.
+    `reshard_after_forward=False` keeps each layer gathered until its backward (ZeRO-2): one
+    all-gather less per micro-batch, for one unsharded model copy more in memory.
+    """
+    mp = MixedPrecisionPolicy(param_dtype=compute_dtype, reduce_dtype=torch.float32)
+    units = decoder_layers(model)
+    for layer in units:
+        if activation_checkpointing:
+            checkpoint_activations(layer)  # keeps parameter names, unlike checkpoint_wrapper
+        fully_shard(layer, mp_policy=mp, reshard_after_forward=reshard_after_forward)
+    fully_shard(model, mp_policy=mp, reshard_after_forward=False)  # root is needed again at once
+    for unit in units + [model]:
+        unit.set_gradient_divide_factor(1.0)
+        unit.set_force_sum_reduction_for_comms(True)  # gloo has no PREMUL_SUM / AVG reduce-scatter
+    return model
+
+
+def weight_files(model_dir):
+    """{tensor name: safetensors file} of a Hugging Face checkpoint folder (single or sharded)."""
+    model_dir = Path(model_dir)
+    index = model_dir / "model.safetensors.index.json"
+    if index.exists():
+        weight_map = json.loads(index.read_text())["weight_map"]
+        return {name: model_dir / file for name, file in weight_map.items()}
+    single = model_dir / "model.safetensors"
+    if not single.exists():
+        raise FileNotFoundError(f"{model_dir}: no model.safetensors(.index.json); "
+                                "mnlu loads safetensors weights only")
+    with safe_open(single, "pt") as f:
+        return {name: single for name in f.keys()}
+
+
+def load_sharded_weights(model, model_dir, device):
+    """Materialise a sharded meta model and fill it from `model_dir`, one tensor at a time.
+
+    Every rank reads each tensor and keeps its own shard (`distribute_tensor` without a source
+    rank slices locally, no communication). Non-persistent buffers (rotary `inv_freq`) are not in
+    checkpoints: transformers' own initialiser recomputes them first, so that whatever else it
+    initialises in their modules is then overwritten by the checkpoint. Returns the checkpoint
+    names the model did not use (e.g. a tied `lm_head.weight`).
+    """
+    model.to_empty(device=device)
+    with torch.no_grad():
+        for module in model.modules():
+            if module._non_persistent_buffers_set:
+                model._init_weights(module)
+    files = weight_files(model_dir)
+    wanted = dict(model.named_parameters())  # a tied weight appears once, under its first name
+    wanted.update((name, b) for name, b in model.named_buffers() if _is_persistent(model, name))
+    missing = sorted(set(wanted) - set(files))
+    if missing:
+        raise ValueError(f"{model_dir}: tensor {missing[0]} is missing from the checkpoint "
+                         f"({len(missing)} missing in all)")
+    handles = {}
+    with torch.no_grad():
+        for name, param in wanted.items():
+            path = files[name]
+            if path not in handles:
+                handles[path] = safe_open(path, "pt")
+            full = handles[path].get_tensor(name)
+            if tuple(full.shape) != tuple(param.shape):
+                raise ValueError(f"{path}: tensor {name} has shape {tuple(full.shape)}, "
+                                 f"the model expects {tuple(param.shape)}")
+            full = full.to(device=device, dtype=param.dtype)
+            if isinstance(param, DTensor):
+                full = distribute_tensor(full, param.device_mesh, param.placements, src_data_rank=None)
+            param.copy_(full)
+    on_meta = [n for n, t in list(model.named_parameters()) + list(model.named_buffers()) if t.is_meta]
+    assert not on_meta, f"tensors left on the meta device after loading: {on_meta}"
+    return sorted(set(files) - set(wanted))
+
+
+def _is_persistent(model, name):
+    owner, _, leaf = name.rpartition(".")
+    return leaf not in model.get_submodule(owner)._non_persistent_buffers_set

@@ -1,0 +1,39 @@
+"""A back-of-the-envelope estimate of per-GPU memory under FSDP2, for `train.py --dry-run`.
+
+Counts what dominates a full fine-tune; allocator fragmentation, communication buffers and the
+CUDA context (a few GiB together) come on top. Activation sizes follow Korthikanti et al. (2022)
+adapted to a Llama-style block with SDPA/flash attention (no attention-score matrix is stored).
+"""
+
+GIB = 2**30
+
+
+def estimate_memory(config, n_params, world_size, micro_batch_size, seq_len, compute_bytes):
+    """Bytes per GPU by category; `compute_bytes` is 2 for bf16 compute, 4 for fp32."""
+    h, i, layers = config.hidden_size, config.intermediate_size, config.num_hidden_layers
+    head_dim = getattr(config, "head_dim", None) or h // config.num_attention_heads
+    kv = config.num_key_value_heads * head_dim
+    tokens = micro_batch_size * seq_len
+    layer_params = n_params / layers  # close enough: embeddings are a small share of a 7B model
+    # Per token and layer, autograd keeps: the two norm inputs and their fp32 upcasts, q/k/v, the
+    # attention output, and the MLP's gate, up, activation and product.
+    per_token_layer = compute_bytes * (6 * h + 2 * kv + 4 * i) + 2 * 4 * h * 2
+    return {
+        "parameters (fp32 shard)": 4 * n_params / world_size,
+        "gradients (fp32 shard)": 4 * n_params / world_size,
+        "AdamW states (2 x fp32 shard)": 8 * n_params / world_size,
+        "gathered layers (2 in flight)": 2 * compute_bytes * layer_params,
+        "activations, no checkpointing": layers * tokens * per_token_layer,
+        "activations, checkpointing": layers * tokens * compute_bytes * h + tokens * per_token_layer,
+        "logits and their fp32 loss": tokens * config.vocab_size * (compute_bytes + 4 + 4),
+    }
+
+
+def format_estimate(estimate):
+    """Lines of the estimate and the two totals (with and without activation checkpointing)."""
+    fixed = sum(v for k, v in estimate.items() if not k.startswith("activations"))
+    lines = [f"  {k:<32} {v / GIB:8.1f} GiB" for k, v in estimate.items()]
+    for ac in ("checkpointing", "no checkpointing"):
+        total = fixed + estimate[f"activations, {ac}"]
+        lines.append(f"  {'total, ' + ac:<32} {total / GIB:8.1f} GiB")
+    return "\n".join(lines)

@@ -1,0 +1,358 @@
+"""train.py end to end on CPU/gloo with tiny random models built here.
+
+One-process runs call train.main in this process (no launcher cost); multi-process runs go
+through real torchrun launchers. Runs are shared between assertions through module fixtures.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+from transformers import AutoModelForCausalLM
+
+import train
+from mnlu.checkpoints import export_hf, latest_checkpoint, load_checkpoint
+from mnlu.data import IGNORE, collate, encode_records
+from mnlu.distributed import init_distributed, load_sharded_weights, shard_model, teardown
+from mnlu.memory import estimate_memory
+from test_data import make_model_dir, make_records, make_tokenizer, write_jsonl
+
+ROOT = Path(__file__).resolve().parents[1]
+TORCHRUN = [sys.executable, "-m", "torch.distributed.run"]
+# 6 steps of 4 sequences over records of 3 to 40 words: micro-batches of 4 pad heavily.
+COMMON = ["--global-batch-size", "4", "--max-steps", "6", "--save-every", "3", "--dtype", "fp32",
+          "--lr", "1e-2", "--eval-every", "3", "--eval-size", "6", "--export-dtype", "fp32"]
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    root = tmp_path_factory.mktemp("train")
+    return {"root": root, "mistral": make_model_dir(root / "mistral"),
+            "llama": make_model_dir(root / "llama", family="llama"),
+            "data": write_jsonl(root / "data.jsonl", make_records(40))}
+
+
+def base_args(setup, out, model="mistral"):
+    return ["--model", str(setup[model]), "--data", str(setup["data"]), "--out", str(out)]
+
+
+def run_in_process(argv):
+    train.main(train.parse_args(argv))
+
+
+def torchrun(args, nproc=2, extra=(), wait=True):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = TORCHRUN + ["--nproc_per_node", str(nproc), *extra, str(ROOT / "train.py"), *args]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True)
+    if not wait:
+        return proc
+    output, _ = proc.communicate(timeout=240)
+    assert proc.returncode == 0, output[-3000:]
+    return output
+
+
+def metrics(out):
+    return [json.loads(line) for line in (Path(out) / "metrics.jsonl").read_text().splitlines()]
+
+
+def kill_job(launcher):
+    """SIGKILL a torchrun job as a scheduler would: the launcher and every worker, mid-run.
+
+    torchrun starts each worker in a session of its own, so killing the launcher alone would
+    leave them running.
+    """
+    workers = Path(f"/proc/{launcher.pid}/task/{launcher.pid}/children").read_text().split()
+    for pid in workers:
+        os.killpg(int(pid), signal.SIGKILL)
+    os.killpg(launcher.pid, signal.SIGKILL)
+    launcher.communicate()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def reference(setup):
+    """One process, one micro-batch of 4 per step (heavy padding)."""
+    out = setup["root"] / "ref"
+    run_in_process(base_args(setup, out) + COMMON + ["--micro-batch-size", "4"])
+    return out
+
+
+@pytest.fixture(scope="module")
+def two_procs(setup):
+    """torchrun --nproc_per_node 2, micro-batches of 2: the uninterrupted run of the resume test."""
+    out = setup["root"] / "two"
+    torchrun(base_args(setup, out) + COMMON + ["--micro-batch-size", "2"], extra=["--standalone"])
+    return out
+
+
+def assert_same_trajectory(out_a, out_b, tol=1e-5):
+    a, b = metrics(out_a), metrics(out_b)
+    assert [m["step"] for m in a] == [m["step"] for m in b] == list(range(1, 7))
+    for ma, mb in zip(a, b):
+        for key in ("loss", "grad_norm", "eval_loss"):  # grad_norm catches a mis-scaled gradient,
+            if key in ma or key in mb:                 # which Adam alone would hide
+                assert mb[key] == pytest.approx(ma[key], rel=tol, abs=tol), (ma["step"], key)
+        assert (ma["tokens"], ma["loss_tokens"]) == (mb["tokens"], mb["loss_tokens"])
+
+
+# ---- the loss does not depend on the layout of the global batch --------------------------------
+
+@pytest.mark.slow
+def test_two_processes_match_one(reference, two_procs):
+    assert_same_trajectory(reference, two_procs)
+    losses = [m["loss"] for m in metrics(reference)]
+    assert losses[-1] < losses[0] - 0.05  # the model does learn: equal losses are not frozen ones
+
+
+@pytest.mark.slow
+def test_accumulation_and_padding_do_not_change_the_loss(setup, reference):
+    """4 unpadded micro-batches of 1 (accumulation 4) vs the reference's one padded micro-batch of 4."""
+    out = setup["root"] / "accum"
+    run_in_process(base_args(setup, out) + COMMON + ["--micro-batch-size", "1"])
+    assert_same_trajectory(reference, out)
+
+
+@pytest.mark.slow
+def test_two_nodes_match_one_process(setup, reference):
+    out = setup["root"] / "nodes"
+    rdzv = ["--nnodes", "2", "--rdzv-backend", "c10d", "--rdzv-endpoint", f"127.0.0.1:{free_port()}",
+            "--rdzv-id", "mnlu-test"]
+    args = base_args(setup, out) + COMMON + ["--micro-batch-size", "2"]
+    nodes = [torchrun(args, nproc=1, extra=rdzv, wait=False) for _ in range(2)]
+    for node in nodes:
+        output, _ = node.communicate(timeout=240)
+        assert node.returncode == 0, output[-3000:]
+    assert_same_trajectory(reference, out)
+
+
+@pytest.mark.slow
+def test_tied_embeddings_train_the_same_on_two_processes(setup):
+    """SmolLM2-style tied embeddings: the shared weight gets both gradients on any layout."""
+    args = ["--global-batch-size", "4", "--max-steps", "6", "--dtype", "fp32", "--lr", "1e-2"]
+    one, two = setup["root"] / "tied1", setup["root"] / "tied2"
+    run_in_process(base_args(setup, one, "llama") + args + ["--micro-batch-size", "4"])
+    torchrun(base_args(setup, two, "llama") + args + ["--micro-batch-size", "1"], extra=["--standalone"])
+    assert_same_trajectory(one, two)
+    exported = load_file(two / "model" / "model-00001-of-00001.safetensors")
+    assert "lm_head.weight" not in exported
+    base = load_file(setup["llama"] / "model.safetensors")
+    assert not torch.equal(exported["model.embed_tokens.weight"], base["model.embed_tokens.weight"].bfloat16())
+
+
+# ---- resume -------------------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_sigkilled_run_resumes_bit_for_bit(setup, two_procs):
+    out = setup["root"] / "killed"
+    args = base_args(setup, out) + COMMON + ["--micro-batch-size", "2"]
+    job = torchrun(args, extra=["--standalone"], wait=False)
+    deadline = time.time() + 120
+    while latest_checkpoint(out) is None:
+        assert job.poll() is None and time.time() < deadline, "the run ended before its first checkpoint"
+        time.sleep(0.01)
+    kill_job(job)
+    assert latest_checkpoint(out).name == "step-000003"
+    assert len(metrics(out)) < 6 and not (out / "model").exists(), "the kill came too late"
+
+    torchrun(args + ["--resume"], extra=["--standalone"])
+    resumed, uninterrupted = metrics(out), metrics(two_procs)
+    assert [m["step"] for m in resumed] == list(range(1, 7))
+    for key in ("loss", "grad_norm", "lr", "eval_loss"):
+        assert [m.get(key) for m in resumed] == [m.get(key) for m in uninterrupted], key
+    final = load_file(out / "model" / "model-00001-of-00001.safetensors")
+    for name, tensor in load_file(two_procs / "model" / "model-00001-of-00001.safetensors").items():
+        assert torch.equal(final[name], tensor), name
+
+
+def test_resume_refuses_a_changed_trajectory_and_fresh_runs_refuse_old_checkpoints(setup, reference, capsys):
+    args = base_args(setup, reference) + COMMON + ["--micro-batch-size", "4"]
+    with pytest.raises(SystemExit):
+        run_in_process(args)
+    assert "already has step-000006; pass --resume" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        run_in_process([a if a != "1e-2" else "1e-3" for a in args] + ["--resume"])
+    assert "was made with --lr 0.01, this run has 0.001" in capsys.readouterr().err
+
+
+# ---- export -------------------------------------------------------------------------------------
+
+def sharded_model(model_dir, dtype=torch.float32):
+    config = AutoModelForCausalLM.from_pretrained(model_dir).config
+    with torch.device("meta"):
+        model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    model = shard_model(model, dtype, activation_checkpointing=False)
+    load_sharded_weights(model, model_dir, torch.device("cpu"))
+    return model
+
+
+def logits_of(model, tokenizer, records):
+    examples = encode_records(tokenizer, records, progress=False)[0]
+    ids, _, pos = collate([[i] for i in range(len(examples))], examples, tokenizer.pad_token_id)
+    with torch.no_grad():
+        return model(input_ids=ids, position_ids=pos, use_cache=False).logits
+
+
+@pytest.mark.slow
+def test_export_reloads_with_the_trained_models_logits(setup, reference):
+    """The FSDP model restored from the final checkpoint and the exported folder agree."""
+    tok, records = make_tokenizer(), make_records(5, seed=7)
+    init_distributed()
+    try:
+        model = sharded_model(setup["mistral"])
+        load_checkpoint(latest_checkpoint(reference), model, torch.optim.AdamW(model.parameters()))
+        trained = logits_of(model, tok, records)
+    finally:
+        teardown()
+    exported = AutoModelForCausalLM.from_pretrained(reference / "model", dtype=torch.float32)
+    torch.testing.assert_close(logits_of(exported, tok, records), trained, rtol=1e-5, atol=1e-5)
+    base = AutoModelForCausalLM.from_pretrained(setup["mistral"], dtype=torch.float32)
+    assert not torch.allclose(logits_of(base, tok, records), trained, atol=1e-3)  # it did train
+    index = json.loads((reference / "model" / "model.safetensors.index.json").read_text())
+    assert set(index["weight_map"]) == set(base.state_dict())
+
+
+def test_tied_model_loads_sharded_and_exports_in_bf16_shards(setup, tmp_path):
+    """Meta init + streamed load equals from_pretrained (rotary buffers recomputed, lm_head tied);
+    the bf16 export splits into shards, writes the tied weight once and reloads tied."""
+    tok, records = make_tokenizer(), make_records(4, seed=5)
+    reference = AutoModelForCausalLM.from_pretrained(setup["llama"], dtype=torch.float32)
+    init_distributed()
+    try:
+        model = sharded_model(setup["llama"])
+        assert model.lm_head.weight is model.model.embed_tokens.weight
+        torch.testing.assert_close(logits_of(model, tok, records), logits_of(reference, tok, records))
+        export_hf(tmp_path / "export", model, tok, torch.bfloat16, shard_bytes=4000)
+    finally:
+        teardown()
+    index = json.loads((tmp_path / "export" / "model.safetensors.index.json").read_text())
+    files = sorted(set(index["weight_map"].values()))
+    assert len(files) > 1 and files[-1] == f"model-{len(files):05d}-of-{len(files):05d}.safetensors"
+    assert "lm_head.weight" not in index["weight_map"]
+    reloaded = AutoModelForCausalLM.from_pretrained(tmp_path / "export")
+    assert reloaded.dtype == torch.bfloat16
+    assert reloaded.lm_head.weight.data_ptr() == reloaded.model.embed_tokens.weight.data_ptr()
+    for name, tensor in reference.state_dict().items():
+        assert torch.equal(reloaded.state_dict()[name], tensor.to(torch.bfloat16)), name
+    assert "<|assistant|>" in (tmp_path / "export" / "chat_template.jinja").read_text()
+
+
+def test_activation_checkpointing_gives_the_same_gradients(setup):
+    tok, records = make_tokenizer(), make_records(4, seed=9)
+    examples = encode_records(tok, records, progress=False)[0]
+    ids, targets, pos = collate([[i] for i in range(len(examples))], examples, tok.pad_token_id)
+    grads = []
+    init_distributed()
+    try:
+        for ac in (False, True):
+            config = AutoModelForCausalLM.from_pretrained(setup["mistral"]).config
+            with torch.device("meta"):
+                model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+            model = shard_model(model, torch.float32, activation_checkpointing=ac)
+            load_sharded_weights(model, setup["mistral"], torch.device("cpu"))
+            logits = model(input_ids=ids, position_ids=pos, use_cache=False).logits
+            torch.nn.functional.cross_entropy(logits.flatten(0, 1), targets.flatten(),
+                                              ignore_index=IGNORE).backward()
+            grads.append({n: p.grad.full_tensor() for n, p in model.named_parameters()})
+    finally:
+        teardown()
+    for name, g in grads[0].items():
+        torch.testing.assert_close(grads[1][name], g, rtol=1e-6, atol=1e-7)
+
+
+# ---- guards and the dry run ---------------------------------------------------------------------
+
+def test_non_finite_steps_are_skipped_and_said(setup, tmp_path, capsys):
+    broken = make_model_dir(tmp_path / "broken")
+    weights = load_file(broken / "model.safetensors")
+    weights["model.norm.weight"][0] = float("nan")
+    save_file(weights, broken / "model.safetensors", metadata={"format": "pt"})
+    out = tmp_path / "run"
+    run_in_process(["--model", str(broken), "--data", str(setup["data"]), "--out", str(out),
+                    "--global-batch-size", "4", "--micro-batch-size", "4", "--max-steps", "2",
+                    "--dtype", "fp32", "--export-dtype", "fp32"])
+    assert [m.get("skipped") for m in metrics(out)] == [True, True]
+    assert "step 1: loss nan or gradient norm nan is not finite; optimizer step skipped" in capsys.readouterr().out
+    # the skipped steps left the weights untouched
+    exported = load_file(out / "model" / "model-00001-of-00001.safetensors")
+    for name, tensor in weights.items():
+        torch.testing.assert_close(exported[name], tensor, rtol=0, atol=0, equal_nan=True)
+
+
+def test_packed_run_trains_on_sequences_of_several_records(setup, tmp_path):
+    out = tmp_path / "packed"
+    run_in_process(base_args(setup, out) + ["--pack", "--max-seq-len", "128", "--global-batch-size", "2",
+                                            "--micro-batch-size", "1", "--max-steps", "3", "--dtype", "fp32"])
+    longest = max(len(e[0]) for e in encode_records(make_tokenizer(), make_records(40), progress=False)[0])
+    steps = metrics(out)
+    assert len(steps) == 3 and all(m["tokens"] <= 2 * 128 for m in steps)
+    assert max(m["tokens"] for m in steps) > 2 * longest  # two sequences hold more than two records
+
+
+def test_a_missing_weight_is_named(setup, tmp_path, capsys):
+    broken = make_model_dir(tmp_path / "broken")
+    weights = load_file(broken / "model.safetensors")
+    del weights["model.norm.weight"]
+    save_file(weights, broken / "model.safetensors", metadata={"format": "pt"})
+    with pytest.raises(SystemExit):
+        run_in_process(["--model", str(broken), "--data", str(setup["data"]), "--out", str(tmp_path / "run"),
+                        "--global-batch-size", "4", "--dtype", "fp32"])
+    assert f"{broken}: tensor model.norm.weight is missing from the checkpoint" in capsys.readouterr().err
+
+
+def test_a_bad_model_or_data_path_is_one_line(setup, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        run_in_process(["--model", str(tmp_path / "nowhere"), "--data", str(setup["data"]), "--out", str(tmp_path)])
+    assert f"{tmp_path / 'nowhere'}: no such model folder, and no hub download" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        run_in_process(["--model", str(setup["mistral"]), "--data", str(tmp_path / "none.jsonl"),
+                        "--out", str(tmp_path)])
+    assert "No such file or directory" in capsys.readouterr().err
+
+
+def test_global_batch_must_divide(setup, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        run_in_process(base_args(setup, tmp_path) + ["--global-batch-size", "6", "--micro-batch-size", "4"])
+    assert "--global-batch-size 6 is not a multiple of --micro-batch-size 4 x 1 ranks" in capsys.readouterr().err
+
+
+def test_dry_run_prints_the_plan_and_memory_without_training(setup, tmp_path, capsys):
+    run_in_process(base_args(setup, tmp_path / "dry") + ["--dry-run", "--world-size", "2", "--global-batch-size",
+                                                         "4", "--micro-batch-size", "1", "--pack",
+                                                         "--max-seq-len", "64"])
+    printed = capsys.readouterr().out
+    assert "of 4 sequences = 1 x 2 accumulation x 2 ranks" in printed
+    assert "micro-batch 1 x 64 tokens" in printed and "total, checkpointing" in printed
+    assert not (tmp_path / "dry").exists()
+
+
+def test_memory_estimate_by_hand():
+    config = make_config_like_mistral_7b()
+    n = 7_241_732_096  # Mistral-7B's parameter count
+    est = estimate_memory(config, n, world_size=4, micro_batch_size=4, seq_len=2048, compute_bytes=2)
+    assert est["parameters (fp32 shard)"] == est["gradients (fp32 shard)"] == n  # 4 bytes x n / 4
+    assert est["AdamW states (2 x fp32 shard)"] == 2 * n
+    tokens = 4 * 2048
+    per_layer = 2 * (6 * 4096 + 2 * 1024 + 4 * 14336) + 16 * 4096
+    assert est["activations, no checkpointing"] == 32 * tokens * per_layer
+    assert est["activations, checkpointing"] == 32 * tokens * 2 * 4096 + tokens * per_layer
+    assert est["logits and their fp32 loss"] == tokens * 32000 * 10
+
+
+def make_config_like_mistral_7b():
+    from transformers import MistralConfig
+    return MistralConfig(hidden_size=4096, intermediate_size=14336, num_hidden_layers=32,
+                         num_attention_heads=32, num_key_value_heads=8, vocab_size=32000)
