@@ -1,6 +1,6 @@
 """Fully fine-tune a causal LM on mnlu instruction records with a hand-written FSDP2 loop.
 
-    torchrun --nproc_per_node 4 train.py --model BioMistral/BioMistral-7B \
+    torchrun --nproc_per_node 4 train.py --model BioMistral/BioMistral-7B-DARE \
         --data mnlu_instruct.jsonl --out runs/biomistral-nlu
 
 Defaults are the paper's (AdamW, lr 2e-4, 3 epochs, global batch 16, 10% linear warm-up then
