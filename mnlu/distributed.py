@@ -6,17 +6,16 @@ tensor at a time, each rank keeping only its own rows. Peak CPU memory per rank 
 plus the rank's shard, whatever the model size and the number of ranks.
 """
 
-import json
 import os
 from datetime import timedelta
-from pathlib import Path
 
 import torch
 import torch.distributed as dist
-from safetensors import safe_open
 from torch.distributed._composable import checkpoint as checkpoint_activations
 from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
 from torch.distributed.tensor import DTensor, distribute_tensor
+
+from mnlu.shards import Checkpoint
 
 DTYPES = {"bf16": torch.bfloat16, "fp32": torch.float32}
 
@@ -83,21 +82,6 @@ def shard_model(model, compute_dtype, activation_checkpointing, reshard_after_fo
     return model
 
 
-def weight_files(model_dir):
-    """{tensor name: safetensors file} of a Hugging Face checkpoint folder (single or sharded)."""
-    model_dir = Path(model_dir)
-    index = model_dir / "model.safetensors.index.json"
-    if index.exists():
-        weight_map = json.loads(index.read_text())["weight_map"]
-        return {name: model_dir / file for name, file in weight_map.items()}
-    single = model_dir / "model.safetensors"
-    if not single.exists():
-        raise FileNotFoundError(f"{model_dir}: no model.safetensors(.index.json); "
-                                "mnlu loads safetensors weights only")
-    with safe_open(single, "pt") as f:
-        return {name: single for name in f.keys()}
-
-
 def load_sharded_weights(model, model_dir, device):
     """Materialise a sharded meta model and fill it from `model_dir`, one tensor at a time.
 
@@ -112,30 +96,25 @@ def load_sharded_weights(model, model_dir, device):
         for module in model.modules():
             if module._non_persistent_buffers_set:
                 model._init_weights(module)
-    files = weight_files(model_dir)
+    checkpoint = Checkpoint(model_dir)
     wanted = dict(model.named_parameters())  # a tied weight appears once, under its first name
     wanted.update((name, b) for name, b in model.named_buffers() if _is_persistent(model, name))
-    missing = sorted(set(wanted) - set(files))
+    missing = sorted(set(wanted) - set(checkpoint.specs))
     if missing:
         raise ValueError(f"{model_dir}: tensor {missing[0]} is missing from the checkpoint "
                          f"({len(missing)} missing in all)")
-    handles = {}
     with torch.no_grad():
         for name, param in wanted.items():
-            path = files[name]
-            if path not in handles:
-                handles[path] = safe_open(path, "pt")
-            full = handles[path].get_tensor(name)
-            if tuple(full.shape) != tuple(param.shape):
-                raise ValueError(f"{path}: tensor {name} has shape {tuple(full.shape)}, "
+            if checkpoint.specs[name].shape != tuple(param.shape):
+                raise ValueError(f"{model_dir}: tensor {name} has shape {checkpoint.specs[name].shape}, "
                                  f"the model expects {tuple(param.shape)}")
-            full = full.to(device=device, dtype=param.dtype)
+            full = checkpoint.get(name).to(device=device, dtype=param.dtype)
             if isinstance(param, DTensor):
                 full = distribute_tensor(full, param.device_mesh, param.placements, src_data_rank=None)
             param.copy_(full)
     on_meta = [n for n, t in list(model.named_parameters()) + list(model.named_buffers()) if t.is_meta]
     assert not on_meta, f"tensors left on the meta device after loading: {on_meta}"
-    return sorted(set(files) - set(wanted))
+    return sorted(set(checkpoint.specs) - set(wanted))
 
 
 def _is_persistent(model, name):
