@@ -10,7 +10,7 @@ the order of the file or a resume, and never itself.
 
 from mnlu.chat import chat_template
 from mnlu.records import SPAN_TASKS
-from mnlu.tasks import TEXT_MARKER, instance_rng
+from mnlu.tasks import TEXT_MARKER, instance_rng, normalize_space, source_text
 
 FORMAT_EXPLANATION = (
     "Your answer should use the following format, with one entity type per line. "
@@ -21,16 +21,16 @@ _RANDOM_DRAWS = 1000  # then every train record is tried once, in a seeded order
 
 
 def pick_demonstrations(record, train, k, seed):
-    """`k` train records with distinct answers, none of them `record` itself (same id or same question).
+    """`k` train records with distinct answers, none of them `record` itself (same id or same text).
 
     Raises ValueError when the train split has fewer than `k` usable records.
     """
     rng = instance_rng(f"{seed}/{record['dataset']}/{record['id']}")
-    question, picked, answers = _user_turn(record), [], set()
+    question, picked, answers = _question(record), [], set()
     for i in _candidate_order(rng, len(train)):
         candidate = train[i]
-        answer = _answer(candidate)
-        if candidate["id"] == record["id"] or _user_turn(candidate) == question or answer in answers:
+        answer = _answer_key(candidate)
+        if candidate["id"] == record["id"] or _question(candidate) == question or answer in answers:
             continue
         picked.append(candidate)
         answers.add(answer)
@@ -77,6 +77,19 @@ def render_few_shot_prompt(tokenizer, messages):
     """
     return tokenizer.apply_chat_template(messages, chat_template=chat_template(tokenizer), tokenize=False,
                                          add_generation_prompt=True)
+
+
+def _question(record):
+    """What makes two records the same instance: their text (NLI/STS: their whole question)."""
+    return source_text(record) or _user_turn(record)
+
+
+def _answer_key(record):
+    """The gold answer, independent of the per-instance order of labels and options."""
+    gold = record["gold"]
+    if "spans" in gold:
+        return tuple(sorted((s["label"], normalize_space(s["text"])) for s in gold["spans"]))
+    return tuple(sorted(gold.get("answers", [gold.get("summary")])))
 
 
 def _user_turn(record):
