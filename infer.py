@@ -119,8 +119,10 @@ def main():
 
     if args.task:
         jobs = [(r, render_prompt(tokenizer, r["messages"])) for r in records]
-        for record, prediction in run_generation(jobs, tokenizer, settings, generate, chunk_size, "texts"):
-            print(json.dumps(structured_answer(record, prediction), ensure_ascii=False), flush=True)
+        answers = {r["id"]: structured_answer(r, prediction)
+                   for r, prediction in run_generation(jobs, tokenizer, settings, generate, chunk_size, "texts")}
+        for record in records:  # in the order of the input, not of generation
+            print(json.dumps(answers[record["id"]], ensure_ascii=False))
         return
 
     for dataset, records in datasets.items():
