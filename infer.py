@@ -77,6 +77,9 @@ def parse_args():
         p.error("--task needs exactly one of --text or --input")
     if args.task is not None and args.shots:
         p.error("--shots needs a train split; it is for --data runs only")
+    for path in (args.data or []) + ([args.input] if args.input else []):
+        if not path.is_file():
+            p.error(f"{path}: no such file")
     return args
 
 
@@ -85,6 +88,9 @@ def main():
     backend = args.backend
     if backend == "auto":
         backend = "vllm" if importlib.util.find_spec("vllm") and torch.cuda.is_available() else "hf"
+    if backend == "vllm" and importlib.util.find_spec("vllm") is None:
+        raise SystemExit("--backend vllm: vLLM is not installed here (on a GPU: pip install vllm; "
+                         "without one, see `make test-vllm` in docs/infer.md)")
     device = "cuda" if torch.cuda.is_available() else "cpu"
     dtype = args.dtype if args.dtype != "auto" else ("bfloat16" if device == "cuda" else "float32")
 
@@ -284,5 +290,5 @@ def check_and_write_run(path, run):
 if __name__ == "__main__":
     try:
         main()
-    except (RecordError, ValueError) as e:
+    except (RecordError, ValueError, OSError) as e:  # bad input, unreadable model folder: one line, no traceback
         sys.exit(f"error: {e}")
