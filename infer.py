@@ -95,7 +95,7 @@ def main():
     dtype = args.dtype if args.dtype != "auto" else ("bfloat16" if device == "cuda" else "float32")
 
     # Read and check every input before the (slow) model load: a bad file fails in a second.
-    records = own_records(args) if args.task else None
+    own = own_records(args) if args.task else None
     datasets = None if args.task else read_datasets(args.data, args.limit)
     trains = read_train_splits(args.data, datasets) if args.shots else {}
 
@@ -109,25 +109,12 @@ def main():
                "max_num_seqs": args.max_num_seqs}
         check_and_write_run(args.out / "run.json", run)
 
-    if backend == "vllm":
-        generate = vllm_engine(args.model, settings, dtype=dtype, tensor_parallel_size=args.tensor_parallel_size,
-                               max_num_seqs=args.max_num_seqs, gpu_memory_utilization=args.gpu_memory_utilization,
-                               trust_remote_code=args.trust_remote_code)
-        chunk_size = 4 * args.max_num_seqs  # vLLM schedules within a chunk; results are saved after each
-    else:
-        model = load_hf_model(args.model, getattr(torch, dtype), device, args.trust_remote_code)
-        pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-
-        def generate(prompts):
-            return greedy_generate(model, prompts, settings, pad_id)
-
-        chunk_size = args.batch_size
-
+    generate, chunk_size = load_backend(args, backend, dtype, device, tokenizer, settings)
     if args.task:
-        jobs = [(r, render_prompt(tokenizer, r["messages"])) for r in records]
+        jobs = [(r, render_prompt(tokenizer, r["messages"])) for r in own]
         answers = {r["id"]: structured_answer(r, prediction)
                    for r, prediction in run_generation(jobs, tokenizer, settings, generate, chunk_size, "texts")}
-        for record in records:  # in the order of the input, not of generation
+        for record in own:  # in the order of the input, not of generation
             print(json.dumps(answers[record["id"]], ensure_ascii=False))
         return
 
@@ -150,6 +137,18 @@ def main():
                                                      already_done=len(records) - len(jobs)):
                 append_line(f, {**record, "prediction": prediction})
     print(f"predictions in {args.out}/", file=sys.stderr)
+
+
+def load_backend(args, backend, dtype, device, tokenizer, settings):
+    """(generate, chunk size): a function prompts -> generated ids, and how many prompts to give it at once."""
+    if backend == "vllm":
+        generate = vllm_engine(args.model, settings, dtype=dtype, tensor_parallel_size=args.tensor_parallel_size,
+                               max_num_seqs=args.max_num_seqs, gpu_memory_utilization=args.gpu_memory_utilization,
+                               trust_remote_code=args.trust_remote_code)
+        return generate, 4 * args.max_num_seqs  # vLLM schedules within a chunk; results are saved after each
+    model = load_hf_model(args.model, getattr(torch, dtype), device, args.trust_remote_code)
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    return (lambda prompts: greedy_generate(model, prompts, settings, pad_id)), args.batch_size
 
 
 def run_generation(jobs, tokenizer, settings, generate, chunk_size, desc, already_done=0):
