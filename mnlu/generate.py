@@ -108,6 +108,11 @@ def load_hf_model(name, dtype, device, trust_remote_code=False):
     return model.to(device).eval()
 
 
+# the sampling fields greedy_generate implements, at the only values it implements
+_HF_IMPLEMENTS = {"n": 1, "temperature": 0.0, "repetition_penalty": 1.0, "presence_penalty": 0.0,
+                  "frequency_penalty": 0.0, "min_tokens": 0, "ignore_eos": False}
+
+
 @torch.no_grad()
 def greedy_generate(model, prompts, settings, pad_token_id):
     """Greedy continuations of token-id `prompts`, as one left-padded batch with a KV cache.
@@ -119,8 +124,9 @@ def greedy_generate(model, prompts, settings, pad_token_id):
     """
     from transformers import DynamicCache
 
-    if settings["temperature"] != 0 or settings["repetition_penalty"] != 1 or settings["n"] != 1:
-        raise ValueError("the hf backend only does greedy decoding (temperature 0, no penalties, n=1)")
+    unsupported = {k: settings[k] for k, v in _HF_IMPLEMENTS.items() if settings[k] != v}
+    if unsupported:
+        raise ValueError(f"the hf backend does plain greedy decoding only, not {unsupported}")
     device = model.device
     width = max(len(p) for p in prompts)
     input_ids = torch.tensor([[pad_token_id] * (width - len(p)) + list(p) for p in prompts], device=device)
@@ -128,15 +134,17 @@ def greedy_generate(model, prompts, settings, pad_token_id):
     positions = (mask.cumsum(-1) - 1).clamp(min=0)
     stops = torch.tensor(settings["stop_token_ids"], device=device)
     cache = DynamicCache(config=model.config)
-    cache_kwarg = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"  # renamed in transformers 5.2x
+    # transformers renamed `past_key_values` to `cache` (5.24 has the new name, 5.19 only the old one)
+    cache_kwarg = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
     generated = [[] for _ in prompts]
     done = torch.zeros(len(prompts), dtype=torch.bool, device=device)
     for _ in range(settings["max_tokens"]):
         logits = model(input_ids=input_ids, attention_mask=mask, position_ids=positions,
                        use_cache=True, logits_to_keep=1, **{cache_kwarg: cache}).logits[:, -1]
         next_ids = logits.argmax(-1)
+        chosen = next_ids.tolist()
         for row in (~done).nonzero().flatten().tolist():
-            generated[row].append(next_ids[row].item())
+            generated[row].append(chosen[row])
         done |= torch.isin(next_ids, stops)
         if done.all():
             break

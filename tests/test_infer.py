@@ -108,7 +108,7 @@ def test_greedy_refuses_settings_it_does_not_implement():
     tok = byte_tokenizer()
     model = tiny_model("llama", len(tok))
     settings = {**sampling_settings(tok), "temperature": 0.7}
-    with pytest.raises(ValueError, match="greedy"):
+    with pytest.raises(ValueError, match="greedy decoding only, not {.temperature.: 0.7}"):
         greedy_generate(model, [[5, 6]], settings, pad_token_id=0)
 
 
