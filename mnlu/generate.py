@@ -1,0 +1,181 @@
+"""Greedy generation with two backends that give the same answers: vLLM, and plain transformers.
+
+Both backends take the same token ids (`prompt_token_ids`), decode with the same settings
+(`sampling_settings`, the one place every sampling field is chosen) and return generated token
+ids, which `completion_text` turns into the prediction the same way for both. So a difference
+between the backends can only come from the model's arithmetic, never from the plumbing.
+"""
+
+import inspect
+
+import torch
+
+from mnlu.chat import render_conversation, render_prompt
+
+_PROBE = "\x00answer\x00"  # a string no template writes, to find what a template puts around a turn
+
+
+def template_markers(tokenizer):
+    """(answer_prefix, end_of_turn): what the chat template writes before and after an answer.
+
+    E.g. `<|assistant|>` and `</s>` for the Zephyr fallback, `<|im_start|>assistant` and
+    `<|im_end|>` for ChatML. They are read off the template itself, so cleanup removes exactly
+    these strings and never a word of the answer.
+    """
+    user = [{"role": "user", "content": "?"}]
+    without, with_prompt = render_conversation(tokenizer, user), render_prompt(tokenizer, user)
+    prefix = with_prompt[len(without):] if with_prompt.startswith(without) else ""
+    turn = render_conversation(tokenizer, user + [{"role": "assistant", "content": _PROBE}])
+    end = turn.split(_PROBE, 1)[1] if _PROBE in turn else ""
+    return prefix.strip(), end.strip()
+
+
+def stop_token_ids(tokenizer):
+    """EOS, and the template's end-of-turn token where that is a single token (`<|im_end|>`)."""
+    ids = {tokenizer.eos_token_id}
+    end = template_markers(tokenizer)[1]
+    if end:
+        end_ids = tokenizer.convert_tokens_to_ids([end])
+        if end_ids[0] is not None and end_ids[0] != tokenizer.unk_token_id:
+            ids.add(end_ids[0])
+    return sorted(i for i in ids if i is not None)
+
+
+def sampling_settings(tokenizer, max_tokens=512, seed=0):
+    """Every decoding field, set explicitly: greedy, at most `max_tokens`, stop at EOS.
+
+    The keys are vLLM `SamplingParams` fields; the hf backend implements exactly this setting
+    (greedy, no penalties). Nothing is left to the model's generation_config.json, whose
+    defaults vLLM and transformers would otherwise each apply in their own way.
+    """
+    return {
+        "n": 1,
+        "temperature": 0.0,
+        "top_p": 1.0,
+        "top_k": 0,
+        "min_p": 0.0,
+        "repetition_penalty": 1.0,
+        "presence_penalty": 0.0,
+        "frequency_penalty": 0.0,
+        "max_tokens": max_tokens,
+        "min_tokens": 0,
+        "stop_token_ids": stop_token_ids(tokenizer),
+        "ignore_eos": False,
+        "seed": seed,
+        "skip_special_tokens": False,  # both backends return token ids; completion_text decodes them
+    }
+
+
+def prompt_token_ids(tokenizer, prompt):
+    """Token ids of a rendered prompt; a BOS the template already wrote is not added twice."""
+    has_bos = tokenizer.bos_token is not None and prompt.startswith(tokenizer.bos_token)
+    return tokenizer(prompt, add_special_tokens=not has_bos)["input_ids"]
+
+
+def completion_text(tokenizer, token_ids, settings):
+    """The prediction: generated ids up to the first stop token, decoded, template markers removed.
+
+    Only a leading answer prefix (a model repeating `<|assistant|>`) and everything from an
+    end-of-turn marker on are removed; words inside the answer ("physician assistant") stay.
+    """
+    stops = set(settings["stop_token_ids"])
+    cut = next((i for i, t in enumerate(token_ids) if t in stops), len(token_ids))
+    text = tokenizer.decode(token_ids[:cut], skip_special_tokens=settings["skip_special_tokens"],
+                            clean_up_tokenization_spaces=False)
+    return strip_template_markers(text, *template_markers(tokenizer))
+
+
+def strip_template_markers(text, answer_prefix, end_of_turn):
+    """`text` without a leading `answer_prefix` and without anything from `end_of_turn` on."""
+    text = text.strip()
+    if answer_prefix and text.startswith(answer_prefix):
+        text = text[len(answer_prefix):]
+    if end_of_turn and end_of_turn in text:
+        text = text[: text.index(end_of_turn)]
+    return text.strip()
+
+
+# ---------------------------------------------------------------------------------------------
+# hf backend: transformers on CPU or GPU
+
+
+def load_hf_model(name, dtype, device, trust_remote_code=False):
+    """A causal LM from safetensors weights only, in eval mode on `device`."""
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(name, dtype=dtype, use_safetensors=True,
+                                                 trust_remote_code=trust_remote_code)
+    return model.to(device).eval()
+
+
+# the sampling fields greedy_generate implements, at the only values it implements
+_HF_IMPLEMENTS = {"n": 1, "temperature": 0.0, "repetition_penalty": 1.0, "presence_penalty": 0.0,
+                  "frequency_penalty": 0.0, "min_tokens": 0, "ignore_eos": False}
+
+
+@torch.no_grad()
+def greedy_generate(model, prompts, settings, pad_token_id):
+    """Greedy continuations of token-id `prompts`, as one left-padded batch with a KV cache.
+
+    Left padding puts every prompt's last token in the last column, so each step appends one
+    token to every row. The attention mask hides the padding and position ids count real tokens
+    only, so each row computes what it would alone (up to floating-point rounding). A row stops
+    after its first stop token (which it keeps); the batch stops when every row has.
+    """
+    from transformers import DynamicCache
+
+    unsupported = {k: settings[k] for k, v in _HF_IMPLEMENTS.items() if settings[k] != v}
+    if unsupported:
+        raise ValueError(f"the hf backend does plain greedy decoding only, not {unsupported}")
+    device = model.device
+    width = max(len(p) for p in prompts)
+    input_ids = torch.tensor([[pad_token_id] * (width - len(p)) + list(p) for p in prompts], device=device)
+    mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=device)
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)
+    stops = torch.tensor(settings["stop_token_ids"], device=device)
+    cache = DynamicCache(config=model.config)
+    # transformers renamed `past_key_values` to `cache` (5.24 has the new name, 5.19 only the old one)
+    cache_kwarg = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+    generated = [[] for _ in prompts]
+    done = torch.zeros(len(prompts), dtype=torch.bool, device=device)
+    for _ in range(settings["max_tokens"]):
+        logits = model(input_ids=input_ids, attention_mask=mask, position_ids=positions,
+                       use_cache=True, logits_to_keep=1, **{cache_kwarg: cache}).logits[:, -1]
+        next_ids = logits.argmax(-1)
+        chosen = next_ids.tolist()
+        for row in (~done).nonzero().flatten().tolist():
+            generated[row].append(chosen[row])
+        done |= torch.isin(next_ids, stops)
+        if done.all():
+            break
+        input_ids = torch.where(done, pad_token_id, next_ids)[:, None]
+        mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)
+        positions = positions[:, -1:] + 1
+    return generated
+
+
+# ---------------------------------------------------------------------------------------------
+# vLLM backend
+
+
+def vllm_engine(model, settings, *, dtype, tensor_parallel_size, max_num_seqs, gpu_memory_utilization,
+                trust_remote_code=False):
+    """A vLLM engine and a function prompts -> generated ids, decoding with `settings`.
+
+    `generation_config="vllm"` keeps vLLM from taking defaults from the model's
+    generation_config.json; the engine's seed is the run's seed.
+    """
+    from vllm import LLM, SamplingParams
+    from vllm.inputs import TokensPrompt
+
+    llm = LLM(model=model, tokenizer=model, dtype=dtype, seed=settings["seed"],
+              tensor_parallel_size=tensor_parallel_size, max_num_seqs=max_num_seqs,
+              gpu_memory_utilization=gpu_memory_utilization, generation_config="vllm",
+              trust_remote_code=trust_remote_code)
+    params = SamplingParams(**settings)
+
+    def generate(prompts):
+        outputs = llm.generate([TokensPrompt(prompt_token_ids=list(p)) for p in prompts], params, use_tqdm=False)
+        return [list(o.outputs[0].token_ids) for o in outputs]
+
+    return generate

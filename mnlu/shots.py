@@ -1,0 +1,100 @@
+"""Few-shot prompts, the paper's baseline setting for models not trained on the unified format.
+
+`--shots 2` puts two solved instances from the dataset's train split before the question, as
+earlier chat turns. Span tasks also get an explanation of the answer format in every user turn
+(the released evaluation.py's wording), since an untrained model cannot guess `Type: a...b` or
+`None`; choice tasks already list their options. Demonstrations are drawn with a generator
+seeded by (seed, dataset, id): the same instance always gets the same demonstrations, whatever
+the order of the file or a resume, and never itself.
+"""
+
+from mnlu.chat import chat_template
+from mnlu.records import SPAN_TASKS
+from mnlu.tasks import TEXT_MARKER, instance_rng, normalize_space, source_text
+
+FORMAT_EXPLANATION = (
+    "Your answer should use the following format, with one entity type per line. "
+    "The span refers to the original text span from the Medical text. "
+    "Output None if there is no such span. Use `...' to separate multiple spans."
+)
+_RANDOM_DRAWS = 1000  # then every train record is tried once, in a seeded order
+
+
+def pick_demonstrations(record, train, k, seed):
+    """`k` train records with distinct answers, none of them `record` itself (same id or same text).
+
+    Raises ValueError when the train split has fewer than `k` usable records.
+    """
+    rng = instance_rng(f"{seed}/{record['dataset']}/{record['id']}")
+    question, picked, answers = _question(record), [], set()
+    for i in _candidate_order(rng, len(train)):
+        candidate = train[i]
+        answer = _answer_key(candidate)
+        if candidate["id"] == record["id"] or _question(candidate) == question or answer in answers:
+            continue
+        picked.append(candidate)
+        answers.add(answer)
+        if len(picked) == k:
+            return picked
+    raise ValueError(f"{record['dataset']}: the train split has fewer than {k} records with distinct answers "
+                     f"that differ from {record['id']!r}")
+
+
+def _candidate_order(rng, n):
+    """Random indices: quick draws with replacement first, then every index once (so it ends)."""
+    for _ in range(_RANDOM_DRAWS if n else 0):
+        yield rng.randrange(n)
+    yield from rng.sample(range(n), n)
+
+
+def few_shot_messages(record, demonstrations):
+    """The chat a model answers: each demonstration's question and answer, then `record`'s question."""
+    messages = [m for m in record["messages"] if m["role"] == "system"]
+    for demo in demonstrations:
+        messages += [{"role": "user", "content": with_format_explanation(demo)},
+                     {"role": "assistant", "content": _answer(demo)}]
+    return messages + [{"role": "user", "content": with_format_explanation(record)}]
+
+
+def with_format_explanation(record):
+    """The user turn of `record`, for span tasks with the answer format spelled out before the text.
+
+    The format lists the record's own labels in its own order, as `Label: {span}` lines.
+    """
+    user = _user_turn(record)
+    if record["task"] not in SPAN_TASKS or TEXT_MARKER not in user:
+        return user
+    instruction, text = user.split(TEXT_MARKER, 1)
+    lines = "\n".join(f"{label}: {{span}}" for label in record["gold"]["labels"])
+    return f"{instruction}\n{FORMAT_EXPLANATION}\n{lines}{TEXT_MARKER}{text}"
+
+
+def render_few_shot_prompt(tokenizer, messages):
+    """`messages` (ending with a user turn) rendered with mnlu's chat template and the generation prompt.
+
+    mnlu.chat.render_prompt drops every assistant turn, demonstrations' answers included, so
+    this renders with the same template directly.
+    """
+    return tokenizer.apply_chat_template(messages, chat_template=chat_template(tokenizer), tokenize=False,
+                                         add_generation_prompt=True)
+
+
+def _question(record):
+    """What makes two records the same instance: their text (NLI/STS: their whole question)."""
+    return source_text(record) or _user_turn(record)
+
+
+def _answer_key(record):
+    """The gold answer, independent of the per-instance order of labels and options."""
+    gold = record["gold"]
+    if "spans" in gold:
+        return tuple(sorted((s["label"], normalize_space(s["text"])) for s in gold["spans"]))
+    return tuple(sorted(gold.get("answers", [gold.get("summary")])))
+
+
+def _user_turn(record):
+    return next(m["content"] for m in record["messages"] if m["role"] == "user")
+
+
+def _answer(record):
+    return next(m["content"] for m in record["messages"] if m["role"] == "assistant")

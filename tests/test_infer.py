@@ -1,0 +1,368 @@
+"""infer.py and its helpers (mnlu.generate, mnlu.shots, mnlu.resume) on a tiny random model.
+
+The tokenizer is byte-level with no merges, so any text encodes and decodes exactly, and it has
+no chat template, so prompts use the Zephyr fallback the released recipe trained with.
+"""
+
+import importlib.util
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import types
+from pathlib import Path
+
+import pytest
+import torch
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+from tokenizers.processors import TemplateProcessing
+from transformers import LlamaConfig, LlamaForCausalLM, MistralConfig, MistralForCausalLM, PreTrainedTokenizerFast
+
+from mnlu.chat import render_prompt
+from mnlu.generate import (completion_text, greedy_generate, prompt_token_ids, sampling_settings,
+                           stop_token_ids, strip_template_markers, template_markers, vllm_engine)
+from mnlu.records import RecordError, write_records
+from mnlu.resume import append_line, finished_ids
+from mnlu.shots import FORMAT_EXPLANATION, few_shot_messages, pick_demonstrations, render_few_shot_prompt
+from mnlu.tasks import dc_record, make_record, ner_record
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = json.loads((ROOT / "tests" / "fixtures" / "unified_format.json").read_text())
+CHATML = ("{% for m in messages %}{{ '<|im_start|>' + m['role'] + '\n' + m['content'] + '<|im_end|>\n' }}"
+          "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}")
+
+
+def byte_tokenizer(chat_template=None, extra_special=()):
+    alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
+    vocab = {"<unk>": 0, "<s>": 1, "</s>": 2}
+    vocab.update({t: len(vocab) + i for i, t in enumerate(extra_special)})
+    vocab.update({c: len(vocab) + i for i, c in enumerate(alphabet)})
+    backend = Tokenizer(models.BPE(vocab=vocab, merges=[], unk_token="<unk>"))
+    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
+    backend.decoder = decoders.ByteLevel()
+    tok = PreTrainedTokenizerFast(tokenizer_object=backend, bos_token="<s>", eos_token="</s>", unk_token="<unk>",
+                                  additional_special_tokens=list(extra_special))
+    tok.chat_template = chat_template
+    return tok
+
+
+def tiny_model(arch, vocab_size):
+    """A random 2-layer model whose answers stop at EOS at different lengths (EOS row scaled up).
+
+    A large init range makes the logits peaked, so greedy choices are not near-ties.
+    """
+    config_class, model_class = {"llama": (LlamaConfig, LlamaForCausalLM),
+                                 "mistral": (MistralConfig, MistralForCausalLM)}[arch]
+    torch.manual_seed(0)
+    config = config_class(vocab_size=vocab_size, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                          num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048,
+                          bos_token_id=1, eos_token_id=2, pad_token_id=0, tie_word_embeddings=False,
+                          initializer_range=0.3)
+    model = model_class(config).eval()
+    with torch.no_grad():
+        model.lm_head.weight[2] *= 2
+    return model
+
+
+def fixture_records():
+    return [make_record(x["task"], **x["fields"]) for x in FIXTURES]
+
+
+def reference_greedy(model, prompt, stops, max_tokens):
+    """Greedy decoding the slow obvious way: the whole sequence through the model at every step."""
+    ids, out = list(prompt), []
+    with torch.no_grad():
+        for _ in range(max_tokens):
+            token = model(torch.tensor([ids])).logits[0, -1].argmax().item()
+            out.append(token)
+            ids.append(token)
+            if token in stops:
+                break
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# hf backend
+
+
+@pytest.mark.parametrize("arch", ["llama", "mistral"])
+def test_batched_greedy_equals_one_at_a_time_and_the_no_cache_reference(arch):
+    tok = byte_tokenizer()
+    model = tiny_model(arch, len(tok))
+    settings = sampling_settings(tok, max_tokens=16)
+    prompts = [prompt_token_ids(tok, render_prompt(tok, r["messages"])) for r in fixture_records()]
+    assert len({len(p) for p in prompts}) > 5  # really different lengths, so left padding matters
+
+    batched = greedy_generate(model, prompts, settings, pad_token_id=0)
+    alone = [greedy_generate(model, [p], settings, pad_token_id=0)[0] for p in prompts]
+    assert batched == alone
+    assert alone[:4] == [reference_greedy(model, p, {2}, 16) for p in prompts[:4]]
+    # both ways a row can end are exercised: at EOS (kept as last token) and at max_tokens
+    assert any(len(x) < 16 and x[-1] == 2 for x in batched)
+    assert any(len(x) == 16 and 2 not in x for x in batched)
+
+
+def test_greedy_refuses_settings_it_does_not_implement():
+    tok = byte_tokenizer()
+    model = tiny_model("llama", len(tok))
+    settings = {**sampling_settings(tok), "temperature": 0.7}
+    with pytest.raises(ValueError, match="greedy decoding only, not {.temperature.: 0.7}"):
+        greedy_generate(model, [[5, 6]], settings, pad_token_id=0)
+
+
+# ---------------------------------------------------------------------------------------------
+# sampling settings and output cleanup
+
+
+def test_markers_are_read_off_the_template():
+    assert template_markers(byte_tokenizer()) == ("<|assistant|>", "</s>")  # the Zephyr fallback
+    assert template_markers(byte_tokenizer(CHATML)) == ("<|im_start|>assistant", "<|im_end|>")
+
+
+def test_stop_ids_are_eos_and_a_single_token_end_of_turn():
+    assert stop_token_ids(byte_tokenizer()) == [2]
+    chatml = byte_tokenizer(CHATML, extra_special=("<|im_start|>", "<|im_end|>"))
+    assert stop_token_ids(chatml) == [2, chatml.convert_tokens_to_ids("<|im_end|>")]
+    assert stop_token_ids(byte_tokenizer(CHATML)) == [2]  # `<|im_end|>` is no single token there
+
+
+def test_cleanup_strips_template_markers_and_never_words():
+    zephyr = ("<|assistant|>", "</s>")
+    assert strip_template_markers("Occupation: physician assistant", *zephyr) == "Occupation: physician assistant"
+    assert strip_template_markers("<|assistant|>\nDisease: fever</s>\n<|user|>\nmore", *zephyr) == "Disease: fever"
+    assert strip_template_markers("  Role: assistant <|assistant|>  ", *zephyr) == "Role: assistant <|assistant|>"
+    assert strip_template_markers("(B) no", "", "") == "(B) no"
+
+
+def test_completion_text_cuts_at_the_first_stop_and_decodes_exactly():
+    tok = byte_tokenizer()
+    settings = sampling_settings(tok)
+    answer = "Staff: physician assistant...nurse , é"
+    ids = tok(answer, add_special_tokens=False)["input_ids"]
+    assert completion_text(tok, ids + [2] + tok("junk")["input_ids"], settings) == answer
+    assert completion_text(tok, tok("<|assistant|>\n")["input_ids"] + ids, settings) == answer
+
+
+def test_settings_set_every_field_explicitly():
+    settings = sampling_settings(byte_tokenizer(), max_tokens=77, seed=5)
+    assert settings["temperature"] == 0.0 and settings["max_tokens"] == 77 and settings["seed"] == 5
+    assert settings["stop_token_ids"] == [2] and settings["ignore_eos"] is False
+    assert all(value is not None for value in settings.values())
+
+
+def test_the_vllm_path_takes_its_sampling_parameters_from_the_shared_settings(monkeypatch):
+    """vLLM is not installed here: a stand-in module records what the vLLM path passes to it."""
+    seen = {}
+
+    class LLM:
+        def __init__(self, **kwargs):
+            seen["engine"] = kwargs
+
+        def generate(self, prompts, params, use_tqdm):
+            seen["prompts"], seen["params"] = prompts, params
+            completion = types.SimpleNamespace(token_ids=(7, 8, 2))
+            return [types.SimpleNamespace(outputs=[completion]) for _ in prompts]
+
+    vllm = types.ModuleType("vllm")
+    vllm.LLM, vllm.SamplingParams = LLM, lambda **kw: kw
+    inputs = types.ModuleType("vllm.inputs")
+    inputs.TokensPrompt = dict
+    monkeypatch.setitem(sys.modules, "vllm", vllm)
+    monkeypatch.setitem(sys.modules, "vllm.inputs", inputs)
+
+    settings = sampling_settings(byte_tokenizer(), max_tokens=33, seed=9)
+    generate = vllm_engine("m", settings, dtype="float32", tensor_parallel_size=2, max_num_seqs=8,
+                           gpu_memory_utilization=0.5)
+    assert generate([[5, 6], [7]]) == [[7, 8, 2], [7, 8, 2]]
+    assert seen["params"] == settings
+    assert seen["prompts"] == [{"prompt_token_ids": [5, 6]}, {"prompt_token_ids": [7]}]
+    assert seen["engine"]["seed"] == 9 and seen["engine"]["generation_config"] == "vllm"
+    assert seen["engine"]["tensor_parallel_size"] == 2 and seen["engine"]["max_num_seqs"] == 8
+
+
+def test_prompt_ids_do_not_repeat_a_bos_the_template_wrote():
+    tok = byte_tokenizer()
+    tok._tokenizer.post_processor = TemplateProcessing(single="<s> $A", special_tokens=[("<s>", 1)])  # adds BOS
+    assert prompt_token_ids(tok, "hi")[:2] == [1, tok.convert_tokens_to_ids("h")]
+    assert prompt_token_ids(tok, "<s>hi")[:2] == [1, tok.convert_tokens_to_ids("h")]
+
+
+# ---------------------------------------------------------------------------------------------
+# 2-shot prompts
+
+
+def ner(id, text, spans, split="train", shuffle=True):
+    return ner_record(id=id, dataset="d", split=split, text=text, labels=["Disease", "Drug"],
+                      spans=[{"label": label, "text": s} for label, s in spans], shuffle=shuffle)
+
+
+def test_demonstrations_are_seeded_distinct_and_never_the_instance_itself():
+    query = ner("q", "fever today", [("Disease", "fever")], split="test")
+    same_id = ner("q", "cough", [("Disease", "cough")])
+    same_question = ner("other-id", "fever today", [("Disease", "fever")])
+    pool = [same_id, same_question] + [ner(f"t{i}", f"text {i} rash", [("Disease", "rash")] * (i % 3))
+                                      for i in range(40)]
+    picks = {seed: [d["id"] for d in pick_demonstrations(query, pool, 2, seed)] for seed in range(20)}
+    assert picks[3] == [d["id"] for d in pick_demonstrations(query, list(pool), 2, 3)]  # deterministic
+    assert len({tuple(p) for p in picks.values()}) > 1  # the seed matters
+    for seed, ids in picks.items():
+        assert "q" not in ids and "other-id" not in ids
+        answers = [next(r for r in pool if r["id"] == i)["messages"][1]["content"] for i in ids]
+        assert len(set(answers)) == 2
+
+
+def test_too_few_distinct_answers_is_an_error():
+    query = ner("q", "fever", [], split="test")
+    pool = [ner(f"t{i}", f"text {i}", []) for i in range(5)]  # every answer: no span (in either label order)
+    with pytest.raises(ValueError, match="fewer than 2 records with distinct answers"):
+        pick_demonstrations(query, pool, 2, seed=0)
+
+
+def test_few_shot_prompt_holds_the_format_explanation_and_the_demonstrations_answers():
+    tok = byte_tokenizer()
+    query = ner("q", "fever today", [("Disease", "fever")], split="test", shuffle=False)
+    demos = [ner("a", "aspirin for pain", [("Drug", "aspirin")], shuffle=False),
+             ner("b", "no findings", [], shuffle=False)]
+    prompt = render_few_shot_prompt(tok, few_shot_messages(query, demos))
+    explained = f"{FORMAT_EXPLANATION}\nDisease: {{span}}\nDrug: {{span}}\nMedical text: "
+    assert prompt.count(explained) == 3
+    assert "<|assistant|>\nDisease: None\nDrug: aspirin</s>" in prompt
+    assert "<|assistant|>\nDisease: None\nDrug: None</s>" in prompt
+    assert "fever today" not in prompt.split("Medical text: fever today")[0]  # the query comes last, once
+    assert prompt.endswith("Medical text: fever today</s>\n<|assistant|>\n")
+
+
+def test_choice_tasks_get_demonstrations_without_the_span_format():
+    fields = {"dataset": "d", "text": "t", "what": "x", "options": ["a", "b"]}
+    query = dc_record(id="q", split="test", answers=["a"], **fields)
+    messages = few_shot_messages(query, [dc_record(id="t", split="train", answers=["b"], **fields)])
+    assert [m["role"] for m in messages] == ["user", "assistant", "user"]
+    assert FORMAT_EXPLANATION not in json.dumps(messages)
+
+
+# ---------------------------------------------------------------------------------------------
+# resume
+
+
+def test_a_line_cut_by_a_kill_is_dropped_and_the_file_stays_appendable(tmp_path):
+    path = tmp_path / "d.jsonl"
+    with open(path, "w") as f:
+        append_line(f, {"id": "a", "prediction": "x"})
+        append_line(f, {"id": "b", "prediction": "y"})
+        f.write('{"id": "c", "predic')
+    assert finished_ids(path) == {"a", "b"}
+    with open(path, "a") as f:
+        append_line(f, {"id": "c", "prediction": "z"})
+    assert [json.loads(line)["id"] for line in path.read_text().splitlines()] == ["a", "b", "c"]
+
+
+def test_a_damaged_or_repeated_line_is_an_error_naming_the_line(tmp_path):
+    path = tmp_path / "d.jsonl"
+    path.write_text('{"id": "a"}\nnot json\n{"id": "b"}\n')
+    with pytest.raises(RecordError, match=r"d\.jsonl:2:"):
+        finished_ids(path)
+    path.write_text('{"id": "a"}\n{"id": "a"}\n')
+    with pytest.raises(RecordError, match=r"d\.jsonl:2: id 'a' appears twice"):
+        finished_ids(path)
+    assert finished_ids(tmp_path / "missing.jsonl") == set()
+
+
+# ---------------------------------------------------------------------------------------------
+# own text: structured answers with offsets
+
+
+def load_infer():
+    spec = importlib.util.spec_from_file_location("infer_script", ROOT / "infer.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_offsets_for_repeated_overlapping_and_invented_spans():
+    infer = load_infer()
+    text = "Fever and chest pain; fever again, then pain."
+    record = ner_record(id="text-1", dataset="own_text", split="test", text=text, labels=["Symptom"], spans=[],
+                        shuffle=False)
+    answer = infer.structured_answer(record, "Symptom: Fever...fever...chest pain...pain...cough")
+    found = [(s["text"], s["start"], s["end"], s["in_text"]) for s in answer["spans"]]
+    assert found == [("Fever", 0, 5, True), ("fever", 22, 27, True), ("chest pain", 10, 20, True),
+                     ("pain", 16, 20, True), ("cough", None, None, False)]
+    assert answer["unparseable"] is False
+
+
+# ---------------------------------------------------------------------------------------------
+# the script, end to end
+
+
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("tiny-llama")
+    tok = byte_tokenizer()
+    tiny_model("llama", len(tok)).save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return folder
+
+
+def run_infer(monkeypatch, *args):
+    """infer.py's main() in this process (no start-up cost), as the command line would run it."""
+    monkeypatch.setattr(sys, "argv", ["infer.py", *map(str, args)])
+    load_infer().main()
+
+
+@pytest.mark.slow
+def test_a_killed_run_resumes_to_the_same_file_as_an_uninterrupted_run(tmp_path, tiny_checkpoint, monkeypatch):
+    records = [{**r, "id": f"{r['id']}-{i}", "dataset": "demo"} for i in range(4) for r in fixture_records()]
+    data = tmp_path / "demo" / "test.jsonl"
+    write_records(data, records)
+    common = ["--model", tiny_checkpoint, "--data", data, "--max-tokens", 8, "--batch-size", 2]
+
+    run_infer(monkeypatch, *common, "--out", tmp_path / "whole")
+    whole = (tmp_path / "whole" / "demo.jsonl").read_text()
+    assert sorted(json.loads(line)["id"] for line in whole.splitlines()) == sorted(r["id"] for r in records)
+
+    killed = tmp_path / "killed" / "demo.jsonl"
+    command = [sys.executable, str(ROOT / "infer.py"), *map(str, common), "--out", tmp_path / "killed"]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               env={**os.environ, "OMP_NUM_THREADS": "1"})
+    deadline = time.monotonic() + 120
+    while not (killed.exists() and killed.read_text().count("\n") >= 2) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    lines_at_kill = killed.read_text().count("\n")
+    assert 2 <= lines_at_kill < len(records), "the kill came too late to interrupt the run"
+    with open(killed, "a") as f:
+        f.write(whole.splitlines()[lines_at_kill][:25])  # and a line cut short, as a kill mid-write leaves it
+
+    run_infer(monkeypatch, *common, "--out", tmp_path / "killed")
+    assert killed.read_text() == whole
+
+
+@pytest.mark.slow
+def test_a_folder_of_other_settings_is_refused(tmp_path, tiny_checkpoint, monkeypatch):
+    data = tmp_path / "demo" / "test.jsonl"
+    write_records(data, fixture_records()[:2])
+    run_infer(monkeypatch, "--model", tiny_checkpoint, "--data", data, "--out", tmp_path / "p", "--max-tokens", 2)
+    run = json.loads((tmp_path / "p" / "run.json").read_text())
+    assert run["sampling"]["max_tokens"] == 2 and run["backend"] == "hf" and run["shots"] == 0
+    with pytest.raises(SystemExit, match="run.json: this folder holds predictions made with sampling="):
+        run_infer(monkeypatch, "--model", tiny_checkpoint, "--data", data, "--out", tmp_path / "p",
+                  "--max-tokens", 3)
+
+
+@pytest.mark.slow
+def test_own_text_prints_one_json_answer_per_document(tmp_path, tiny_checkpoint, monkeypatch, capsys):
+    texts = tmp_path / "texts.txt"
+    texts.write_text("Cisplatin nephrotoxicity.\n\nFever and cough, and a much longer second document.\n")
+    run_infer(monkeypatch, "--model", tiny_checkpoint, "--task", "ner", "--labels", "Disease, Chemical",
+              "--input", texts, "--max-tokens", 8)
+    answers = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [a["text"] for a in answers] == ["Cisplatin nephrotoxicity.",  # input order, not length order
+                                            "Fever and cough, and a much longer second document."]
+    assert all(set(a) == {"text", "prediction", "unparseable", "spans"} for a in answers)
+    run_infer(monkeypatch, "--model", tiny_checkpoint, "--task", "qa", "--question", "Is it renal?",
+              "--options", "yes,no", "--text", "Cisplatin nephrotoxicity.", "--max-tokens", 4)
+    answer = json.loads(capsys.readouterr().out)
+    assert set(answer) == {"text", "prediction", "unparseable", "letters", "answers"}
