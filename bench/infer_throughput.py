@@ -16,8 +16,8 @@ from pathlib import Path
 import torch
 from transformers import AutoTokenizer
 
-from mnlu.chat import render_prompt
-from mnlu.generate import greedy_generate, load_hf_model, prompt_token_ids, sampling_settings
+from mnlu.chat import prompt_token_ids, render_prompt
+from mnlu.generate import greedy_generate, load_hf_model, sampling_settings
 from mnlu.records import read_records
 from mnlu.tasks import make_record
 

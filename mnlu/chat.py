@@ -1,4 +1,4 @@
-"""Chat rendering, shared by train.py and infer.py so both see the same prompt string.
+"""Chat rendering and prompt tokenization, shared by train.py and infer.py so both see the same ids.
 
 A tokenizer's own chat template wins; tokenizers without one get the Zephyr-style template the
 released BioMistral-NLU recipe trained with (alignment-handbook's default), verbatim.
@@ -26,8 +26,12 @@ def chat_template(tokenizer):
 
 
 def render_prompt(tokenizer, messages):
-    """The user turn(s) followed by the template's generation prompt: what a model answers."""
-    prompt = [m for m in messages if m["role"] != "assistant"]
+    """The conversation up to its last user turn, then the generation prompt: what a model answers.
+
+    A record's own answer (a trailing assistant turn) is left out; earlier assistant turns, such
+    as the answers of few-shot demonstrations, stay.
+    """
+    prompt = messages[:-1] if messages and messages[-1]["role"] == "assistant" else messages
     return tokenizer.apply_chat_template(
         prompt, chat_template=chat_template(tokenizer), tokenize=False, add_generation_prompt=True
     )
@@ -38,3 +42,10 @@ def render_conversation(tokenizer, messages):
     return tokenizer.apply_chat_template(
         messages, chat_template=chat_template(tokenizer), tokenize=False, add_generation_prompt=False
     )
+
+
+def prompt_token_ids(tokenizer, prompt):
+    """Token ids of a rendered prompt: the tokenizer's special tokens (BOS) are added, unless the
+    template already wrote BOS. Training and inference both tokenize prompts here."""
+    has_bos = tokenizer.bos_token is not None and prompt.startswith(tokenizer.bos_token)
+    return tokenizer(prompt, add_special_tokens=not has_bos)["input_ids"]

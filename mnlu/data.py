@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from mnlu.chat import render_conversation, render_prompt
+from mnlu.chat import prompt_token_ids, render_conversation, render_prompt
 
 IGNORE = -100  # the target of a position that carries no loss (PyTorch's cross-entropy default)
 LENGTH_GROUP = 64  # global batches whose sequences are sorted by length together
@@ -39,9 +39,8 @@ def encode_records(tokenizer, records, loss="completion", max_seq_len=2048, prog
     while chunk := list(itertools.islice(records, 1024)):
         prompts, answers = _split_conversations(tokenizer, chunk)
         # The prompt is tokenized alone, exactly as a model sees it at inference; the answer
-        # continues it. Tokenizers that prepend bos do so unless the template already wrote it.
-        add_bos = tokenizer.bos_token is not None and not prompts[0].startswith(tokenizer.bos_token)
-        prompt_ids = tokenizer(prompts, add_special_tokens=add_bos).input_ids
+        # continues it.
+        prompt_ids = [prompt_token_ids(tokenizer, p) for p in prompts]
         answer_ids = tokenizer(answers, add_special_tokens=False).input_ids
         for p, a in zip(prompt_ids, answer_ids):
             ids = (p + a)[:max_seq_len]

@@ -1,6 +1,6 @@
 """Greedy generation with two backends that give the same answers: vLLM, and plain transformers.
 
-Both backends take the same token ids (`prompt_token_ids`), decode with the same settings
+Both backends take the same token ids (`mnlu.chat.prompt_token_ids`), decode with the same settings
 (`sampling_settings`, the one place every sampling field is chosen) and return generated token
 ids, which `completion_text` turns into the prediction the same way for both. So a difference
 between the backends can only come from the model's arithmetic, never from the plumbing.
@@ -64,12 +64,6 @@ def sampling_settings(tokenizer, max_tokens=512, seed=0):
         "seed": seed,
         "skip_special_tokens": False,  # both backends return token ids; completion_text decodes them
     }
-
-
-def prompt_token_ids(tokenizer, prompt):
-    """Token ids of a rendered prompt; a BOS the template already wrote is not added twice."""
-    has_bos = tokenizer.bos_token is not None and prompt.startswith(tokenizer.bos_token)
-    return tokenizer(prompt, add_special_tokens=not has_bos)["input_ids"]
 
 
 def completion_text(tokenizer, token_ids, settings):

@@ -8,7 +8,6 @@ seeded by (seed, dataset, id): the same instance always gets the same demonstrat
 the order of the file or a resume, and never itself.
 """
 
-from mnlu.chat import chat_template
 from mnlu.records import SPAN_TASKS
 from mnlu.tasks import TEXT_MARKER, instance_rng, normalize_space, source_text
 
@@ -67,16 +66,6 @@ def with_format_explanation(record):
     instruction, text = user.split(TEXT_MARKER, 1)
     lines = "\n".join(f"{label}: {{span}}" for label in record["gold"]["labels"])
     return f"{instruction}\n{FORMAT_EXPLANATION}\n{lines}{TEXT_MARKER}{text}"
-
-
-def render_few_shot_prompt(tokenizer, messages):
-    """`messages` (ending with a user turn) rendered with mnlu's chat template and the generation prompt.
-
-    mnlu.chat.render_prompt drops every assistant turn, demonstrations' answers included, so
-    this renders with the same template directly.
-    """
-    return tokenizer.apply_chat_template(messages, chat_template=chat_template(tokenizer), tokenize=False,
-                                         add_generation_prompt=True)
 
 
 def _question(record):

@@ -34,3 +34,11 @@ def test_a_tokenizer_template_wins_over_the_fallback():
     template = "{% for m in messages %}[{{ m['role'] }}]{{ m['content'] }}{% endfor %}{% if add_generation_prompt %}[assistant]{% endif %}"
     tok = tiny_tokenizer(template)
     assert render_prompt(tok, MESSAGES) == "[user]Question?\nMedical text: fever[assistant]"
+
+
+def test_the_prompt_keeps_demonstration_answers_and_drops_only_the_records_own():
+    tok = tiny_tokenizer()
+    demo = [{"role": "user", "content": "Q1"}, {"role": "assistant", "content": "A1"}]
+    assert render_prompt(tok, demo + MESSAGES) == (
+        "<|user|>\nQ1</s>\n<|assistant|>\nA1</s>\n<|user|>\nQuestion?\nMedical text: fever</s>\n<|assistant|>\n")
+    assert render_prompt(tok, demo + MESSAGES[:1]) == render_prompt(tok, demo + MESSAGES)

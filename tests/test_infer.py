@@ -20,12 +20,12 @@ from tokenizers import Tokenizer, decoders, models, pre_tokenizers
 from tokenizers.processors import TemplateProcessing
 from transformers import LlamaConfig, LlamaForCausalLM, MistralConfig, MistralForCausalLM, PreTrainedTokenizerFast
 
-from mnlu.chat import render_prompt
-from mnlu.generate import (completion_text, greedy_generate, prompt_token_ids, sampling_settings,
+from mnlu.chat import prompt_token_ids, render_prompt
+from mnlu.generate import (completion_text, greedy_generate, sampling_settings,
                            stop_token_ids, strip_template_markers, template_markers, vllm_engine)
 from mnlu.records import RecordError, write_records
 from mnlu.resume import append_line, finished_ids
-from mnlu.shots import FORMAT_EXPLANATION, few_shot_messages, pick_demonstrations, render_few_shot_prompt
+from mnlu.shots import FORMAT_EXPLANATION, few_shot_messages, pick_demonstrations
 from mnlu.tasks import dc_record, make_record, ner_record
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -225,7 +225,7 @@ def test_few_shot_prompt_holds_the_format_explanation_and_the_demonstrations_ans
     query = ner("q", "fever today", [("Disease", "fever")], split="test", shuffle=False)
     demos = [ner("a", "aspirin for pain", [("Drug", "aspirin")], shuffle=False),
              ner("b", "no findings", [], shuffle=False)]
-    prompt = render_few_shot_prompt(tok, few_shot_messages(query, demos))
+    prompt = render_prompt(tok, few_shot_messages(query, demos))
     explained = f"{FORMAT_EXPLANATION}\nDisease: {{span}}\nDrug: {{span}}\nMedical text: "
     assert prompt.count(explained) == 3
     assert "<|assistant|>\nDisease: None\nDrug: aspirin</s>" in prompt

@@ -10,9 +10,9 @@ import pytest
 import torch
 from transformers import AutoTokenizer
 
-from mnlu.chat import render_prompt
+from mnlu.chat import prompt_token_ids, render_prompt
 from mnlu.demo_model import demo_model_dir
-from mnlu.generate import completion_text, greedy_generate, load_hf_model, prompt_token_ids, sampling_settings
+from mnlu.generate import completion_text, greedy_generate, load_hf_model, sampling_settings
 from mnlu.tasks import qa_record
 
 pytestmark = [
