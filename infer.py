@@ -1,6 +1,6 @@
 """Zero-shot (or few-shot) generation over unified-format test files, or over your own text.
 
-    python infer.py --model runs/merged --data out/bc5cdr_chem/test.jsonl out/hoc/test.jsonl --out preds/merged/
+    python infer.py --model runs/merged --data data/eval/bc5cdr_chem/test.jsonl data/eval/hoc/test.jsonl --out preds/merged/
     python infer.py --model runs/merged --task ner --labels "Disease,Chemical" --text "Cisplatin nephrotoxicity."
 
 Each record's question is rendered with the tokenizer's chat template and its generation prompt
@@ -45,7 +45,7 @@ RUN_KEYS = ("model", "backend", "dtype", "shots", "seed", "sampling")  # must ma
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", required=True, help="model folder or hub id (safetensors weights)")
-    p.add_argument("--data", nargs="+", type=Path, help="unified-format test files, e.g. out/<id>/test.jsonl")
+    p.add_argument("--data", nargs="+", type=Path, help="unified-format test files, e.g. data/eval/<id>/test.jsonl")
     p.add_argument("--out", type=Path, help="folder for <dataset>.jsonl predictions and run.json")
     p.add_argument("--backend", choices=("auto", "vllm", "hf"), default="auto",
                    help="auto: vLLM when it is installed and a GPU is present, else hf (transformers)")
