@@ -94,6 +94,12 @@ def _check_gold(task, gold, fail):
 
 def read_records(path):
     """Yield the records of a JSONL file, each checked; errors name `path:line`."""
+    for _, record in numbered_records(path):
+        yield record
+
+
+def numbered_records(path):
+    """Yield (line number, record) for each record of a JSONL file, checked; errors name `path:line`."""
     with open(path, encoding="utf-8") as f:
         for lineno, line in enumerate(f, 1):
             if not line.strip():
@@ -102,7 +108,7 @@ def read_records(path):
                 record = json.loads(line)
             except json.JSONDecodeError as e:
                 raise RecordError(f"{path}:{lineno}: not valid JSON ({e.msg})") from None
-            yield check_record(record, f"{path}:{lineno}")
+            yield lineno, check_record(record, f"{path}:{lineno}")
 
 
 def write_records(path, records):

@@ -9,7 +9,6 @@ code scored the raw outputs.
 import bisect
 import contextlib
 import gc
-import json
 import re
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from tqdm import tqdm
 from mnlu import metrics
 from mnlu.benchmarks import EVAL_DATASETS
 from mnlu.parse import parse_answer, span_locator
-from mnlu.records import SPAN_TASKS, RecordError, check_record
+from mnlu.records import SPAN_TASKS, RecordError, numbered_records
 from mnlu.tasks import source_text
 
 # the metric of a dataset outside both benchmarks, by task ("dc" multi-label: micro F1, as HoC)
@@ -34,29 +33,21 @@ def read_predictions(path):
     """The prediction records of one `<dataset id>.jsonl`, checked; errors name `path:line`."""
     path = Path(path)
     records, first_line = [], {}
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            where = f"{path}:{lineno}"
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise RecordError(f"{where}: not valid JSON ({e.msg})") from None
-            check_record(record, where)
-            if record["task"] == "summ":
-                raise RecordError(f"{where}: summarization is a training task; there is no metric to score it")
-            if not isinstance(record.get("prediction"), str):
-                raise RecordError(f"{where}: 'prediction' must be a string (the raw model output)")
-            if record["dataset"] != path.stem:
-                raise RecordError(f"{where}: record of dataset {record['dataset']!r} in the file of {path.stem!r}")
-            if records and record["task"] != records[0]["task"]:
-                raise RecordError(f"{where}: task {record['task']!r}, but line {first_line[records[0]['id']]} "
-                                  f"has {records[0]['task']!r}")
-            if record["id"] in first_line:
-                raise RecordError(f"{where}: id {record['id']!r} repeats line {first_line[record['id']]}")
-            first_line[record["id"]] = lineno
-            records.append(record)
+    for lineno, record in numbered_records(path):
+        where = f"{path}:{lineno}"
+        if record["task"] == "summ":
+            raise RecordError(f"{where}: summarization is a training task; there is no metric to score it")
+        if not isinstance(record.get("prediction"), str):
+            raise RecordError(f"{where}: 'prediction' must be a string (the raw model output)")
+        if record["dataset"] != path.stem:
+            raise RecordError(f"{where}: record of dataset {record['dataset']!r} in the file of {path.stem!r}")
+        if records and record["task"] != records[0]["task"]:
+            raise RecordError(f"{where}: task {record['task']!r}, but line {first_line[records[0]['id']]} "
+                              f"has {records[0]['task']!r}")
+        if record["id"] in first_line:
+            raise RecordError(f"{where}: id {record['id']!r} repeats line {first_line[record['id']]}")
+        first_line[record["id"]] = lineno
+        records.append(record)
     known = EVAL_DATASETS.get(path.stem)
     if records and known and records[0]["task"] != known.task:
         raise RecordError(f"{path}:{first_line[records[0]['id']]}: {path.stem} is a {known.task} dataset, "
