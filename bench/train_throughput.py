@@ -12,7 +12,6 @@ memory is the largest resident set of any one process. Needs
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile

@@ -9,7 +9,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from mnlu.parse import locate_spans, parse_answer, parse_choice, parse_spans
-from mnlu.records import LETTERS, TASKS
+from mnlu.records import TASKS
 from mnlu.tasks import dc_record, make_record, ner_record, normalize_space
 
 FIXTURES = json.loads((Path(__file__).parent / "fixtures" / "unified_format.json").read_text())
