@@ -212,7 +212,7 @@ def read_train_splits(test_paths, datasets):
 
 def own_records(args):
     """Records asking `args.task` of each of the user's texts (gold is a placeholder, never used)."""
-    texts = [args.text] if args.text is not None else args.input.read_text(encoding="utf-8").splitlines()
+    texts = [args.text] if args.text is not None else args.input.read_text(encoding="utf-8").split("\n")
     texts = [t for t in texts if t.strip()]
     if not texts:
         raise SystemExit(f"{args.input}: no text in it")

@@ -174,6 +174,20 @@ def spans_to_tags(offsets, spans, scheme="IOB2"):
 # tables and JSON
 
 
+def read_exact_text(path):
+    """A text file's characters as stored: standoff offsets count a CRLF as two characters, so
+    no newline translation may happen before they are applied."""
+    with open(path, encoding="utf-8", newline="") as f:
+        return f.read()
+
+
+def read_lines(path):
+    """A text file's lines, split at newlines only (CRLF or LF); unlike str.splitlines, never at
+    U+2028, U+0085 or form feeds, which real abstracts and notes contain inside a line."""
+    with open(path, encoding="utf-8", newline="") as f:
+        return [line.rstrip("\r\n") for line in f]
+
+
 def read_tsv(path, fields, header=None):
     """Yield (line number, {field: value}) for each row of a tab-separated file.
 

@@ -124,9 +124,10 @@ def training_plan(lengths, global_batch_size, seed, epochs, max_steps=None, pack
     if not first:
         return [], 0
     total = max_steps or epochs * len(first)
-    plan = list(first)
-    while len(plan) < total:
-        plan += epoch_plan(lengths, global_batch_size, seed, len(plan) // len(first), pack_to)
+    plan, epoch = list(first), 1
+    while len(plan) < total:  # packed epochs differ in length, so count them, never divide
+        plan += epoch_plan(lengths, global_batch_size, seed, epoch, pack_to)
+        epoch += 1
     return plan[:total], len(first)
 
 

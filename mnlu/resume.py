@@ -27,7 +27,8 @@ def finished_ids(path):
         with open(path, "r+b") as f:
             f.truncate(complete)
     ids = set()
-    for lineno, line in enumerate(data[:complete].decode("utf-8").splitlines(), 1):
+    # split at b"\n" only: str.splitlines would also cut at U+2028 or U+0085 inside a record
+    for lineno, line in enumerate(data[:complete].split(b"\n")[:-1], 1):
         try:
             record_id = json.loads(line)["id"]
         except (json.JSONDecodeError, KeyError, TypeError):

@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from data_builders.readers import (ReleaseError, bio_spans, chunks, find_release_file, join_tokens, read_conll,
-                                   read_jsonl, read_tsv, spans_to_tags)
+                                   read_jsonl, read_lines, read_tsv, spans_to_tags)
 
 
 def write(tmp_path, name, data):
@@ -13,6 +13,12 @@ def write(tmp_path, name, data):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
     return path
+
+
+def test_lines_split_at_newlines_only(tmp_path):
+    path = tmp_path / "train.source"
+    path.write_bytes("Results one\u2028continued\x85.\r\nResults\x0ctwo.\n".encode("utf-8"))
+    assert read_lines(path) == ["Results one\u2028continued\x85.", "Results\x0ctwo."]
 
 
 def test_conll_docstart_variants_crlf_blank_lines_and_tokens_with_white_space(tmp_path):

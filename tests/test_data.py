@@ -157,6 +157,16 @@ def test_training_plan_chains_seeded_epochs_and_max_steps_cuts_it():
     assert training_plan(lengths, 32, seed=1, epochs=3) == ([], 0)
 
 
+def test_packed_epochs_of_different_lengths_are_chained_in_order():
+    rng = random.Random(2)
+    lengths = [rng.randint(50, 1500) for _ in range(600)]
+    epochs = [epoch_plan(lengths, 4, seed=1, epoch=e, pack_to=2048) for e in range(4)]
+    assert len(epochs[1]) < len(epochs[0])  # packing makes a later epoch shorter here
+    plan, per_epoch = training_plan(lengths, 4, seed=1, epochs=3, pack_to=2048)
+    assert per_epoch == len(epochs[0])
+    assert plan == (epochs[0] + epochs[1] + epochs[2] + epochs[3])[:3 * per_epoch]
+
+
 @pytest.mark.parametrize("world_size,micro", [(1, 8), (2, 4), (4, 1), (2, 1)])
 def test_micro_batches_split_the_batch_whatever_the_layout(world_size, micro):
     lengths = list(range(1, 17))

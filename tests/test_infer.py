@@ -258,6 +258,14 @@ def test_a_line_cut_by_a_kill_is_dropped_and_the_file_stays_appendable(tmp_path)
     assert [json.loads(line)["id"] for line in path.read_text().splitlines()] == ["a", "b", "c"]
 
 
+def test_line_separators_inside_a_prediction_do_not_split_its_record(tmp_path):
+    path = tmp_path / "d.jsonl"
+    with open(path, "w", encoding="utf-8") as f:
+        append_line(f, {"id": "a", "prediction": "Disease: fever\u2028cough\x85\x0c"})
+        append_line(f, {"id": "b", "prediction": "x"})
+    assert finished_ids(path) == {"a", "b"}
+
+
 def test_a_damaged_or_repeated_line_is_an_error_naming_the_line(tmp_path):
     path = tmp_path / "d.jsonl"
     path.write_text('{"id": "a"}\nnot json\n{"id": "b"}\n')

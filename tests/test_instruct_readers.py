@@ -108,6 +108,15 @@ def test_brat_entity_off_its_offsets_and_dangling_reference(tmp_path):
     raises_at(f"{ann}:1:", lambda: read_brat(ann))
 
 
+def test_brat_offsets_count_a_crlf_as_two_characters(tmp_path):
+    from data_builders.instruct.brat import read_brat
+
+    write(tmp_path, "c.txt", "Patient took aspirin.\r\nThen ibuprofen daily.\r\n")
+    ann = write(tmp_path, "c.ann", "T1\tDrug 13 20\taspirin\nT2\tDrug 28 37\tibuprofen\n")
+    entities = read_brat(ann).entities
+    assert [(e.start, e.end, e.text) for e in entities.values()] == [(13, 20, "aspirin"), (28, 37, "ibuprofen")]
+
+
 def test_brat_discontinuous_entity_spans_its_fragments(tmp_path):
     from data_builders.instruct.brat import read_brat
 

@@ -9,6 +9,7 @@
 from typing import NamedTuple
 
 from data_builders.instruct.source import fail
+from data_builders.readers import read_exact_text
 
 
 class Entity(NamedTuple):
@@ -41,7 +42,7 @@ def read_brat(ann_path):
     txt_path = ann_path.with_suffix(".txt")
     if not txt_path.exists():
         fail(ann_path, 1, f"no text file {txt_path.name} beside it")
-    text = txt_path.read_text(encoding="utf-8")
+    text = read_exact_text(txt_path)
     entities, relations, events, attributes, references = {}, [], [], {}, []
     with open(ann_path, encoding="utf-8") as f:
         for lineno, line in enumerate(f, 1):

@@ -13,7 +13,7 @@ from data_builders.instruct.instances import negative_pairs, relation_instance, 
 from data_builders.instruct.pubtator import read_pubtator
 from data_builders.instruct.source import Source, fail
 from data_builders.instruct.tables import json_lines, tab_lines
-from data_builders.readers import bio_spans, read_conll
+from data_builders.readers import bio_spans, read_conll, read_exact_text, read_lines
 
 
 def _spans(mentions, types):
@@ -111,7 +111,7 @@ def _bioc_document_ner(source, path, doc):
 def build_nlm_gene(source, paths):
     """`Pmidlist.Train.txt` names the train PMIDs; each is `FINAL/<pmid>.BioC.XML` beside it."""
     for path in paths:
-        for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        for lineno, line in enumerate(read_lines(path), 1):
             pmid = line.strip()
             if not pmid:
                 continue
@@ -278,7 +278,7 @@ def build_pico_data(source, paths):
             doc_path = docs_dir / f"{annotation['docid']}.txt"
             if not doc_path.exists():
                 fail(path, lineno, f"no abstract {doc_path.name} in {docs_dir}")
-            text = doc_path.read_text(encoding="utf-8")
+            text = read_exact_text(doc_path)
             ranges = annotation.get("Participants", {}).get("HMMCrowd")
             if ranges is None or any(not 0 <= s < e <= len(text) for s, e in ranges):
                 fail(path, lineno, "missing HMMCrowd Participants spans, or a span outside the abstract")

@@ -1,9 +1,8 @@
 """Summarization sources (training only): PubMed articles, Cochrane lay summaries, ACI-bench notes."""
 
-from pathlib import Path
-
 from data_builders.instruct.source import Source, fail
 from data_builders.instruct.tables import csv_rows, json_lines
+from data_builders.readers import read_lines
 from mnlu.tasks import summ_record
 
 
@@ -33,17 +32,13 @@ def build_cdsr(source, paths):
     """Line-aligned `<split>.source` (review results) and `<split>.target` (plain-language summary)."""
     for path in paths:
         target = path.with_suffix(".target")
-        sources, targets = _lines(path), _lines(target) if target.exists() else None
+        sources, targets = read_lines(path), read_lines(target) if target.exists() else None
         if targets is None or len(sources) != len(targets):
             fail(target, len(targets or []) + 1, f"needs one line per line of {path.name} ({len(sources)})")
         for lineno, (text, summary) in enumerate(zip(sources, targets), 1):
             if not text.strip() or not summary.strip():
                 fail(path if not text.strip() else target, lineno, "empty line")
             yield _summary(source, f"{path.stem}-{lineno}", text, summary)
-
-
-def _lines(path):
-    return Path(path).read_text(encoding="utf-8").splitlines()
 
 
 def build_aci_bench(source, paths):
