@@ -11,9 +11,8 @@ from data_builders.instruct.bioc import read_bioc
 from data_builders.instruct.build import build
 from data_builders.instruct.instances import line_window, note_pieces
 from data_builders.instruct.pubtator import read_pubtator
-from data_builders.instruct.source import SourceError
-from data_builders.instruct.tables import csv_rows, json_lines
-from data_builders.readers import ReleaseError, read_conll
+from data_builders.instruct.tables import csv_rows
+from data_builders.readers import ReleaseError, read_conll, read_jsonl
 
 RAW = Path(__file__).parent / "fixtures" / "instruct" / "raw"
 SECRET = "Zebediah Quist"  # stands for clinical text: it must never reach an error message
@@ -26,7 +25,7 @@ def write(tmp_path, name, text):
 
 
 def raises_at(location, call):
-    with pytest.raises(SourceError) as e:
+    with pytest.raises(ReleaseError) as e:
         list(call())
     message = str(e.value)
     assert message.startswith(location), message
@@ -63,7 +62,7 @@ def test_iob_bad_tag(tmp_path):
 
 def test_json_lines_and_csv(tmp_path):
     path = write(tmp_path, "x.jsonl", '{"a": 1}\n{"a": \n')
-    raises_at(f"{path}:2:", lambda: json_lines(path))
+    raises_at(f"{path}:2:", lambda: read_jsonl(path))
     path = write(tmp_path, "x.csv", "wrong,header\n")
     raises_at(f"{path}:1:", lambda: csv_rows(path, ("dataset", "encounter_id")))
     path = write(tmp_path, "y.csv", f'dataset,encounter_id\nvirtassist,D1\nvirtassist,"{SECRET}",extra\n')

@@ -44,7 +44,7 @@ def build(raw_dir, out_dir, names=None):
             records, error = [], None
             try:
                 records = build_source(source, paths) if paths else []
-            except ValueError as e:  # SourceError and RecordError are ValueErrors; neither quotes text
+            except ValueError as e:  # ReleaseError and RecordError are ValueErrors; neither quotes text
                 error = str(e)
                 tqdm.write(f"{name}: {error}", file=sys.stderr)
             if records:

@@ -4,7 +4,8 @@ import re
 
 from data_builders.instruct.instances import choice_instance
 from data_builders.instruct.source import Source, fail
-from data_builders.instruct.tables import csv_columns, json_lines, tab_lines
+from data_builders.instruct.tables import csv_columns, tab_lines
+from data_builders.readers import read_jsonl
 from mnlu.tasks import make_record
 
 NLI_LABELS = {"entailment": "entailment", "neutral": "neutral", "contradiction": "contradiction"}
@@ -13,7 +14,7 @@ NLI_LABELS = {"entailment": "entailment", "neutral": "neutral", "contradiction":
 def build_nli_jsonl(source, paths):
     """SNLI/MultiNLI JSON lines; pairs without a majority label (gold_label "-") are not instances."""
     for path in paths:
-        for lineno, pair in json_lines(path):
+        for lineno, pair in read_jsonl(path):
             label = pair.get("gold_label")
             if label == "-":
                 continue

@@ -12,8 +12,8 @@ from data_builders.instruct.bioc import Annotation, read_bioc
 from data_builders.instruct.instances import negative_pairs, relation_instance, span_instance
 from data_builders.instruct.pubtator import read_pubtator
 from data_builders.instruct.source import Source, fail
-from data_builders.instruct.tables import json_lines, tab_lines
-from data_builders.readers import bio_spans, read_conll, read_exact_text, read_lines
+from data_builders.instruct.tables import tab_lines
+from data_builders.readers import bio_spans, read_conll, read_exact_text, read_jsonl, read_lines
 
 
 def _spans(mentions, types):
@@ -243,7 +243,7 @@ def build_iob_ner(source, paths):
 def build_genia(source, paths):
     """One NER record per sentence; `ner` spans are inclusive token indices over the document."""
     for path in paths:
-        for lineno, doc in json_lines(path):
+        for lineno, doc in read_jsonl(path):
             if not isinstance(doc.get("sentences"), list) or len(doc.get("ner", ())) != len(doc["sentences"]):
                 fail(path, lineno, "expected doc_key, sentences and one ner list per sentence")
             offset = 0
@@ -272,7 +272,7 @@ def build_pico_data(source, paths):
     """Participants spans of the crowd aggregation (HMMCrowd) over the abstract in docs/<id>.txt."""
     for path in paths:
         docs_dir = path.parents[2] / "docs"
-        for lineno, annotation in json_lines(path):
+        for lineno, annotation in read_jsonl(path):
             if not isinstance(annotation.get("docid"), str):
                 fail(path, lineno, "expected a docid")
             doc_path = docs_dir / f"{annotation['docid']}.txt"

@@ -2,11 +2,14 @@
 
 A source is one corpus of MNLU-Instruct: where its train split lives under the raw folder, the
 format its release uses, the tasks it is recast into, its domain and its labels with the expanded
-forms the prompts show. Readers raise SourceError naming `file:line` and what is wrong, and never
-quote the text itself: several sources are clinical notes that must not reach a log.
+forms the prompts show. Readers raise ReleaseError (the one error of every data builder) naming
+`file:line` and what is wrong, and never quote the text itself: several sources are clinical
+notes that must not reach a log.
 """
 
 from typing import Callable, NamedTuple
+
+from data_builders.readers import ReleaseError
 
 DOMAINS = ("biomedical", "clinical", "general")  # literature and trials, clinical notes, general English
 
@@ -23,9 +26,5 @@ class Source(NamedTuple):
     credentialed: bool = False  # i2b2/n2c2 data use agreement: tested on fixtures only
 
 
-class SourceError(ValueError):
-    """A release file is malformed; the message starts with `file:line:` and quotes no text."""
-
-
 def fail(path, line, what):
-    raise SourceError(f"{path}:{line}: {what}")
+    raise ReleaseError(f"{path}:{line}: {what}")

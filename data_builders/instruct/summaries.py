@@ -1,8 +1,8 @@
 """Summarization sources (training only): PubMed articles, Cochrane lay summaries, ACI-bench notes."""
 
 from data_builders.instruct.source import Source, fail
-from data_builders.instruct.tables import csv_rows, json_lines
-from data_builders.readers import read_lines
+from data_builders.instruct.tables import csv_rows
+from data_builders.readers import read_jsonl, read_lines
 from mnlu.tasks import summ_record
 
 
@@ -21,7 +21,7 @@ def build_pubmed(source, paths):
                 fail(path, 1, f"no abstract {abstract.name} beside the article")
             yield _summary(source, path.stem, path.read_text(encoding="utf-8"), abstract.read_text(encoding="utf-8"))
             continue
-        for lineno, article in json_lines(path):
+        for lineno, article in read_jsonl(path):
             if not article.get("article_text") or not article.get("abstract_text"):
                 fail(path, lineno, "expected non-empty article_text and abstract_text lists")
             summary = " ".join(s.replace("<S>", "").replace("</S>", "").strip() for s in article["abstract_text"])

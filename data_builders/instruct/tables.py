@@ -33,17 +33,6 @@ def csv_rows(path, header, delimiter=","):
             fail(path, reader.line_num, f"malformed CSV ({e})")
 
 
-def json_lines(path):
-    """Yield (line, object) of a JSON-lines file."""
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if line.strip():
-                try:
-                    yield lineno, json.loads(line)
-                except json.JSONDecodeError as e:
-                    fail(path, lineno, f"not valid JSON ({e.msg})")
-
-
 def json_file(path):
     """The object of a JSON file."""
     with open(path, encoding="utf-8") as f:
