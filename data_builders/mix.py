@@ -28,7 +28,7 @@ from data_builders.instruct.source import DOMAINS
 from mnlu.benchmarks import EVAL_DATASETS
 from mnlu.fileio import atomic_write
 from mnlu.records import TASKS, read_records, write_records
-from mnlu.tasks import OPTIONS_MARKER, source_text
+from mnlu.tasks import OPTIONS_MARKER, source_text, user_turn
 
 NGRAM = 13  # words: the decontamination unit of GPT-3 and later LLM reports
 MIN_WORDS = 5  # shorter evaluation texts (short hypotheses, labels) are too common to prove a leak
@@ -93,8 +93,8 @@ def _fragments(record):
     """The texts a record shows besides its instruction template (NLI/STS keep theirs in it)."""
     text = source_text(record)
     if text is None:
-        user = next(m["content"] for m in record["messages"] if m["role"] == "user")
-        text = re.sub(r"^.*?(Premise|Sentence 1): |\. (Hypothesis|Sentence 2): ", "\n", user.split(OPTIONS_MARKER)[0])
+        text = re.sub(r"^.*?(Premise|Sentence 1): |\. (Hypothesis|Sentence 2): ", "\n",
+                      user_turn(record).split(OPTIONS_MARKER)[0])
     return [t for t in text.split("\n") if t.strip()]
 
 

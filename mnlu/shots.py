@@ -9,7 +9,7 @@ the order of the file or a resume, and never itself.
 """
 
 from mnlu.records import SPAN_TASKS
-from mnlu.tasks import TEXT_MARKER, instance_rng, normalize_space, source_text
+from mnlu.tasks import TEXT_MARKER, instance_rng, normalize_space, source_text, user_turn
 
 FORMAT_EXPLANATION = (
     "Your answer should use the following format, with one entity type per line. "
@@ -60,7 +60,7 @@ def with_format_explanation(record):
 
     The format lists the record's own labels in its own order, as `Label: {span}` lines.
     """
-    user = _user_turn(record)
+    user = user_turn(record)
     if record["task"] not in SPAN_TASKS or TEXT_MARKER not in user:
         return user
     instruction, text = user.split(TEXT_MARKER, 1)
@@ -70,7 +70,7 @@ def with_format_explanation(record):
 
 def _question(record):
     """What makes two records the same instance: their text (NLI/STS: their whole question)."""
-    return source_text(record) or _user_turn(record)
+    return source_text(record) or user_turn(record)
 
 
 def _answer_key(record):
@@ -79,10 +79,6 @@ def _answer_key(record):
     if "spans" in gold:
         return tuple(sorted((s["label"], normalize_space(s["text"])) for s in gold["spans"]))
     return tuple(sorted(gold.get("answers", [gold.get("summary")])))
-
-
-def _user_turn(record):
-    return next(m["content"] for m in record["messages"] if m["role"] == "user")
 
 
 def _answer(record):

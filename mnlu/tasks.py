@@ -210,9 +210,14 @@ def _record(id, dataset, split, task, user, assistant, gold):
     }
 
 
+def user_turn(record):
+    """The content of a record's (first) user turn: its whole question."""
+    return next(m["content"] for m in record["messages"] if m["role"] == "user")
+
+
 def source_text(record):
     """The text after `Medical text: ` in the user turn (None for NLI/STS, which have none)."""
-    user = next(m["content"] for m in record["messages"] if m["role"] == "user")
+    user = user_turn(record)
     if TEXT_MARKER not in user:
         return None
     text = user.split(TEXT_MARKER, 1)[1]
