@@ -49,8 +49,9 @@ def parse_args():
     p.add_argument("--out", type=Path, help="folder for <dataset>.jsonl predictions and run.json")
     p.add_argument("--backend", choices=("auto", "vllm", "hf"), default="auto",
                    help="auto: vLLM when it is installed and a GPU is present, else hf (transformers)")
-    p.add_argument("--shots", type=int, choices=(0, 2), default=0,
-                   help="demonstrations from train.jsonl beside each test file (2: the paper's baseline setting)")
+    p.add_argument("--shots", type=lambda x: int(x) if x.isdigit() else x, choices=(0, 2, "paper"), default=0,
+                   help="demonstrations from train.jsonl beside each test file; paper: 2 for span tasks and 0 for "
+                        "choice tasks, the paper's baseline setting")
     p.add_argument("--seed", type=int, default=0, help="seeds the choice of demonstrations and the vLLM engine")
     p.add_argument("--max-tokens", type=int, default=512, help="most tokens generated per answer")
     p.add_argument("--limit", type=int, help="only the first N records of each dataset")
@@ -97,7 +98,8 @@ def main():
     # Read and check every input before the (slow) model load: a bad file fails in a second.
     own = own_records(args) if args.task else None
     datasets = None if args.task else read_datasets(args.data, args.limit)
-    trains = read_train_splits(args.data, datasets) if args.shots else {}
+    shots = {d: shots_for(args.shots, records[0]["task"]) for d, records in (datasets or {}).items()}
+    trains = read_train_splits(args.data, [d for d in shots if shots[d]]) if any(shots.values()) else {}
 
     tokenizer = AutoTokenizer.from_pretrained(args.model, trust_remote_code=args.trust_remote_code)
     settings = sampling_settings(tokenizer, args.max_tokens, args.seed)
@@ -125,8 +127,8 @@ def main():
         for record in records:
             if record["id"] in done:
                 continue
-            if args.shots:
-                demos = pick_demonstrations(record, trains[dataset], args.shots, args.seed)
+            if shots[dataset]:
+                demos = pick_demonstrations(record, trains[dataset], shots[dataset], args.seed)
                 record = {**record, "demonstrations": [d["id"] for d in demos]}
                 prompt = render_prompt(tokenizer, few_shot_messages(record, demos))
             else:
@@ -195,18 +197,22 @@ def read_datasets(paths, limit):
     return datasets
 
 
+def shots_for(shots, task):
+    """Demonstrations per question of `task`: the paper's baselines showed two for span tasks only."""
+    return (2 if task in SPAN_TASKS else 0) if shots == "paper" else shots
+
+
 def read_train_splits(test_paths, datasets):
-    """{dataset: train records}, from train.jsonl beside each test file (the demonstrations' pool)."""
+    """{dataset: train records} for `datasets`, from the train.jsonl beside each test file."""
     trains = {}
     for path in test_paths:
-        train_path = path.with_name("train.jsonl")
-        if not train_path.exists():
-            raise SystemExit(f"{train_path}: missing; --shots draws demonstrations from the train split beside {path}")
-        for record in read_records(train_path):
-            trains.setdefault(record["dataset"], []).append(record)
+        if path.with_name("train.jsonl").exists():
+            for record in read_records(path.with_name("train.jsonl")):
+                trains.setdefault(record["dataset"], []).append(record)
     missing = [d for d in datasets if not trains.get(d)]
     if missing:
-        raise SystemExit(f"no train records for {', '.join(missing)} beside {', '.join(map(str, test_paths))}")
+        raise SystemExit(f"no train records for {', '.join(missing)} in a train.jsonl beside "
+                         f"{', '.join(map(str, test_paths))}; --shots draws its demonstrations from them")
     return trains
 
 

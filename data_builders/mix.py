@@ -10,6 +10,10 @@ A recipe is a small TOML file (see data_builders/recipes/):
     [caps]                     # optional: "source" or "source/task" -> fraction kept, drawn as a
     snli = 0.03                #   seeded random sample (not the first rows)
 
+Two optional keys keep a mix short for CPU-scale runs (the demo's recipe uses them): `sentences =
+true` cuts each NER and trigger record into one record per sentence (`sentence_records`), and
+`max_chars = N` leaves out records whose question and answer together are longer than N characters.
+
 Every draw uses a generator seeded by (seed, source, task), so a mix is identical for a seed
 whatever else is in the built folder. No evaluation dataset can enter: a pool named after one is
 refused, and instances holding a 13-word window of an evaluation text (or a whole shorter one)
@@ -25,10 +29,11 @@ from pathlib import Path
 
 from data_builders.instruct.registry import SOURCES
 from data_builders.instruct.source import DOMAINS
+from data_builders.readers import sentence_bounds
 from mnlu.benchmarks import EVAL_DATASETS
 from mnlu.fileio import atomic_write
 from mnlu.records import TASKS, read_records, write_records
-from mnlu.tasks import OPTIONS_MARKER, source_text, user_turn
+from mnlu.tasks import OPTIONS_MARKER, make_record, source_text, user_turn
 
 NGRAM = 13  # words: the decontamination unit of GPT-3 and later LLM reports
 MIN_WORDS = 5  # shorter evaluation texts (short hypotheses, labels) are too common to prove a leak
@@ -60,6 +65,10 @@ def load_recipe(path):
         taken |= pairs
     if total is not None and (not isinstance(total, int) or total < len(groups)):
         raise RecipeError(f"{path}: total must be an integer of at least one per group")
+    if not isinstance(recipe.get("sentences", False), bool):
+        raise RecipeError(f"{path}: sentences must be true or false")
+    if "max_chars" in recipe and (not isinstance(recipe["max_chars"], int) or recipe["max_chars"] < 1):
+        raise RecipeError(f"{path}: max_chars must be a positive integer")
     for key, fraction in caps.items():
         if not isinstance(fraction, (int, float)) or not 0 < fraction <= 1:
             raise RecipeError(f"{path}: caps.{key} must be a fraction in (0, 1]")
@@ -130,6 +139,36 @@ def eval_texts(paths):
 
 
 # ---------------------------------------------------------------------------------------------
+# short records
+
+
+def sentence_records(record):
+    """An NER or trigger record as one record per sentence of its text, asking for the same labels.
+
+    Each span moves to the sentence holding it, offsets shifted; a boundary inside a span is no
+    boundary. Other tasks, and spans without offsets, leave the record whole.
+    """
+    spans = record["gold"].get("spans", [])
+    if record["task"] not in ("ner", "ete") or not all("start" in s for s in spans):
+        return [record]
+    text = source_text(record)
+    bounds = sentence_bounds(text)
+    for span in spans:  # merge the sentences a span crosses
+        inside = [k for k, (a, b) in enumerate(bounds) if a < span["end"] and span["start"] < b]
+        bounds[inside[0]:inside[-1] + 1] = [(bounds[inside[0]][0], bounds[inside[-1]][1])]
+    if len(bounds) == 1:
+        return [record]
+    return [make_record(record["task"], id=f"{record['id']}-s{k}", dataset=record["dataset"], split=record["split"],
+                        text=text[a:b], labels=record["gold"]["labels"],
+                        spans=[{**s, "start": s["start"] - a, "end": s["end"] - a} for s in spans if a <= s["start"] < b])
+            for k, (a, b) in enumerate(bounds)]
+
+
+def record_chars(record):
+    return sum(len(m["content"]) for m in record["messages"])
+
+
+# ---------------------------------------------------------------------------------------------
 # sampling
 
 
@@ -186,6 +225,10 @@ def mix(built_dir, recipe_path, out_path, seed=42, total=None, eval_paths=()):
         for key, records in pools.items():
             pools[key] = [r for r in records if not overlaps_eval(r, eval_prints)]
             dropped[key[0]] += len(records) - len(pools[key])
+    if recipe.get("sentences"):
+        pools = {key: [s for r in records for s in sentence_records(r)] for key, records in pools.items()}
+    if "max_chars" in recipe:
+        pools = {key: [r for r in records if record_chars(r) <= recipe["max_chars"]] for key, records in pools.items()}
     records = select(recipe, pools, domains, seed, total, where=str(recipe_path))
     write_records(out_path, records)
     counts = {

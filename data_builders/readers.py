@@ -236,3 +236,15 @@ def require(condition, where, what):
     """Raise `ReleaseError("where: what")` unless `condition`: the builders' one-line checks."""
     if not condition:
         raise ReleaseError(f"{where}: {what}")
+
+
+def sentence_bounds(text):
+    """(start, end) of each sentence, white space trimmed: one ends at a newline, a tab, or a space after '.'."""
+    bounds, start = [], 0
+    for i, char in enumerate(text + "\n"):
+        if char in "\n\t" or (char == " " and text[i - 1] == "."):
+            segment = text[start:i]
+            if segment.strip():
+                bounds.append((start + len(segment) - len(segment.lstrip()), i - len(segment) + len(segment.rstrip())))
+            start = i + 1
+    return bounds

@@ -361,6 +361,30 @@ def test_a_folder_of_other_settings_is_refused(tmp_path, tiny_checkpoint, monkey
 
 
 @pytest.mark.slow
+def test_paper_shots_show_demonstrations_for_span_tasks_only(tmp_path, tiny_checkpoint, monkeypatch):
+    spans = [ner(f"q{i}", f"fever {i}", [("Disease", "fever")], split="test") for i in range(2)]
+    choices = [r for r in fixture_records() if r["task"] == "dc"]
+    write_records(tmp_path / "spans" / "test.jsonl", spans)
+    write_records(tmp_path / "spans" / "train.jsonl", [ner(f"t{i}", f"rash {i}", [("Disease", "rash")] * (i % 2))
+                                                       for i in range(4)])
+    write_records(tmp_path / "choices" / "test.jsonl", choices)  # no train split: none is needed
+    run_infer(monkeypatch, "--model", tiny_checkpoint, "--data", tmp_path / "spans" / "test.jsonl",
+              tmp_path / "choices" / "test.jsonl", "--out", tmp_path / "p", "--shots", "paper", "--max-tokens", 2)
+    made = {r["id"]: r for name in ("d", choices[0]["dataset"]) for r in read_jsonl_lines(tmp_path / "p" / f"{name}.jsonl")}
+    assert sorted(made) == sorted(r["id"] for r in spans + choices)
+    assert all(len(made[r["id"]]["demonstrations"]) == 2 for r in spans)
+    assert all("demonstrations" not in made[r["id"]] for r in choices)
+    assert json.loads((tmp_path / "p" / "run.json").read_text())["shots"] == "paper"
+    with pytest.raises(SystemExit, match="no train records for " + choices[0]["dataset"]):
+        run_infer(monkeypatch, "--model", tiny_checkpoint, "--data", tmp_path / "choices" / "test.jsonl",
+                  "--out", tmp_path / "q", "--shots", "2")
+
+
+def read_jsonl_lines(path):
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+@pytest.mark.slow
 def test_own_text_prints_one_json_answer_per_document(tmp_path, tiny_checkpoint, monkeypatch, capsys):
     texts = tmp_path / "texts.txt"
     texts.write_text("Cisplatin nephrotoxicity.\n\nFever and cough, and a much longer second document.\n")

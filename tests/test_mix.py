@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from data_builders.__main__ import main  # `python -m data_builders mix`, the documented command
-from data_builders.mix import RecipeError, allocate, eval_texts, fingerprints, load_recipe, mix, overlaps_eval
+from data_builders.mix import (RecipeError, allocate, eval_texts, fingerprints, load_recipe, mix, overlaps_eval,
+                              sentence_records)
+from mnlu.records import check_record
 from mnlu.benchmarks import EVAL_DATASETS
 from mnlu.records import read_records, write_records
 from mnlu.tasks import make_record, source_text
@@ -242,6 +244,8 @@ def test_cli_mix_prints_counts_and_names_a_shipped_recipe(built, tmp_path, capsy
     ("[groups.a]\ntasks = ['re']\n[caps]\nsnli = 3", "caps.snli must be a fraction"),
     ("total = 1\n[groups.a]\ntasks = ['re']\n[groups.b]\ntasks = ['nli']", "total must be"),
     ("description = 'no groups'", "needs at least one"),
+    ("sentences = 1\n[groups.a]\ntasks = ['ner']", "sentences must be true or false"),
+    ("max_chars = 0\n[groups.a]\ntasks = ['ner']", "max_chars must be a positive integer"),
     ("[groups.a]\ntasks = ['ner']\ndomain = 'clincal'", "groups.a.domain must be one of"),
     ("[groups.a]\ntasks = ['ner']\n[groups.b]\ntasks = ['ete', 'ner']\ndomain = 'clinical'", "groups.b selects tasks"),
 ])
@@ -255,10 +259,64 @@ def test_malformed_recipes_are_named_errors(built, tmp_path, text, problem):
 
 def test_shipped_recipes_load():
     names = sorted(p.stem for p in RECIPES.glob("*.toml"))
-    assert names == sorted(["full"] + [f"tasks_{t}" for t in ("re", "re_nli_ner", "re_nli_ner_ee_sts", "dc", "dc_nli_ner",
+    assert names == sorted(["demo", "full"] + [f"tasks_{t}" for t in ("re", "re_nli_ner", "re_nli_ner_ee_sts", "dc", "dc_nli_ner",
                                                                   "dc_nli_ner_ee_sts")]
                            + [f"domain_{d}_{n}k" for d in ("biomed", "clinical", "both") for n in (25, 50)])
     for name in names:
         recipe = load_recipe(RECIPES / f"{name}.toml")
-        assert recipe.get("total") in (None, 25000, 50000) and recipe["description"]
+        assert recipe.get("total") in (None, 480, 25000, 50000) and recipe["description"]
         assert ("25k" in name) == (recipe.get("total") == 25000)
+
+
+def spans_record(text, spans, id="ner_bio-doc"):
+    """A record over `text` whose spans are given as (label, first occurrence of the span text)."""
+    return make_record("ner", id=id, dataset=id.split("-")[0], split="train", text=text, labels=["Chemical", "Disease"],
+                       spans=[{"label": label, "text": t, "start": text.index(t), "end": text.index(t) + len(t)}
+                              for label, t in spans])
+
+
+def test_sentence_records_move_each_span_to_its_sentence_with_shifted_offsets():
+    text = "Cisplatin nephrotoxicity.  Rats got 5 mg. of cisplatin daily. No fever was seen.\tTitle two"
+    doc = spans_record(text, [("Chemical", "Cisplatin"), ("Disease", "nephrotoxicity"), ("Chemical", "cisplatin")])
+    parts = sentence_records(doc)
+    # hand-cut: '. ' ends a sentence (so does "mg. "), white space is trimmed, a tab ends one too
+    assert [source_text(r) for r in parts] == ["Cisplatin nephrotoxicity.", "Rats got 5 mg.", "of cisplatin daily.",
+                                               "No fever was seen.", "Title two"]
+    assert [[(s["label"], s["text"], s["start"]) for s in r["gold"]["spans"]] for r in parts] == [
+        [("Chemical", "Cisplatin", 0), ("Disease", "nephrotoxicity", 10)], [], [("Chemical", "cisplatin", 3)], [], []]
+    for r in parts:
+        check_record(r)
+        assert sorted(r["gold"]["labels"]) == ["Chemical", "Disease"] and r["id"].startswith("ner_bio-doc-s")
+        assert all(source_text(r)[s["start"]:s["end"]] == s["text"] for s in r["gold"]["spans"])
+    assert parts[3]["messages"][1]["content"].count("None") == 2  # a sentence without spans answers None
+
+
+def test_a_span_across_a_sentence_end_keeps_its_sentences_together():
+    text = "Treated with Na. Cl. solution. Then discharged. Well."
+    parts = sentence_records(spans_record(text, [("Chemical", "Na. Cl. solution")]))
+    assert [source_text(r) for r in parts] == ["Treated with Na. Cl. solution.", "Then discharged.", "Well."]
+    assert parts[0]["gold"]["spans"][0]["start"] == 13
+    one = spans_record("One sentence only.", [])
+    assert sentence_records(one) == [one]
+
+
+def test_sentence_records_leave_other_tasks_whole():
+    record = make("dc_src", "dc", 0)
+    assert sentence_records(record) == [record]
+
+
+def test_a_recipe_cuts_sentences_and_drops_long_records(tmp_path):
+    long_doc = spans_record("Aspirin helps. " * 30 + "Fever stays.", [("Chemical", "Aspirin"), ("Disease", "Fever")],
+                            id="ner_bio-long")
+    long_nli = make_record("nli", id="snli-long", dataset="snli", split="train", premise="A long premise. " * 30,
+                           hypothesis="A claim.", options=["entailment", "contradiction"], answer="entailment")
+    built = build_dir(tmp_path / "built", extra=[long_doc, long_nli])
+    recipe = tmp_path / "short.toml"
+    recipe.write_text("sentences = true\nmax_chars = 400\n[groups.a]\ntasks = ['ner', 'nli']")
+    counts = mix(built, recipe, tmp_path / "out.jsonl")
+    records = list(read_records(tmp_path / "out.jsonl"))
+    cut = [r for r in records if r["id"].startswith("ner_bio-long-s")]
+    assert len(cut) == 31 and {source_text(r) for r in cut} == {"Aspirin helps.", "Fever stays."}
+    assert all(sum(len(m["content"]) for m in r["messages"]) <= 400 for r in records)
+    # the records of `make` are short and one sentence each: all kept; the long premise is left out
+    assert counts["per_task"] == {"ner": 10 + 30 + 4 + 20 + 31, "nli": 130}

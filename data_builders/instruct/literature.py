@@ -13,7 +13,7 @@ from data_builders.instruct.instances import negative_pairs, relation_instance, 
 from data_builders.instruct.pubtator import read_pubtator
 from data_builders.instruct.source import Source, fail
 from data_builders.instruct.tables import tab_lines
-from data_builders.readers import bio_spans, read_conll, read_exact_text, read_jsonl, read_lines
+from data_builders.readers import bio_spans, read_conll, read_exact_text, read_jsonl, read_lines, sentence_bounds
 
 
 def _spans(mentions, types):
@@ -183,17 +183,7 @@ def _drugprot_tsv(path):
             if text[m.start:m.end] != m.text:
                 fail(path.with_name(stem + "entities.tsv"), entity_line, f"entity {m.id} does not match the abstract text")
         mentions = [m for _, m in entities[pmid]]
-        yield pmid, text, mentions, _sentence_bounds(text), relations[pmid]
-
-
-def _sentence_bounds(text):
-    """(start, end) of the title and of each sentence of the abstract ('. ' ends a sentence)."""
-    bounds, start = [], 0
-    for i, char in enumerate(text):
-        if char == "\t" or (char == " " and text[i - 1] == "."):
-            bounds.append((start, i))
-            start = i + 1
-    return bounds + [(start, len(text))]
+        yield pmid, text, mentions, sentence_bounds(text), relations[pmid]
 
 
 def _tsv(path, n_fields):
