@@ -1,0 +1,63 @@
+"""Lay out a copy of the real release files the way the builders read them, as symbolic links.
+
+    python scripts/link_raw.py ../shared/data/raw --out .cache/raw-real
+    python -m data_builders build --raw-dir .cache/raw-real --out data/eval --split train dev
+    python -m data_builders build-instruct --raw-dir .cache/raw-real --out data/instruct
+
+`build` reads each evaluation dataset from RAW/<dataset id>/ and `build-instruct` each MNLU-Instruct
+source from RAW/<corpus folder>/<origin>/...; a copy of the releases names its folders its own way.
+This links, into one folder (nothing is copied):
+- every evaluation dataset id to the folder that `eval_release_dirs.json` (beside RAW, or --release-dirs)
+  names for it, e.g. ncbi_disease -> RAW/NCBI-disease/<origin>/data/NCBI-disease;
+- every corpus folder of RAW under its own name (BioRED, LINNAEUS, ...), which is where build-instruct
+  looks for it.
+The evaluation ids (lower case, underscores) and the corpus folders never share a name.
+"""
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+
+def link_raw(raw, release_dirs, out):
+    """Make `out` a folder of links to the release folders under `raw`; returns {link name: target}."""
+    raw, out = raw.resolve(), Path(out)
+    dirs = json.loads(release_dirs.read_text(encoding="utf-8"))
+    links = {dataset: (release_dirs.parent / folder).resolve() for dataset, folder in dirs.items() if not dataset.startswith("_")}
+    # DDI: link the whole copy, so the original XML release lies below the link beside the BLURB files
+    if "ddi" in links and raw in links["ddi"].parents:
+        links["ddi"] = raw / links["ddi"].relative_to(raw).parts[0]
+    links |= {folder.name: folder for folder in sorted(raw.iterdir()) if folder.is_dir() and not folder.name.startswith("_")}
+    missing = [f"{name} -> {target}" for name, target in links.items() if not target.is_dir()]
+    if missing:
+        raise SystemExit(f"{release_dirs}: these folders do not exist: {'; '.join(missing)}")
+    out.mkdir(parents=True, exist_ok=True)
+    for name, target in links.items():
+        link = out / name
+        if link.is_symlink():
+            link.unlink()  # re-running replaces the links, so a moved copy is picked up
+        elif link.exists():
+            raise SystemExit(f"{link}: exists and is not a link; choose an empty --out")
+        os.symlink(target, link, target_is_directory=True)
+    return links
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("raw", type=Path, help="the copy of the release files, e.g. ../shared/data/raw")
+    parser.add_argument("--release-dirs", type=Path,
+                        help="JSON {dataset id: folder holding its release files, relative to this JSON file} "
+                             "(default: eval_release_dirs.json beside RAW)")
+    parser.add_argument("--out", type=Path, required=True, help="folder for the links (made if missing)")
+    args = parser.parse_args(argv)
+    release_dirs = args.release_dirs or args.raw.resolve().parent / "eval_release_dirs.json"
+    if not args.raw.is_dir() or not release_dirs.is_file():
+        sys.exit(f"error: need the folder {args.raw} and the file {release_dirs}")
+    links = link_raw(args.raw, release_dirs, args.out)
+    print(f"{len(links)} links in {args.out}")
+
+
+if __name__ == "__main__":
+    main()
