@@ -19,7 +19,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from data_builders import EVAL_BUILDERS
-from data_builders.demo_corpus import write_demo_corpus
+from data_builders.demo_corpus import add_demo_command, run_demo_corpus
 from data_builders.instruct.__main__ import add_build_command, add_mix_command, run_build, run_mix
 from data_builders.readers import MissingRelease, ReleaseError
 from mnlu.benchmarks import EVAL_DATASETS
@@ -36,8 +36,7 @@ def main(argv=None):
     if args.command == "build-instruct":
         return run_build(args)
     if args.command == "demo-corpus":
-        print(f"{len(write_demo_corpus(args.out, args.seed))} release files written below {args.out}")
-        return 0
+        return run_demo_corpus(args)
     table, failed = [], []
     for dataset in args.only or list(EVAL_BUILDERS):
         folder = args.raw_dir / dataset
@@ -72,9 +71,7 @@ def parse_args(argv):
                        help="splits to build (default: all three; absent ones are skipped)")
     add_build_command(commands, name="build-instruct")
     add_mix_command(commands)
-    demo = commands.add_parser("demo-corpus", help="write the bundled demo corpus: small raw releases for both builds")
-    demo.add_argument("--out", type=Path, required=True, metavar="RAW", help="raw folder to write (replaced as a whole)")
-    demo.add_argument("--seed", type=int, default=42, help="generator seed (default 42); same seed, same bytes")
+    add_demo_command(commands)
     return parser.parse_args(argv)
 
 

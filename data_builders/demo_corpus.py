@@ -20,6 +20,7 @@ import io
 import json
 import random
 import re
+import sys
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
@@ -68,6 +69,7 @@ SPECIES = terms("""human; mouse; rat; zebrafish; Escherichia coli; Saccharomyces
     Plasmodium falciparum; HIV-1; hepatitis B virus; influenza A virus; Candida albicans; Pseudomonas aeruginosa;
     dog; pig; chicken; cattle; Xenopus laevis; Helicobacter pylori; Streptococcus pneumoniae; Bacillus subtilis;
     Listeria monocytogenes; sheep; rabbit; Toxoplasma gondii""")
+ORGANISMS = terms("mouse; rat; zebrafish; pig; dog; rhesus macaque")  # BioRED's hosts, a part of SPECIES
 CELL_LINES = terms("HeLa; HEK293; MCF-7; A549; HepG2; Jurkat; SH-SY5Y; Caco-2; U87; PC-3")
 AMINO_ACIDS, BASES = "ACDEFGHIKLMNPQRSTVWY", "ACGT"
 STRENGTHS = terms("500 mg; 10 mg; 1 g; 40 units; 25 mcg; 5 mg; 250 mg; 20 mg")
@@ -94,7 +96,7 @@ NCBI_FRAMES = [
     "We describe a kindred in which {disease} segregates as an autosomal dominant trait .",
     "Early onset of {disease} predicted a poor outcome .",
     "The risk of {disease} was not increased in relatives of probands with {disease2} .",
-    "Linkage analysis mapped the locus for {disease} to chromosome {n} .",
+    "Linkage analysis mapped the locus for {disease} to the short arm of chromosome 11 .",
     "These findings suggest that {disease} and {disease2} share a common pathway .",
     "No case of {disease} was observed during follow-up .",
     "Screening for {disease} is recommended in first degree relatives .",
@@ -233,13 +235,13 @@ BIOSSES_CLAIMS = [  # each claim in two wordings: score 4 pairs them, lower scor
 # instruction sources: BioRED documents (title + one or two sentences); relations name slots
 BIORED_TITLES = [
     ("{variant} in {gene} causes early-onset {disease}", "Association gene disease; Positive_Correlation variant disease"),
-    ("{chemical} attenuates {disease} in {species}", "Negative_Correlation chemical disease"),
+    ("{chemical} attenuates {disease} in a {organism} model", "Negative_Correlation chemical disease"),
     ("{gene} deficiency and {disease} risk", "Association gene disease"),
     ("{chemical} binds {gene} and blocks its signalling", "Bind chemical gene"),
     ("Interaction of {chemical} with {chemical2} in {disease}", "Drug_Interaction chemical chemical2"),
 ]
 BIORED_SENTENCES = [
-    ("We sequenced {gene} in {n} {species} with {disease} and found {variant}.",
+    ("We sequenced {gene} in {n} patients with {disease} and found {variant}.",
      "Association gene disease; Positive_Correlation variant disease"),
     ("{chemical} reduced {disease} severity in {cellline} xenografts.", "Negative_Correlation chemical disease"),
     ("Exposure to {chemical} increased the incidence of {disease}.", "Positive_Correlation chemical disease"),
@@ -247,10 +249,10 @@ BIORED_SENTENCES = [
     ("{gene} bound {gene2} directly in pull-down assays.", "Bind gene gene2"),
     ("Co-administration of {chemical} and {chemical2} was more effective than either alone.",
      "Cotreatment chemical chemical2"),
-    ("{chemical} was converted to {chemical2} in {species} liver.", "Conversion chemical chemical2"),
+    ("{chemical} was converted to {chemical2} in {organism} liver.", "Conversion chemical chemical2"),
     ("{chemical} was compared with {chemical2} in patients with {disease}.", "Comparison chemical chemical2"),
-    ("Serum {gene} was measured in {n} {species} without further findings.", ""),
-    ("Knockout of {gene} in {species} protected against {disease}.", "Positive_Correlation gene disease"),
+    ("Serum {gene} was measured in {n} healthy {organism} without further findings.", ""),
+    ("{gene} knockout in the {organism} protected against {disease}.", "Positive_Correlation gene disease"),
 ]
 LINNAEUS_FRAMES = [
     "Samples of {species} were collected from three sites .", "{species} and {species2} share this gene family .",
@@ -306,11 +308,11 @@ MTSAMPLES_NOTES = {  # specialty -> transcriptions (drugs from the instruction h
                   "Follow-up of migraine, {n} attacks a month. Gait steady."],
     "Orthopedic": ["HISTORY: Right knee pain after a fall {n} days ago.\nPLAN: X-ray of the knee, ice and ibuprofen.",
                    "Status post hip replacement {n} weeks ago, wound healing well."],
-    "Gastroenterology": ["INDICATION: Screening colonoscopy at age {n}.\nFINDINGS: Two small polyps removed.",
+    "Gastroenterology": ["INDICATION: Screening colonoscopy.\nFINDINGS: A polyp of {n} mm was removed.",
                          "Epigastric pain after meals for {n} weeks. Schedule endoscopy."],
     "Dermatology": ["Itchy scaly plaques on both elbows for {n} months. Topical steroid prescribed.",
                     "Changing mole of {n} mm on the back. Excisional biopsy performed."],
-    "Urology": ["HISTORY: Left flank pain and hematuria.\nCT shows a {n} mm ureteral stone.",
+    "Urology": ["HISTORY: Left flank pain and hematuria.\nCT shows a {n} mm renal stone.",
                 "Elevated PSA of {n} ng/mL. Prostate biopsy planned."],
     "Ophthalmology": ["Blurred vision in the right eye for {n} months. Cataract noted.",
                       "Intraocular pressure of {n} mmHg; start drops and recheck in two weeks."],
@@ -320,6 +322,14 @@ MTSAMPLES_NOTES = {  # specialty -> transcriptions (drugs from the instruction h
 
 # ---------------------------------------------------------------------------------------------
 # filling frames: every span's offsets come from the text as it is built
+
+SLOT = re.compile(r"\{(\w+)\}")
+
+
+def kind_of(slot):
+    """The term list a slot draws from: `disease2` is a second disease."""
+    return slot.rstrip("0123456789")
+
 
 def sentence_case(text):
     """Capitalise a first word in lower-case letters (`warfarin` -> `Warfarin`, never `p.R123W`);
@@ -331,7 +341,7 @@ def sentence_case(text):
 def fill(frame, values):
     """(text, spans): `frame` with each {slot} replaced by values[slot]; spans are (slot, start, end)."""
     text, spans = "", []
-    for k, part in enumerate(re.split(r"\{(\w+)\}", frame)):
+    for k, part in enumerate(SLOT.split(frame)):
         if k % 2:  # a slot name
             spans.append((part, len(text), len(text) + len(values[part])))
             part = values[part]
@@ -342,23 +352,30 @@ def fill(frame, values):
 def draw(rng, frame, pools):
     """Values for each slot of `frame` from pools[kind]; slots of one kind get distinct values."""
     values = {}
-    for slot in dict.fromkeys(re.findall(r"\{(\w+)\}", frame)):
-        kind = slot.rstrip("0123456789")
-        taken = {values[s] for s in values if s.rstrip("0123456789") == kind}
-        pool = pools[kind] if callable(pools[kind]) else [v for v in pools[kind] if v not in taken]
-        values[slot] = pool(rng) if callable(pool) else rng.choice(pool)
+    for slot in dict.fromkeys(SLOT.findall(frame)):
+        pool, taken = pools[kind_of(slot)], {v for s, v in values.items() if kind_of(s) == kind_of(slot)}
+        values[slot] = pool(rng) if callable(pool) else rng.choice([v for v in pool if v not in taken])
     return values
+
+
+def filled(frames, pools):
+    """A maker of (frame, values) for `distinct`: a random frame and values for its slots."""
+    def one(rng):
+        frame = rng.choice(frames)
+        return frame, draw(rng, frame, pools)
+    return one
 
 
 def conll_tokens(frame, values, tagged):
     """(token, tag) pairs of a filled frame: slots of a kind in `tagged` ({kind: type}) get
     B-type/I-type (untyped B/I for type ""), the rest O; a term's words are its tokens."""
     pairs = []
-    for k, part in enumerate(re.split(r"\{(\w+)\}", frame)):
+    for k, part in enumerate(SLOT.split(frame)):
         if k % 2:
-            words, kind = values[part].split(), part.rstrip("0123456789")
+            kind = kind_of(part)
             suffix = f"-{tagged[kind]}" if tagged.get(kind) else ""
-            pairs += [(w, "O" if kind not in tagged else ("B" if i == 0 else "I") + suffix) for i, w in enumerate(words)]
+            pairs += [(w, "O" if kind not in tagged else ("B" if i == 0 else "I") + suffix)
+                      for i, w in enumerate(values[part].split())]
         else:
             pairs += [(w, "O") for w in part.split()]
     return [(sentence_case(pairs[0][0]), pairs[0][1])] + pairs[1:]
@@ -379,7 +396,7 @@ def distinct(rng, n, make):
 
 
 def number(rng):
-    return str(rng.randint(3, 60))
+    return str(rng.randint(3, 40))
 
 
 def variant(rng):
@@ -396,7 +413,8 @@ def date(rng):
 EVAL_POOLS = {"disease": DISEASES[0], "adverse": ADVERSE_EFFECTS[0], "chemical": CHEMICALS[0], "gene": GENES[0],
               "tissue": TISSUES[0], "n": number}
 INSTRUCT_POOLS = {"disease": DISEASES[1], "adverse": ADVERSE_EFFECTS[1], "chemical": CHEMICALS[1], "gene": GENES[1],
-                  "tissue": TISSUES[1], "n": number, "species": SPECIES, "cellline": CELL_LINES, "variant": variant}
+                  "tissue": TISSUES[1], "n": number, "species": SPECIES, "organism": ORGANISMS, "cellline": CELL_LINES,
+                  "variant": variant}
 
 SPLIT_SIZES = {"train": 16, "dev": 32, "test": 32}
 
@@ -430,18 +448,12 @@ def write_conll(path, sentences):
 
 def write_blurb_ner(raw, rng):
     """NCBI-disease, BC5CDR (one set of sentences, tagged twice as the release does) and BC2GM."""
-    def sentences(frames, tagged):
-        def one(rng):
-            frame = rng.choice(frames)
-            return conll_tokens(frame, draw(rng, frame, EVAL_POOLS), tagged)
-        return one
-
-    cdr = distinct(rng, 80, lambda r: (lambda f: (f, draw(r, f, EVAL_POOLS)))(r.choice(CDR_FRAMES)))
-    files = {
-        "ncbi_disease": distinct(rng, 80, sentences(NCBI_FRAMES, {"disease": ""})),
+    ncbi, cdr, bc2gm = (distinct(rng, 80, filled(frames, EVAL_POOLS)) for frames in (NCBI_FRAMES, CDR_FRAMES, BC2GM_FRAMES))
+    files = {  # BLURB's files of these four are untyped: B and I
+        "ncbi_disease": [conll_tokens(f, v, {"disease": ""}) for f, v in ncbi],
         "bc5cdr_chem": [conll_tokens(f, v, {"chemical": ""}) for f, v in cdr],
         "bc5cdr_disease": [conll_tokens(f, v, {"disease": "", "adverse": ""}) for f, v in cdr],
-        "bc2gm": distinct(rng, 80, sentences(BC2GM_FRAMES, {"gene": ""})),
+        "bc2gm": [conll_tokens(f, v, {"gene": ""}) for f, v in bc2gm],
     }
     for dataset, items in files.items():
         for split, part in split_up(items).items():
@@ -460,15 +472,12 @@ def relation_sentences(rng, n, frames, contexts, pools):
 def write_blurb_relations(raw, rng):
     """GAD, ChemProt and DDI in BLURB's masked `id<TAB>sentence<TAB>label` TSVs."""
     gad = {label: pair[0] for label, pair in GENE_DISEASE_FRAMES.items()}
-    for dataset, frames, contexts in (("gad", gad, STUDY_CONTEXTS[0]), ("chemprot", CHEMPROT_FRAMES, CHEMPROT_CONTEXTS),
-                                      ("ddi", DDI_FRAMES, DDI_CONTEXTS)):
+    for dataset, frames, contexts, pair_id, header in (
+            ("gad", gad, STUDY_CONTEXTS[0], "{k}", ["index", "sentence", "label"]),  # only GAD has a header
+            ("chemprot", CHEMPROT_FRAMES, CHEMPROT_CONTEXTS, "230{k:05d}.T1.T2", None),
+            ("ddi", DDI_FRAMES, DDI_CONTEXTS, "DDI-DrugBank.d{k}.s0.p0", None)):
         for split, part in split_up(relation_sentences(rng, 80, frames, contexts, EVAL_POOLS)).items():
-            if dataset == "gad":
-                rows, header = [[str(k), s, label] for k, (s, label) in enumerate(part)], ["index", "sentence", "label"]
-            elif dataset == "chemprot":
-                rows, header = [[f"{23000000 + k}.T1.T2", s, label] for k, (s, label) in enumerate(part)], None
-            else:
-                rows, header = [[f"DDI-DrugBank.d{k}.s0.p0", s, label] for k, (s, label) in enumerate(part)], None
+            rows = [[pair_id.format(k=k), sentence, label] for k, (sentence, label) in enumerate(part)]
             write_tsv(raw / dataset / f"{split}.tsv", rows, header)
 
 
@@ -517,7 +526,7 @@ def biosses_pair(rng):
     slots = first[0] + first[1] + second[0]
     same = draw(rng, slots, EVAL_POOLS)
     other = draw(rng, slots, excluding(EVAL_POOLS, same))
-    changed = rng.choice(re.findall(r"\{(\w+)\}", first[1]))
+    changed = rng.choice(SLOT.findall(first[1]))
     frame, values = {
         4: (first[1], same),                                    # the same claim, reworded
         3: (first[1], {**same, changed: other[changed]}),       # ... with one entity changed
@@ -558,7 +567,7 @@ def write_biored(raw, rng, n=300):
                 relations.setdefault(frozenset((a, b)), (label, a, b))  # one relation per pair, the first stated
         title = fill(frames[0][0], values)[0]
         lines += [f"{pmid}|t|{title}", f"{pmid}|a|{text[len(title) + 1:]}"]
-        lines += ["\t".join([pmid, str(start), str(end), text[start:end], BIORED_TYPES[slot.rstrip("0123456789")],
+        lines += ["\t".join([pmid, str(start), str(end), text[start:end], BIORED_TYPES[kind_of(slot)],
                              biored_id(slot, values[slot])]) for start, end, slot in mentions]
         lines += ["\t".join([pmid, label, biored_id(a, values[a]), biored_id(b, values[b]), "Novel"])
                   for label, a, b in relations.values()]
@@ -567,27 +576,24 @@ def write_biored(raw, rng, n=300):
 
 
 BIORED_TYPES = {"gene": "GeneOrGeneProduct", "disease": "DiseaseOrPhenotypicFeature", "chemical": "ChemicalEntity",
-                "variant": "SequenceVariant", "species": "OrganismTaxon", "cellline": "CellLine"}
+                "variant": "SequenceVariant", "organism": "OrganismTaxon", "cellline": "CellLine"}
+
+
+BIORED_IDS = {"gene": "10{:02d}", "disease": "D{:06d}", "chemical": "C{:06d}", "organism": "96{:02d}",
+              "cellline": "CVCL_{:04d}"}  # numbered by place in the term list; no two types can share one
 
 
 def biored_id(slot, value):
-    """A stable normalised identifier per entity, in the style of its BioRED type."""
-    kind = slot.rstrip("0123456789")
-    if kind == "variant":
-        return value
-    pool = INSTRUCT_POOLS[kind]
-    prefix = {"gene": "", "disease": "D", "chemical": "C", "species": "", "cellline": "CVCL_"}[kind]
-    base = {"gene": 1000, "disease": 100000, "chemical": 500000, "species": 9000, "cellline": 1}[kind]
-    return f"{prefix}{base + pool.index(value)}"
+    """The normalised identifier of an entity (a variant is its own, as HGVS and rs names are)."""
+    kind = kind_of(slot)
+    return value if kind == "variant" else BIORED_IDS[kind].format(INSTRUCT_POOLS[kind].index(value))
 
 
 def write_linnaeus(raw, rng, n=150):
     """LINNAEUS IOB: `token<TAB>B-Species/I-Species/O` sentences."""
-    def one(rng):
-        frame = rng.choice(LINNAEUS_FRAMES)
-        return conll_tokens(frame, draw(rng, frame, INSTRUCT_POOLS), {"species": "Species"})
-
-    write_conll(raw / "LINNAEUS" / "demo" / "linnaeus-IOB" / "train.tsv", distinct(rng, n, one))
+    sentences = distinct(rng, n, filled(LINNAEUS_FRAMES, INSTRUCT_POOLS))
+    write_conll(raw / "LINNAEUS" / "demo" / "linnaeus-IOB" / "train.tsv",
+                [conll_tokens(frame, values, {"species": "Species"}) for frame, values in sentences])
 
 
 def write_euadr(raw, rng, n=80):
@@ -675,18 +681,17 @@ def note_lines(rng, chosen, pools):
 def write_n2c2_ade(raw, rng, n=40):
     """n2c2 2018 ADE in BRAT: `<id>.txt` and `<id>.ann` with T entities and `<Type>-Drug` relations."""
     folder = raw / "n2c2-2018-ade" / "demo" / "training_20180910"
-    for k in range(n):
+    for note in range(100, 100 + n):
         text, spans = note_lines(rng, rng.sample(ADE_LINES, rng.randint(2, 3)), NOTE_POOLS)
         ids = {(slot, line): f"T{i + 1}" for i, (slot, line, _, _) in enumerate(spans)}
-        ann = [f"{ids[slot, line]}\t{ADE_TYPES[slot.rstrip('2')]} {start} {end}\t{text[start:end]}"
+        ann = [f"{ids[slot, line]}\t{ADE_TYPES[kind_of(slot)]} {start} {end}\t{text[start:end]}"
                for slot, line, start, end in spans]
-        for slot, line, _, _ in spans:  # an attribute belongs to the drug of its line with its suffix
-            if not slot.startswith("drug"):
-                drug = ids["drug" + slot[len(slot.rstrip("2")):], line]
-                ann.append(f"R{len(ann) - len(spans) + 1}\t{ADE_TYPES[slot.rstrip('2')]}-Drug Arg1:{ids[slot, line]} "
-                           f"Arg2:{drug}")
-        write_text(folder / f"{100 + k}.txt", text)
-        write_text(folder / f"{100 + k}.ann", "\n".join(ann) + "\n")
+        attributes = [(slot, line) for slot, line, _, _ in spans if kind_of(slot) != "drug"]
+        for k, (slot, line) in enumerate(attributes, 1):  # `strength2` belongs to `drug2` of its line
+            drug = ids["drug" + slot[len(kind_of(slot)):], line]
+            ann.append(f"R{k}\t{ADE_TYPES[kind_of(slot)]}-Drug Arg1:{ids[slot, line]} Arg2:{drug}")
+        write_text(folder / f"{note}.txt", text)
+        write_text(folder / f"{note}.ann", "\n".join(ann) + "\n")
 
 
 DEID_POOLS = {"date": date, "name": lambda rng: f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
@@ -704,13 +709,13 @@ def write_i2b2_2014_deid(raw, rng, n=40):
     folder = raw / "i2b2-2014-deid" / "demo" / "training-PHI-Gold-Set1"
     for k in range(n):
         body, spans = note_lines(rng, ["Record date: {date}"] + rng.sample(DEID_LINES, rng.randint(2, 4)), DEID_POOLS)
-        text = "\n" + body  # the release's TEXT starts on the line after `<![CDATA[`
+        text = "\n" + body  # the release's TEXT starts with the newline after `<![CDATA[`: offsets count it
         tags = []
-        for slot, _, start, end in sorted(spans, key=lambda s: s[2]):
-            if slot.rstrip("0123456789") in DEID_TAGS:
-                tag, type_ = DEID_TAGS[slot.rstrip("0123456789")]
-                tags.append(f'<{tag} id="P{len(tags)}" start="{start + 1}" end="{end + 1}" '
-                            f'text={quoteattr(text[start + 1:end + 1])} TYPE="{type_}" comment="" />')
+        for slot, _, start, end in spans:
+            if kind_of(slot) in DEID_TAGS:
+                (tag, type_), start, end = DEID_TAGS[kind_of(slot)], start + 1, end + 1
+                tags.append(f'<{tag} id="P{len(tags)}" start="{start}" end="{end}" text={quoteattr(text[start:end])} '
+                            f'TYPE="{type_}" comment="" />')
         xml = ('<?xml version="1.0" encoding="UTF-8" ?>\n<deIdi2b2>\n<TEXT><![CDATA[' + text + "]]></TEXT>\n<TAGS>\n"
                + "".join(t + "\n" for t in tags) + "</TAGS>\n</deIdi2b2>\n")
         write_text(folder / f"{200 + k:03d}-01.xml", xml)
@@ -736,10 +741,42 @@ INSTRUCT_WRITERS = (write_biored, write_linnaeus, write_euadr, write_trialstop, 
                     write_i2b2_2014_deid, write_mtsamples)
 
 
+MARKER = "DEMO_CORPUS.txt"  # beside the release folders, where no builder looks
+
+
 def write_demo_corpus(out, seed=42):
-    """Write the whole raw folder `out` at once (atomically); each writer has its own generator, so
-    changing one writer leaves the files of the others as they were."""
+    """Write the whole raw folder `out` at once (atomically) and return its files; each writer has
+    its own generator, so changing one writer leaves the files of the others as they were.
+
+    `out` is replaced as a whole, so a folder that is not an earlier demo corpus (a user's real
+    downloads, say) is refused rather than deleted.
+    """
+    out = Path(out)
+    if out.exists() and any(out.iterdir()) and not (out / MARKER).is_file():
+        raise FileExistsError(f"{out} exists and is not a demo corpus (no {MARKER}); choose an empty or new folder")
     with atomic_directory(out) as raw:
         for writer in EVAL_WRITERS + INSTRUCT_WRITERS:
             writer(Path(raw), random.Random(f"{seed}/{writer.__name__}"))
-    return sorted(p.relative_to(out) for p in Path(out).rglob("*") if p.is_file())
+        write_text(Path(raw) / MARKER, f"The bundled demo corpus of mnlu (data_builders/demo_corpus.py), seed {seed}. "
+                                       "Invented text in real release formats; this folder is rewritten as a whole.\n")
+    return sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file())
+
+
+def add_demo_command(commands):
+    demo = commands.add_parser("demo-corpus", help="write the bundled demo corpus: small raw releases for both builds",
+                               description=__doc__.split("\n\n")[0])
+    demo.add_argument("--out", type=Path, required=True, metavar="RAW",
+                      help="raw folder to write (replaced as a whole; must be new, empty or an earlier demo corpus)")
+    demo.add_argument("--seed", type=int, default=42, help="generator seed (default 42); the same seed gives the same bytes")
+
+
+def run_demo_corpus(args):
+    """Write the corpus and say where; 1 with a one-line error if --out is not safe to replace."""
+    try:
+        files = write_demo_corpus(args.out, args.seed)
+    except FileExistsError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    print(f"demo corpus (seed {args.seed}): {len(files)} files below {args.out}; "
+          f"build them with `build --raw-dir {args.out}` and `build-instruct --raw-dir {args.out}`")
+    return 0

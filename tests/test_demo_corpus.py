@@ -115,3 +115,18 @@ def test_every_gold_span_sits_at_its_offsets(corpus):
             assert text[span["start"]:span["end"]] == span["text"], (record["id"], span)
             spans += 1
     assert spans > 1000
+
+
+def test_replaces_an_earlier_demo_corpus_but_never_other_data(tmp_path, capsys):
+    downloads = tmp_path / "downloads"
+    (downloads / "BioRED").mkdir(parents=True)
+    (downloads / "BioRED" / "Train.PubTator").write_text("mine")
+    assert data_builders(["demo-corpus", "--out", str(downloads)]) == 1
+    assert "is not a demo corpus" in capsys.readouterr().err
+    assert [p.name for p in downloads.rglob("*")] == ["BioRED", "Train.PubTator"]
+
+    demo = tmp_path / "demo"
+    write_demo_corpus(demo, seed=1)
+    (demo / "stale.tsv").write_text("left over")
+    assert data_builders(["demo-corpus", "--out", str(demo), "--seed", "2"]) == 0
+    assert not (demo / "stale.tsv").exists() and "seed 2" in (demo / "DEMO_CORPUS.txt").read_text()
