@@ -3,16 +3,16 @@
     python -m data_builders demo-corpus --out DIR [--seed 42]
 
 `make demo` runs the whole pipeline on a laptop CPU, so it needs data that is small, free to
-ship and read by the same builders as the real releases (`build --raw-dir DIR` for the ten
-evaluation datasets below, `build-instruct --raw-dir DIR` for nine MNLU-Instruct sources).
-Every file is generated here from hand-written term lists and sentence frames, combined by a
-generator seeded with `--seed`: the same seed gives byte-identical files.
+ship and read by the same builders as the real releases (`build --raw-dir DIR` for ten of the
+evaluation datasets, `build-instruct --raw-dir DIR` for nine MNLU-Instruct sources). Every file
+is generated here from hand-written term lists and sentence frames, combined by a generator
+seeded with `--seed`: the same seed gives byte-identical files.
 
 Held out: every term list that both sides need is split in two (`halves`), the evaluation
 datasets drawing from one half and the instruction sources from the other, and the two sides
 use different sentence frames; so a gain after fine-tuning shows transfer to unseen datasets,
-not memorised entities. Labels are correct by construction: frames are filled by code that
-computes every offset, tag and label from the slot it fills.
+not memorised entities. Labels are correct by construction: a label is chosen first and a frame
+that states it second, and every offset, tag and identifier is computed where a value lands.
 """
 
 import csv
@@ -417,6 +417,7 @@ INSTRUCT_POOLS = {"disease": DISEASES[1], "adverse": ADVERSE_EFFECTS[1], "chemic
                   "variant": variant}
 
 SPLIT_SIZES = {"train": 16, "dev": 32, "test": 32}
+EVAL_SIZE = sum(SPLIT_SIZES.values())  # instances per evaluation dataset, all distinct
 
 
 def split_up(items):
@@ -432,6 +433,7 @@ def split_up(items):
 
 
 def write_text(path, text, newline="\n"):
+    """A plain write: every file lands in the temporary folder that `write_demo_corpus` renames at once."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8", newline=newline) as f:
         f.write(text)
@@ -448,7 +450,8 @@ def write_conll(path, sentences):
 
 def write_blurb_ner(raw, rng):
     """NCBI-disease, BC5CDR (one set of sentences, tagged twice as the release does) and BC2GM."""
-    ncbi, cdr, bc2gm = (distinct(rng, 80, filled(frames, EVAL_POOLS)) for frames in (NCBI_FRAMES, CDR_FRAMES, BC2GM_FRAMES))
+    ncbi, cdr, bc2gm = (distinct(rng, EVAL_SIZE, filled(frames, EVAL_POOLS))
+                        for frames in (NCBI_FRAMES, CDR_FRAMES, BC2GM_FRAMES))
     files = {  # BLURB's files of these four are untyped: B and I
         "ncbi_disease": [conll_tokens(f, v, {"disease": ""}) for f, v in ncbi],
         "bc5cdr_chem": [conll_tokens(f, v, {"chemical": ""}) for f, v in cdr],
@@ -476,7 +479,7 @@ def write_blurb_relations(raw, rng):
             ("gad", gad, STUDY_CONTEXTS[0], "{k}", ["index", "sentence", "label"]),  # only GAD has a header
             ("chemprot", CHEMPROT_FRAMES, CHEMPROT_CONTEXTS, "230{k:05d}.T1.T2", None),
             ("ddi", DDI_FRAMES, DDI_CONTEXTS, "DDI-DrugBank.d{k}.s0.p0", None)):
-        for split, part in split_up(relation_sentences(rng, 80, frames, contexts, EVAL_POOLS)).items():
+        for split, part in split_up(relation_sentences(rng, EVAL_SIZE, frames, contexts, EVAL_POOLS)).items():
             rows = [[pair_id.format(k=k), sentence, label] for k, (sentence, label) in enumerate(part)]
             write_tsv(raw / dataset / f"{split}.tsv", rows, header)
 
@@ -492,7 +495,7 @@ def write_hoc(raw, rng):
         return sentences
 
     pmid = 29000000
-    for split, part in split_up(distinct(rng, 80, abstract)).items():
+    for split, part in split_up(distinct(rng, EVAL_SIZE, abstract)).items():
         rows = []
         for sentences in part:
             pmid += 1
@@ -510,7 +513,7 @@ def write_bioasq(raw, rng):
         answer = rng.choice(["yes", "no"])
         return fill(question, values)[0], fill(yes if answer == "yes" else no, values)[0], answer
 
-    for split, part in split_up(distinct(rng, 80, one)).items():
+    for split, part in split_up(distinct(rng, EVAL_SIZE, one)).items():
         write_tsv(raw / "bioasq" / f"{split}.tsv", [[f"demo{split}{k:03d}", *item] for k, item in enumerate(part)])
 
 
@@ -543,7 +546,7 @@ def write_biosses(raw, rng):
         s1, s2, level = biosses_pair(rng)
         return s1, s2, f"{min(4.0, max(0.0, level + rng.uniform(-0.4, 0.4))):.1f}"
 
-    for split, part in split_up(distinct(rng, 80, one)).items():
+    for split, part in split_up(distinct(rng, EVAL_SIZE, one)).items():
         rows = [[str(k + {"train": 0, "dev": 100, "test": 200}[split]), *item] for k, item in enumerate(part)]
         write_tsv(raw / "biosses" / f"{split}.tsv", rows, ["pair_id", "sent1", "sent2", "score"])
 
