@@ -487,12 +487,12 @@ def write_blurb_relations(raw, rng):
 def write_hoc(raw, rng):
     """HoC: abstracts of 2-4 sentence rows `k_v flags<TAB>sentence<TAB>PMID_s<n>`."""
     def abstract(rng):
-        sentences = []
-        for _ in range(rng.randint(2, 4)):
+        sentences, size = {}, rng.randint(2, 4)  # sentence -> the hallmark it signals (or None), no repeats
+        while len(sentences) < size:
             hallmark = rng.choice([None, None, *HOC_CUES])
             frame = rng.choice(HOC_NEUTRAL if hallmark is None else HOC_CUES[hallmark])
-            sentences.append((fill(frame, draw(rng, frame, EVAL_POOLS))[0], hallmark))
-        return sentences
+            sentences.setdefault(fill(frame, draw(rng, frame, EVAL_POOLS))[0], hallmark)
+        return list(sentences.items())
 
     pmid = 29000000
     for split, part in split_up(distinct(rng, EVAL_SIZE, abstract)).items():
