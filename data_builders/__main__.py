@@ -3,6 +3,7 @@
     python -m data_builders build --raw-dir RAW --out OUT [--only ID ...] [--split SPLIT ...]
     python -m data_builders build-instruct --raw-dir RAW --out BUILT [--sources NAME ...]
     python -m data_builders mix --built BUILT --recipe full --out mnlu_instruct.jsonl --exclude-eval OUT
+    python -m data_builders demo-corpus --out RAW [--seed 42]
 
 `build` reads each evaluation dataset's release files from RAW/<id>/ (found by their release names anywhere below
 that folder) and writes OUT/<id>/<split>.jsonl in the record contract (mnlu.records). A missing
@@ -18,6 +19,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from data_builders import EVAL_BUILDERS
+from data_builders.demo_corpus import add_demo_command, run_demo_corpus
 from data_builders.instruct.__main__ import add_build_command, add_mix_command, run_build, run_mix
 from data_builders.readers import MissingRelease, ReleaseError
 from mnlu.benchmarks import EVAL_DATASETS
@@ -33,6 +35,8 @@ def main(argv=None):
         return run_mix(args)
     if args.command == "build-instruct":
         return run_build(args)
+    if args.command == "demo-corpus":
+        return run_demo_corpus(args)
     table, failed = [], []
     for dataset in args.only or list(EVAL_BUILDERS):
         folder = args.raw_dir / dataset
@@ -67,6 +71,7 @@ def parse_args(argv):
                        help="splits to build (default: all three; absent ones are skipped)")
     add_build_command(commands, name="build-instruct")
     add_mix_command(commands)
+    add_demo_command(commands)
     return parser.parse_args(argv)
 
 
