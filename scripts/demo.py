@@ -28,7 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a plain script from anywhere
 
 # The demo's scale, in one place. The paper's settings are the scripts' defaults (docs/train.md).
-EVAL = ["ncbi_disease", "bc5cdr_chem", "gad", "hoc", "pubmedqa", "biosses"]  # NER x2, RE, DC, QA, STS (short texts)
+EVAL = ["ncbi_disease", "bc5cdr_chem", "gad", "hoc", "bioasq", "biosses"]  # NER x2, RE, DC, QA, STS
+REAL_QA = "pubmedqa"   # with real files: BioASQ's passages run to 9,000 characters, too slow here
 EVAL_LIMIT = 24        # questions per dataset and model
 MAX_TOKENS = 48        # enough for a sentence's entities; a rambling base model stops here
 TRAIN = ["--epochs", "1", "--global-batch-size", "8", "--micro-batch-size", "4", "--lr", "1e-4",
@@ -59,10 +60,15 @@ def main():
                      "fix the cause and run the demo again: finished stages are kept")
         stages.append((name, time.monotonic() - start, usage.ru_maxrss / 1024))
 
-    python = sys.executable
-    model = args.model or demo_model()
+    python, torchrun = sys.executable, Path(sys.executable).with_name("torchrun")  # this environment's
+    if args.model:
+        model = args.model
+    else:
+        from mnlu.demo_model import CACHE_DIR as model
+        stage("convert the demo model", [python, "-m", "mnlu.demo_model"], model / "model.safetensors")
     gpus = gpu_count()
     raw, data, preds = out / "raw", out / "data", out / "preds"
+    datasets = [REAL_QA if d == "bioasq" and args.raw else d for d in EVAL]
 
     # 1. data: release files -> records (the builders), then the training mix without evaluation texts
     if args.raw:
@@ -70,18 +76,18 @@ def main():
     else:
         stage("write the demo corpus", [python, "-m", "data_builders", "demo-corpus", "--out", raw], raw)
     stage("build evaluation sets", [python, "-m", "data_builders", "build", "--raw-dir", raw, "--out", data / "eval",
-                                    "--only", *EVAL, "--split", "train", "dev"], data / "eval" / EVAL[-1] / "dev.jsonl")
+                                    "--only", *datasets, "--split", "train", "dev"], data / "eval" / datasets[-1] / "dev.jsonl")
     stage("build MNLU-Instruct", [python, "-m", "data_builders", "build-instruct", "--raw-dir", raw,
                                   "--out", data / "instruct"], data / "instruct" / "manifest.json", partial_ok=True)
     stage("mix", [python, "-m", "data_builders", "mix", "--built", data / "instruct", "--recipe", "demo",
                   "--out", data / "mix.jsonl", "--exclude-eval", data / "eval"], data / "mix.jsonl")
 
     # 2-5. the models: base (few-shot baseline), fine-tuned, merged (both zero-shot)
-    dev_sets = [data / "eval" / d / "dev.jsonl" for d in EVAL]
+    dev_sets = [data / "eval" / d / "dev.jsonl" for d in datasets]
     infer = [python, "infer.py", "--data", *dev_sets, "--limit", EVAL_LIMIT, "--max-tokens", MAX_TOKENS]
     # infer.py stages always run: a finished one only reloads the model and finds nothing left to do
     stage("baseline inference", [*infer, "--model", model, "--shots", "paper", "--out", preds / "base"])
-    stage("fine-tune", ["torchrun", "--nproc_per_node", gpus or 2, "train.py", "--model", model, "--data", data / "mix.jsonl",
+    stage("fine-tune", [torchrun, "--nproc_per_node", gpus or 2, "train.py", "--model", model, "--data", data / "mix.jsonl",
                         "--out", out / "train", *(["--dtype", "fp32", "--export-dtype", "fp32"] if not gpus else []),
                         *TRAIN, "--resume"], out / "train" / "model")
     stage("merge", [python, "merge.py", "--base", model, "--finetuned", out / "train" / "model", "--out", out / "merged"],
@@ -105,19 +111,17 @@ def parse_args():
     p.add_argument("--out", type=Path, help="folder for everything the demo makes (default: runs/demo, "
                                             "or runs/demo-real with real release files)")
     args = p.parse_args()
-    args.out = args.out or ROOT / "runs" / ("demo-real" if args.raw else "demo")
+    args.out = (args.out or ROOT / "runs" / ("demo-real" if args.raw else "demo")).resolve()
+    args.raw = args.raw and args.raw.resolve()  # the stages run in the repository root
+    if args.model and Path(args.model).exists():
+        args.model = Path(args.model).resolve()  # a local folder rather than a hub id
     return args
 
 
 def shell(command):
     """The command as a user would type it in the repository root."""
-    return " ".join("python" if c == sys.executable else os.path.relpath(c, ROOT) if isinstance(c, Path) else str(c)
-                    for c in command)
-
-
-def demo_model():
-    from mnlu.demo_model import demo_model_dir
-    return demo_model_dir()
+    shown = {sys.executable: "python", str(Path(sys.executable).with_name("torchrun")): "torchrun"}
+    return " ".join(shown.get(str(c)) or (os.path.relpath(c, ROOT) if isinstance(c, Path) else str(c)) for c in command)
 
 
 def gpu_count():
