@@ -60,19 +60,13 @@ else
 fi
 
 # 1. the evaluation sets (all of them: no mix may hold their texts) and MNLU-Instruct
-step "$OUT/eval" python -m data_builders build --raw-dir "$RAW" --out "$OUT/eval.partial" --split "${SPLITS[@]}"
-step "$OUT/instruct" python -m data_builders build-instruct --raw-dir "$RAW" --out "$OUT/instruct"
+build_data "${SPLITS[@]}"  # steps.sh: data_builders build, build-instruct
 
 # 2. per mix: mix, fine-tune with the paper's settings, answer the NER sets zero-shot
-eval_files=()
-for dataset in "${DATASETS[@]}"; do eval_files+=("$OUT/eval/$dataset/$EVAL_SPLIT.jsonl"); done
+EVAL_FILES=()
+for dataset in "${DATASETS[@]}"; do EVAL_FILES+=("$OUT/eval/$dataset/$EVAL_SPLIT.jsonl"); done
 for mix in "${MIXES[@]}"; do
-    step "$OUT/mixes/$mix.jsonl.counts.json" python -m data_builders mix --built "$OUT/instruct" --recipe "$mix" \
-        --total "${TOTAL[${mix##*_}]}" --exclude-eval "$OUT/eval" --out "$OUT/mixes/$mix.jsonl"
-    step "$OUT/runs/$mix/model" torchrun --standalone --nproc_per_node "$NPROC" "$ROOT/train.py" --model "$MODEL" \
-        --data "$OUT/mixes/$mix.jsonl" --out "$OUT/runs/$mix" --resume "${SCALE[@]}"
-    step "$OUT/preds/$mix" python "$ROOT/infer.py" --model "$OUT/runs/$mix/model" \
-        --data "${eval_files[@]}" --out "$OUT/preds/$mix.partial" "${INFER[@]}"
+    fine_tune_and_answer "$mix" "${TOTAL[${mix##*_}]}"  # steps.sh: mix, train.py, infer.py
 done
 
 # 3. score the six systems, then the figure and the table

@@ -65,8 +65,7 @@ else
 fi
 
 # 1. the evaluation sets (train splits: the 2-shot baselines' demonstrations) and MNLU-Instruct
-step "$OUT/eval" python -m data_builders build --raw-dir "$RAW" --out "$OUT/eval.partial" --split "${SPLITS[@]}"
-step "$OUT/instruct" python -m data_builders build-instruct --raw-dir "$RAW" --out "$OUT/instruct"
+build_data "${SPLITS[@]}"  # steps.sh: data_builders build, build-instruct
 step "$OUT/mixes/full.jsonl.counts.json" python -m data_builders mix --built "$OUT/instruct" --recipe full \
     "${MIX[@]}" --exclude-eval "$OUT/eval" --out "$OUT/mixes/full.jsonl"
 

@@ -53,3 +53,23 @@ step() {
 quote() {
     printf '%q ' "$@" | sed 's/ $//'
 }
+
+# build_data SPLIT...: the evaluation sets (all of them, SPLITs only: no mix may hold their texts)
+# and MNLU-Instruct, from RAW into OUT/eval and OUT/instruct.
+build_data() {
+    step "$OUT/eval" python -m data_builders build --raw-dir "$RAW" --out "$OUT/eval.partial" --split "$@"
+    step "$OUT/instruct" python -m data_builders build-instruct --raw-dir "$RAW" --out "$OUT/instruct"
+}
+
+# fine_tune_and_answer MIX TOTAL: one system of an ablation: TOTAL instances mixed by the recipe
+# MIX, the base MODEL fine-tuned on them with the paper's settings, and the fine-tuned model's
+# zero-shot answers to EVAL_FILES. Reads MODEL, OUT, NPROC, SCALE, INFER and EVAL_FILES.
+fine_tune_and_answer() {
+    local mix=$1 total=$2
+    step "$OUT/mixes/$mix.jsonl.counts.json" python -m data_builders mix --built "$OUT/instruct" --recipe "$mix" \
+        --total "$total" --exclude-eval "$OUT/eval" --out "$OUT/mixes/$mix.jsonl"
+    step "$OUT/runs/$mix/model" torchrun --standalone --nproc_per_node "$NPROC" "$ROOT/train.py" --model "$MODEL" \
+        --data "$OUT/mixes/$mix.jsonl" --out "$OUT/runs/$mix" --resume "${SCALE[@]}"
+    step "$OUT/preds/$mix" python "$ROOT/infer.py" --model "$OUT/runs/$mix/model" \
+        --data "${EVAL_FILES[@]}" --out "$OUT/preds/$mix.partial" "${INFER[@]}"
+}

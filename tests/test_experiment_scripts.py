@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from test_infer import byte_tokenizer, tiny_model
+from test_infer import tiny_checkpoint  # noqa: F401 (a fixture: a random 2-layer Llama folder with its tokenizer)
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -56,16 +56,7 @@ def raw(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def model(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("tiny-llama")
-    tok = byte_tokenizer()
-    tiny_model("llama", len(tok)).save_pretrained(folder)
-    tok.save_pretrained(folder)
-    return folder
-
-
-@pytest.fixture(scope="module")
-def runs(raw, model, tmp_path_factory):
+def runs(raw, tiny_checkpoint, tmp_path_factory):
     """script -> (OUT, first run, second run): the three scripts run to the end with --tiny side by
     side (their single-process steps then share the two cores), then each again, one at a time."""
     outs = {script: tmp_path_factory.mktemp(script.removesuffix(".sh")) for script in SCRIPTS}
@@ -73,14 +64,14 @@ def runs(raw, model, tmp_path_factory):
     jobs = {}
     for script, out in outs.items():  # files, not pipes: a full pipe would stall a job nobody reads yet
         with open(logs[script][0], "w") as stdout, open(logs[script][1], "w") as stderr:
-            jobs[script] = subprocess.Popen(**script_command(script, model, raw, out, "--tiny"),
+            jobs[script] = subprocess.Popen(**script_command(script, tiny_checkpoint, raw, out, "--tiny"),
                                             stdout=stdout, stderr=stderr)
     first = {script: subprocess.CompletedProcess(job.args, job.wait(timeout=400),
                                                  logs[script][0].read_text(), logs[script][1].read_text())
              for script, job in jobs.items()}
     for script, result in first.items():
         assert result.returncode == 0, f"{script}:\n" + result.stdout[-3000:] + result.stderr[-3000:]
-    return {script: (outs[script], first[script], run_script(script, model, raw, outs[script], "--tiny"))
+    return {script: (outs[script], first[script], run_script(script, tiny_checkpoint, raw, outs[script], "--tiny"))
             for script in SCRIPTS}
 
 
