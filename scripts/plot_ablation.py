@@ -1,0 +1,160 @@
+"""The figure and table of one ablation of the paper, from the scores.json that evaluate.py wrote.
+
+    python scripts/plot_ablation.py OUT/reports/task_diversity/scores.json --experiment task_diversity --out OUT/figures/task_diversity
+    python scripts/plot_ablation.py OUT/reports/domain/scores.json --experiment domain --out OUT/figures/domain
+
+Each system of an ablation (a model fine-tuned on one mix, named after its recipe) is summarised
+by the plain mean of its headline scores on the experiment's datasets, as scores.json holds
+them: nothing is rescored here. task_diversity (Figure 2): mean RE micro F1 (ChemProt, DDI, GAD)
+against the number of task types in the mix (1, 3, 5), one line with RE in the mix, one
+without. domain (Figure 3): mean NER entity F1 (the five BLURB NER datasets), grouped bars,
+25k and 50k instances, one bar per domain of the mix. Writes OUT/table.md (printed too) and
+OUT/figure.png (needs matplotlib, the `plot` extra; without it the table is still written).
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from mnlu.fileio import atomic_directory
+
+# Each experiment: its datasets, what their mean is, and where each system sits in the figure:
+# system (= recipe name) -> (series, x). Series are lines (task_diversity) or bars (domain).
+EXPERIMENTS = {
+    "task_diversity": {
+        "title": "Task diversity (Figure 2)",
+        "datasets": ["chemprot", "ddi", "gad"],
+        "mean": "mean RE micro F1",
+        "series": "mix",
+        "x": "task types",
+        "plot": "lines",
+        "systems": {
+            "tasks_re": ("w/ RE", 1),
+            "tasks_re_nli_ner": ("w/ RE", 3),
+            "tasks_re_nli_ner_ee_sts": ("w/ RE", 5),
+            "tasks_dc": ("w/o RE", 1),
+            "tasks_dc_nli_ner": ("w/o RE", 3),
+            "tasks_dc_nli_ner_ee_sts": ("w/o RE", 5),
+        },
+    },
+    "domain": {
+        "title": "Domain of the NER instructions (Figure 3)",
+        "datasets": ["bc5cdr_chem", "bc5cdr_disease", "ncbi_disease", "bc2gm", "jnlpba"],
+        "mean": "mean NER entity F1",
+        "series": "domain",
+        "x": "instances",
+        "plot": "bars",
+        "systems": {
+            "domain_biomed_25k": ("biomedical", "25k"),
+            "domain_clinical_25k": ("clinical", "25k"),
+            "domain_both_25k": ("both", "25k"),
+            "domain_biomed_50k": ("biomedical", "50k"),
+            "domain_clinical_50k": ("clinical", "50k"),
+            "domain_both_50k": ("both", "50k"),
+        },
+    },
+}
+
+
+def system_scores(document, experiment, path):
+    """{system: {dataset: score}} for every system and dataset of the experiment.
+
+    A system or a dataset missing from scores.json is an error: a mean over fewer datasets
+    would not be comparable with the others'.
+    """
+    systems = document.get("systems", {})
+    result = {}
+    for name in experiment["systems"]:
+        if name not in systems:
+            raise ValueError(f"{path}: no system {name!r} (it has {', '.join(systems) or 'none'})")
+        missing = [d for d in experiment["datasets"] if systems[name].get(d, {}).get("score") is None]
+        if missing:
+            raise ValueError(f"{path}: system {name!r} has no score for {', '.join(missing)}")
+        result[name] = {d: systems[name][d]["score"] for d in experiment["datasets"]}
+    return result
+
+
+def mean(values):
+    return sum(values) / len(values)
+
+
+def table_markdown(experiment, scores):
+    """One row per system: its place in the figure, its score on each dataset, their mean."""
+    datasets = experiment["datasets"]
+    lines = [f"# {experiment['title']}", "",
+             f"| system | {experiment['series']} | {experiment['x']} | " + " | ".join(datasets)
+             + f" | {experiment['mean']} |",
+             "|" + "---|" * (4 + len(datasets))]
+    for name, (series, x) in experiment["systems"].items():
+        cells = [f"{scores[name][d]:.1f}" for d in datasets] + [f"{mean(scores[name].values()):.1f}"]
+        lines.append(f"| {name} | {series} | {x} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def plot_figure(path, experiment, scores):
+    """Lines (one per series, x numeric) or grouped bars (one group per x, one bar per series)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    placed = {}  # series -> [(x, mean score)] in the experiment's order
+    for name, (series, x) in experiment["systems"].items():
+        placed.setdefault(series, []).append((x, mean(scores[name].values())))
+    fig, ax = plt.subplots(figsize=(5, 4))
+    if experiment["plot"] == "lines":
+        for series, points in placed.items():
+            ax.plot(*zip(*points), marker="o", label=series)
+        ax.set_xticks(sorted({x for points in placed.values() for x, _ in points}))
+    else:
+        groups = list(dict.fromkeys(x for points in placed.values() for x, _ in points))
+        width = 0.8 / len(placed)
+        for i, (series, points) in enumerate(placed.items()):
+            bars = ax.bar([groups.index(x) + i * width for x, _ in points], [y for _, y in points], width, label=series)
+            ax.bar_label(bars, fmt="%.1f", fontsize=8)
+        ax.set_xticks([g + width * (len(placed) - 1) / 2 for g in range(len(groups))], groups)
+    top = max(y for points in placed.values() for _, y in points)
+    ax.set_ylim(0, max(1.0, 1.15 * top))  # F1 is never negative; room above for the labels
+    ax.set_xlabel(experiment["x"])
+    ax.set_ylabel(experiment["mean"])
+    ax.set_title(experiment["title"])
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("scores", type=Path, help="scores.json written by evaluate.py for the six systems")
+    parser.add_argument("--experiment", required=True, choices=list(EXPERIMENTS), help="which ablation")
+    parser.add_argument("--out", required=True, type=Path,
+                        help="folder for table.md and figure.png (replaced as a whole)")
+    args = parser.parse_args(argv)
+
+    experiment = EXPERIMENTS[args.experiment]
+    try:
+        document = json.loads(args.scores.read_text(encoding="utf-8"))
+    except OSError as e:
+        sys.exit(f"plot_ablation.py: {e}")
+    except json.JSONDecodeError as e:
+        sys.exit(f"plot_ablation.py: {args.scores}:{e.lineno}: not JSON ({e.msg})")
+    try:
+        scores = system_scores(document, experiment, args.scores)
+    except ValueError as e:
+        sys.exit(f"plot_ablation.py: {e}")
+
+    table = table_markdown(experiment, scores)
+    with atomic_directory(args.out) as tmp:
+        (tmp / "table.md").write_text(table, encoding="utf-8")
+        try:
+            plot_figure(tmp / "figure.png", experiment, scores)
+        except ImportError:
+            print("plot_ablation.py: matplotlib is not installed (pip install 'mnlu[plot]'); "
+                  "wrote the table only", file=sys.stderr)
+    print(table, end="")
+
+
+if __name__ == "__main__":
+    main()
