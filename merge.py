@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from mnlu.dare import METHODS, keep_mask, mask_generator, merge_entries
 from mnlu.fileio import atomic_directory
-from mnlu.shards import Checkpoint, parse_size, plan_shards, shard_writer
+from mnlu.shards import Checkpoint, local_model, parse_size, plan_shards, shard_writer
 
 CHUNK = 1 << 22  # entries per float64 slice: 32 MiB per temporary
 
@@ -49,12 +49,13 @@ def parse_args(argv=None):
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--base", required=True, type=Path, metavar="DIR", help="the model the fine-tuned ones started from"
+        "--base", required=True, type=local_model, metavar="DIR", help="the model the fine-tuned ones started from"
+        " (a folder, or a hub id: its safetensors snapshot)"
     )
     parser.add_argument(
         "--finetuned",
         required=True,
-        type=Path,
+        type=local_model,
         nargs="+",
         metavar="DIR",
         help="one or more fine-tuned models",

@@ -10,9 +10,11 @@ A recipe is a small TOML file (see data_builders/recipes/):
     [caps]                     # optional: "source" or "source/task" -> fraction kept, drawn as a
     snli = 0.03                #   seeded random sample (not the first rows)
 
-Two optional keys keep a mix short for CPU-scale runs (the demo's recipe uses them): `sentences =
-true` cuts each NER and trigger record into one record per sentence (`sentence_records`), and
-`max_chars = N` leaves out records whose question and answer together are longer than N characters.
+Three optional keys shape a mix for CPU-scale runs (the demo's recipe uses them): `sentences = true`
+cuts each NER and trigger record into one record per sentence (`sentence_records`); `max_chars = N`
+leaves out records whose question and answer together are longer than N characters; and
+`max_no_span = f` keeps records that answer None for every label to at most a share f of their
+pool (a seeded sample), since most sentences of LINNAEUS or tmVar name no entity at all.
 
 Every draw uses a generator seeded by (seed, source, task), so a mix is identical for a seed
 whatever else is in the built folder. No evaluation dataset can enter: a pool named after one is
@@ -69,6 +71,8 @@ def load_recipe(path):
         raise RecipeError(f"{path}: sentences must be true or false")
     if "max_chars" in recipe and (not isinstance(recipe["max_chars"], int) or recipe["max_chars"] < 1):
         raise RecipeError(f"{path}: max_chars must be a positive integer")
+    if "max_no_span" in recipe and (not isinstance(recipe["max_no_span"], (int, float)) or not 0 <= recipe["max_no_span"] < 1):
+        raise RecipeError(f"{path}: max_no_span must be a fraction in [0, 1)")
     for key, fraction in caps.items():
         if not isinstance(fraction, (int, float)) or not 0 < fraction <= 1:
             raise RecipeError(f"{path}: caps.{key} must be a fraction in (0, 1]")
@@ -168,6 +172,16 @@ def record_chars(record):
     return sum(len(m["content"]) for m in record["messages"])
 
 
+def limit_no_span(records, share, seed, key):
+    """`records` with those whose every answer line is None cut to at most `share` of the result."""
+    empty = [r for r in records if r["task"] in ("ner", "ete", "eae") and not r["gold"]["spans"]]
+    if not empty:
+        return records
+    dropped = {id(r) for r in empty} - {id(r) for r in _draw(empty, int(share / (1 - share) * (len(records) - len(empty))),
+                                                           seed, key)}
+    return [r for r in records if id(r) not in dropped]
+
+
 # ---------------------------------------------------------------------------------------------
 # sampling
 
@@ -229,6 +243,8 @@ def mix(built_dir, recipe_path, out_path, seed=42, total=None, eval_paths=()):
         pools = {key: [s for r in records for s in sentence_records(r)] for key, records in pools.items()}
     if "max_chars" in recipe:
         pools = {key: [r for r in records if record_chars(r) <= recipe["max_chars"]] for key, records in pools.items()}
+    if "max_no_span" in recipe:
+        pools = {key: limit_no_span(records, recipe["max_no_span"], seed, key) for key, records in pools.items()}
     records = select(recipe, pools, domains, seed, total, where=str(recipe_path))
     write_records(out_path, records)
     counts = {

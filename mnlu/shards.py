@@ -261,3 +261,17 @@ def shard_writer(directory, specs, max_shard_bytes, metadata=None):
             "weight_map": {name: places[name][2] for name in sorted(specs)},
         }
         (directory / INDEX_FILE).write_text(json.dumps(index, indent=2) + "\n")
+
+
+def local_model(name):
+    """`name` as a folder on disk: itself, or the Hugging Face hub snapshot when it is a hub id.
+
+    Only safetensors weights and the small side files are fetched (never pickled weights); a hub
+    id is a name that is not an existing path and has the `owner/model` shape.
+    """
+    path = Path(name)
+    if path.exists() or name.count("/") != 1 or name.startswith((".", "/")):
+        return path
+    from huggingface_hub import snapshot_download
+    return Path(snapshot_download(name, allow_patterns=["*.safetensors", "*.safetensors.index.json", "*.json",
+                                                        "*.model", "*.txt", "*.jinja"]))

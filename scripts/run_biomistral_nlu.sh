@@ -6,8 +6,7 @@
 #
 # usage: scripts/run_biomistral_nlu.sh MODEL RAW OUT [--released] [--tiny]
 #
-#   MODEL       the base model as a local Hugging Face folder (merge.py reads it from disk), e.g.
-#               `hf download BioMistral/BioMistral-7B-DARE --local-dir models/BioMistral-7B-DARE`
+#   MODEL       the base model: a Hugging Face folder or hub id (BioMistral/BioMistral-7B-DARE)
 #   RAW         one folder holding the evaluation releases (RAW/<dataset id>/, docs/DATA.md) and
 #               the MNLU-Instruct source releases (RAW/<Source>/...); missing ones are skipped
 #   OUT         everything the run writes; the ablation scripts can share it (same data)
@@ -41,8 +40,6 @@ source "$(dirname "$0")/steps.sh"
 
 released= tiny=
 parse_arguments "scripts/run_biomistral_nlu.sh MODEL RAW OUT [--released] [--tiny]" "$@"
-[[ -d $MODEL ]] || usage_error "scripts/run_biomistral_nlu.sh MODEL RAW OUT [--released] [--tiny]" \
-    "MODEL must be a local model folder (merge.py reads the base from disk): $MODEL"
 
 # ---- the paper's or the released hyper-parameters -------------------------------------------
 NAME=biomistral-nlu

@@ -246,6 +246,7 @@ def test_cli_mix_prints_counts_and_names_a_shipped_recipe(built, tmp_path, capsy
     ("description = 'no groups'", "needs at least one"),
     ("sentences = 1\n[groups.a]\ntasks = ['ner']", "sentences must be true or false"),
     ("max_chars = 0\n[groups.a]\ntasks = ['ner']", "max_chars must be a positive integer"),
+    ("max_no_span = 1\n[groups.a]\ntasks = ['ner']", "max_no_span must be a fraction"),
     ("[groups.a]\ntasks = ['ner']\ndomain = 'clincal'", "groups.a.domain must be one of"),
     ("[groups.a]\ntasks = ['ner']\n[groups.b]\ntasks = ['ete', 'ner']\ndomain = 'clinical'", "groups.b selects tasks"),
 ])
@@ -320,3 +321,20 @@ def test_a_recipe_cuts_sentences_and_drops_long_records(tmp_path):
     assert all(sum(len(m["content"]) for m in r["messages"]) <= 400 for r in records)
     # the records of `make` are short and one sentence each: all kept; the long premise is left out
     assert counts["per_task"] == {"ner": 10 + 30 + 4 + 20 + 31, "nli": 130}
+
+
+def test_max_no_span_keeps_a_seeded_share_of_the_records_without_entities(tmp_path):
+    with_entity = [spans_record(f"Aspirin dose {k}.", [("Chemical", "Aspirin")], id=f"ner_bio-e{k}") for k in range(30)]
+    without = [spans_record(f"Nothing here {k}.", [], id=f"ner_bio-n{k}") for k in range(100)]
+    built = build_dir(tmp_path / "built", sources={"ner_bio": ("biomedical", {})}, extra=with_entity + without)
+    recipe = tmp_path / "r.toml"
+    recipe.write_text("max_no_span = 0.25\n[groups.a]\ntasks = ['ner']")
+    counts = mix(built, recipe, tmp_path / "out.jsonl")
+    records = list(read_records(tmp_path / "out.jsonl"))
+    empty = [r for r in records if not r["gold"]["spans"]]
+    assert counts["total"] == 40 and len(empty) == 10  # 30 with an entity; 10 = 25% of 40
+    assert {r["id"] for r in records} >= {r["id"] for r in with_entity}
+    mix(built, recipe, tmp_path / "again.jsonl")
+    assert (tmp_path / "again.jsonl").read_bytes() == (tmp_path / "out.jsonl").read_bytes()
+    recipe.write_text("max_no_span = 0\n[groups.a]\ntasks = ['ner']")
+    assert mix(built, recipe, tmp_path / "none.jsonl")["total"] == 30

@@ -3,6 +3,7 @@
 import json
 import random
 import threading
+from pathlib import Path
 
 import pytest
 import torch
@@ -12,6 +13,7 @@ from mnlu.shards import (
     INDEX_FILE,
     SINGLE_FILE,
     Checkpoint,
+    local_model,
     TensorSpec,
     parse_size,
     plan_shards,
@@ -159,3 +161,20 @@ def test_reading_errors_name_the_folder_and_the_problem(tmp_path):
     (tmp_path / SINGLE_FILE).write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json}      ")
     with pytest.raises(ValueError, match="model.safetensors: not a readable safetensors file"):
         weight_map(tmp_path)
+
+
+def test_a_hub_id_becomes_its_safetensors_snapshot_and_a_folder_stays_itself(tmp_path, monkeypatch):
+    import huggingface_hub
+
+    asked = []
+    monkeypatch.setattr(huggingface_hub, "snapshot_download",
+                        lambda repo_id, allow_patterns: asked.append((repo_id, allow_patterns)) or str(tmp_path))
+    assert local_model("BioMistral/BioMistral-7B-DARE") == tmp_path
+    (repo_id, patterns), = asked
+    assert repo_id == "BioMistral/BioMistral-7B-DARE" and "*.safetensors" in patterns
+    assert not any(p.endswith((".bin", ".pt", ".pth", ".ckpt", "*")) for p in patterns)  # never pickled weights
+    (tmp_path / "runs" / "model").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    assert local_model("runs/model") == Path("runs/model")  # an existing folder, even of the owner/name shape
+    assert local_model("./missing") == Path("./missing") and local_model("a/b/c") == Path("a/b/c")
+    assert len(asked) == 1
