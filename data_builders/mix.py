@@ -34,7 +34,7 @@ from data_builders.instruct.source import DOMAINS
 from data_builders.readers import sentence_bounds
 from mnlu.benchmarks import EVAL_DATASETS
 from mnlu.fileio import atomic_write
-from mnlu.records import TASKS, read_records, write_records
+from mnlu.records import SPAN_TASKS, TASKS, read_records, write_records
 from mnlu.tasks import OPTIONS_MARKER, make_record, source_text, user_turn
 
 NGRAM = 13  # words: the decontamination unit of GPT-3 and later LLM reports
@@ -174,7 +174,7 @@ def record_chars(record):
 
 def limit_no_span(records, share, seed, key):
     """`records` with those whose every answer line is None cut to at most `share` of the result."""
-    empty = [r for r in records if r["task"] in ("ner", "ete", "eae") and not r["gold"]["spans"]]
+    empty = [r for r in records if r["task"] in SPAN_TASKS and not r["gold"]["spans"]]
     if not empty:
         return records
     dropped = {id(r) for r in empty} - {id(r) for r in _draw(empty, int(share / (1 - share) * (len(records) - len(empty))),

@@ -70,7 +70,4 @@ for mix in "${MIXES[@]}"; do
 done
 
 # 3. score the six systems, then the figure and the table
-step "$OUT/reports/domain" python "$ROOT/evaluate.py" "${MIXES[@]/#/$OUT/preds/}" --out "$OUT/reports/domain"
-step "$OUT/figures/domain" python "$ROOT/scripts/plot_ablation.py" "$OUT/reports/domain/scores.json" \
-    --experiment domain --out "$OUT/figures/domain"
-cat "$OUT/figures/domain/table.md"
+score_and_plot domain  # steps.sh: evaluate.py, plot_ablation.py, the table

@@ -67,8 +67,4 @@ for mix in "${MIXES[@]}"; do
 done
 
 # 3. score the six systems, then the figure and the table
-step "$OUT/reports/task_diversity" python "$ROOT/evaluate.py" "${MIXES[@]/#/$OUT/preds/}" \
-    --out "$OUT/reports/task_diversity"
-step "$OUT/figures/task_diversity" python "$ROOT/scripts/plot_ablation.py" "$OUT/reports/task_diversity/scores.json" \
-    --experiment task_diversity --out "$OUT/figures/task_diversity"
-cat "$OUT/figures/task_diversity/table.md"
+score_and_plot task_diversity  # steps.sh: evaluate.py, plot_ablation.py, the table

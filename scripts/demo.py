@@ -26,6 +26,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a plain script from anywhere
+PYTHON, TORCHRUN = sys.executable, str(Path(sys.executable).with_name("torchrun"))  # this environment's
 
 # The demo's scale, in one place. The paper's settings are the scripts' defaults (docs/train.md).
 EVAL = ["ncbi_disease", "bc5cdr_chem", "gad", "hoc", "bioasq", "biosses"]  # NER x2, RE, DC, QA, STS
@@ -53,14 +54,15 @@ def main():
         start = time.monotonic()
         process = subprocess.Popen(list(map(str, command)), cwd=ROOT)
         _, status, usage = os.wait4(process.pid, 0)  # usage covers the children it waited for (torchrun's ranks)
-        if os.waitstatus_to_exitcode(status) != 0 and partial_ok and done.exists():
+        exit_code = os.waitstatus_to_exitcode(status)
+        if exit_code != 0 and partial_ok and done.exists():
             print(f"demo: stage '{name}' reported the errors above; going on with what it built", flush=True)
-        elif os.waitstatus_to_exitcode(status) != 0:
-            sys.exit(f"demo: stage '{name}' failed (exit status {os.waitstatus_to_exitcode(status)}); "
+        elif exit_code != 0:
+            sys.exit(f"demo: stage '{name}' failed (exit status {exit_code}); "
                      "fix the cause and run the demo again: finished stages are kept")
         stages.append((name, time.monotonic() - start, usage.ru_maxrss / 1024))
 
-    python, torchrun = sys.executable, Path(sys.executable).with_name("torchrun")  # this environment's
+    python, torchrun = PYTHON, TORCHRUN
     if args.model:
         model = args.model
     else:
@@ -120,7 +122,7 @@ def parse_args():
 
 def shell(command):
     """The command as a user would type it in the repository root."""
-    shown = {sys.executable: "python", str(Path(sys.executable).with_name("torchrun")): "torchrun"}
+    shown = {PYTHON: "python", TORCHRUN: "torchrun"}
     return " ".join(shown.get(str(c)) or (os.path.relpath(c, ROOT) if isinstance(c, Path) else str(c)) for c in command)
 
 

@@ -73,3 +73,14 @@ fine_tune_and_answer() {
     step "$OUT/preds/$mix" python "$ROOT/infer.py" --model "$OUT/runs/$mix/model" \
         --data "${EVAL_FILES[@]}" --out "$OUT/preds/$mix.partial" "${INFER[@]}"
 }
+
+# score_and_plot EXPERIMENT: one evaluate.py over the six MIXES' answers, then the figure and the
+# table of plot_ablation.py, and print the table. Reads MIXES and OUT.
+score_and_plot() {
+    local experiment=$1
+    step "$OUT/reports/$experiment" python "$ROOT/evaluate.py" "${MIXES[@]/#/$OUT/preds/}" \
+        --out "$OUT/reports/$experiment"
+    step "$OUT/figures/$experiment" python "$ROOT/scripts/plot_ablation.py" "$OUT/reports/$experiment/scores.json" \
+        --experiment "$experiment" --out "$OUT/figures/$experiment"
+    cat "$OUT/figures/$experiment/table.md"
+}
