@@ -1,20 +1,81 @@
-"""Atomic writes: a file or folder appears complete under its final name, or not at all.
+"""Atomic writes, and the rules that keep every output from touching anything a user made.
 
 Everything a user waits for (built datasets, checkpoints, merged models, reports) goes through
 these helpers, so a killed job never leaves a half-written output that a later stage would trust.
-Temporary names sit beside the target (same file system, so the final rename is atomic) and are
-created with the user's umask, so outputs get the permissions a plain write would give them.
+Temporary names sit beside the target (same file system, so the final rename is atomic), carry
+the writer's process id (`.NAME.PID-RANDOM.tmp`), and are created with the user's umask, so
+outputs get the permissions a plain write would give them. The next write of the same target
+removes the temporaries that a killed writer left behind, and only those.
+
+A folder written whole carries a marker file naming the tool that wrote it. A command replaces
+an existing folder only when it is that tool's own earlier output, never a folder that holds
+one of its inputs, and never a file (`check_output_folder`, `claim_output_folder`).
 """
 
 import contextlib
+import fnmatch
+import json
 import os
+import re
 import shutil
 import uuid
 from pathlib import Path
 
+from mnlu.cli import InputError
 
-def _temporary_name(path):
-    return path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
+MARKER = ".mnlu-output.json"  # {"written_by": "evaluate.py"}: whose output a folder is
+_TEMPORARY = re.compile(r"^\.(?P<name>.+)\.(?:(?P<pid>\d+)-)?[0-9a-f]{12}\.(?:tmp|old)$")
+
+
+class OutputError(InputError):
+    """An --out that would replace or delete something this tool did not write."""
+
+
+def _temporary_name(path, suffix="tmp"):
+    return path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:12]}.{suffix}")
+
+
+def _process_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def _remove(path):
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def remove_stale_temporaries(folder, name_pattern):
+    """Delete the temporaries beside outputs named like `name_pattern` (a glob) whose writer has died.
+
+    A killed job's `.NAME.PID-RANDOM.tmp` files and folders would otherwise stay forever (many GB
+    for a 7B merge). Only names of exactly that shape are touched, and only when process PID is
+    gone; a pre-PID temporary (`.NAME.RANDOM.tmp`) counts as stale. A `.NAME....old` folder, the
+    previous output of an atomic_directory killed between its two renames, is put back as NAME
+    when NAME is missing.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return
+    for entry in folder.iterdir():
+        match = _TEMPORARY.match(entry.name)
+        if not match or not fnmatch.fnmatchcase(match["name"], name_pattern):
+            continue
+        if match["pid"] is not None and _process_alive(int(match["pid"])):
+            continue
+        target = folder / match["name"]
+        if entry.name.endswith(".old") and not os.path.lexists(target):
+            os.replace(entry, target)
+        else:
+            _remove(entry)
 
 
 @contextlib.contextmanager
@@ -22,6 +83,7 @@ def atomic_write(path, mode="w", encoding="utf-8"):
     """Open a temporary file beside `path`; on success fsync it and rename it onto `path`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(path.parent, glob_escape(path.name))
     tmp = _temporary_name(path)
     try:
         with open(tmp, mode.replace("w", "x"), encoding=None if "b" in mode else encoding) as f:
@@ -36,20 +98,25 @@ def atomic_write(path, mode="w", encoding="utf-8"):
 
 
 @contextlib.contextmanager
-def atomic_directory(path):
+def atomic_directory(path, tool):
     """Yield a temporary folder beside `path`; on success it replaces `path` in one rename.
 
-    An existing `path` is only removed once the new folder is complete.
+    The folder gets the marker naming `tool`. An existing `path` must be `tool`'s own earlier
+    output (else OutputError, before anything is written) and is removed only once the new folder
+    is complete.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(path.parent, glob_escape(path.name))
+    check_output_folder(path, tool)
     tmp = _temporary_name(path)
     tmp.mkdir()
     try:
+        (tmp / MARKER).write_text(json.dumps({"written_by": tool}) + "\n")
         yield tmp
         if path.exists():
-            old = path.with_name(f".{path.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
+            check_output_folder(path, tool)  # still ours: nothing else appeared under that name meanwhile
+            old = _temporary_name(path, "old")
             os.replace(path, old)
             os.replace(tmp, path)
             shutil.rmtree(old)
@@ -58,3 +125,50 @@ def atomic_directory(path):
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def glob_escape(name):
+    """`name` as a glob pattern that matches only itself."""
+    return re.sub(r"([*?\[])", r"[\1]", name)
+
+
+def written_by(folder):
+    """The tool named by `folder`'s marker, or None."""
+    try:
+        return json.loads((Path(folder) / MARKER).read_text(encoding="utf-8")).get("written_by")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def check_output_folder(out, tool, inputs=()):
+    """Raise OutputError unless `tool` may write the folder `out`, possibly replacing it.
+
+    Allowed: a path that does not exist, an empty folder, or a folder whose marker names `tool`.
+    Refused: a file or link, a folder holding anything else, and any `out` that is one of
+    `inputs` or a folder above one of them.
+    """
+    out = Path(out)
+    here = {Path(os.path.abspath(out)), Path(os.path.realpath(out))}  # realpath: no error on a link loop
+    for given in inputs:
+        for place in {Path(os.path.abspath(given)), Path(os.path.realpath(given))}:
+            if place in here or here & set(place.parents):
+                raise OutputError(f"--out {out} holds the input {given}; choose an --out outside every input")
+    if os.path.islink(out):
+        raise OutputError(f"--out {out} is a symbolic link; give the folder itself, or a new name")
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise OutputError(f"--out {out} is an existing file, not a folder; choose another --out")
+    if written_by(out) != tool and any(out.iterdir()):
+        raise OutputError(f"--out {out} is a folder that {tool} did not write (no {MARKER} naming it); "
+                          "choose a new or empty --out, or remove that folder yourself")
+
+
+def claim_output_folder(out, tool, inputs=()):
+    """check_output_folder, then create `out` if needed and mark it as `tool`'s (outputs added in place)."""
+    check_output_folder(out, tool, inputs)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    if written_by(out) != tool:
+        with atomic_write(out / MARKER) as f:
+            f.write(json.dumps({"written_by": tool}) + "\n")

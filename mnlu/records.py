@@ -19,17 +19,21 @@ Extra keys are allowed and kept, so later stages can annotate a record without l
 """
 
 import json
+import re
 import string
 
+from mnlu.cli import InputError, excerpt
 from mnlu.fileio import atomic_write
 
 SPAN_TASKS = ("ner", "ete", "eae")
 CHOICE_TASKS = ("eac", "dc", "re", "qa", "nli", "sts")
 TASKS = SPAN_TASKS + CHOICE_TASKS + ("summ",)
 LETTERS = string.ascii_uppercase  # option letters: (A), (B), ...
+# A dataset id becomes a file name (infer.py writes `<dataset>.jsonl`): a plain name, no path.
+DATASET_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
-class RecordError(ValueError):
+class RecordError(InputError):
     """A record breaks the contract; the message starts with `file:line:` (or the record id)."""
 
 
@@ -44,8 +48,10 @@ def check_record(record, where="record"):
     for key in ("id", "dataset", "task", "split"):
         if not isinstance(record.get(key), str) or not record[key]:
             fail(f"'{key}' must be a non-empty string")
+    if not DATASET_ID.fullmatch(record["dataset"]):
+        fail("'dataset' must be a plain name of letters, digits, '.', '_' and '-' (it becomes a file name)")
     if record["task"] not in TASKS:
-        fail(f"unknown task {record['task']!r} (expected one of {', '.join(TASKS)})")
+        fail(f"unknown task {excerpt(record['task'])} (expected one of {', '.join(TASKS)})")
     messages = record.get("messages")
     if not isinstance(messages, list) or not messages:
         fail("'messages' must be a non-empty list")
@@ -74,19 +80,20 @@ def _check_gold(task, gold, fail):
             if not isinstance(span, dict) or not isinstance(span.get("text"), str):
                 fail(f"gold.spans[{i}] must be an object with a string 'text'")
             if span.get("label") not in labels:
-                fail(f"gold.spans[{i}].label {span.get('label')!r} is not in gold.labels")
+                fail(f"gold.spans[{i}].label {excerpt(span.get('label'))} is not in gold.labels")
     elif task in CHOICE_TASKS:
         options = gold.get("options")
         if not isinstance(options, list) or not options or not all(isinstance(x, str) for x in options):
             fail("gold.options must be a non-empty list of strings")
         for key in ("letters", "answers"):
-            if not isinstance(gold.get(key), list):
-                fail(f"gold.{key} must be a list")
+            if not isinstance(gold.get(key), list) or not all(isinstance(x, str) for x in gold[key]):
+                fail(f"gold.{key} must be a list of strings")
         by_letter = dict(zip(LETTERS, options))
         if [by_letter.get(x) for x in gold["letters"]] != gold["answers"]:
             fail("gold.letters and gold.answers do not name the same options")
         if task == "sts" and (not isinstance(gold.get("score"), (int, float))
-                              or len(gold.get("option_scores", ())) != len(options)):
+                              or not isinstance(gold.get("option_scores"), list)
+                              or len(gold["option_scores"]) != len(options)):
             fail("sts gold needs a numeric 'score' and one 'option_scores' entry per option")
     elif not isinstance(gold.get("summary"), str):
         fail("gold.summary must be a string")
@@ -99,16 +106,30 @@ def read_records(path):
 
 
 def numbered_records(path):
-    """Yield (line number, record) for each record of a JSONL file, checked; errors name `path:line`."""
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise RecordError(f"{path}:{lineno}: not valid JSON ({e.msg})") from None
-            yield lineno, check_record(record, f"{path}:{lineno}")
+    """Yield (line number, record) for each record of a JSONL file, checked; errors name `path:line`.
+
+    Lines are split at \\n only (a record's text may hold U+2028 or a lone \\r) and decoded one by one,
+    so an encoding error names its line.
+    """
+    with open(path, "rb") as f:
+        for lineno, raw in enumerate(f, 1):
+            yield from _parse_line(raw, path, lineno)
+
+
+def _parse_line(raw, path, lineno):
+    try:
+        line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+    except UnicodeDecodeError:
+        raise RecordError(f"{path}:{lineno}: not UTF-8 text") from None
+    if not line.strip():
+        return
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as e:
+        raise RecordError(f"{path}:{lineno}: not valid JSON ({e.msg}, column {e.colno})") from None
+    except (ValueError, RecursionError):  # an integer past 4,300 digits, nesting past the recursion limit
+        raise RecordError(f"{path}:{lineno}: a JSON value too large or too deeply nested to read") from None
+    yield lineno, check_record(record, f"{path}:{lineno}")
 
 
 def write_records(path, records):

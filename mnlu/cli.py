@@ -1,0 +1,45 @@
+"""How every command line ends: exit 0 on success, 2 on bad input, 1 on an internal failure.
+
+Library code raises `InputError` (or a subclass: `RecordError`, `ReleaseError`, `OutputError`)
+for anything the user can fix: a file, a line, a field, an argument. Each script's entry point
+runs its `main` through `run_main`, which turns those, and file-system errors (missing file,
+permission, disk full), into one line on stderr, `<script>: error: <message>`, and exit status 2.
+Anything else is a bug in mnlu: Python's traceback and exit status 1.
+
+Messages name where the problem is and what was expected, never the text of a record: the data
+are clinical and biomedical texts, and error lines end up in logs and bug reports.
+"""
+
+import sys
+
+
+class InputError(ValueError):
+    """Input the user can fix; the message names the file (and line, field) and the expected form."""
+
+
+def excerpt(value, limit=40):
+    """A bounded excerpt of a label or score field for an error message (never use it on text fields)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def describe_os_error(error):
+    """'path: reason' for an OSError, as `ls` would say it."""
+    names = [n for n in (error.filename, error.filename2) if n is not None]
+    reason = error.strerror or str(error)
+    return f"{' -> '.join(map(str, names))}: {reason}" if names else reason
+
+
+def run_main(script, main, *args):
+    """Call `main(*args)`; bad input and file-system errors become one line and exit status 2."""
+    try:
+        return main(*args)
+    except InputError as e:
+        message = str(e)
+    except OSError as e:
+        message = describe_os_error(e)
+    except KeyboardInterrupt:
+        print(f"{script}: interrupted", file=sys.stderr)
+        sys.exit(130)
+    print(f"{script}: error: {message}", file=sys.stderr)
+    sys.exit(2)
