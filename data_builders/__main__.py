@@ -8,51 +8,70 @@
 `build` reads each evaluation dataset's release files from RAW/<id>/ (found by their release names anywhere below
 that folder) and writes OUT/<id>/<split>.jsonl in the record contract (mnlu.records). A missing
 folder or split is skipped with a one-line notice. A malformed file stops its dataset with
-`file:line: what is wrong` and exit status 2; a dataset's files are written only once all its
-splits have been built, so a failure leaves nothing of it half-written.
+`data_builders build: error: file:line: what is wrong` and exit status 2; a dataset's files are
+written only once all its splits have been built, so a failure leaves nothing of it half-written.
+OUT is a folder `build` made (or a new or empty one), never RAW or a folder holding it.
 """
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 from tqdm import tqdm
 
 from data_builders import EVAL_BUILDERS
-from data_builders.demo_corpus import add_demo_command, run_demo_corpus
-from data_builders.instruct.__main__ import add_build_command, add_mix_command, run_build, run_mix
+from data_builders.demo_corpus import add_demo_command
+from data_builders.instruct.__main__ import add_build_command, add_mix_command
 from data_builders.readers import MissingRelease, ReleaseError
 from mnlu.benchmarks import EVAL_DATASETS
-from mnlu.records import SPAN_TASKS, RecordError, check_record, write_records
+from mnlu.cli import InputError, describe_os_error, excerpt, run_main
+from mnlu.fileio import check_output_folder, claim_output_folder
+from mnlu.records import SPAN_TASKS, check_record, write_records
 from mnlu.tasks import make_record
 
 SPLITS = ("train", "dev", "test")
 
 
 def main(argv=None):
+    """Run one command; bad input ends it with one `data_builders <command>: error:` line and exit status 2."""
     args = parse_args(argv)
-    if args.command == "mix":
-        return run_mix(args)
-    if args.command == "build-instruct":
-        return run_build(args)
-    if args.command == "demo-corpus":
-        return run_demo_corpus(args)
-    table, failed = [], []
+    return run_main(args.script, args.run, args)
+
+
+def run_eval_build(args):
+    """`build`: every dataset found is built; each malformed one is reported (one line each) and exits 2."""
+    if not args.raw_dir.is_dir():
+        raise InputError(f"--raw-dir {args.raw_dir} is not a folder")
+    check_output_folder(args.out, "build", inputs=[args.raw_dir])
+    table, failed, found = [], [], 0
     for dataset in args.only or list(EVAL_BUILDERS):
         folder = args.raw_dir / dataset
         if not folder.is_dir():
-            print(f"{dataset}: skipped, no folder {folder}")
+            if os.path.lexists(folder):
+                failed.append(f"{folder}: not a folder (a file, a broken link or a link loop)")
+            else:
+                print(f"{dataset}: skipped, no folder {folder}")
             continue
+        found += 1
         try:
             built = build_dataset(dataset, folder, args.split)
-        except (ReleaseError, RecordError, OSError) as e:
-            print(f"{dataset}: error: {e}", file=sys.stderr)
-            failed.append(dataset)
+        except InputError as e:
+            failed.append(str(e))
             continue
+        except OSError as e:  # a release file that cannot be read: permissions, a folder named like a file
+            failed.append(describe_os_error(e))
+            continue
+        if built:
+            claim_output_folder(args.out, "build", inputs=[args.raw_dir])
         for split, (source, records) in built.items():
             write_records(args.out / dataset / f"{split}.jsonl", records)
             table.append(summary_row(dataset, split, source, records))
+    if not found and not failed:
+        raise InputError(f"--raw-dir {args.raw_dir} holds no dataset folder (named by its id: {', '.join(EVAL_BUILDERS)})")
     print_table(table)
+    for message in failed:  # last, after the progress bars: one line per failed dataset
+        print(f"{args.script}: error: {message}", file=sys.stderr)
     return 2 if failed else 0
 
 
@@ -64,11 +83,13 @@ def parse_args(argv):
                                 description="Build OUT/<id>/<split>.jsonl from the release files below RAW/<id>/.")
     build.add_argument("--raw-dir", type=Path, required=True, metavar="RAW",
                        help="folder with one sub-folder per dataset id, holding its release files")
-    build.add_argument("--out", type=Path, required=True, help="output folder: OUT/<id>/<split>.jsonl")
+    build.add_argument("--out", type=Path, required=True,
+                       help="output folder: OUT/<id>/<split>.jsonl (new, empty, or written by an earlier build)")
     build.add_argument("--only", nargs="+", choices=list(EVAL_BUILDERS), metavar="ID",
                        help=f"build only these datasets (default: all): {', '.join(EVAL_BUILDERS)}")
     build.add_argument("--split", nargs="+", choices=SPLITS, default=list(SPLITS),
                        help="splits to build (default: all three; absent ones are skipped)")
+    build.set_defaults(run=run_eval_build, script=build.prog.removeprefix("python -m "))
     add_build_command(commands, name="build-instruct")
     add_mix_command(commands)
     add_demo_command(commands)
@@ -76,7 +97,11 @@ def parse_args(argv):
 
 
 def build_dataset(dataset, folder, splits):
-    """{split: (source, records)} for the splits whose files exist; raises on a malformed file."""
+    """{split: (source, records)} for the splits whose files exist; raises on a malformed file.
+
+    A split whose files hold no instance at all is malformed too: an empty split is never what a
+    release means, and would pass for a built dataset.
+    """
     task = EVAL_DATASETS[dataset].task
     built = {}
     for split in splits:
@@ -84,13 +109,15 @@ def build_dataset(dataset, folder, splits):
         try:
             for where, fields in tqdm(EVAL_BUILDERS[dataset](folder, split), desc=f"{dataset} {split}",
                                       unit=" instances", leave=False):
-                records.append(check_record(record_at(where, task, fields), where))
+                records.append((where, check_record(record_at(where, task, fields), where)))
                 source = source or Path(where.split(":")[0]).relative_to(folder)
         except MissingRelease as e:
             print(f"{dataset} {split}: skipped, {e}")
             continue
-        require_unique_ids(records, folder / str(source))
-        built[split] = (source, records)
+        if not records:
+            raise ReleaseError(f"{folder}: the {split} release files hold no instance")
+        require_unique_ids(records)
+        built[split] = (source, [record for _, record in records])
     return built
 
 
@@ -102,12 +129,14 @@ def record_at(where, task, fields):
         raise ReleaseError(f"{where}: {e}") from None
 
 
-def require_unique_ids(records, source):
-    seen = set()
-    for record in records:
+def require_unique_ids(records):
+    """Two instances with one id would overwrite each other's predictions and scores downstream."""
+    seen = {}
+    for where, record in records:
         if record["id"] in seen:
-            raise ReleaseError(f"{source}: two instances have the id {record['id']!r} (the release repeats a key)")
-        seen.add(record["id"])
+            raise ReleaseError(f"{where}: a second instance with the id {excerpt(record['id'])} (the first is at "
+                               f"{seen[record['id']]}; the release repeats a key)")
+        seen[record["id"]] = where
 
 
 def summary_row(dataset, split, source, records):

@@ -20,7 +20,6 @@ import io
 import json
 import random
 import re
-import sys
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
@@ -744,24 +743,18 @@ INSTRUCT_WRITERS = (write_biored, write_linnaeus, write_euadr, write_trialstop, 
                     write_i2b2_2014_deid, write_mtsamples)
 
 
-MARKER = "DEMO_CORPUS.txt"  # beside the release folders, where no builder looks
-
-
 def write_demo_corpus(out, seed=42):
     """Write the whole raw folder `out` at once (atomically) and return its files; each writer has
     its own generator, so changing one writer leaves the files of the others as they were.
 
     `out` is replaced as a whole, so a folder that is not an earlier demo corpus (a user's real
-    downloads, say) is refused rather than deleted.
+    downloads, say) is refused rather than deleted: `atomic_directory` marks the folder as
+    demo-corpus output and replaces only a folder so marked (or a new or empty one).
     """
     out = Path(out)
-    if out.exists() and any(out.iterdir()) and not (out / MARKER).is_file():
-        raise FileExistsError(f"{out} exists and is not a demo corpus (no {MARKER}); choose an empty or new folder")
-    with atomic_directory(out) as raw:
+    with atomic_directory(out, "demo-corpus") as raw:
         for writer in EVAL_WRITERS + INSTRUCT_WRITERS:
             writer(Path(raw), random.Random(f"{seed}/{writer.__name__}"))
-        write_text(Path(raw) / MARKER, f"The bundled demo corpus of mnlu (data_builders/demo_corpus.py), seed {seed}. "
-                                       "Invented text in real release formats; this folder is rewritten as a whole.\n")
     return sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file())
 
 
@@ -771,15 +764,12 @@ def add_demo_command(commands):
     demo.add_argument("--out", type=Path, required=True, metavar="RAW",
                       help="raw folder to write (replaced as a whole; must be new, empty or an earlier demo corpus)")
     demo.add_argument("--seed", type=int, default=42, help="generator seed (default 42); the same seed gives the same bytes")
+    demo.set_defaults(run=run_demo_corpus, script=demo.prog.removeprefix("python -m "))
 
 
 def run_demo_corpus(args):
-    """Write the corpus and say where; 1 with a one-line error if --out is not safe to replace."""
-    try:
-        files = write_demo_corpus(args.out, args.seed)
-    except FileExistsError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+    """Write the corpus and say where (an --out that is not safe to replace is an OutputError)."""
+    files = write_demo_corpus(args.out, args.seed)
     print(f"demo corpus (seed {args.seed}): {len(files)} files below {args.out}; "
           f"build them with `build --raw-dir {args.out}` and `build-instruct --raw-dir {args.out}`")
     return 0

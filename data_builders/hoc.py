@@ -6,7 +6,7 @@ abstract and its label set is the union of its sentences' labels. An abstract wi
 has the empty answer (`None`). Options are shuffled per abstract (a nominal label set).
 """
 
-from data_builders.readers import read_tsv, require, split_file
+from data_builders.readers import is_count, label_excerpt, read_tsv, require, split_file
 
 # Flag k of BLURB's label column is the k-th hallmark in alphabetical order (checked against the
 # original corpus's per-sentence labels, sb895/Hallmarks-of-Cancer).
@@ -32,9 +32,9 @@ def hoc(folder, split):
     for lineno, row in read_tsv(path, FIELDS, header=FIELDS):
         where = f"{path}:{lineno}"
         pmid, _, number = row["index"].rpartition("_s")
-        require(pmid and number.isdigit(), where, f"index {row['index']!r} is not PMID_s<number>")
+        require(pmid.strip() and is_count(number), where, f"index {label_excerpt(row['index'])} is not PMID_s<number>")
         sentences = abstracts.setdefault(pmid, {})
-        require(int(number) not in sentences, where, f"sentence {row['index']!r} appears twice")
+        require(int(number) not in sentences, where, f"sentence {label_excerpt(row['index'])} appears twice")
         sentences[int(number)] = (row["sentence"].strip(), hallmarks(row["labels"], where))
         first_line.setdefault(pmid, lineno)
     for pmid, sentences in abstracts.items():
@@ -50,5 +50,5 @@ def hallmarks(flags, where):
     pairs = [flag.split("_") for flag in flags.split(",")]
     expected = [str(k) for k in range(len(HALLMARKS))]
     require([p[0] for p in pairs] == expected and all(len(p) == 2 and p[1] in ("0", "1") for p in pairs), where,
-            f"labels {flags!r} are not the ten flags 0_v,...,9_v with v 0 or 1")
+            f"labels {label_excerpt(flags)} are not the ten flags 0_v,...,9_v with v 0 or 1")
     return {HALLMARKS[int(k)] for k, v in pairs if v == "1"}

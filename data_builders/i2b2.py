@@ -17,7 +17,7 @@ test (there is no official dev). Options are shuffled per pair, as for the other
 import re
 from pathlib import Path
 
-from data_builders.readers import MissingRelease, open_release, require
+from data_builders.readers import MissingRelease, label_excerpt, open_release, require
 
 PAIR_OPTIONS = {
     ("treatment", "problem"): {
@@ -82,7 +82,7 @@ def document_pairs(text_path, con_path, rel_path, split):
         pair_type = (concepts[first], concepts[second])
         label = fields[1][3:-1]
         require(label in PAIR_OPTIONS.get(pair_type, {}), where,
-                f"relation {label!r} does not join a {pair_type[0]} to a {pair_type[1]}")
+                f"relation {label_excerpt(label)} does not join a {pair_type[0]} to a {pair_type[1]}")
         relations[first, second] = label
         if pair_type == ("problem", "problem"):
             relations[second, first] = label
@@ -115,15 +115,20 @@ def annotation_lines(path):
 
 
 def concept_span(field, where, lines):
-    """(line, first token, last token) of a `c="text" L:T L:T` field, checked against the text."""
+    """(line, first token, last token) of a `c="text" L:T L:T` field, checked against the text.
+
+    Errors name the field by its positions only: its text, and the note's, are clinical text.
+    """
     match = _CONCEPT.match(field)
-    require(match, where, f"concept {field!r} is not c=\"text\" L:T L:T")
+    require(match, where, 'a concept field is not c="text" L:T L:T (line:token positions)')
     line, first, end_line, last = (int(match[i]) for i in range(2, 6))
-    require(line == end_line, where, f"concept {field!r} spans two lines")
+    at = f"{line}:{first} {end_line}:{last}"
+    require(line == end_line, where, f"the concept at {at} spans two lines")
     require(1 <= line <= len(lines) and 0 <= first <= last < len(lines[line - 1]), where,
-            f"concept {field!r} points outside the text ({len(lines)} lines)")
+            f"the concept at {at} points outside the text ({len(lines)} lines)")
     found = " ".join(lines[line - 1][first:last + 1])
-    require(found.lower() == match[1].lower(), where, f"concept {match[1]!r} but the text there reads {found!r}")
+    require(found.lower() == match[1].lower(), where,
+            f"the concept at {at} does not match the words of the text at those tokens")
     return line, first, last
 
 

@@ -23,6 +23,7 @@ are dropped before sampling (`eval_texts`), so totals stay exact.
 """
 
 import json
+import os
 import random
 import re
 import tomllib
@@ -33,15 +34,16 @@ from data_builders.instruct.registry import SOURCES
 from data_builders.instruct.source import DOMAINS
 from data_builders.readers import sentence_bounds
 from mnlu.benchmarks import EVAL_DATASETS
-from mnlu.fileio import atomic_write
-from mnlu.records import SPAN_TASKS, TASKS, read_records, write_records
+from mnlu.cli import InputError, excerpt
+from mnlu.fileio import OutputError, atomic_write
+from mnlu.records import DATASET_ID, SPAN_TASKS, TASKS, read_records, write_records
 from mnlu.tasks import OPTIONS_MARKER, make_record, source_text, user_turn
 
 NGRAM = 13  # words: the decontamination unit of GPT-3 and later LLM reports
 MIN_WORDS = 5  # shorter evaluation texts (short hypotheses, labels) are too common to prove a leak
 
 
-class RecipeError(ValueError):
+class RecipeError(InputError):
     """A recipe is malformed or cannot be met by the built sources; the message names the recipe."""
 
 
@@ -52,12 +54,16 @@ def load_recipe(path):
             recipe = tomllib.load(f)
     except tomllib.TOMLDecodeError as e:
         raise RecipeError(f"{path}: not valid TOML ({e})") from None
+    except UnicodeDecodeError:
+        raise RecipeError(f"{path}: not UTF-8 text, so not a TOML recipe") from None
     groups, caps, total = recipe.get("groups"), recipe.get("caps", {}), recipe.get("total")
-    if not isinstance(groups, dict) or not groups:
+    if not isinstance(groups, dict) or not groups or not all(isinstance(g, dict) for g in groups.values()):
         raise RecipeError(f"{path}: needs at least one [groups.<name>] table")
+    if not isinstance(caps, dict):
+        raise RecipeError(f"{path}: caps must be a [caps] table")
     taken = set()  # (task, domain) pairs: no pool may feed two groups
     for name, group in groups.items():
-        if not group.get("tasks") or any(t not in TASKS for t in group["tasks"]):
+        if not isinstance(group.get("tasks"), list) or not group["tasks"] or any(t not in TASKS for t in group["tasks"]):
             raise RecipeError(f"{path}: groups.{name}.tasks must list tasks among {', '.join(TASKS)}")
         if group.get("domain", DOMAINS[0]) not in DOMAINS:
             raise RecipeError(f"{path}: groups.{name}.domain must be one of {', '.join(DOMAINS)}")
@@ -65,7 +71,7 @@ def load_recipe(path):
         if pairs & taken:
             raise RecipeError(f"{path}: groups.{name} selects tasks another group already selects")
         taken |= pairs
-    if total is not None and (not isinstance(total, int) or total < len(groups)):
+    if total is not None and (not isinstance(total, int) or isinstance(total, bool) or total < len(groups)):
         raise RecipeError(f"{path}: total must be an integer of at least one per group")
     if not isinstance(recipe.get("sentences", False), bool):
         raise RecipeError(f"{path}: sentences must be true or false")
@@ -84,8 +90,7 @@ def load_recipe(path):
 
 def load_pools(built_dir):
     """{(source, task): records} of a built folder, and {source: domain} from its manifest."""
-    built_dir = Path(built_dir)
-    manifest = json.loads((built_dir / "manifest.json").read_text(encoding="utf-8"))
+    manifest = read_manifest(Path(built_dir))
     pools = {}
     for source in sorted(manifest):
         path = built_dir / f"{source}.jsonl"
@@ -93,9 +98,25 @@ def load_pools(built_dir):
             raise RecipeError(f"{path}: {source} is an evaluation dataset and can never be mixed")
         for record in read_records(path) if path.exists() else ():
             if record["dataset"] in EVAL_DATASETS:
-                raise RecipeError(f"{path}: record {record['id']} is from evaluation dataset {record['dataset']}")
+                raise RecipeError(f"{path}: record {excerpt(record['id'])} is from evaluation dataset {record['dataset']}")
             pools.setdefault((source, record["task"]), []).append(record)
     return pools, {source: entry["domain"] for source, entry in manifest.items()}
+
+
+def read_manifest(built_dir):
+    """The manifest build-instruct wrote into `built_dir`: {source name: {"domain": ..., ...}}."""
+    path = built_dir / "manifest.json"
+    if not path.is_file():
+        raise RecipeError(f"--built {built_dir} holds no manifest.json: give a folder written by build-instruct")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        manifest = None
+    if not isinstance(manifest, dict) or not all(
+            isinstance(entry, dict) and entry.get("domain") in DOMAINS and DATASET_ID.fullmatch(source)
+            for source, entry in manifest.items()):
+        raise RecipeError(f"{path}: not a manifest of build-instruct (source name -> entry with a domain)")
+    return manifest
 
 
 # ---------------------------------------------------------------------------------------------
@@ -137,8 +158,16 @@ def overlaps_eval(record, eval_prints):
 
 
 def eval_texts(paths):
-    """The texts of built evaluation records (JSONL files, or folders of them) to exclude by overlap."""
-    files = [f for p in map(Path, paths) for f in (sorted(p.glob("**/*.jsonl")) if p.is_dir() else [p])]
+    """The texts of built evaluation records (JSONL files, or folders of them) to exclude by overlap.
+
+    A folder without records is an error: it would exclude nothing, silently.
+    """
+    files = []
+    for path in map(Path, paths):
+        found = sorted(path.glob("**/*.jsonl")) if path.is_dir() else [path]
+        if not found:
+            raise RecipeError(f"--exclude-eval {path}: a folder with no .jsonl records to exclude")
+        files += found
     return [fragment for f in files for record in read_records(f) for fragment in _fragments(record)]
 
 
@@ -229,9 +258,31 @@ def select(recipe, pools, domains, seed, total=None, where="recipe"):
     return chosen
 
 
+def check_mix_output(out_path, inputs):
+    """Refuse an --out that is a folder, a file that is not an earlier mix (mix writes FILE and
+    FILE.counts.json together), or would overwrite an input or land in a folder of inputs (the
+    built folder is replaced whole by the next build-instruct; an evaluation folder would read
+    the mix back as evaluation records)."""
+    out_path = Path(out_path)
+    if out_path.is_dir():
+        raise OutputError(f"--out {out_path} is a folder; give the name of the JSONL file to write")
+    for target in (out_path, Path(f"{out_path}.counts.json")):
+        for given in inputs:
+            place, written = Path(os.path.realpath(given)), Path(os.path.realpath(target))
+            if written == place or place in written.parents:
+                raise OutputError(f"--out {out_path} would write into the input {given}; choose an --out outside every input")
+    if os.path.lexists(out_path) and not Path(f"{out_path}.counts.json").is_file():
+        raise OutputError(f"--out {out_path} exists and is not an earlier mix (no {out_path.name}.counts.json beside it); "
+                          "choose a new name, or remove that file yourself")
+
+
 def mix(built_dir, recipe_path, out_path, seed=42, total=None, eval_paths=()):
     """Write the mix to `out_path` and its counts to `<out_path>.counts.json`; return the counts."""
+    check_mix_output(out_path, [built_dir, recipe_path, *eval_paths])
     recipe = load_recipe(recipe_path)
+    if total is not None and total < len(recipe["groups"]):
+        raise RecipeError(f"--total {total}: must be at least one instance per group of {recipe_path} "
+                          f"({len(recipe['groups'])})")
     pools, domains = load_pools(built_dir)
     eval_prints = fingerprints(eval_texts(eval_paths))
     dropped = Counter()
@@ -246,6 +297,8 @@ def mix(built_dir, recipe_path, out_path, seed=42, total=None, eval_paths=()):
     if "max_no_span" in recipe:
         pools = {key: limit_no_span(records, recipe["max_no_span"], seed, key) for key, records in pools.items()}
     records = select(recipe, pools, domains, seed, total, where=str(recipe_path))
+    if not records:
+        raise RecipeError(f"{recipe_path}: selects no instance from the sources built in {built_dir}")
     write_records(out_path, records)
     counts = {
         "recipe": str(recipe_path), "description": recipe.get("description", ""), "seed": seed, "total": len(records),

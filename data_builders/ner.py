@@ -6,7 +6,8 @@ abstract. Labels are listed in a fixed order: a dataset's entity types carry no 
 a fixed order keeps every prompt of a dataset the same (`shuffle=False`).
 """
 
-from data_builders.readers import SPLIT_FILES, ReleaseError, bio_spans, chunks, join_tokens, read_conll, split_file
+from data_builders.readers import (SPLIT_FILES, ReleaseError, bio_spans, chunks, join_tokens, label_excerpt, read_conll,
+                                   split_file)
 
 # BLURB's files for these four are untyped (B/I/O); the type is the dataset's one entity type.
 SINGLE_TYPE = {"bc2gm": "Gene", "bc5cdr_chem": "Chemical", "bc5cdr_disease": "Disease", "ncbi_disease": "Disease"}
@@ -78,10 +79,10 @@ def check_types(path, sentence, types):
     for tag, line in zip(sentence.tags, sentence.lines):
         if tag != "O" and tag[2:] not in types:
             if list(types) == [""]:
-                raise ReleaseError(f"{path}:{line}: typed tag {tag!r} in a file of untyped B/I tags")
+                raise ReleaseError(f"{path}:{line}: typed tag {label_excerpt(tag)} in a file of untyped B/I tags")
             expected = ", ".join(types)
             what = "an untyped tag; this dataset needs its typed release" if tag in ("B", "I") else "not a type of this dataset"
-            raise ReleaseError(f"{path}:{line}: {tag!r} is {what} (types: {expected})")
+            raise ReleaseError(f"{path}:{line}: {label_excerpt(tag)} is {what} (types: {expected})")
 
 
 def labelled(span, types):

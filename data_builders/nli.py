@@ -2,7 +2,7 @@
 the user's own copy). Options keep NLI's usual order in every record, not shuffled.
 """
 
-from data_builders.readers import MissingRelease, find_release_file, read_jsonl, require
+from data_builders.readers import MissingRelease, find_release_file, label_excerpt, read_jsonl, require
 
 OPTIONS = ["entailment", "neutral", "contradiction"]
 
@@ -14,8 +14,8 @@ def mednli(folder, split):
     for lineno, item in read_jsonl(path):
         where = f"{path}:{lineno}"
         require(all(isinstance(item.get(k), str) and item[k].strip() for k in ("pairID", "sentence1", "sentence2")),
-                where, "needs non-empty pairID, sentence1 and sentence2")
-        require(item.get("gold_label") in OPTIONS, where, f"gold_label {item.get('gold_label')!r} is not one of {OPTIONS}")
+                where, "needs pairID, sentence1 and sentence2 as non-empty strings")
+        require(item.get("gold_label") in OPTIONS, where, f"gold_label {label_excerpt(item.get('gold_label'))} is not one of {', '.join(OPTIONS)}")
         fields = dict(id=f"mednli.{split}.{item['pairID']}", dataset="mednli", split=split, premise=item["sentence1"],
                       hypothesis=item["sentence2"], options=OPTIONS, answer=item["gold_label"], shuffle=False)
         yield where, fields

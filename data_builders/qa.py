@@ -7,7 +7,8 @@ order (yes, no, maybe) in every record: an ordered, familiar answer set, not shu
 import math
 import random
 
-from data_builders.readers import MissingRelease, find_release_file, read_json, read_tsv, require, split_file
+from data_builders.readers import (MissingRelease, find_release_file, is_count, label_excerpt, read_json, read_tsv,
+                                   require, split_file)
 
 PUBMEDQA_OPTIONS = ["yes", "no", "maybe"]
 BIOASQ_OPTIONS = ["yes", "no"]
@@ -25,14 +26,16 @@ def pubmedqa(folder, split):
     if path is None or truth_path is None:
         raise MissingRelease(f"no ori_pqal.json and test_ground_truth.json below {folder}")
     questions, truth = read_json(path), read_json(truth_path)
-    require(isinstance(questions, dict) and isinstance(truth, dict), path, "expected JSON objects keyed by PMID")
+    require(isinstance(questions, dict) and questions, path, "expected a JSON object of questions keyed by PMID")
+    require(isinstance(truth, dict) and truth, truth_path, "expected a JSON object of answers keyed by PMID")
     for pmid, answer in truth.items():
-        require(answer in PUBMEDQA_OPTIONS, truth_path, f"PMID {pmid}: answer {answer!r} is not yes, no or maybe")
-        require(pmid in questions, truth_path, f"PMID {pmid} is not in {path.name}")
+        where = f"{truth_path}: PMID {label_excerpt(pmid)}"
+        require(answer in PUBMEDQA_OPTIONS, where, f"answer {label_excerpt(answer)} is not yes, no or maybe")
+        require(pmid in questions, where, f"not a PMID of {path.name}")
     for pmid, item in questions.items():
-        require(isinstance(item, dict) and isinstance(item.get("QUESTION"), str)
-                and isinstance(item.get("CONTEXTS"), list) and item.get("final_decision") in PUBMEDQA_OPTIONS,
-                path, f"PMID {pmid}: needs QUESTION, CONTEXTS and final_decision yes/no/maybe")
+        where = f"{path}: PMID {label_excerpt(pmid)}"
+        require(is_count(pmid), where, "the keys must be PMIDs (numbers)")
+        check_question(item, where)
     splits = official_split(questions, path)
     require(set(splits["test"]) == set(truth), truth_path,
             f"its PMIDs are not the official test split of {path.name} (is this the released file?)")
@@ -40,15 +43,27 @@ def pubmedqa(folder, split):
         item = questions[pmid]
         answer = truth[pmid] if split == "test" else item["final_decision"]
         fields = dict(id=f"pubmedqa.{split}.{pmid}", dataset="pubmedqa", split=split, question=item["QUESTION"].strip(),
-                      text=contexts(item, f"{path}: PMID {pmid}"), options=PUBMEDQA_OPTIONS, answer=answer, shuffle=False)
+                      text=contexts(item), options=PUBMEDQA_OPTIONS, answer=answer, shuffle=False)
         yield f"{path}: PMID {pmid}", fields
 
 
-def contexts(item, where):
+def check_question(item, where):
+    """Every field a PubMedQA question is built from, with its JSON type: a wrong one is named, not a crash."""
+    require(isinstance(item, dict), where, "expected an object with QUESTION, CONTEXTS, LABELS and final_decision")
+    require(isinstance(item.get("QUESTION"), str) and item["QUESTION"].strip(), where,
+            "QUESTION must be a non-empty string")
+    paragraphs, labels = item.get("CONTEXTS"), item.get("LABELS")
+    require(isinstance(paragraphs, list) and paragraphs and all(isinstance(p, str) and p.strip() for p in paragraphs),
+            where, "CONTEXTS must be a non-empty list of non-empty strings")
+    require(isinstance(labels, list) and all(isinstance(x, str) for x in labels) and len(labels) == len(paragraphs),
+            where, "LABELS must be a list of strings, one section label per CONTEXTS paragraph")
+    require(item.get("final_decision") in PUBMEDQA_OPTIONS, where,
+            f"final_decision {label_excerpt(item.get('final_decision'))} is not yes, no or maybe")
+
+
+def contexts(item):
     """The abstract without its conclusion: each context paragraph after its section label."""
-    labels = item.get("LABELS") or []
-    require(len(labels) == len(item["CONTEXTS"]), where, "LABELS and CONTEXTS differ in length")
-    return "\n".join(f"{label}: {text.strip()}" for label, text in zip(labels, item["CONTEXTS"]))
+    return "\n".join(f"{label}: {text.strip()}" for label, text in zip(item["LABELS"], item["CONTEXTS"]))
 
 
 def official_split(questions, where):
@@ -87,7 +102,7 @@ def bioasq(folder, split):
     path = split_file(folder, split)
     for lineno, row in read_tsv(path, ("id", "question", "context", "label")):
         where = f"{path}:{lineno}"
-        require(row["label"] in BIOASQ_OPTIONS, where, f"label {row['label']!r} is not yes or no")
+        require(row["label"] in BIOASQ_OPTIONS, where, f"label {label_excerpt(row['label'])} is not yes or no")
         fields = dict(id=f"bioasq.{split}.{row['id']}", dataset="bioasq", split=split, question=row["question"].strip(),
                       text=row["context"].strip(), options=BIOASQ_OPTIONS, answer=row["label"], shuffle=False)
         yield where, fields

@@ -15,10 +15,10 @@ dominant no-relation option at the same letter in every prompt.
 """
 
 import re
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from data_builders.readers import (SPLIT_FILES, MissingRelease, ReleaseError, find_release_file, read_jsonl, read_tsv,
+from data_builders.instruct.xmlfile import parse_xml
+from data_builders.readers import (SPLIT_FILES, MissingRelease, find_release_file, label_excerpt, read_jsonl, read_tsv,
                                    require, split_file)
 
 GAD_OPTIONS = {
@@ -54,7 +54,7 @@ _PLACEHOLDER = re.compile(r"@[A-Z]+(?:-[A-Z]+)?\$")
 
 def relation(dataset, split, pair_id, where, text, entities, label, options, negative):
     """(where, re_record fields) for one pair; `entities` are ((type, text), (type, text))."""
-    require(label in options, where, f"label {label!r} is not one of {', '.join(options)}")
+    require(label in options, where, f"label {label_excerpt(label)} is not one of {', '.join(options)}")
     (type_1, span_1), (type_2, span_2) = entities
     fields = dict(id=f"{dataset}.{split}.{pair_id}", dataset=dataset, split=split, text=text.strip(),
                   type_1=type_1, span_1=span_1, type_2=type_2, span_2=span_2, options=list(options.values()),
@@ -78,10 +78,11 @@ def ddi(folder, split):
     for lineno, row in read_tsv(path, MASKED_FIELDS):
         where, text, entities = f"{path}:{lineno}", row["sentence"], (("Drug", "@DRUG$"), ("Drug", "@DRUG$"))
         if originals:
-            require(row["index"] in originals, where, f"pair {row['index']!r} is not in the DDI XML below {folder}")
+            pair = label_excerpt(row["index"])
+            require(row["index"] in originals, where, f"pair {pair} is not in the DDI XML below {folder}")
             text, drug_1, drug_2 = originals[row["index"]]
             require(same_sentence(row["sentence"], text), where,
-                    f"pair {row['index']!r}: the sentence differs from the DDI XML's {text!r}")
+                    f"pair {pair}: the sentence differs from the DDI XML's sentence of that pair")
             entities = (("Drug", drug_1), ("Drug", drug_2))
         yield relation("ddi", split, row["index"], where, text, entities, row["label"], DDI_OPTIONS, "DDI-false")
 
@@ -90,15 +91,12 @@ def ddi_xml_pairs(folder):
     """{pair id: (sentence text, drug 1 text, drug 2 text)} from every DDI-2013 XML file below `folder`."""
     pairs = {}
     for path in sorted(Path(folder).rglob("*.xml")):
-        try:
-            root = ET.parse(path).getroot()
-        except ET.ParseError as e:
-            raise ReleaseError(f"{path}:{e.position[0]}: not well-formed XML ({e})") from None
+        root, line_of = parse_xml(path)
         for sentence in root.iter("sentence"):
             names = {e.get("id"): e.get("text") for e in sentence.iter("entity")}
             for pair in sentence.iter("pair"):
-                require(pair.get("e1") in names and pair.get("e2") in names, path,
-                        f"pair {pair.get('id')!r} names an entity its sentence does not have")
+                require(pair.get("e1") in names and pair.get("e2") in names, f"{path}:{line_of[pair]}",
+                        f"pair {label_excerpt(pair.get('id'))} names an entity its sentence does not have")
                 text = " ".join(sentence.get("text", "").split())  # the XML keeps CRLF between sentences
                 pairs[pair.get("id")] = (text, names[pair.get("e1")], names[pair.get("e2")])
     return pairs
@@ -158,8 +156,9 @@ def chemprot_scibert(path, split):
     for lineno, item in read_jsonl(path):
         where = f"{path}:{lineno}"
         text, label = item.get("text"), item.get("label")
-        require(isinstance(text, str) and label in CPR_GROUP, where,
-                f"needs a text and a ChemProt relation label, got label {label!r}")
+        require(isinstance(text, str) and text.strip(), where, "needs a non-empty string text")
+        require(isinstance(label, str) and label in CPR_GROUP, where,
+                f"label {label_excerpt(label)} is not a ChemProt relation ({', '.join(CPR_GROUP)})")
         chemicals, genes = _CHEMICAL_MARK.findall(text), _GENE_MARK.findall(text)
         require(len(chemicals) == 1 and len(genes) == 1, where,
                 f"expected one '[[ chemical ]]' and one '<< gene >>' mark, found {len(chemicals)} and {len(genes)}")

@@ -5,7 +5,7 @@ Table 1), in scale order (an ordinal scale is not shuffled); the gold option is 
 nearest the annotators' mean score, and the real score is kept for Pearson's r.
 """
 
-from data_builders.readers import read_tsv, require, split_file
+from data_builders.readers import decimal, label_excerpt, read_tsv, require, split_file
 
 CRITERIA = [
     (0, "The two sentences are on different topics (score 0)."),
@@ -21,11 +21,9 @@ def biosses(folder, split):
     path = split_file(folder, split)
     for lineno, row in read_tsv(path, FIELDS, header=FIELDS):
         where = f"{path}:{lineno}"
-        try:
-            score = float(row["score"])
-        except ValueError:
-            score = None
-        require(score is not None and 0 <= score <= 4, where, f"score {row['score']!r} is not a number from 0 to 4")
+        score = decimal(row["score"])  # a plain decimal: no nan, inf or exponent can become a gold score
+        require(score is not None and 0 <= score <= 4, where,
+                f"score {label_excerpt(row['score'])} is not a number from 0 to 4 (like 3 or 3.8)")
         fields = dict(id=f"biosses.{split}.{row['pair_id']}", dataset="biosses", split=split,
                       sentence_1=row["sent1"], sentence_2=row["sent2"], criteria=CRITERIA, score=score, shuffle=False)
         yield where, fields

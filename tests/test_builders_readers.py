@@ -97,7 +97,8 @@ def test_io_tags_round_trip(tags):
     ("IL-2\tB\ngene I\n", "dev.tsv:2: expected 'token<TAB>tag', found no tab"),
     ("IL-2\tB\ngene\tX-protein\n", "dev.tsv:2: tag 'X-protein' is not O, B, I"),
     ("\tB\n", "dev.tsv:1: empty token"),
-    (b"IL-2\tB\n\xff\tO\n", "dev.tsv: not UTF-8"),
+    (b"IL-2\tB\n\xff\tO\n", "dev.tsv:2: not UTF-8"),
+    ("-DOCSTART-\tO\n\n", "dev.tsv: no sentence"),
 ])
 def test_malformed_conll_names_file_and_line(tmp_path, content, message):
     path = write(tmp_path, "dev.tsv", content)

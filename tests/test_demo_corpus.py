@@ -10,6 +10,7 @@ import pytest
 from data_builders.__main__ import main as data_builders
 from data_builders.demo_corpus import write_demo_corpus
 from data_builders.mix import mix
+from mnlu.fileio import MARKER
 from mnlu.records import SPAN_TASKS, read_records
 from mnlu.tasks import source_text, user_turn
 
@@ -43,7 +44,7 @@ def instruct_records(root):
 
 
 def test_evaluation_datasets_build_with_the_expected_splits(corpus):
-    assert sorted(p.name for p in (corpus / "eval").iterdir()) == sorted(EVAL_IDS)
+    assert sorted(p.name for p in (corpus / "eval").iterdir()) == sorted([MARKER, *EVAL_IDS])
     for dataset in EVAL_IDS:
         for split, n in EVAL_COUNTS.items():
             records = list(read_records(corpus / "eval" / dataset / f"{split}.jsonl"))
@@ -81,7 +82,7 @@ def test_bc5cdr_chemical_and_disease_tag_the_same_sentences(corpus):
 
 def test_same_seed_same_bytes_other_seed_other_corpus(tmp_path):
     def files(folder):
-        return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+        return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file() and p.name != MARKER}
 
     write_demo_corpus(tmp_path / "a", seed=42)
     write_demo_corpus(tmp_path / "b", seed=42)
@@ -143,12 +144,17 @@ def test_replaces_an_earlier_demo_corpus_but_never_other_data(tmp_path, capsys):
     downloads = tmp_path / "downloads"
     (downloads / "BioRED").mkdir(parents=True)
     (downloads / "BioRED" / "Train.PubTator").write_text("mine")
-    assert data_builders(["demo-corpus", "--out", str(downloads)]) == 1
-    assert "is not a demo corpus" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:
+        data_builders(["demo-corpus", "--out", str(downloads)])
+    assert e.value.code == 2
+    assert capsys.readouterr().err == (f"data_builders demo-corpus: error: --out {downloads} is a folder that demo-corpus "
+                                       f"did not write (no {MARKER} naming it); choose a new or empty --out, "
+                                       "or remove that folder yourself\n")
     assert [p.name for p in downloads.rglob("*")] == ["BioRED", "Train.PubTator"]
 
     demo = tmp_path / "demo"
     write_demo_corpus(demo, seed=1)
+    first = (demo / "biosses" / "dev.tsv").read_bytes()
     (demo / "stale.tsv").write_text("left over")
     assert data_builders(["demo-corpus", "--out", str(demo), "--seed", "2"]) == 0
-    assert not (demo / "stale.tsv").exists() and "seed 2" in (demo / "DEMO_CORPUS.txt").read_text()
+    assert not (demo / "stale.tsv").exists() and (demo / "biosses" / "dev.tsv").read_bytes() != first

@@ -218,13 +218,15 @@ def test_a_13_word_window_of_a_longer_evaluation_text_is_a_leak_and_12_words_are
 def test_records_of_every_built_evaluation_dataset_are_refused(eval_dir, tmp_path, capsys):
     built = build_dir(tmp_path / "built")
     pool = list(read_records(built / "ner_bio.jsonl"))
-    datasets = sorted(p.name for p in eval_dir.iterdir())
+    datasets = sorted(p.name for p in eval_dir.iterdir() if p.is_dir())
     assert datasets == sorted(EVAL_DATASETS)
     for dataset in datasets:
         smuggled = next(read_records(next((eval_dir / dataset).glob("*.jsonl"))))
         write_records(built / "ner_bio.jsonl", pool + [smuggled])
         out = tmp_path / f"{dataset}.jsonl"
-        assert main(["mix", "--built", str(built), "--recipe", "full", "--out", str(out)]) == 1
+        with pytest.raises(SystemExit) as e:
+            main(["mix", "--built", str(built), "--recipe", "full", "--out", str(out)])
+        assert e.value.code == 2
         assert f"from evaluation dataset {dataset}" in capsys.readouterr().err and not out.exists()
 
 
@@ -232,8 +234,11 @@ def test_cli_mix_prints_counts_and_names_a_shipped_recipe(built, tmp_path, capsy
     assert main(["mix", "--built", str(built), "--recipe", "tasks_re", "--out", str(tmp_path / "m.jsonl"), "--total", "9"]) == 0
     printed = capsys.readouterr().out
     assert "per task:" in printed and "total 9" in printed
-    assert main(["mix", "--built", str(built), "--recipe", "tasks_re", "--out", str(tmp_path / "n.jsonl"), "--total", "999"]) == 1
-    assert "group 're' cannot be met" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:
+        main(["mix", "--built", str(built), "--recipe", "tasks_re", "--out", str(tmp_path / "n.jsonl"), "--total", "999"])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("data_builders mix: error: ") and "group 're' cannot be met" in err
 
 
 @pytest.mark.parametrize("text, problem", [

@@ -10,6 +10,8 @@ from typing import NamedTuple
 
 from data_builders.instruct.source import fail
 from data_builders.instruct.xmlfile import parse_xml, required
+from data_builders.readers import is_count
+from mnlu.cli import excerpt
 
 
 class Annotation(NamedTuple):
@@ -55,7 +57,7 @@ def read_bioc(path):
 
 def _offset(path, line_of, element):
     offset = element.findtext("offset")
-    if offset is None or not offset.strip().isdigit():
+    if offset is None or not is_count(offset.strip()):
         fail(path, line_of[element], f"<{element.tag}> has no numeric <offset>")
     return int(offset)
 
@@ -81,7 +83,7 @@ def _annotation(path, line_of, a, doc_text):
     except ValueError:
         fail(path, line_of[location], "<location> offset and length must be integers")
     if doc_text[start:end].split() != a.findtext("text", "").split():  # some releases swap in thin spaces
-        fail(path, line_of[a], f"annotation {a.get('id')} does not match the text at its offsets")
+        fail(path, line_of[a], f"annotation {excerpt(a.get('id'))} does not match the text at its offsets")
     return Annotation(a.get("id", ""), _infon(a, "type"), start, end, doc_text[start:end])
 
 

@@ -9,7 +9,8 @@
 from typing import NamedTuple
 
 from data_builders.instruct.source import fail
-from data_builders.readers import read_exact_text
+from data_builders.readers import open_release, read_exact_text
+from mnlu.cli import excerpt
 
 
 class Entity(NamedTuple):
@@ -44,7 +45,7 @@ def read_brat(ann_path):
         fail(ann_path, 1, f"no text file {txt_path.name} beside it")
     text = read_exact_text(txt_path)
     entities, relations, events, attributes, references = {}, [], [], {}, []
-    with open(ann_path, encoding="utf-8") as f:
+    with open_release(ann_path) as f:
         for lineno, line in enumerate(f, 1):
             fields = line.rstrip("\n").split("\t")
             kind = fields[0][:1]
@@ -80,7 +81,7 @@ def _entity(path, lineno, fields, text):
     if len(fields) < 3 or any(len(f) != 2 or not 0 <= f[0] <= f[1] <= len(text) for f in fragments):
         fail(path, lineno, "entity offsets are malformed or outside the text")
     if " ".join(text[s:e] for s, e in fragments).split() != fields[2].split():
-        fail(path, lineno, f"entity {fields[0]} does not match the text at its offsets")
+        fail(path, lineno, f"entity {excerpt(fields[0])} does not match the text at its offsets")
     start, end = fragments[0][0], fragments[-1][1]
     return Entity(fields[0], type_, start, end, text[start:end], lineno)
 

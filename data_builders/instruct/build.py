@@ -1,18 +1,21 @@
 """Build every source found under a raw folder into `<out>/<source>.jsonl` and `manifest.json`.
 
-The output folder is written atomically. A source whose release is malformed gets no file: its
-one-line `file:line` error is printed and kept in the manifest, the other sources still build,
-and `build` reports the failure so the command can exit non-zero.
+The output folder is written atomically, and only ever replaces an earlier output of this build
+(`mnlu.fileio.atomic_directory`). A source whose release is malformed gets no file: its one-line
+`file:line` error is kept in the manifest, the other sources still build, and the command reports
+the failure and exits non-zero. A release that cannot be read (permissions, bytes that are not
+UTF-8) fails its source the same way; a failure to write the output stops the whole build.
 """
 
 import json
-import sys
 from collections import Counter
 from pathlib import Path
 
 from tqdm import tqdm
 
 from data_builders.instruct.registry import SOURCES
+from data_builders.readers import ReleaseError
+from mnlu.cli import InputError, describe_os_error
 from mnlu.fileio import atomic_directory
 from mnlu.records import check_record, write_records
 
@@ -23,30 +26,39 @@ def source_files(source, raw_dir):
 
 
 def build_source(source, paths):
-    """All records of one source, each checked against the record contract and the declaration."""
+    """All records of one source, each checked against the record contract and the declaration.
+
+    Release files that give no instance at all are an error, not an empty source.
+    """
     records, ids = [], set()
     for record in source.build(source, paths):
         check_record(record, f"{source.name}/{record.get('id')}")
         if record["task"] not in source.tasks or record["dataset"] != source.name or record["id"] in ids:
-            raise ValueError(f"{source.name}/{record['id']}: task, dataset or id breaks the source's declaration")
+            raise ReleaseError(f"{source.name}/{record['id']}: task, dataset or id breaks the source's declaration")
         ids.add(record["id"])
         records.append(record)
+    if not records:
+        more = f" (and {len(paths) - 1} more files)" if len(paths) > 1 else ""
+        raise ReleaseError(f"{paths[0]}{more}: no instance of {source.name} (empty or header-only release files)")
     return records
 
 
 def build(raw_dir, out_dir, names=None):
     """Build the named sources (default: all); return the manifest {source: description, counts, error}."""
+    found = {name: source_files(SOURCES[name], raw_dir) for name in names or sorted(SOURCES)}
+    if not any(found.values()):
+        raise InputError(f"--raw-dir {raw_dir} holds no release file of {'these sources' if names else 'any source'}")
     manifest = {}
-    with atomic_directory(out_dir) as tmp:
-        for name in tqdm(names or sorted(SOURCES), desc="sources", unit="source"):
+    with atomic_directory(out_dir, "build-instruct") as tmp:
+        for name, paths in tqdm(found.items(), desc="sources", unit="source"):
             source = SOURCES[name]
-            paths = source_files(source, raw_dir)
             records, error = [], None
             try:
                 records = build_source(source, paths) if paths else []
-            except ValueError as e:  # ReleaseError and RecordError are ValueErrors; neither quotes text
+            except ValueError as e:  # ReleaseError and RecordError, and make_record's refusals; none quotes text
                 error = str(e)
-                tqdm.write(f"{name}: {error}", file=sys.stderr)
+            except OSError as e:  # a release file that cannot be read
+                error = describe_os_error(e)
             if records:
                 write_records(Path(tmp) / f"{name}.jsonl", records)
             manifest[name] = {

@@ -16,6 +16,7 @@ from data_builders.instruct.instances import (choice_instance, line_window, nega
                                               relation_instance)
 from data_builders.instruct.source import Source, fail
 from data_builders.instruct.xmlfile import parse_xml
+from data_builders.readers import label_excerpt, read_text
 from mnlu.tasks import instance_rng, make_record
 
 
@@ -37,8 +38,8 @@ def _arguments(source, key, text, trigger, trigger_range, trigger_text, found, r
 
 
 def _check(path, line, value, declared, what):
-    if value not in declared:
-        fail(path, line, f"undeclared {what} {value!r}")
+    if not isinstance(value, str) or value not in declared:
+        fail(path, line, f"undeclared {what} {label_excerpt(value)}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -72,6 +73,8 @@ def build_deid_2014(source, paths):
         _, text, tags = standoff_xml(path)
         for tag, line in tags:
             _check(path, line, tag.tag, DEID_2014, "PHI category")
+            if "start" not in tag.attrib:
+                fail(path, line, f"<{tag.tag}> has no start and end")
         spans = [{"label": t.tag, "text": text[int(t.get("start")):int(t.get("end"))],
                   "start": int(t.get("start")), "end": int(t.get("end"))} for t, _ in tags]
         yield from note_instances(source, path.stem, text, DEID_2014, spans)
@@ -121,7 +124,7 @@ def build_obesity(source, paths):
         root, line_of = parse_xml(path)
         for doc in root.iter("doc"):
             if doc.get("id") not in judgments:
-                fail(path, line_of[doc], f"document {doc.get('id')} has no intuitive judgments")
+                fail(path, line_of[doc], f"document {label_excerpt(doc.get('id'))} has no intuitive judgments")
             yield choice_instance(source, "dc", doc.get("id"), text=doc.findtext("text", "").strip(),
                                   what="the conditions the patient has", options=list(OBESITY),
                                   answers=[d for d in OBESITY if judgments[doc.get("id")].get(d) == "Y"],
@@ -165,7 +168,7 @@ def build_coref(source, paths):
         text_path, chains_path = path.parents[1] / "docs" / name, path.parents[1] / "chains" / f"{name}.chains"
         if not text_path.exists() or not chains_path.exists():
             fail(path, 1, f"needs {text_path} and {chains_path}")
-        text = text_path.read_text(encoding="utf-8")
+        text = read_text(text_path)
         index, concepts = TokenIndex(text), []
         for lineno, fields in concept_lines(path):
             (_, mention, ranges), (key, type_, _) = fields[0], fields[-1]
@@ -247,7 +250,7 @@ def build_medication_2009(source, paths):
                           if (p / "train.test.released.8.17.09" / doc).exists()), None)
         if text_path is None:
             fail(path, 1, f"no note {doc} in a train.test.released.8.17.09 folder above it")
-        text = text_path.read_text(encoding="utf-8")
+        text = read_text(text_path)
         index, medications = TokenIndex(text), []
         for lineno, fields in concept_lines(path):
             values = {key: (value, [index.span(path, lineno, *r, value if len(ranges) == 1 else None) for r in ranges])
@@ -331,7 +334,8 @@ def build_sdoh_2022(source, paths):
 def _sdoh_value(source, path, doc, notes, event, trigger, role, argument):
     attribute = f"{argument.type}Val"
     if attribute not in SDOH_VALUES:
-        fail(path, event.line, f"argument {role} ({argument.type}) is neither a span role nor a classified one")
+        fail(path, event.line, f"argument {label_excerpt(role)} ({label_excerpt(argument.type)}) is neither a span role "
+                               "nor a classified one")
     value = notes.attributes.get((argument.id, attribute))
     _check(path, event.line, value, SDOH_VALUES[attribute], f"{attribute} of {argument.id}")
     offset, window = line_window(notes.text, [(trigger.start, trigger.end), (argument.start, argument.end)])

@@ -76,7 +76,7 @@ def _attributes(path):
 def _attribute_span(path, lineno, k, snippet, annotation):
     start, end, label = annotation if isinstance(annotation, (list, tuple)) and len(annotation) == 3 else (None,) * 3
     match = ATTRIBUTE.fullmatch(label) if isinstance(label, str) else None
-    if (match is None or not isinstance(start, int) or not isinstance(end, int)
+    if (match is None or type(start) is not int or type(end) is not int  # noqa: E721 (a bool is no offset)
             or not 0 <= start <= end < len(snippet) or snippet[start].isspace() or snippet[end].isspace()):
         fail(path, lineno, f"annotation {k} is not [start, inclusive end, '<Type><k>'] inside the snippet "
                            f"with Type one of {', '.join(ATTRIBUTE_LABELS)}")

@@ -4,7 +4,8 @@ import csv
 
 from data_builders.instruct.instances import choice_instance
 from data_builders.instruct.source import Source, fail
-from data_builders.instruct.tables import csv_rows, json_file, tab_lines
+from data_builders.instruct.tables import csv_rows, tab_lines
+from data_builders.readers import label_excerpt, open_release, read_json
 from mnlu.tasks import instance_rng
 
 NLI4CT_LABELS = {"Entailment": "the trial report(s) entail the statement",
@@ -15,13 +16,18 @@ def build_nli4ct(source, paths):
     """Statement + the named section of the primary (and secondary) trial -> entail or contradict."""
     for path in paths:
         trials_dir = path.parent / "CT json"
-        for uuid, item in json_file(path).items():
+        statements = read_json(path)
+        if not isinstance(statements, dict):
+            fail(path, 1, "expected a JSON object of statements keyed by their id")
+        for uuid, item in statements.items():
             keys = ("Type", "Section_id", "Primary_id", "Statement", "Label")
-            if any(k not in item for k in keys) or item["Label"] not in NLI4CT_LABELS:
-                fail(path, f"statement {uuid}", f"needs {', '.join(keys)} with Label Entailment|Contradiction")
+            if (not isinstance(item, dict) or not all(isinstance(item.get(k), str) and item[k].strip() for k in keys)
+                    or item["Label"] not in NLI4CT_LABELS):
+                fail(path, f"statement {label_excerpt(uuid)}",
+                     f"needs {', '.join(keys)} as non-empty strings, with Label Entailment|Contradiction")
             parts = [("Primary trial", item["Primary_id"])]
             if item["Type"] == "Comparison":
-                parts.append(("Secondary trial", item.get("Secondary_id", "")))
+                parts.append(("Secondary trial", item.get("Secondary_id")))
             text = "\n".join(f"{name}:\n{_section(path, uuid, trials_dir, nct, item['Section_id'])}" for name, nct in parts)
             yield choice_instance(source, "dc", uuid, text=text,
                                   what=f"whether the statement \"{item['Statement'].strip()}\" holds",
@@ -29,12 +35,14 @@ def build_nli4ct(source, paths):
 
 
 def _section(path, uuid, trials_dir, nct, section):
+    where = f"statement {label_excerpt(uuid)}"
+    if not isinstance(nct, str) or "/" in nct or not (trials_dir / f"{nct}.json").is_file():
+        fail(path, where, f"no trial report {label_excerpt(nct)}.json in {trials_dir}")
     trial_path = trials_dir / f"{nct}.json"
-    if not trial_path.exists():
-        fail(path, f"statement {uuid}", f"no trial report {trial_path.name} in {trials_dir}")
-    lines = json_file(trial_path).get(section)
-    if not isinstance(lines, list):
-        fail(trial_path, 1, f"no {section!r} section (a list of lines)")
+    trial = read_json(trial_path)
+    lines = trial.get(section) if isinstance(trial, dict) else None
+    if not isinstance(lines, list) or not all(isinstance(line, str) for line in lines):
+        fail(trial_path, 1, f"no {label_excerpt(section)} section (a list of lines)")
     return "\n".join(line.strip() for line in lines)
 
 
@@ -81,23 +89,31 @@ def build_mtsamples(source, paths):
     """Kaggle CSV `index, description, medical_specialty, sample_name, transcription, keywords`
     (with or without its header); notes with an empty transcription are not instances."""
     for path in paths:
-        with open(path, encoding="utf-8", newline="") as f:
-            reader = csv.reader(f)
-            line = 1
+        for line, row in _mtsamples_rows(path):
+            index, specialty, transcription = row[0].strip(), row[2].strip(), row[4].strip()
+            if not (row[1].strip() == "description" and specialty == "medical_specialty") and transcription:
+                if specialty not in MTSAMPLES_SPECIALTIES:
+                    fail(path, line, f"undeclared specialty {label_excerpt(specialty)}")
+                key = f"note{index}"
+                others = [s for s in MTSAMPLES_SPECIALTIES if s != specialty]
+                options = [specialty] + instance_rng(f"{source.name}-{key}").sample(others, MTSAMPLES_OPTIONS - 1)
+                yield choice_instance(source, "dc", key, text=transcription,
+                                      what="the medical specialty of the note", options=options, answers=[specialty])
+
+
+def _mtsamples_rows(path):
+    """(line the row starts on, its 6 fields) of the MTSamples CSV, which may lack its header."""
+    with open_release(path, newline="") as f:
+        reader = csv.reader(f)
+        line = 1
+        try:
             for row in reader:
                 if len(row) != 6:
                     fail(path, line, f"expected 6 columns, got {len(row)}")
-                index, specialty, transcription = row[0].strip(), row[2].strip(), row[4].strip()
-                if not (row[1].strip() == "description" and specialty == "medical_specialty") and transcription:
-                    if specialty not in MTSAMPLES_SPECIALTIES:
-                        fail(path, line, f"undeclared specialty {specialty!r}")
-                    key = f"note{index}"
-                    others = [s for s in MTSAMPLES_SPECIALTIES if s != specialty]
-                    options = [specialty] + instance_rng(f"{source.name}-{key}").sample(others, MTSAMPLES_OPTIONS - 1)
-                    yield choice_instance(source, "dc", key, text=transcription,
-                                          what="the medical specialty of the note", options=options,
-                                          answers=[specialty])
+                yield line, row
                 line = reader.line_num + 1
+        except csv.Error as e:
+            fail(path, reader.line_num, f"malformed CSV ({e})")
 
 
 DRSM_CATEGORIES = {

@@ -5,7 +5,7 @@ import re
 from data_builders.instruct.instances import choice_instance
 from data_builders.instruct.source import Source, fail
 from data_builders.instruct.tables import csv_columns, tab_lines
-from data_builders.readers import read_jsonl
+from data_builders.readers import decimal, label_excerpt, read_jsonl
 from mnlu.tasks import make_record
 
 NLI_LABELS = {"entailment": "entailment", "neutral": "neutral", "contradiction": "contradiction"}
@@ -18,9 +18,12 @@ def build_nli_jsonl(source, paths):
             label = pair.get("gold_label")
             if label == "-":
                 continue
-            if label not in NLI_LABELS or not pair.get("sentence1") or not pair.get("sentence2"):
-                fail(path, lineno, "expected sentence1, sentence2 and gold_label entailment|neutral|contradiction")
-            yield choice_instance(source, "nli", pair.get("pairID") or f"{path.stem}-{lineno}",
+            if (not isinstance(label, str) or label not in NLI_LABELS
+                    or not all(isinstance(pair.get(k), str) and pair[k].strip() for k in ("sentence1", "sentence2"))):
+                fail(path, lineno, "expected non-empty strings sentence1 and sentence2, and gold_label "
+                                   "entailment|neutral|contradiction")
+            key = pair.get("pairID") if isinstance(pair.get("pairID"), str) and pair["pairID"].strip() else None
+            yield choice_instance(source, "nli", key or f"{path.stem}-{lineno}",
                                   premise=pair["sentence1"], hypothesis=pair["sentence2"],
                                   options=list(NLI_LABELS), answer=label)
 
@@ -46,7 +49,7 @@ def build_bionli(source, paths):
             premise, hypothesis = (" ".join(BIONLI_MARKERS.sub(" ", row[c]).split()) for c in ("supp_set", "conclusion"))
             if category not in ("pos", *BIONLI_PERTURBATIONS) or not premise or not hypothesis:
                 fail(path, lineno, f"expected a supp_set, a conclusion and label_cat pos or a declared "
-                                   f"perturbation, got label_cat {category!r}")
+                                   f"perturbation, got label_cat {label_excerpt(category)}")
             yield choice_instance(source, "nli", f"{path.stem}-{lineno}", premise=premise, hypothesis=hypothesis,
                                   options=list(BIONLI_OPTIONS),
                                   answer="entailment" if category == "pos" else "not entailment")
@@ -67,12 +70,9 @@ def build_stsb(source, paths):
     """STS-B `genre file year id score sentence1 sentence2 [sources]`, tab-separated."""
     for path in paths:
         for lineno, fields in tab_lines(path):
-            try:
-                score = float(fields[4])
-            except (IndexError, ValueError):
-                score = None
-            if score is None or not 0 <= score <= 5 or len(fields) < 7:
-                fail(path, lineno, "expected 7+ tab-separated fields with a score in [0, 5] in field 5")
+            score = decimal(fields[4]) if len(fields) >= 7 else None  # a plain decimal: never nan or inf
+            if score is None or not 0 <= score <= 5 or not fields[5].strip() or not fields[6].strip():
+                fail(path, lineno, "expected 7+ tab-separated fields: a score from 0 to 5 in field 5, two sentences")
             yield make_record("sts", id=f"{source.name}-{path.stem}-{lineno}", dataset=source.name, split="train",
                               sentence_1=fields[5], sentence_2=fields[6], criteria=STS_CRITERIA, score=score)
 

@@ -10,6 +10,8 @@ import re
 
 from data_builders.instruct.source import fail
 from data_builders.instruct.xmlfile import parse_xml, required
+from data_builders.readers import open_release
+from mnlu.cli import excerpt
 
 
 def inline_tagged(element):
@@ -37,7 +39,7 @@ def standoff_xml(path):
             except (TypeError, ValueError):
                 fail(path, line_of[tag], f"<{tag.tag}> start and end must be integers")
             if text[start:end].split() != required(tag, "text", path, line_of).split():
-                fail(path, line_of[tag], f"<{tag.tag} id={tag.get('id')!r}> does not match the text at its offsets")
+                fail(path, line_of[tag], f"<{tag.tag} id={excerpt(tag.get('id'))}> does not match the text at its offsets")
         tags.append((tag, line_of[tag]))
     return root, text, tags
 
@@ -69,7 +71,7 @@ FIELD = re.compile(r'^(\w+)="(.*)"((?:\s+\d+:\d+\s+\d+:\d+,?)*)\s*$')
 
 def concept_lines(path):
     """Yield (line, [(key, value, [(first, last), ...])]) of an i2b2 concept file."""
-    with open(path, encoding="utf-8") as f:
+    with open_release(path) as f:
         for lineno, line in enumerate(f, 1):
             if not line.strip():
                 continue

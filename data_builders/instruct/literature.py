@@ -13,7 +13,9 @@ from data_builders.instruct.instances import negative_pairs, relation_instance, 
 from data_builders.instruct.pubtator import read_pubtator
 from data_builders.instruct.source import Source, fail
 from data_builders.instruct.tables import tab_lines
-from data_builders.readers import bio_spans, read_conll, read_exact_text, read_jsonl, read_lines, sentence_bounds
+from data_builders.readers import (bio_spans, is_count, label_excerpt, open_release, read_conll, read_exact_text,
+                                   read_jsonl, read_lines, sentence_bounds)
+from mnlu.cli import excerpt
 
 
 def _spans(mentions, types):
@@ -24,7 +26,8 @@ def _spans(mentions, types):
 def _check_types(path, doc_id, mentions, types):
     for m in mentions:
         if m.type not in types:
-            fail(path, f"document {doc_id}", f"undeclared entity type {m.type!r} (declared: {', '.join(types)})")
+            fail(path, f"document {excerpt(doc_id)}",
+                 f"undeclared entity type {label_excerpt(m.type)} (declared: {', '.join(types)})")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -80,7 +83,7 @@ def _biored_relations(source, path, doc):
     related = {}
     for type_, id_1, id_2, lineno in doc.relations:
         if type_ not in BIORED_RELATIONS or id_1 not in first or id_2 not in first:
-            fail(path, lineno, f"relation {type_!r} names an undeclared type or an identifier with no mention")
+            fail(path, lineno, f"relation {label_excerpt(type_)} names an undeclared type or an identifier with no mention")
         related[(id_1, id_2)] = type_
     entities = [i for i, (t, _) in first.items() if t in BIORED_RELATED_TYPES and i not in ("", "-")]
     negatives = negative_pairs(doc.pmid, list(itertools.combinations(entities, 2)), related, len(related))
@@ -115,6 +118,8 @@ def build_nlm_gene(source, paths):
             pmid = line.strip()
             if not pmid:
                 continue
+            if not is_count(pmid):
+                fail(path, lineno, "expected one PMID (a number) per line")
             doc_path = path.parent / "FINAL" / f"{pmid}.BioC.XML"
             if not doc_path.exists():
                 fail(path, lineno, f"no {doc_path.name} in {doc_path.parent}")
@@ -175,21 +180,22 @@ def _drugprot_tsv(path):
     for lineno, fields in _tsv(path.with_name(stem + "relations.tsv"), 4):
         pmid, label, arg_1, arg_2 = fields
         if label not in DRUGPROT_RELATIONS:
-            fail(path.with_name(stem + "relations.tsv"), lineno, f"undeclared relation {label!r}")
+            fail(path.with_name(stem + "relations.tsv"), lineno, f"undeclared relation {label_excerpt(label)}")
         relations[pmid][(arg_1.removeprefix("Arg1:"), arg_2.removeprefix("Arg2:"))] = label
     for lineno, (pmid, title, abstract) in _tsv(path, 3):
         text = f"{title}\t{abstract}"
         for entity_line, m in entities[pmid]:
             if text[m.start:m.end] != m.text:
-                fail(path.with_name(stem + "entities.tsv"), entity_line, f"entity {m.id} does not match the abstract text")
+                fail(path.with_name(stem + "entities.tsv"), entity_line,
+                     f"entity {excerpt(m.id)} does not match the abstract text")
         mentions = [m for _, m in entities[pmid]]
         yield pmid, text, mentions, sentence_bounds(text), relations[pmid]
 
 
 def _tsv(path, n_fields):
     for lineno, fields in tab_lines(path):
-        if len(fields) != n_fields or (n_fields == 6 and not (fields[3].isdigit() and fields[4].isdigit())):
-            fail(path, lineno, f"expected {n_fields} tab-separated fields")
+        if len(fields) != n_fields or (n_fields == 6 and not (is_count(fields[3]) and is_count(fields[4]))):
+            fail(path, lineno, f"expected {n_fields} tab-separated fields" + (" with offsets" if n_fields == 6 else ""))
         yield lineno, fields
 
 
@@ -221,7 +227,7 @@ def build_iob_ner(source, paths):
             text, spans = bio_spans(sentence.tokens, sentence.tags)
             for span in spans:
                 if span["type"] not in source.labels:
-                    fail(path, sentence.lines[0], f"undeclared entity type {span['type']!r}")
+                    fail(path, sentence.lines[0], f"undeclared entity type {label_excerpt(span['type'])}")
             spans = [{"label": s["type"], "text": s["text"], "start": s["start"], "end": s["end"]} for s in spans]
             yield span_instance(source, f"{path.stem}-{sentence.lines[0]}", text, source.labels, spans)
 
@@ -234,20 +240,30 @@ def build_genia(source, paths):
     """One NER record per sentence; `ner` spans are inclusive token indices over the document."""
     for path in paths:
         for lineno, doc in read_jsonl(path):
-            if not isinstance(doc.get("sentences"), list) or len(doc.get("ner", ())) != len(doc["sentences"]):
-                fail(path, lineno, "expected doc_key, sentences and one ner list per sentence")
+            sentences, ner = doc.get("sentences"), doc.get("ner")
+            if (not isinstance(doc.get("doc_key"), str) or not isinstance(sentences, list) or not isinstance(ner, list)
+                    or len(ner) != len(sentences) or not all(isinstance(n, list) for n in ner)
+                    or not all(isinstance(t, list) and t and all(isinstance(x, str) for x in t) for t in sentences)):
+                fail(path, lineno, "expected a doc_key, sentences (lists of token strings) and one ner list per sentence")
             offset = 0
-            for k, (tokens, entities) in enumerate(zip(doc["sentences"], doc["ner"])):
+            for k, (tokens, entities) in enumerate(zip(sentences, ner)):
                 text, starts = " ".join(tokens), _token_starts(tokens)
                 spans = []
-                for first, last, label in entities:
+                for entity in entities:
+                    first, last, label = entity if isinstance(entity, list) and len(entity) == 3 else (None,) * 3
+                    if not (_is_int(first) and _is_int(last) and 0 <= first - offset <= last - offset < len(tokens)
+                            and isinstance(label, str) and label in source.labels):
+                        fail(path, lineno, f"sentence {k}: entity {excerpt(entity)} is not [first, last, type] "
+                                           "inside it with a declared type")
                     i, j = first - offset, last - offset
-                    if not 0 <= i <= j < len(tokens) or label not in source.labels:
-                        fail(path, lineno, f"sentence {k}: entity [{first}, {last}, {label!r}] is outside it or undeclared")
                     spans.append({"label": label, "text": text[starts[i]:starts[j] + len(tokens[j])],
                                   "start": starts[i], "end": starts[j] + len(tokens[j])})
                 offset += len(tokens)
                 yield span_instance(source, f"{doc['doc_key']}-{k}", text, source.labels, spans)
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _token_starts(tokens):
@@ -263,15 +279,19 @@ def build_pico_data(source, paths):
     for path in paths:
         docs_dir = path.parents[2] / "docs"
         for lineno, annotation in read_jsonl(path):
-            if not isinstance(annotation.get("docid"), str):
-                fail(path, lineno, "expected a docid")
-            doc_path = docs_dir / f"{annotation['docid']}.txt"
-            if not doc_path.exists():
-                fail(path, lineno, f"no abstract {doc_path.name} in {docs_dir}")
+            docid = annotation.get("docid")
+            if not isinstance(docid, str) or not docid.strip() or "/" in docid:
+                fail(path, lineno, "expected a docid (the name of an abstract in docs/)")
+            doc_path = docs_dir / f"{docid}.txt"
+            if not doc_path.is_file():
+                fail(path, lineno, f"no abstract {excerpt(docid)}.txt in {docs_dir}")
             text = read_exact_text(doc_path)
-            ranges = annotation.get("Participants", {}).get("HMMCrowd")
-            if ranges is None or any(not 0 <= s < e <= len(text) for s, e in ranges):
-                fail(path, lineno, "missing HMMCrowd Participants spans, or a span outside the abstract")
+            participants = annotation.get("Participants")
+            ranges = participants.get("HMMCrowd") if isinstance(participants, dict) else None
+            if not isinstance(ranges, list) or not all(
+                    isinstance(r, list) and len(r) == 2 and _is_int(r[0]) and _is_int(r[1]) and 0 <= r[0] < r[1] <= len(text)
+                    for r in ranges):
+                fail(path, lineno, "missing HMMCrowd Participants spans, or a span that is not [start, end] in the abstract")
             spans = [{"label": "Participants", "text": text[s:e], "start": s, "end": e} for s, e in ranges]
             yield span_instance(source, annotation["docid"], text, source.labels, spans)
 
@@ -303,7 +323,7 @@ def build_pubmed_pico(source, paths):
 def _pico_abstracts(path):
     """(pmid, [(label, sentence)]) of `###<pmid>` blocks of `heading|label|sentence` lines."""
     pmid, sentences = None, []
-    with open(path, encoding="utf-8") as f:
+    with open_release(path) as f:
         for lineno, line in enumerate(f, 1):
             line = line.strip()
             if line.startswith("###"):
@@ -315,7 +335,8 @@ def _pico_abstracts(path):
                 if pmid is None or len(fields) != 3 or not fields[2].strip():
                     fail(path, lineno, "expected `heading|label|sentence` after a `###<PMID>` line")
                 if fields[1] not in PUBMED_PICO_LABELS:
-                    fail(path, lineno, f"undeclared sentence label {fields[1]!r} (declared: {', '.join(PUBMED_PICO_LABELS)})")
+                    fail(path, lineno, f"undeclared sentence label {label_excerpt(fields[1])} "
+                                   f"(declared: {', '.join(PUBMED_PICO_LABELS)})")
                 sentences.append((fields[1], " ".join(fields[2].split())))
     if pmid is not None and sentences:
         yield pmid, sentences

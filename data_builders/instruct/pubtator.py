@@ -10,6 +10,7 @@ import re
 from typing import NamedTuple
 
 from data_builders.instruct.source import fail
+from data_builders.readers import is_count, label_excerpt, open_release
 
 TITLE_OR_ABSTRACT = re.compile(r"^[^\t|]+\|[ta]\|")
 
@@ -32,7 +33,7 @@ class Document(NamedTuple):
 def read_pubtator(path):
     """Return the documents of a PubTator file; every mention must sit at its offsets."""
     docs, current = [], None
-    with open(path, encoding="utf-8") as f:
+    with open_release(path) as f:
         for lineno, line in enumerate(f, 1):
             line = line.rstrip("\n")
             if not line.strip():
@@ -53,7 +54,7 @@ def _title_or_abstract(path, lineno, line, current, docs):
         current = {"pmid": pmid, "text": text, "mentions": [], "relations": []}
         docs.append(current)
     elif current is None or current["pmid"] != pmid:
-        fail(path, lineno, f"abstract of {pmid} does not follow its title")
+        fail(path, lineno, f"abstract of {label_excerpt(pmid)} does not follow its title")
     else:
         current["text"] += " " + text
     return current
@@ -61,8 +62,8 @@ def _title_or_abstract(path, lineno, line, current, docs):
 
 def _annotation(path, lineno, fields, doc):
     if fields[0] != doc["pmid"]:
-        fail(path, lineno, f"PMID {fields[0]} inside document {doc['pmid']}")
-    if len(fields) >= 5 and fields[1].isdigit() and fields[2].isdigit():
+        fail(path, lineno, f"PMID {label_excerpt(fields[0])} inside document {label_excerpt(doc['pmid'])}")
+    if len(fields) >= 5 and is_count(fields[1]) and is_count(fields[2]):
         start, end = int(fields[1]), int(fields[2])
         if doc["text"][start:end] != fields[3]:
             fail(path, lineno, f"mention at {start}-{end} does not match the document text")

@@ -27,4 +27,5 @@ class Source(NamedTuple):
 
 
 def fail(path, line, what):
-    raise ReleaseError(f"{path}:{line}: {what}")
+    """Raise `path:line: what`, or `path: field: what` where a JSON or XML release gives no line."""
+    raise ReleaseError(f"{path}:{line}: {what}" if isinstance(line, int) else f"{path}: {line}: {what}")

@@ -2,7 +2,7 @@
 
 from data_builders.instruct.source import Source, fail
 from data_builders.instruct.tables import csv_rows
-from data_builders.readers import read_jsonl, read_lines
+from data_builders.readers import read_jsonl, read_lines, read_text
 from mnlu.tasks import summ_record
 
 
@@ -19,11 +19,12 @@ def build_pubmed(source, paths):
             abstract = path.parent.parent / "abstract" / path.name.replace("text_", "abstract_")
             if not abstract.exists():
                 fail(path, 1, f"no abstract {abstract.name} beside the article")
-            yield _summary(source, path.stem, path.read_text(encoding="utf-8"), abstract.read_text(encoding="utf-8"))
+            yield _summary(source, path.stem, read_text(path), read_text(abstract))
             continue
         for lineno, article in read_jsonl(path):
-            if not article.get("article_text") or not article.get("abstract_text"):
-                fail(path, lineno, "expected non-empty article_text and abstract_text lists")
+            if not all(isinstance(article.get(k), list) and article[k] and all(isinstance(s, str) for s in article[k])
+                       for k in ("article_text", "abstract_text")):
+                fail(path, lineno, "expected non-empty article_text and abstract_text lists of strings")
             summary = " ".join(s.replace("<S>", "").replace("</S>", "").strip() for s in article["abstract_text"])
             yield _summary(source, article.get("article_id", lineno), "\n".join(article["article_text"]), summary)
 

@@ -1,14 +1,14 @@
 """Line-numbered readers for the delimited and JSON releases (TSV, CSV, JSON lines, JSON)."""
 
 import csv
-import json
 
 from data_builders.instruct.source import fail
+from data_builders.readers import open_release
 
 
 def tab_lines(path):
     """Yield (line, fields) of a tab-separated file without quoting rules (STS-B quotes freely)."""
-    with open(path, encoding="utf-8") as f:
+    with open_release(path) as f:
         for lineno, line in enumerate(f, 1):
             if line.strip():
                 yield lineno, line.rstrip("\n").split("\t")
@@ -17,7 +17,7 @@ def tab_lines(path):
 def csv_rows(path, header, delimiter=","):
     """Yield (line, row dict) of a CSV file (quoted fields may hold newlines) whose first row must
     start with `header`; `line` is where the row starts."""
-    with open(path, encoding="utf-8", newline="") as f:
+    with open_release(path, newline="") as f:
         reader = csv.reader(f, delimiter=delimiter)
         try:
             first = next(reader, [])
@@ -31,15 +31,6 @@ def csv_rows(path, header, delimiter=","):
                 line = reader.line_num + 1
         except csv.Error as e:
             fail(path, reader.line_num, f"malformed CSV ({e})")
-
-
-def json_file(path):
-    """The object of a JSON file."""
-    with open(path, encoding="utf-8") as f:
-        try:
-            return json.load(f)
-        except json.JSONDecodeError as e:
-            fail(path, e.lineno, f"not valid JSON ({e.msg})")
 
 
 def csv_columns(path, columns, delimiter=","):
