@@ -12,8 +12,8 @@ mnlu/dare.py. Defaults reproduce the paper: p = 0.2, weight 0.5, i.e. base + 0.5
 
 import argparse
 import json
+import math
 import shutil
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from importlib.metadata import version
@@ -22,11 +22,14 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from mnlu.cli import InputError, run_main
 from mnlu.dare import METHODS, keep_mask, mask_generator, merge_entries
-from mnlu.fileio import atomic_directory
+from mnlu.fileio import atomic_directory, check_output_folder, written_by
 from mnlu.shards import Checkpoint, local_model, parse_size, plan_shards, shard_writer
 
+TOOL = "merge.py"
 CHUNK = 1 << 22  # entries per float64 slice: 32 MiB per temporary
+MAX_WEIGHT = 100  # |--weight| above this is a typo, not a merge (deltas are small; weights are about 1)
 
 # What a model folder needs besides its weights; copied from one source model, all optional but config.
 SIDE_FILES = (
@@ -44,95 +47,63 @@ SIDE_FILES = (
 )
 
 
+def finite_number(text):
+    """argparse type: a float that is neither NaN nor infinite (either would poison every merged weight)."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
+def build_parser():
+    p = argparse.ArgumentParser(prog=TOOL, description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--base", required=True, metavar="MODEL",
+                   help="the model the fine-tuned ones started from: a folder, or a hub id"
+                   " (its safetensors snapshot)")
+    p.add_argument("--finetuned", required=True, nargs="+", metavar="MODEL",
+                   help="one or more fine-tuned models (folders or hub ids)")
+    p.add_argument("--weight", type=finite_number, nargs="+", default=[0.5], metavar="W",
+                   help=f"weight of each fine-tuned model's DARE delta, in [-{MAX_WEIGHT}, {MAX_WEIGHT}];"
+                   " one value applies to all (default 0.5)")
+    p.add_argument("--drop-rate", type=finite_number, default=0.2, metavar="P",
+                   help="probability p of dropping each delta entry; survivors are divided by 1-p (default 0.2;"
+                   " mergekit's density = 1-p)")
+    p.add_argument("--method", choices=METHODS, default="dare_linear",
+                   help="sum the weighted deltas, or keep only entries agreeing with the elected sign (TIES)")
+    p.add_argument("--normalize", action="store_true",
+                   help="divide by the summed weights of the models contributing to each entry")
+    p.add_argument("--seed", type=int, default=0, metavar="S",
+                   help="masks are seeded by (seed, model index, tensor name)")
+    p.add_argument("--out", required=True, type=Path, metavar="DIR",
+                   help="output model folder, written atomically; it must not hold any input model")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace --out when it is an earlier merge.py output (kept if this merge fails);"
+                   " any other existing file or non-empty folder is never replaced")
+    p.add_argument("--shard-size", type=parse_size, default="5GB", metavar="SIZE",
+                   help="max bytes per output shard (default 5GB)")
+    p.add_argument("--tokenizer-from", choices=("finetuned", "base"), default="finetuned",
+                   help="copy config and tokenizer files from the (first) fine-tuned model or from the base")
+    p.add_argument("--vocab", choices=("error", "truncate"), default="error", metavar="MODE",
+                   help="when a fine-tuned model has more embedding rows than the base (added tokens): 'error'"
+                   " (default), or 'truncate' to keep only the base's rows (needs --tokenizer-from base)")
+    p.add_argument("--threads", type=int, default=1, metavar="N",
+                   help="tensors merged in parallel, each worker holding its own few tensors (default 1)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="make every check, list what would be merged and the output size, write nothing")
+    return p
+
+
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument(
-        "--base", required=True, type=local_model, metavar="DIR", help="the model the fine-tuned ones started from"
-        " (a folder, or a hub id: its safetensors snapshot)"
-    )
-    parser.add_argument(
-        "--finetuned",
-        required=True,
-        type=local_model,
-        nargs="+",
-        metavar="DIR",
-        help="one or more fine-tuned models",
-    )
-    parser.add_argument(
-        "--weight",
-        type=float,
-        nargs="+",
-        default=[0.5],
-        metavar="W",
-        help="weight of each fine-tuned model's DARE delta; one value applies to all (default 0.5)",
-    )
-    parser.add_argument(
-        "--drop-rate",
-        type=float,
-        default=0.2,
-        metavar="P",
-        help="probability p of dropping each delta entry; survivors are divided by 1-p (default 0.2;"
-        " mergekit's density = 1-p)",
-    )
-    parser.add_argument(
-        "--method",
-        choices=METHODS,
-        default="dare_linear",
-        help="sum the weighted deltas, or keep only entries agreeing with the elected sign (TIES)",
-    )
-    parser.add_argument(
-        "--normalize",
-        action="store_true",
-        help="divide by the summed weights of the models contributing to each entry",
-    )
-    parser.add_argument(
-        "--seed",
-        type=int,
-        default=0,
-        metavar="S",
-        help="masks are seeded by (seed, model index, tensor name)",
-    )
-    parser.add_argument(
-        "--out", required=True, type=Path, metavar="DIR", help="output model folder (written atomically)"
-    )
-    parser.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
-    parser.add_argument(
-        "--shard-size",
-        type=parse_size,
-        default="5GB",
-        metavar="SIZE",
-        help="max bytes per output shard (default 5GB)",
-    )
-    parser.add_argument(
-        "--tokenizer-from",
-        choices=("finetuned", "base"),
-        default="finetuned",
-        help="copy config and tokenizer files from the (first) fine-tuned model or from the base",
-    )
-    parser.add_argument(
-        "--vocab",
-        choices=("error", "truncate"),
-        default="error",
-        help="when a fine-tuned model has more embedding rows than the base (added tokens): fail,"
-        " or keep only the base's rows (needs --tokenizer-from base)",
-    )
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=1,
-        metavar="N",
-        help="tensors merged in parallel, each worker holding its own few tensors (default 1)",
-    )
-    parser.add_argument(
-        "--dry-run", action="store_true", help="list what would be merged and the output size"
-    )
+    parser = build_parser()
     args = parser.parse_args(argv)
     if len(args.weight) == 1:
         args.weight = args.weight * len(args.finetuned)
     if len(args.weight) != len(args.finetuned):
         parser.error(f"--weight has {len(args.weight)} values for {len(args.finetuned)} --finetuned models")
+    if any(abs(w) > MAX_WEIGHT for w in args.weight):  # e.g. 1e308: finite, but every product overflows
+        parser.error(f"--weight {' '.join(map(str, args.weight))}: each weight must be in"
+                     f" [-{MAX_WEIGHT}, {MAX_WEIGHT}]")
     if not 0 <= args.drop_rate < 1:
         parser.error(f"--drop-rate {args.drop_rate} must be in [0, 1)")
     if args.normalize and args.method == "dare_linear" and sum(args.weight) == 0:
@@ -158,13 +129,13 @@ def check_compatible(base, finetuned, vocab):
         ):
             if extra:
                 tied = " (tied embeddings in one model only?)" if "lm_head.weight" in extra else ""
-                raise ValueError(
+                raise InputError(
                     f"{where}: {len(extra)} tensors only in {side}, e.g. {sorted(extra)[0]!r}{tied}"
                 )
         for name, spec in base.specs.items():
             other = model.specs[name]
             if other.dtype != spec.dtype:
-                raise ValueError(
+                raise InputError(
                     f"{where}: tensor {name!r} is {other.dtype}, the base's is {spec.dtype};"
                     " merge models saved in the same dtype"
                 )
@@ -179,7 +150,7 @@ def check_compatible(base, finetuned, vocab):
                 truncated.add(name)
                 continue
             hint = " (added tokens? see --vocab truncate)" if more_rows else ""
-            raise ValueError(
+            raise InputError(
                 f"{where}: tensor {name!r} has shape {list(other.shape)},"
                 f" the base's is {list(spec.shape)}{hint}"
             )
@@ -197,78 +168,75 @@ def human(nbytes):
 def side_files(source):
     files = [source / name for name in SIDE_FILES if (source / name).is_file()]
     if source / "config.json" not in files:
-        raise ValueError(f"{source}: no config.json to copy into the merged model")
+        raise InputError(f"{source}: no config.json to copy into the merged model")
     return files
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    inputs = [args.base, *args.finetuned]
-    if any(args.out.resolve() == p.resolve() for p in inputs):
-        raise ValueError(f"--out {args.out} is one of the input models")
-    if args.out.exists() and not args.overwrite and not args.dry_run:
-        raise ValueError(f"--out {args.out} exists; pass --overwrite to replace it")
-    base = Checkpoint(args.base)
-    finetuned = [Checkpoint(d) for d in args.finetuned]
-    truncated = check_compatible(base, finetuned, args.vocab)
-    copied = side_files(args.base if args.tokenizer_from == "base" else args.finetuned[0])
+def open_models(args):
+    """The base and fine-tuned Checkpoints, once --out is known to be safe to write.
+
+    --out is checked twice: before a hub download can start, then against the resolved input
+    folders (a merge must never replace or delete the models it reads). --overwrite lets a merge
+    replace only an earlier merge.py output.
+    """
+    on_disk = [Path(name).expanduser() for name in (args.base, *args.finetuned)]
+    check_output_folder(args.out, TOOL, inputs=[path for path in on_disk if path.exists()])
+    if written_by(args.out) == TOOL and not args.overwrite:
+        raise InputError(f"--out {args.out} holds an earlier merge; pass --overwrite to replace it")
+    base_dir = local_model(args.base)
+    finetuned_dirs = [local_model(name) for name in args.finetuned]
+    check_output_folder(args.out, TOOL, inputs=[base_dir, *finetuned_dirs])
+    return Checkpoint(base_dir), [Checkpoint(d) for d in finetuned_dirs]
+
+
+def merge_tensor(name, base, finetuned, truncated, args):
+    """base + combine_i(w_i * DARE(finetuned_i - base)), in float64, rounded once to the base dtype.
+
+    Masks are drawn for the whole tensor (they depend only on seed, model and name); the float64
+    arithmetic runs over slices of CHUNK entries, so its temporaries stay small. A NaN or infinity,
+    in an input or from an overflow, fails the merge with a line saying where it came from.
+    """
+    base_tensor = base.get(name)
+    shape = base_tensor.shape
+    models = [model.get(name) for model in finetuned]
+    if name in truncated:  # --vocab truncate: the base's rows only
+        models = [m[: shape[0]] for m in models]
+    keeps = [keep_mask(shape, args.drop_rate, mask_generator(args.seed, i, name)).reshape(-1)
+             for i in range(len(models))]
+    flat_base, flat_models = base_tensor.reshape(-1), [m.reshape(-1) for m in models]
+    sources = [base, *finetuned]
+    merged = torch.empty_like(flat_base)
+    for start in range(0, merged.numel(), CHUNK):
+        part = slice(start, start + CHUNK)
+        for source, values in zip(sources, [flat_base[part], *(m[part] for m in flat_models)]):
+            if not torch.isfinite(values).all():
+                raise InputError(f"{source.directory / source.files[name]}: tensor {name!r} holds NaN or"
+                                 " infinite values; a merge would carry them into the output")
+        merged[part] = merge_entries(flat_base[part], [m[part] for m in flat_models], [k[part] for k in keeps],
+                                     args.weight, args.drop_rate, args.method, args.normalize)
+        if not torch.isfinite(merged[part]).all():
+            raise InputError(f"--weight {' '.join(map(str, args.weight))}: merged tensor {name!r} overflows"
+                             f" {merged.dtype} (weighted deltas beyond its range); use smaller weights")
+    return merged.reshape(shape)
+
+
+def print_plan(args, base, truncated, copied, params):
+    """--dry-run: every tensor, the output size and shards, the parameters."""
+    specs = base.specs
+    for name in sorted(specs):
+        note = f"  rows cut to {specs[name].shape[0]}" if name in truncated else ""
+        print(f"{name:60s} {str(list(specs[name].shape)):>16s} {str(specs[name].dtype)[6:]:>8s}{note}")
+    print(
+        f"{len(specs)} tensors, {human(base.nbytes)} in {len(plan_shards(specs, args.shard_size))} shard(s) -> "
+        f"{args.out}; copies {', '.join(p.name for p in copied)} from {copied[0].parent}"
+    )
+    print(json.dumps(params))
+
+
+def write_merge(args, base, finetuned, truncated, copied, params):
+    """Merge every tensor into a temporary folder that replaces --out only once it is complete."""
     specs = base.specs  # the merged model has exactly the base's tensors, shapes and dtypes
-    n_shards = len(plan_shards(specs, args.shard_size))
-    params = {
-        "method": args.method,
-        "drop_rate": args.drop_rate,
-        "weights": args.weight,
-        "seed": args.seed,
-        "normalize": args.normalize,
-        "vocab": args.vocab,
-        "base": str(args.base),
-        "finetuned": [str(d) for d in args.finetuned],
-        "tokenizer_from": args.tokenizer_from,
-    }
-
-    if args.dry_run:
-        for name in sorted(specs):
-            note = f"  rows cut to {specs[name].shape[0]}" if name in truncated else ""
-            print(f"{name:60s} {str(list(specs[name].shape)):>16s} {str(specs[name].dtype)[6:]:>8s}{note}")
-        print(
-            f"{len(specs)} tensors, {human(base.nbytes)} in {n_shards} shard(s) -> {args.out}; "
-            f"copies {', '.join(p.name for p in copied)} from {copied[0].parent}"
-        )
-        print(json.dumps(params))
-        return
-
-    def merged_tensor(name):
-        """base + combine_i(w_i * DARE(finetuned_i - base)), in float64, rounded once to the base dtype.
-
-        Masks are drawn for the whole tensor (they depend only on seed, model and name); the float64
-        arithmetic runs over slices of CHUNK entries, so its temporaries stay small.
-        """
-        base_tensor = base.get(name)
-        shape = base_tensor.shape
-        models = [model.get(name) for model in finetuned]
-        if name in truncated:  # --vocab truncate: the base's rows only
-            models = [m[: shape[0]] for m in models]
-        keeps = [
-            keep_mask(shape, args.drop_rate, mask_generator(args.seed, i, name)).reshape(-1)
-            for i in range(len(models))
-        ]
-        flat_base, flat_models = base_tensor.reshape(-1), [m.reshape(-1) for m in models]
-        merged = torch.empty_like(flat_base)
-        for start in range(0, merged.numel(), CHUNK):
-            part = slice(start, start + CHUNK)
-            merged[part] = merge_entries(
-                flat_base[part],
-                [m[part] for m in flat_models],
-                [k[part] for k in keeps],
-                args.weight,
-                args.drop_rate,
-                args.method,
-                args.normalize,
-            )
-        return merged.reshape(shape)
-
-    start = time.perf_counter()
-    with atomic_directory(args.out) as tmp:
+    with atomic_directory(args.out, TOOL) as tmp:
         metadata = {"mnlu_merge": json.dumps(params)}
         with (
             shard_writer(tmp, specs, args.shard_size, metadata) as write,
@@ -277,7 +245,7 @@ def main(argv=None):
         ):
 
             def merge_and_write(name):
-                write(name, merged_tensor(name))
+                write(name, merge_tensor(name, base, finetuned, truncated, args))
                 return specs[name].nbytes
 
             futures = [pool.submit(merge_and_write, name) for name in sorted(specs)]
@@ -293,22 +261,42 @@ def main(argv=None):
         record = {
             **params,
             "truncated_rows": sorted(truncated),
-            "shards": n_shards,
+            "shards": len(plan_shards(specs, args.shard_size)),
             "mask_rule": "entry j of fine-tuned model i's tensor NAME is dropped when "
             "torch.rand(shape, generator=torch.Generator().manual_seed(int.from_bytes("
             "sha256(f'{seed}:{i}:{NAME}').digest()[:8], 'little')))[j] < drop_rate",
             "versions": {"torch": torch.__version__, "mnlu": version("mnlu")},
         }
         (tmp / "merge_config.json").write_text(json.dumps(record, indent=2) + "\n")
+    return record["shards"]
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    base, finetuned = open_models(args)
+    truncated = check_compatible(base, finetuned, args.vocab)
+    copied = side_files(base.directory if args.tokenizer_from == "base" else finetuned[0].directory)
+    params = {
+        "method": args.method,
+        "drop_rate": args.drop_rate,
+        "weights": args.weight,
+        "seed": args.seed,
+        "normalize": args.normalize,
+        "vocab": args.vocab,
+        "base": str(args.base),
+        "finetuned": [str(d) for d in args.finetuned],
+        "tokenizer_from": args.tokenizer_from,
+    }
+    if args.dry_run:
+        return print_plan(args, base, truncated, copied, params)
+    start = time.perf_counter()
+    n_shards = write_merge(args, base, finetuned, truncated, copied, params)
     seconds = time.perf_counter() - start
     print(
-        f"merged {len(specs)} tensors ({human(base.nbytes)}, {n_shards} shard(s)) from {len(finetuned)} "
+        f"merged {len(base.specs)} tensors ({human(base.nbytes)}, {n_shards} shard(s)) from {len(finetuned)} "
         f"fine-tuned model(s) in {seconds:.1f} s ({base.nbytes / 1e9 / seconds:.2f} GB/s) -> {args.out}"
     )
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except (ValueError, OSError) as e:
-        sys.exit(f"merge.py: error: {e}")
+    run_main(TOOL, main)

@@ -21,6 +21,8 @@ from typing import NamedTuple
 import torch
 from safetensors import SafetensorError, safe_open
 
+from mnlu.cli import InputError
+
 SINGLE_FILE = "model.safetensors"
 INDEX_FILE = "model.safetensors.index.json"
 
@@ -84,36 +86,58 @@ def parse_size(text):
 
 
 def weight_map(directory):
-    """Tensor name -> file name of the checkpoint in `directory` (sharded with an index, or single)."""
+    """Tensor name -> file name of the checkpoint in `directory` (sharded with an index, or single).
+
+    Every weights file must lie in `directory` (`_shard_path`); anything a user can fix raises InputError.
+    """
     directory = Path(directory)
     if not directory.is_dir():
-        raise ValueError(f"{directory}: no such checkpoint folder")
+        raise InputError(f"{directory}: no such checkpoint folder")
     index = directory / INDEX_FILE
     if index.exists():
-        try:
-            mapping = json.loads(index.read_text())["weight_map"]
-        except (json.JSONDecodeError, KeyError, TypeError) as e:
-            raise ValueError(f"{index}: not a safetensors index with a 'weight_map' ({e})") from None
+        mapping = _read_index(index)
         for file in sorted(set(mapping.values())):
-            if not (directory / file).is_file():
-                raise ValueError(f"{index}: lists shard {file}, which is missing")
-        return dict(mapping)
+            if not _shard_path(directory, file, index).is_file():
+                raise InputError(f"{index}: lists shard {file}, which is missing")
+        return mapping
     single = directory / SINGLE_FILE
     if single.is_file():
-        with _open(single) as f:
+        with _open(_shard_path(directory, SINGLE_FILE, directory)) as f:
             return {name: SINGLE_FILE for name in f.keys()}
     others = sorted(
         p.name for p in directory.iterdir() if p.suffix in {".bin", ".pt", ".pth", ".safetensors"}
     )
     hint = f" (found {', '.join(others)}; only safetensors weights are read)" if others else ""
-    raise ValueError(f"{directory}: neither {INDEX_FILE} nor {SINGLE_FILE}{hint}")
+    raise InputError(f"{directory}: neither {INDEX_FILE} nor {SINGLE_FILE}{hint}")
+
+
+def _read_index(index):
+    """The index's weight map, checked to be {tensor name: file name}."""
+    try:
+        mapping = json.loads(index.read_text(encoding="utf-8"))["weight_map"]
+    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as e:
+        raise InputError(f"{index}: not a safetensors index with a 'weight_map' ({e})") from None
+    if not isinstance(mapping, dict) or not all(isinstance(f, str) for f in mapping.values()):
+        raise InputError(f"{index}: 'weight_map' must map tensor names to shard file names")
+    return mapping
+
+
+def _shard_path(directory, file, source):
+    """`directory / file`, refused unless `file` (named in `source`) is a plain file name.
+
+    An index is data: `../other/model.safetensors` or `/abs/path` would read another model's
+    weights. A link the user made in the folder is theirs to make, and is followed.
+    """
+    if file in ("", ".", "..") or any(c in file for c in "/\\\0"):
+        raise InputError(f"{source}: shard {file!r} is not a plain file name inside {directory}")
+    return directory / file
 
 
 def _open(path):
     try:
         return safe_open(path, framework="pt")
     except (SafetensorError, OSError) as e:
-        raise ValueError(f"{path}: not a readable safetensors file ({e})") from None
+        raise InputError(f"{path}: not a readable safetensors file ({e})") from None
 
 
 class Checkpoint:
@@ -134,13 +158,13 @@ class Checkpoint:
                 present = set(handle.keys())
                 for name in sorted(n for n, f in self.files.items() if f == file):
                     if name not in present:
-                        raise ValueError(
+                        raise InputError(
                             f"{self.directory / INDEX_FILE}: maps {name!r} to {file}, which lacks it"
                         )
                     view = handle.get_slice(name)
                     dtype = view.get_dtype()
                     if dtype not in DTYPES:
-                        raise ValueError(
+                        raise InputError(
                             f"{self.directory / file}: tensor {name!r} has dtype {dtype},"
                             f" not one of {sorted(DTYPES)}"
                         )
@@ -263,15 +287,35 @@ def shard_writer(directory, specs, max_shard_bytes, metadata=None):
         (directory / INDEX_FILE).write_text(json.dumps(index, indent=2) + "\n")
 
 
-def local_model(name):
-    """`name` as a folder on disk: itself, or the Hugging Face hub snapshot when it is a hub id.
+def local_model(name, weights=True):
+    """The folder of the model `name`: a local folder as it is, or the hub snapshot of a hub id.
 
-    Only safetensors weights and the small side files are fetched (never pickled weights); a hub
-    id is a name that is not an existing path and has the `owner/model` shape.
+    Every command that takes a model resolves it here, so they agree on what a name means. A name
+    that looks like a path (starts with `.`, `/` or `~`, has more than one `/`, or its first part
+    exists here) must be an existing folder; anything else is a hub id, fetched with config,
+    tokenizer and, when `weights`, safetensors files only (never pickled weights). With `weights`,
+    the folder must hold safetensors weights. Raises InputError saying which of these failed.
     """
-    path = Path(name)
-    if path.exists() or name.count("/") != 1 or name.startswith((".", "/")):
-        return path
+    name = str(name)
+    path = Path(name).expanduser()
+    first = name.split("/")[0]
+    looks_local = name.startswith((".", "/", "~")) or name.count("/") > 1 or os.path.lexists(first)
+    if not path.is_dir() and looks_local:
+        raise InputError(f"{name}: {'not a folder' if path.exists() else 'no such model folder'}")
+    if not path.is_dir():
+        path = _download(name, weights)
+    if weights:
+        weight_map(path)  # raises, naming the folder, when it holds no safetensors weights
+    return path
+
+
+def _download(name, weights):
     from huggingface_hub import snapshot_download
-    return Path(snapshot_download(name, allow_patterns=["*.safetensors", "*.safetensors.index.json", "*.json",
-                                                        "*.model", "*.txt", "*.jinja"]))
+
+    patterns = ["*.json", "*.jinja", "*.model", "*.txt"] + (["*.safetensors"] if weights else [])
+    try:
+        return Path(snapshot_download(name, allow_patterns=patterns))
+    except Exception as e:  # invalid id, unknown or gated repository, offline: the hub's first line says which
+        reason = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise InputError(f"could not fetch {name} from the Hugging Face hub ({reason}); "
+                         "if it is a local folder, check the path") from None

@@ -15,6 +15,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
+from mnlu.cli import InputError
 from mnlu.dare import dare_, keep_mask, mask_generator, merge_entries
 from mnlu.shards import INDEX_FILE, SINGLE_FILE, Checkpoint
 
@@ -347,7 +348,7 @@ def test_mismatched_models_are_refused_with_a_message_naming_the_tensor(tmp_path
     }
     for case, (tensors, message) in cases.items():
         f = save_checkpoint(tmp_path / case, tensors)
-        with pytest.raises(ValueError, match=message):
+        with pytest.raises(InputError, match=message):
             run(b, [f], tmp_path / f"out_{case}")
         assert not (tmp_path / f"out_{case}").exists()
 
@@ -412,13 +413,13 @@ def test_a_failing_merge_leaves_no_output_and_keeps_the_previous_one(tmp_path, m
         run(b, [f], out, "--seed", 2, "--overwrite", "--threads", 1)
     assert_same_bits(load(out), previous)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["base", "ft", "out"]
-    with pytest.raises(ValueError, match="exists; pass --overwrite"):
+    with pytest.raises(InputError, match="holds an earlier merge; pass --overwrite to replace it"):
         run(b, [f], out)
-    with pytest.raises(ValueError, match="is one of the input models"):
+    with pytest.raises(InputError, match=f"--out {f} holds the input {f}"):
         run(b, [f], f, "--overwrite")
 
 
-def test_command_line_errors_are_one_line(tmp_path):
+def test_command_line_errors_are_one_line_and_exit_2(tmp_path):
     b = save_checkpoint(tmp_path / "base", random_tensors(0))
     result = subprocess.run(
         [
@@ -434,8 +435,8 @@ def test_command_line_errors_are_one_line(tmp_path):
         capture_output=True,
         text=True,
     )
-    assert result.returncode == 1
-    assert result.stderr.strip() == f"merge.py: error: {tmp_path / 'nope'}: no such checkpoint folder"
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"merge.py: error: {tmp_path / 'nope'}: no such model folder"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 import json
 import random
+import re
 import threading
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
+from mnlu.cli import InputError
 from mnlu.shards import (
     INDEX_FILE,
     SINGLE_FILE,
@@ -163,18 +165,92 @@ def test_reading_errors_name_the_folder_and_the_problem(tmp_path):
         weight_map(tmp_path)
 
 
-def test_a_hub_id_becomes_its_safetensors_snapshot_and_a_folder_stays_itself(tmp_path, monkeypatch):
+@pytest.mark.parametrize("entry", ["../ft/model.safetensors", "ABSOLUTE", "sub/../../ft/model.safetensors", ".."])
+def test_index_entries_must_be_plain_file_names_in_the_model_folder(tmp_path, entry):
+    other = tmp_path / "ft" / SINGLE_FILE
+    other.parent.mkdir()
+    save_file({"a": torch.zeros(2)}, other)
+    model = tmp_path / "model"
+    model.mkdir()
+    entry = str(other) if entry == "ABSOLUTE" else entry
+    (model / INDEX_FILE).write_text(json.dumps({"weight_map": {"a": entry}}))
+    index, folder = re.escape(str(model / INDEX_FILE)), re.escape(str(model))
+    with pytest.raises(InputError, match=rf"^{index}: .*not a plain file name inside {folder}"):
+        Checkpoint(model)
+
+
+def test_a_link_the_user_made_in_the_folder_is_followed(tmp_path):
+    """Links are the user's own layout (and how a hub snapshot points into ../../blobs)."""
+    blobs, snapshot = tmp_path / "models--o--m" / "blobs", tmp_path / "models--o--m" / "snapshots" / "abc"
+    blobs.mkdir(parents=True)
+    snapshot.mkdir(parents=True)
+    save_file({"a": torch.arange(3.0)}, blobs / "0123")
+    (snapshot / SINGLE_FILE).symlink_to("../../blobs/0123")
+    assert torch.equal(Checkpoint(snapshot).get("a"), torch.arange(3.0))
+
+
+def test_a_truncated_or_garbled_safetensors_file_is_named(tmp_path):
+    save_file({"a": torch.zeros(100)}, tmp_path / SINGLE_FILE)
+    data = (tmp_path / SINGLE_FILE).read_bytes()
+    for broken in (data[: len(data) // 2], data[:5], (10**15).to_bytes(8, "little") + b"{}", b""):
+        (tmp_path / SINGLE_FILE).write_bytes(broken)
+        with pytest.raises(InputError, match=rf"^{re.escape(str(tmp_path / SINGLE_FILE))}: not a readable"):
+            Checkpoint(tmp_path)
+
+
+def test_a_folder_is_itself_and_a_hub_id_becomes_its_safetensors_snapshot(tmp_path, monkeypatch):
     import huggingface_hub
 
+    save_file({"a": torch.zeros(2)}, tmp_path / SINGLE_FILE)
     asked = []
-    monkeypatch.setattr(huggingface_hub, "snapshot_download",
-                        lambda repo_id, allow_patterns: asked.append((repo_id, allow_patterns)) or str(tmp_path))
+    def snapshot_download(repo_id, allow_patterns):
+        asked.append((repo_id, allow_patterns))
+        return str(tmp_path)
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", snapshot_download)
     assert local_model("BioMistral/BioMistral-7B-DARE") == tmp_path
-    (repo_id, patterns), = asked
+    assert local_model("gpt2", weights=False) == tmp_path
+    (repo_id, patterns), (_, config_only) = asked
     assert repo_id == "BioMistral/BioMistral-7B-DARE" and "*.safetensors" in patterns
     assert not any(p.endswith((".bin", ".pt", ".pth", ".ckpt", "*")) for p in patterns)  # never pickled weights
+    assert "*.json" in config_only
+    assert not any("safetensors" in p for p in config_only)
     (tmp_path / "runs" / "model").mkdir(parents=True)
+    save_file({"a": torch.zeros(2)}, tmp_path / "runs" / "model" / SINGLE_FILE)
     monkeypatch.chdir(tmp_path)
     assert local_model("runs/model") == Path("runs/model")  # an existing folder, even of the owner/name shape
-    assert local_model("./missing") == Path("./missing") and local_model("a/b/c") == Path("a/b/c")
-    assert len(asked) == 1
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert local_model("~/runs/model") == tmp_path / "runs" / "model"
+    assert len(asked) == 2
+
+
+@pytest.mark.parametrize("name", ["./missing", "/no/such/model", "~/missing", "a/b/c", "runs/missing",
+                                  SINGLE_FILE])
+def test_a_name_that_looks_local_must_exist(tmp_path, monkeypatch, name):
+    import huggingface_hub
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", lambda *a, **k: pytest.fail("asked the hub"))
+    (tmp_path / "runs").mkdir()
+    save_file({"a": torch.zeros(2)}, tmp_path / SINGLE_FILE)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    problem = "not a folder" if name == SINGLE_FILE else "no such model folder"
+    with pytest.raises(InputError, match=rf"^{re.escape(name)}: {problem}$"):
+        local_model(name)
+
+
+def test_hub_failures_and_folders_without_safetensors_are_one_clear_error(tmp_path, monkeypatch):
+    import huggingface_hub
+
+    def offline(repo_id, allow_patterns):
+        raise huggingface_hub.errors.LocalEntryNotFoundError("Cannot find it offline.\nsecond line")
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", offline)
+    expected = (r"^could not fetch owner/model from the Hugging Face hub \(Cannot find it offline.\);"
+                r" if it is a local folder, check the path$")
+    with pytest.raises(InputError, match=expected):
+        local_model("owner/model")
+    (tmp_path / "pytorch_model.bin").write_bytes(b"pickle")
+    assert local_model(str(tmp_path), weights=False) == tmp_path
+    with pytest.raises(InputError, match=r"\(found pytorch_model.bin; only safetensors weights are read\)"):
+        local_model(str(tmp_path))
