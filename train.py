@@ -8,58 +8,95 @@ cosine decay, seed 42, clipping at 1.0, loss on the answers only). Each optimize
 the mean cross-entropy over the supervised tokens of its whole global batch, across micro-batches
 and ranks, so the trajectory does not depend on the number of GPUs, the micro-batch size or the
 padding. Checkpoints every --save-every steps; --resume continues bit for bit. The result is
-OUT/model, a Hugging Face folder that from_pretrained and vLLM load as is. See docs/train.md.
+OUT/model, a Hugging Face folder that from_pretrained and vLLM load as is. Bad input stops every
+rank with exit status 2 and one line from rank 0, before training starts. See docs/train.md.
 """
 
 import argparse
+import itertools
 import json
 import math
 import os
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from tqdm import tqdm
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
-from mnlu.checkpoints import export_hf, latest_checkpoint, load_checkpoint, save_checkpoint
-from mnlu.data import (IGNORE, collate, encode_records, micro_batches, padding_efficiency, tokens_in,
+from mnlu.checkpoints import TOOL, checkpoints, export_hf, load_checkpoint, read_state, save_checkpoint
+from mnlu.cli import InputError, describe_os_error
+from mnlu.data import (IGNORE, DataError, collate, encode_records, micro_batches, padding_efficiency, tokens_in,
                        training_plan)
-from mnlu.distributed import DTYPES, all_sum, init_distributed, load_sharded_weights, shard_model, teardown
-from mnlu.fileio import atomic_write
+from mnlu.distributed import (DTYPES, all_sum, init_distributed, load_sharded_weights, shard_model, teardown,
+                              tell_launcher)
+from mnlu.fileio import atomic_write, check_output_folder, claim_output_folder, remove_stale_temporaries
 from mnlu.memory import estimate_memory, format_estimate
-from mnlu.records import RecordError, read_records
+from mnlu.records import read_records
 from mnlu.schedule import lr_at, warmup_steps
+from mnlu.shards import local_model
 
 # Arguments that define the optimisation trajectory: a resumed run must keep them.
 TRAJECTORY = ("model", "data", "seed", "global_batch_size", "epochs", "max_steps", "lr", "warmup_ratio",
               "weight_decay", "grad_clip", "loss", "max_seq_len", "pack", "eval_size")
 
 
+def _number(convert, accept, expected):
+    """An argparse type: the `convert`ed text when `accept` holds for it (nan never does), else an error."""
+    def parse(text):
+        try:
+            value = convert(text)
+        except ValueError:
+            value = None
+        if value is None or not accept(value):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+        return value
+    return parse
+
+
+AT_LEAST_1 = _number(int, lambda n: n >= 1, "a whole number of at least 1")
+AT_LEAST_0 = _number(int, lambda n: n >= 0, "a whole number of at least 0")
+SEED = _number(int, lambda n: 0 <= n < 2**63, "a whole number from 0 to 2**63 - 1")
+POSITIVE = _number(float, lambda x: 0 < x < math.inf, "a positive finite number")
+NON_NEGATIVE = _number(float, lambda x: 0 <= x < math.inf, "a finite number of at least 0")
+FRACTION = _number(float, lambda x: 0 <= x <= 1, "a number from 0 to 1")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        """argparse's usage and error line, said by rank 0 alone: every rank parses the same arguments."""
+        if _rank() == 0:
+            self.print_usage(sys.stderr)
+        stop(message)
+
+
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = _Parser(prog=TOOL, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", required=True, help="Hugging Face folder or hub id (safetensors weights)")
     p.add_argument("--data", required=True, help="mnlu records (JSONL), e.g. mnlu_instruct.jsonl")
     p.add_argument("--out", required=True, help="run folder: metrics.jsonl, checkpoints/, model/")
     p.add_argument("--trust-remote-code", action="store_true", help="run modelling code from the hub")
     d = " (default: %(default)s)"
     g = p.add_argument_group("optimisation (defaults: the paper)")
-    g.add_argument("--global-batch-size", type=int, default=16,
+    g.add_argument("--global-batch-size", type=AT_LEAST_1, default=16,
                    help="sequences per optimizer step = micro batch x accumulation x world size" + d)
-    g.add_argument("--micro-batch-size", type=int, default=4, help="sequences per forward pass per rank" + d)
-    g.add_argument("--epochs", type=int, default=3, help="passes over the data" + d)
-    g.add_argument("--max-steps", type=int, help="optimizer steps; overrides --epochs")
-    g.add_argument("--lr", type=float, default=2e-4, help="peak learning rate of AdamW" + d)
-    g.add_argument("--warmup-ratio", type=float, default=0.1, help="share of steps in linear warm-up" + d)
-    g.add_argument("--weight-decay", type=float, default=0.0, help="AdamW weight decay" + d)
-    g.add_argument("--grad-clip", type=float, default=1.0, help="max global gradient norm" + d)
-    g.add_argument("--seed", type=int, default=42, help="data order and initial RNG state" + d)
+    g.add_argument("--micro-batch-size", type=AT_LEAST_1, default=4, help="sequences per forward pass per rank" + d)
+    g.add_argument("--epochs", type=AT_LEAST_1, default=3, help="passes over the data" + d)
+    g.add_argument("--max-steps", type=AT_LEAST_1, help="optimizer steps; overrides --epochs")
+    g.add_argument("--lr", type=POSITIVE, default=2e-4, help="peak learning rate of AdamW" + d)
+    g.add_argument("--warmup-ratio", type=FRACTION, default=0.1, help="share of steps in linear warm-up" + d)
+    g.add_argument("--weight-decay", type=NON_NEGATIVE, default=0.0, help="AdamW weight decay" + d)
+    g.add_argument("--grad-clip", type=POSITIVE, default=1.0, help="max global gradient norm" + d)
+    g.add_argument("--seed", type=SEED, default=42, help="data order and initial RNG state" + d)
     g = p.add_argument_group("data")
     g.add_argument("--loss", choices=("completion", "full"), default="completion",
                    help="completion: loss on the assistant answer only; full: on every token" + d)
-    g.add_argument("--max-seq-len", type=int, default=2048, help="longer records are truncated (counted)" + d)
+    g.add_argument("--max-seq-len", type=AT_LEAST_1, default=2048,
+                   help="longer records are truncated (counted)" + d)
     g.add_argument("--pack", action="store_true", help="pack several records into each sequence")
     g = p.add_argument_group("precision and memory")
     g.add_argument("--dtype", choices=tuple(DTYPES), default="bf16",
@@ -67,134 +104,86 @@ def parse_args(argv=None):
     g.add_argument("--activation-checkpointing", action=argparse.BooleanOptionalAction,
                    help="recompute each layer in backward (default: on with CUDA, off on CPU)")
     g = p.add_argument_group("evaluation, checkpoints, export")
-    g.add_argument("--eval-every", type=int, default=0, help="held-out loss every N steps, 0: never" + d)
-    g.add_argument("--eval-size", type=int, default=256, help="records held out when --eval-every > 0" + d)
-    g.add_argument("--save-every", type=int, default=500, help="resumable checkpoint every N steps" + d)
+    g.add_argument("--eval-every", type=AT_LEAST_0, default=0, help="held-out loss every N steps, 0: never" + d)
+    g.add_argument("--eval-size", type=AT_LEAST_0, default=256, help="records held out when --eval-every > 0" + d)
+    g.add_argument("--save-every", type=AT_LEAST_1, default=500, help="resumable checkpoint every N steps" + d)
     g.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in --out")
     g.add_argument("--export-dtype", choices=tuple(DTYPES), default="bf16", help="dtype of OUT/model" + d)
     g.add_argument("--dry-run", action="store_true",
                    help="print the plan (steps, tokens, per-GPU memory estimate) and exit")
-    g.add_argument("--world-size", type=int, help="with --dry-run outside torchrun: plan for this many GPUs")
+    g.add_argument("--world-size", type=AT_LEAST_1, help="with --dry-run outside torchrun: plan for this many GPUs")
     args = p.parse_args(argv)
     if args.eval_every and args.eval_size < 1:
         p.error("--eval-every needs --eval-size of at least 1")
+    if args.world_size and not args.dry_run:
+        p.error("--world-size plans a --dry-run; a real run takes its world size from torchrun")
     if not args.eval_every:
         args.eval_size = 0  # nothing is held out without evaluation (a resumed run compares it)
     return args
 
 
-def fail(message):
-    """One line on stderr from rank 0 (every rank stops the same way), then exit."""
-    if int(os.environ.get("RANK", 0)) == 0:
-        print(f"train.py: error: {message}", file=sys.stderr)
+def _rank():
+    """This process's rank, known from torchrun's environment before the ranks meet."""
+    return int(os.environ.get("RANK", 0))
+
+
+def stop(message):
+    """Exit with status 2 on every rank; rank 0 alone says why, in one line (and tells torchrun)."""
     teardown()
-    sys.exit(1)
+    if _rank() == 0:
+        print(f"{TOOL}: error: {message}", file=sys.stderr)
+    tell_launcher(f"{TOOL}: error: {message}")
+    sys.exit(2)
 
 
-def resolve_model(name, weights=True):
-    """A local folder as is; a hub id is downloaded: config, tokenizer and safetensors weights only."""
-    if Path(name).is_dir():
-        return Path(name)
-    from huggingface_hub import snapshot_download
-    patterns = ["*.json", "*.jinja", "*.model", "*.txt"] + (["*.safetensors"] if weights else [])
+def run(argv=None):
+    """The command line: exit 0; 2 for bad input or a file-system error (one line); 1 and a traceback for a bug."""
+    args = parse_args(argv)
     try:
-        return Path(snapshot_download(name, allow_patterns=patterns))
-    except Exception as e:  # invalid id, unknown repository, no network: one line says which
-        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise OSError(f"{name}: no such model folder, and no hub download ({reason})") from None
+        main(args)
+    except InputError as e:
+        message = str(e)
+    except OSError as e:
+        message = describe_os_error(e)
+    else:
+        teardown()
+        return
+    stop(message)  # out of the except block: the exception, and the progress bar it kept open, are gone
 
 
 def main(args):
+    """Check every input on each rank, then join the others, train, checkpoint and export."""
+    rank, world_size = _rank(), args.world_size or int(os.environ.get("WORLD_SIZE", 1))
+    say = tqdm.write if rank == 0 else (lambda *a, **k: None)
     on_cuda = torch.cuda.is_available()
     if args.activation_checkpointing is None:
         args.activation_checkpointing = on_cuda
-    if args.dry_run:
-        rank, world_size, device = 0, args.world_size or int(os.environ.get("WORLD_SIZE", 1)), None
-    else:
-        rank, world_size, device = init_distributed()
     torch.manual_seed(args.seed)
-    say = tqdm.write if rank == 0 else (lambda *a, **k: None)
-    if args.dtype == "bf16" and not on_cuda and not args.dry_run:
-        say("note: bf16 compute on CPU is several times slower than --dtype fp32")
+    if args.global_batch_size % (args.micro_batch_size * world_size):
+        raise InputError(f"--global-batch-size {args.global_batch_size} is not a multiple of --micro-batch-size "
+                         f"{args.micro_batch_size} x {world_size} ranks")
 
-    per_step = args.micro_batch_size * world_size
-    if args.global_batch_size % per_step:
-        fail(f"--global-batch-size {args.global_batch_size} is not a multiple of --micro-batch-size "
-             f"{args.micro_batch_size} x {world_size} ranks")
-    accumulation = args.global_batch_size // per_step
-
-    # Config and tokenizer now; the weights come later, shard by shard.
-    try:
-        model_dir = resolve_model(args.model, weights=not args.dry_run)  # a dry run needs the config only
-        config = AutoConfig.from_pretrained(model_dir, trust_remote_code=args.trust_remote_code)
-        tokenizer = AutoTokenizer.from_pretrained(model_dir, trust_remote_code=args.trust_remote_code)
-    except (OSError, ValueError) as e:
-        fail(str(e))
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-
-    # Data: records -> examples (token ids, how many leading tokens carry no loss) -> batch plan.
-    try:
-        examples, stats = encode_records(tokenizer, read_records(args.data), args.loss, args.max_seq_len,
-                                         progress=rank == 0)
-    except (RecordError, OSError, ValueError) as e:
-        fail(str(e))
-    say(f"{args.data}: {stats['records']} records, {stats['truncated']} truncated to "
-        f"{args.max_seq_len} tokens, {stats['dropped']} dropped (no answer token left)")
-    order = torch.randperm(len(examples), generator=torch.Generator().manual_seed(args.seed)).tolist()
-    eval_examples = [examples[i] for i in order[:args.eval_size]]
-    examples = [examples[i] for i in sorted(order[args.eval_size:])]
-    lengths = [len(ids) for ids, _ in examples]
-    eval_lengths = [len(ids) for ids, _ in eval_examples]
-    plan, per_epoch = training_plan(lengths, args.global_batch_size, args.seed, args.epochs, args.max_steps,
-                                    pack_to=args.max_seq_len if args.pack else None)
-    if not plan:
-        fail(f"{args.data}: {len(examples)} training examples make fewer sequences than one global batch")
-    total_steps = len(plan)
-    warmup = warmup_steps(total_steps, args.warmup_ratio)
-    planned_tokens = sum(tokens_in(seq, lengths) for batch in plan for seq in batch)
-    say(f"plan: {total_steps} steps ({per_epoch} per epoch, {warmup} warm-up) of "
-        f"{args.global_batch_size} sequences = {args.micro_batch_size} x {accumulation} accumulation x "
-        f"{world_size} ranks; {planned_tokens:,} tokens; padding efficiency "
-        f"{padding_efficiency(plan[:per_epoch], lengths, world_size, args.micro_batch_size):.1%}; "
-        f"{len(eval_examples)} held out")
-
+    # Every input is checked before the ranks meet, so bad input stops each of them alike, at once.
+    model_dir = local_model(args.model, weights=not args.dry_run)  # a dry run needs the config only
+    inputs = [args.data, model_dir]
+    checkpoint = None if args.dry_run else checkpoint_to_resume(args, inputs, say)
+    config, tokenizer = load_config_and_tokenizer(model_dir, args.trust_remote_code)
+    data = prepare_data(args, tokenizer, world_size, say)
     with torch.device("meta"):
         model = AutoModelForCausalLM.from_config(config, dtype=torch.float32,
                                                  trust_remote_code=args.trust_remote_code)
     if args.dry_run:
-        n_params = sum(p.numel() for p in model.parameters())
-        seq_len = args.max_seq_len if args.pack else max(lengths)
-        print(f"model: {n_params / 1e9:.3f} B parameters; per-GPU memory estimate for {world_size} GPUs, "
-              f"micro-batch {args.micro_batch_size} x {seq_len} tokens, {args.dtype} compute:")
-        print(format_estimate(estimate_memory(config, n_params, world_size, args.micro_batch_size,
-                                              seq_len, DTYPES[args.dtype].itemsize)))
+        print_memory_plan(args, config, model, data, world_size)
         return
 
-    # The run folder: a fresh run must not overwrite checkpoints; a resumed one must keep its trajectory.
-    out = Path(args.out)
-    metrics_path = out / "metrics.jsonl"
-    trajectory = {k: getattr(args, k) for k in TRAJECTORY}
-    checkpoint = latest_checkpoint(out)
-    if checkpoint is not None and not args.resume:
-        fail(f"{out} already has {checkpoint.name}; pass --resume to continue it, or choose another --out")
-    if checkpoint is not None:
-        saved = json.loads((checkpoint / "state.json").read_text())["args"]
-        for k in TRAJECTORY:
-            if saved[k] != trajectory[k]:
-                fail(f"{checkpoint} was made with --{k.replace('_', '-')} {saved[k]}, "
-                     f"this run has {trajectory[k]}; a resumed run must keep it")
-    elif args.resume:
-        say(f"{out}: no checkpoint to resume from, starting at step 0")
-
+    if args.dtype == "bf16" and not on_cuda:
+        say("note: bf16 compute on CPU is several times slower than --dtype fp32")
+    _, _, device = init_distributed()
     # Model: shard on meta, then fill each rank's shards from the checkpoint, tensor by tensor.
     # On CPU, memory is plentiful and gloo all-gathers are slow (~1.6 s for 135M fp32 parameters):
     # layers stay gathered from forward to backward there. On GPUs they are resharded (ZeRO-3).
-    model = shard_model(model, DTYPES[args.dtype], args.activation_checkpointing,
-                        reshard_after_forward=on_cuda)
-    try:
-        unused = load_sharded_weights(model, model_dir, device)
-    except (OSError, ValueError) as e:
-        fail(str(e))
+    model = shard_model(model, DTYPES[args.dtype], args.activation_checkpointing, reshard_after_forward=on_cuda)
+    unused = load_sharded_weights(model, model_dir, device)
     if unused:
         say(f"{model_dir}: {len(unused)} checkpoint tensors not used by the model: {', '.join(unused[:3])}")
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.999), eps=1e-8,
@@ -203,96 +192,206 @@ def main(args):
     if checkpoint is not None:
         start = load_checkpoint(checkpoint, model, optimizer)["step"]
         say(f"resumed from {checkpoint} at step {start}")
-    if rank == 0:  # metrics.jsonl holds exactly the steps done so far
-        kept = []
-        for line in metrics_path.read_text().splitlines() if metrics_path.exists() else []:
-            try:
-                if json.loads(line)["step"] <= start:
-                    kept.append(line + "\n")
-            except json.JSONDecodeError:  # only the last line, cut by a kill, can be incomplete
-                break
-        with atomic_write(metrics_path) as f:
-            f.write("".join(kept))
+    if rank == 0:  # every input has been read: only now does anything get written
+        open_run_folder(Path(args.out), inputs, start)
+    train(args, model, optimizer, data, start, device, say)
+    export_hf(Path(args.out) / "model", model, tokenizer, DTYPES[args.export_dtype])
+    say(f"exported {Path(args.out) / 'model'}")
 
-    def forward_loss_sum(input_ids, targets, position_ids):
-        """Summed cross-entropy over the supervised tokens of one micro-batch (fp32 logits)."""
-        # No attention mask and no KV cache: transformers then reads the restarting position ids
-        # as sequence boundaries (see mnlu.data.collate). With a cache it would silently not.
-        logits = model(input_ids=input_ids.to(device), position_ids=position_ids.to(device),
-                       use_cache=False).logits
-        return F.cross_entropy(logits.float().flatten(0, 1), targets.to(device).flatten(),
-                               ignore_index=IGNORE, reduction="sum")
 
-    @torch.no_grad()
-    def evaluate():
-        """Token-weighted held-out loss; every rank runs the same number of forwards."""
-        model.eval()
-        loss_sum = count = 0.0
-        sequences = [[i] for i in range(len(eval_examples))]
-        for first in range(0, len(sequences), per_step):
-            batch = sequences[first:first + per_step]
-            for micro in micro_batches(batch, eval_lengths, rank, world_size, args.micro_batch_size):
-                input_ids, targets, position_ids = collate(micro, eval_examples, pad_id)
-                loss_sum += forward_loss_sum(input_ids, targets, position_ids).item()
-                count += (targets != IGNORE).sum().item()
-        model.train()
-        return all_sum(loss_sum, device) / all_sum(count, device)
+def checkpoint_to_resume(args, inputs, say):
+    """The checkpoint this run continues (None: it starts at step 0); refuses an --out it must not write.
 
+    --out must be new, empty or a train.py run folder, and hold none of the inputs. Without
+    --resume it must hold no earlier run, so that two runs never mix. With --resume the newest
+    complete checkpoint is continued (damaged newer ones are skipped, saying so), and only with
+    the arguments that made it.
+    """
+    out = Path(args.out)
+    check_output_folder(out, TOOL, inputs)
+    found = checkpoints(out)
+    if not args.resume:
+        metrics, model = out / "metrics.jsonl", out / "model"
+        earlier = [folder for folder, _ in found] + ([model] if model.exists() else []) + (
+            [metrics] if metrics.is_file() and metrics.stat().st_size else [])
+        if earlier:
+            raise InputError(f"{out} already holds a run ({earlier[0].relative_to(out)}); pass --resume to "
+                             "continue it, or choose another --out")
+        return None
+    damaged = list(itertools.takewhile(lambda f: f[1] is not None, found))
+    if found and len(damaged) == len(found):
+        raise InputError(f"{damaged[0][1]}; no checkpoint in {out / 'checkpoints'} is complete: remove the "
+                         "damaged ones to start the run again from step 0")
+    for _, problem in damaged:
+        say(f"warning: {problem}; resuming from an earlier checkpoint", file=sys.stderr)
+    if not found:
+        say(f"{out}: no checkpoint to resume from, starting at step 0")
+        return None
+    checkpoint = found[len(damaged)][0]
+    saved = read_state(checkpoint)["args"]
+    for k in TRAJECTORY:
+        if saved.get(k) != getattr(args, k):
+            raise InputError(f"{checkpoint} was made with --{k.replace('_', '-')} {saved.get(k)}, "
+                             f"this run has {getattr(args, k)}; a resumed run must keep it")
+    return checkpoint
+
+
+def load_config_and_tokenizer(model_dir, trust_remote_code):
+    try:
+        config = AutoConfig.from_pretrained(model_dir, trust_remote_code=trust_remote_code)
+        tokenizer = AutoTokenizer.from_pretrained(model_dir, trust_remote_code=trust_remote_code)
+    except (OSError, ValueError) as e:  # transformers' errors for missing or malformed files
+        reason = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise InputError(f"{model_dir}: cannot load the config or tokenizer ({reason})") from None
+    return config, tokenizer
+
+
+def prepare_data(args, tokenizer, world_size, say):
+    """Records -> examples (token ids, how many leading tokens carry no loss) -> held-out set, batch plan."""
+    try:
+        examples, stats = encode_records(tokenizer, read_records(args.data), args.loss, args.max_seq_len,
+                                         progress=_rank() == 0)
+    except DataError as e:
+        raise InputError(f"{args.data}: {e}") from None
+    say(f"{args.data}: {stats['records']} records, {stats['truncated']} truncated to "
+        f"{args.max_seq_len} tokens, {stats['dropped']} dropped (no answer token left)")
+    order = torch.randperm(len(examples), generator=torch.Generator().manual_seed(args.seed)).tolist()
+    eval_examples = [examples[i] for i in order[:args.eval_size]]
+    examples = [examples[i] for i in sorted(order[args.eval_size:])]
+    lengths = [len(ids) for ids, _ in examples]
+    plan, per_epoch = training_plan(lengths, args.global_batch_size, args.seed, args.epochs, args.max_steps,
+                                    pack_to=args.max_seq_len if args.pack else None)
+    if not plan:
+        raise InputError(f"{args.data}: {len(examples)} training examples make fewer sequences than one "
+                         "global batch")
+    warmup = warmup_steps(len(plan), args.warmup_ratio)
+    planned_tokens = sum(tokens_in(seq, lengths) for batch in plan for seq in batch)
+    accumulation = args.global_batch_size // (args.micro_batch_size * world_size)
+    say(f"plan: {len(plan)} steps ({per_epoch} per epoch, {warmup} warm-up) of "
+        f"{args.global_batch_size} sequences = {args.micro_batch_size} x {accumulation} accumulation x "
+        f"{world_size} ranks; {planned_tokens:,} tokens; padding efficiency "
+        f"{padding_efficiency(plan[:per_epoch], lengths, world_size, args.micro_batch_size):.1%}; "
+        f"{len(eval_examples)} held out")
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    return SimpleNamespace(examples=examples, lengths=lengths, eval_examples=eval_examples,
+                           eval_lengths=[len(ids) for ids, _ in eval_examples], plan=plan, warmup=warmup,
+                           pad_id=pad_id)
+
+
+def print_memory_plan(args, config, model, data, world_size):
+    n_params = sum(p.numel() for p in model.parameters())
+    seq_len = args.max_seq_len if args.pack else max(data.lengths)
+    print(f"model: {n_params / 1e9:.3f} B parameters; per-GPU memory estimate for {world_size} GPUs, "
+          f"micro-batch {args.micro_batch_size} x {seq_len} tokens, {args.dtype} compute:")
+    print(format_estimate(estimate_memory(config, n_params, world_size, args.micro_batch_size,
+                                          seq_len, DTYPES[args.dtype].itemsize)))
+
+
+def open_run_folder(out, inputs, start):
+    """Mark --out as this run's, drop what killed runs left half-written, keep the metrics of steps 1..start."""
+    claim_output_folder(out, TOOL, inputs)
+    remove_stale_temporaries(out / "checkpoints", "step-*")
+    remove_stale_temporaries(out, "model")
+    metrics_path = out / "metrics.jsonl"
+    kept = []
+    for line in metrics_path.read_text().splitlines() if metrics_path.exists() else []:
+        try:
+            if json.loads(line)["step"] <= start:
+                kept.append(line + "\n")
+        except json.JSONDecodeError:  # only the last line, cut by a kill, can be incomplete
+            break
+    with atomic_write(metrics_path) as f:
+        f.write("".join(kept))
+
+
+def train(args, model, optimizer, data, start, device, say):
+    """Optimizer steps start+1 to the last: each logged to metrics.jsonl, a checkpoint every --save-every."""
+    out, total_steps, rank = Path(args.out), len(data.plan), dist.get_rank()
     model.train()
-    metrics = open(metrics_path, "a", encoding="utf-8") if rank == 0 else None
+    metrics = open(out / "metrics.jsonl", "a", encoding="utf-8") if rank == 0 else None
     bar = tqdm(total=total_steps, initial=start, desc="training", unit="step", disable=rank != 0)
     for step in range(start + 1, total_steps + 1):
         t0 = time.perf_counter()
-        mine = micro_batches(plan[step - 1], lengths, rank, world_size, args.micro_batch_size)
-        micros = [collate(m, examples, pad_id) for m in mine]
-        # Count the step's supervised tokens over all micro-batches and ranks first: each
-        # micro-batch's summed loss is divided by this one number, and FSDP sums (not averages)
-        # gradients, so the step's gradient is exactly that of the global per-token mean.
-        loss_tokens = all_sum(sum((t != IGNORE).sum().item() for _, t, _ in micros), device)
-        tokens = all_sum(sum(tokens_in(seq, lengths) for m in mine for seq in m), device)
-        loss_sum = 0.0
-        for k, (input_ids, targets, position_ids) in enumerate(micros):
-            # On CPU, gradients are summed locally and reduce-scattered once per step (one model
-            # copy more in memory); on GPUs every micro-batch's are, keeping gradients sharded.
-            model.set_requires_gradient_sync(on_cuda or k == len(micros) - 1)
-            loss = forward_loss_sum(input_ids, targets, position_ids)
-            (loss / loss_tokens).backward()
-            loss_sum += loss.detach()
-        loss = all_sum(loss_sum, device) / loss_tokens
-        # The norm of the whole gradient (a DTensor, reduced over the shards), before clipping.
-        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), args.grad_clip).full_tensor().item()
-        lr = lr_at(step, total_steps, warmup, args.lr)
-        finite = math.isfinite(loss) and math.isfinite(grad_norm)
-        if finite:
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            optimizer.step()
-        else:
-            say(f"step {step}: loss {loss} or gradient norm {grad_norm} is not finite; "
+        record = optimizer_step(args, model, optimizer, data, step, device)
+        record["tokens_per_s"] = record["tokens"] / (time.perf_counter() - t0)
+        if record.get("skipped"):
+            say(f"step {step}: loss {record['loss']} or gradient norm {record['grad_norm']} is not finite; "
                 "optimizer step skipped")
-        optimizer.zero_grad(set_to_none=True)
-
-        record = {"step": step, "loss": loss, "lr": lr, "grad_norm": grad_norm, "tokens": int(tokens),
-                  "loss_tokens": int(loss_tokens), "tokens_per_s": tokens / (time.perf_counter() - t0)}
-        if not finite:
-            record["skipped"] = True
         if args.eval_every and step % args.eval_every == 0:
-            record["eval_loss"] = evaluate()
-        if rank == 0:
+            record["eval_loss"] = held_out_loss(args, model, data, device)
+        if metrics:
             metrics.write(json.dumps(record) + "\n")
             metrics.flush()
-        bar.set_postfix(loss=f"{loss:.4f}", lr=f"{lr:.2e}", tok_s=f"{record['tokens_per_s']:.0f}")
+        bar.set_postfix(loss=f"{record['loss']:.4f}", lr=f"{record['lr']:.2e}",
+                        tok_s=f"{record['tokens_per_s']:.0f}")
         bar.update()
         if step % args.save_every == 0 or step == total_steps:
-            save_checkpoint(out, step, model, optimizer, {"args": trajectory})
+            save_checkpoint(out, step, model, optimizer, {"args": {k: getattr(args, k) for k in TRAJECTORY}})
     bar.close()
     if metrics:
         metrics.close()
 
-    export_hf(out / "model", model, tokenizer, DTYPES[args.export_dtype])
-    say(f"exported {out / 'model'}")
-    teardown()
+
+def optimizer_step(args, model, optimizer, data, step, device):
+    """Optimizer step `step` over its global batch; returns the step's metrics."""
+    rank, world_size, on_cuda = dist.get_rank(), dist.get_world_size(), device.type == "cuda"
+    mine = micro_batches(data.plan[step - 1], data.lengths, rank, world_size, args.micro_batch_size)
+    micros = [collate(m, data.examples, data.pad_id) for m in mine]
+    # Count the step's supervised tokens over all micro-batches and ranks first: each
+    # micro-batch's summed loss is divided by this one number, and FSDP sums (not averages)
+    # gradients, so the step's gradient is exactly that of the global per-token mean.
+    loss_tokens = all_sum(sum((t != IGNORE).sum().item() for _, t, _ in micros), device)
+    tokens = all_sum(sum(tokens_in(seq, data.lengths) for m in mine for seq in m), device)
+    loss_sum = 0.0
+    for k, micro in enumerate(micros):
+        # On CPU, gradients are summed locally and reduce-scattered once per step (one model
+        # copy more in memory); on GPUs every micro-batch's are, keeping gradients sharded.
+        model.set_requires_gradient_sync(on_cuda or k == len(micros) - 1)
+        loss = forward_loss_sum(model, micro, device)
+        (loss / loss_tokens).backward()
+        loss_sum += loss.detach()
+    loss = all_sum(loss_sum, device) / loss_tokens
+    # The norm of the whole gradient (a DTensor, reduced over the shards), before clipping.
+    grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), args.grad_clip).full_tensor().item()
+    lr = lr_at(step, len(data.plan), data.warmup, args.lr)
+    finite = math.isfinite(loss) and math.isfinite(grad_norm)
+    if finite:
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    record = {"step": step, "loss": loss, "lr": lr, "grad_norm": grad_norm, "tokens": int(tokens),
+              "loss_tokens": int(loss_tokens)}
+    return record if finite else {**record, "skipped": True}
+
+
+def forward_loss_sum(model, micro, device):
+    """Summed cross-entropy over the supervised tokens of one micro-batch (fp32 logits)."""
+    input_ids, targets, position_ids = micro
+    # No attention mask and no KV cache: transformers then reads the restarting position ids
+    # as sequence boundaries (see mnlu.data.collate). With a cache it would silently not.
+    logits = model(input_ids=input_ids.to(device), position_ids=position_ids.to(device), use_cache=False).logits
+    return F.cross_entropy(logits.float().flatten(0, 1), targets.to(device).flatten(),
+                           ignore_index=IGNORE, reduction="sum")
+
+
+@torch.no_grad()
+def held_out_loss(args, model, data, device):
+    """Token-weighted loss of the held-out examples; every rank runs the same number of forwards."""
+    rank, world_size = dist.get_rank(), dist.get_world_size()
+    model.eval()
+    loss_sum = count = 0.0
+    sequences = [[i] for i in range(len(data.eval_examples))]
+    per_step = args.micro_batch_size * world_size
+    for first in range(0, len(sequences), per_step):
+        batch = sequences[first:first + per_step]
+        for micro in micro_batches(batch, data.eval_lengths, rank, world_size, args.micro_batch_size):
+            micro = collate(micro, data.eval_examples, data.pad_id)
+            loss_sum += forward_loss_sum(model, micro, device).item()
+            count += (micro[1] != IGNORE).sum().item()
+    model.train()
+    return all_sum(loss_sum, device) / all_sum(count, device)
 
 
 if __name__ == "__main__":
-    main(parse_args())
+    run()

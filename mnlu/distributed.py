@@ -6,7 +6,10 @@ tensor at a time, each rank keeping only its own rows. Peak CPU memory per rank 
 plus the rank's shard, whatever the model size and the number of ranks.
 """
 
+import contextlib
+import json
 import os
+import time
 from datetime import timedelta
 
 import torch
@@ -15,6 +18,7 @@ from torch.distributed._composable import checkpoint as checkpoint_activations
 from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
 from torch.distributed.tensor import DTensor, distribute_tensor
 
+from mnlu.cli import InputError
 from mnlu.shards import Checkpoint
 
 DTYPES = {"bf16": torch.bfloat16, "fp32": torch.float32}
@@ -43,6 +47,20 @@ def teardown():
         dist.destroy_process_group()
 
 
+def tell_launcher(message):
+    """Hand torchrun the one line that says why this worker stops, for the failure summary it prints.
+
+    torchrun's elastic agent gives every worker a TORCHELASTIC_ERROR_FILE and, when workers fail,
+    ends its output with a summary of each failed rank; without that file the summary's line for
+    the cause reads "To enable traceback see: <url>" instead of what went wrong.
+    """
+    path = os.environ.get("TORCHELASTIC_ERROR_FILE")
+    if path:
+        error = {"message": message, "extraInfo": {"timestamp": str(int(time.time()))}}
+        with contextlib.suppress(OSError), open(path, "w", encoding="utf-8") as f:
+            json.dump({"message": error}, f)
+
+
 def all_sum(value, device):
     """Sum a number or a 0-d tensor over all ranks (every rank must call it); returns a float."""
     t = torch.as_tensor(value, device=device).to(torch.float64)
@@ -55,7 +73,7 @@ def decoder_layers(model):
     names = set(model._no_split_modules or ())
     layers = [m for m in model.modules() if type(m).__name__ in names]
     if not layers:
-        raise ValueError(f"{type(model).__name__}: no decoder layer found (looked for {sorted(names)})")
+        raise InputError(f"{type(model).__name__}: no decoder layer found (looked for {sorted(names)})")
     return layers
 
 
@@ -101,12 +119,12 @@ def load_sharded_weights(model, model_dir, device):
     wanted.update((name, b) for name, b in model.named_buffers() if _is_persistent(model, name))
     missing = sorted(set(wanted) - set(checkpoint.specs))
     if missing:
-        raise ValueError(f"{model_dir}: tensor {missing[0]} is missing from the checkpoint "
+        raise InputError(f"{model_dir}: tensor {missing[0]} is missing from the checkpoint "
                          f"({len(missing)} missing in all)")
     with torch.no_grad():
         for name, param in wanted.items():
             if checkpoint.specs[name].shape != tuple(param.shape):
-                raise ValueError(f"{model_dir}: tensor {name} has shape {checkpoint.specs[name].shape}, "
+                raise InputError(f"{model_dir}: tensor {name} has shape {checkpoint.specs[name].shape}, "
                                  f"the model expects {tuple(param.shape)}")
             full = checkpoint.get(name).to(device=device, dtype=param.dtype)
             if isinstance(param, DTensor):

@@ -45,7 +45,7 @@ def base_args(setup, out, model="mistral"):
 
 
 def run_in_process(argv):
-    train.main(train.parse_args(argv))
+    train.run(argv)
 
 
 def torchrun(args, nproc=2, extra=(), wait=True):
@@ -180,10 +180,10 @@ def test_sigkilled_run_resumes_bit_for_bit(setup, two_procs):
 
 def test_resume_refuses_a_changed_trajectory_and_fresh_runs_refuse_old_checkpoints(setup, reference, capsys):
     args = base_args(setup, reference) + COMMON + ["--micro-batch-size", "4"]
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit, match="2"):
         run_in_process(args)
-    assert "already has step-000006; pass --resume" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
+    assert "already holds a run (checkpoints/step-000006); pass --resume" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="2"):
         run_in_process([a if a != "1e-2" else "1e-3" for a in args] + ["--resume"])
     assert "was made with --lr 0.01, this run has 0.001" in capsys.readouterr().err
 
@@ -311,16 +311,19 @@ def test_a_missing_weight_is_named(setup, tmp_path, capsys):
         run_in_process(["--model", str(broken), "--data", str(setup["data"]), "--out", str(tmp_path / "run"),
                         "--global-batch-size", "4", "--dtype", "fp32"])
     assert f"{broken}: tensor model.norm.weight is missing from the checkpoint" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()  # nothing is written before every input has been read
 
 
 def test_a_bad_model_or_data_path_is_one_line(setup, tmp_path, capsys):
     with pytest.raises(SystemExit):
-        run_in_process(["--model", str(tmp_path / "nowhere"), "--data", str(setup["data"]), "--out", str(tmp_path)])
-    assert f"{tmp_path / 'nowhere'}: no such model folder, and no hub download" in capsys.readouterr().err
+        run_in_process(["--model", str(tmp_path / "nowhere"), "--data", str(setup["data"]),
+                        "--out", str(tmp_path / "run")])
+    assert f"train.py: error: {tmp_path / 'nowhere'}: no such model folder" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         run_in_process(["--model", str(setup["mistral"]), "--data", str(tmp_path / "none.jsonl"),
-                        "--out", str(tmp_path)])
-    assert "No such file or directory" in capsys.readouterr().err
+                        "--out", str(tmp_path / "run")])
+    assert f"train.py: error: {tmp_path / 'none.jsonl'}: No such file or directory" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
 
 
 def test_global_batch_must_divide(setup, tmp_path, capsys):
