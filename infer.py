@@ -7,8 +7,12 @@ Each record's question is rendered with the tokenizer's chat template and its ge
 (mnlu.chat, as train.py renders it) and answered greedily by vLLM or plain transformers, which
 share one set of sampling settings (mnlu.generate). Every record is appended with its
 "prediction" to <out>/<dataset>.jsonl as soon as its batch is done; <out>/run.json says how the
-predictions were made. Running the same command again skips the ids already done, so a killed
-run resumes with nothing lost and nothing twice.
+predictions were made and how many each dataset should have. Running the same command again
+skips the ids already done, so a killed run resumes with nothing lost and nothing twice.
+
+Every input (records, train splits, model folder, an earlier run in --out) is checked before the
+slow model load, and nothing is written until the model has loaded: bad input fails in seconds,
+with one line and exit status 2, and leaves --out as it was.
 
 With --task, the texts come from --text or --input (one document a line) and the answer is
 printed as JSON: spans with their character offsets in the text, or the chosen options.
@@ -26,40 +30,50 @@ from pathlib import Path
 
 import torch
 from tqdm import tqdm
-from transformers import AutoTokenizer
 
 from mnlu.chat import prompt_token_ids, render_prompt
-from mnlu.fileio import atomic_write
-from mnlu.generate import (completion_text, greedy_generate, load_hf_model, sampling_settings,
-                           vllm_engine)
+from mnlu.cli import InputError, excerpt, run_main
+from mnlu.fileio import atomic_write, check_output_folder, claim_output_folder
+from mnlu.generate import (check_model_folder, completion_text, greedy_generate, load_hf_model, load_tokenizer,
+                           sampling_settings, vllm_engine)
 from mnlu.parse import locate_spans, parse_answer
-from mnlu.records import SPAN_TASKS, RecordError, read_records
-from mnlu.resume import append_line, finished_ids
+from mnlu.records import SPAN_TASKS, numbered_records, read_records
+from mnlu.resume import append_line, finished_ids, open_for_append
+from mnlu.shards import local_model
 from mnlu.shots import few_shot_messages, pick_demonstrations
 from mnlu.tasks import dc_record, ner_record, qa_record, source_text
 
+TOOL = "infer.py"  # the name in --out's marker file: a folder infer.py may append to
 OWN_TEXT_TASKS = ("ner", "ete", "dc", "qa")
 RUN_KEYS = ("model", "backend", "dtype", "shots", "seed", "sampling")  # must match to resume into a folder
+
+
+def positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise ValueError(text)
+    return value
 
 
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", required=True, help="model folder or hub id (safetensors weights)")
     p.add_argument("--data", nargs="+", type=Path, help="unified-format test files, e.g. data/eval/<id>/test.jsonl")
-    p.add_argument("--out", type=Path, help="folder for <dataset>.jsonl predictions and run.json")
+    p.add_argument("--out", type=Path, help="folder for <dataset>.jsonl predictions and run.json: new, empty, or "
+                                            "an earlier infer.py --out to resume")
     p.add_argument("--backend", choices=("auto", "vllm", "hf"), default="auto",
                    help="auto: vLLM when it is installed and a GPU is present, else hf (transformers)")
     p.add_argument("--shots", type=lambda x: int(x) if x.isdigit() else x, choices=(0, 2, "paper"), default=0,
                    help="demonstrations from train.jsonl beside each test file; paper: 2 for span tasks and 0 for "
                         "choice tasks, the paper's baseline setting")
     p.add_argument("--seed", type=int, default=0, help="seeds the choice of demonstrations and the vLLM engine")
-    p.add_argument("--max-tokens", type=int, default=512, help="most tokens generated per answer")
-    p.add_argument("--limit", type=int, help="only the first N records of each dataset")
+    p.add_argument("--max-tokens", type=positive_int, default=512, help="most tokens generated per answer")
+    p.add_argument("--limit", type=positive_int, help="only the first N records of each dataset")
     p.add_argument("--dtype", choices=("auto", "float32", "bfloat16", "float16"), default="auto",
                    help="auto: bfloat16 on a GPU, float32 on CPU (faster there than bfloat16)")
-    p.add_argument("--batch-size", type=int, default=16, help="hf: prompts per batch (batched by length)")
-    p.add_argument("--tensor-parallel-size", type=int, default=1, help="vLLM: GPUs per model")
-    p.add_argument("--max-num-seqs", type=int, default=256, help="vLLM: sequences scheduled at once")
+    p.add_argument("--batch-size", type=positive_int, default=16, help="hf: prompts per batch (batched by length)")
+    p.add_argument("--tensor-parallel-size", type=positive_int, default=1, help="vLLM: GPUs per model")
+    p.add_argument("--max-num-seqs", type=positive_int, default=256, help="vLLM: sequences scheduled at once")
     p.add_argument("--gpu-memory-utilization", type=float, default=0.9, help="vLLM: share of GPU memory it may take")
     p.add_argument("--trust-remote-code", action="store_true", help="run model code shipped with the checkpoint")
     own = p.add_argument_group("your own text (prints JSON instead of writing files)")
@@ -78,9 +92,6 @@ def parse_args():
         p.error("--task needs exactly one of --text or --input")
     if args.task is not None and args.shots:
         p.error("--shots needs a train split; it is for --data runs only")
-    for path in (args.data or []) + ([args.input] if args.input else []):
-        if not path.is_file():
-            p.error(f"{path}: no such file")
     return args
 
 
@@ -90,67 +101,100 @@ def main():
     if backend == "auto":
         backend = "vllm" if importlib.util.find_spec("vllm") and torch.cuda.is_available() else "hf"
     if backend == "vllm" and importlib.util.find_spec("vllm") is None:
-        raise SystemExit("--backend vllm: vLLM is not installed here (on a GPU: pip install vllm; "
+        raise InputError("--backend vllm: vLLM is not installed here (on a GPU: pip install vllm; "
                          "without one, see `make test-vllm` in docs/infer.md)")
     device = "cuda" if torch.cuda.is_available() else "cpu"
     dtype = args.dtype if args.dtype != "auto" else ("bfloat16" if device == "cuda" else "float32")
-
-    # Read and check every input before the (slow) model load: a bad file fails in a second.
-    own = own_records(args) if args.task else None
-    datasets = None if args.task else read_datasets(args.data, args.limit)
-    shots = {d: shots_for(args.shots, records[0]["task"]) for d, records in (datasets or {}).items()}
-    trains = read_train_splits(args.data, [d for d in shots if shots[d]]) if any(shots.values()) else {}
-
-    tokenizer = AutoTokenizer.from_pretrained(args.model, trust_remote_code=args.trust_remote_code)
-    settings = sampling_settings(tokenizer, args.max_tokens, args.seed)
-    print(f"backend {backend}, {dtype}, sampling {json.dumps(settings)}", file=sys.stderr)
-    if not args.task:
-        run = {"model": args.model, "backend": backend, "dtype": dtype, "shots": args.shots, "seed": args.seed,
-               "sampling": settings, "data": [str(p) for p in args.data], "versions": versions(backend),
-               "batch_size": args.batch_size, "tensor_parallel_size": args.tensor_parallel_size,
-               "max_num_seqs": args.max_num_seqs}
-        check_and_write_run(args.out / "run.json", run)
-
-    generate, chunk_size = load_backend(args, backend, dtype, device, tokenizer, settings)
     if args.task:
-        jobs = [(r, render_prompt(tokenizer, r["messages"])) for r in own]
-        answers = {r["id"]: structured_answer(r, prediction)
-                   for r, prediction in run_generation(jobs, tokenizer, settings, generate, chunk_size, "texts")}
-        for record in own:  # in the order of the input, not of generation
-            print(json.dumps(answers[record["id"]], ensure_ascii=False))
-        return
+        answer_own_texts(args, backend, dtype, device)
+    else:
+        predict_datasets(args, backend, dtype, device)
 
+
+def answer_own_texts(args, backend, dtype, device):
+    """Print one JSON answer per text of --text or --input, in input order; write no file."""
+    own = own_records(args)
+    model = model_folder(args.model)
+    tokenizer = load_tokenizer(model, args.trust_remote_code)
+    settings = sampling_settings(tokenizer, args.max_tokens, args.seed)
+    generate, chunk_size = load_backend(args, model, backend, dtype, device, tokenizer, settings)
+    jobs = [(r, render_prompt(tokenizer, r["messages"])) for r in own]
+    answers = {r["id"]: structured_answer(r, prediction)
+               for r, prediction in run_generation(jobs, tokenizer, settings, generate, chunk_size, "texts")}
+    for record in own:  # in the order of the input, not of generation
+        print(json.dumps(answers[record["id"]], ensure_ascii=False))
+
+
+def predict_datasets(args, backend, dtype, device):
+    """Append predictions for every --data record not yet in --out, then say where they are.
+
+    Everything that can be wrong with the inputs or --out is found before the model loads, and
+    --out is claimed (and run.json written) only once it has: a failed start leaves nothing.
+    """
+    datasets, sources = read_datasets(args.data, args.limit)
+    shots = {d: shots_for(args.shots, records[0]["task"]) for d, records in datasets.items()}
+    trains = read_train_splits(sources, [d for d in shots if shots[d]])
+    model = model_folder(args.model)
+    inputs = [*args.data, *(path for path, _ in trains.values()), model]
+    check_output_folder(args.out, TOOL, inputs)
+    tokenizer = load_tokenizer(model, args.trust_remote_code)
+    settings = sampling_settings(tokenizer, args.max_tokens, args.seed)
+    jobs, instances = {}, {}
     for dataset, records in datasets.items():
-        path = args.out / f"{dataset}.jsonl"
-        done = finished_ids(path)
-        jobs = []
-        for record in records:
-            if record["id"] in done:
-                continue
-            if shots[dataset]:
-                demos = pick_demonstrations(record, trains[dataset], shots[dataset], args.seed)
-                record = {**record, "demonstrations": [d["id"] for d in demos]}
-                prompt = render_prompt(tokenizer, few_shot_messages(record, demos))
-            else:
-                prompt = render_prompt(tokenizer, record["messages"])
-            jobs.append((record, prompt))
-        with open(path, "a", encoding="utf-8") as f:
-            for record, prediction in run_generation(jobs, tokenizer, settings, generate, chunk_size, dataset,
-                                                     already_done=len(records) - len(jobs)):
+        done = finished_ids(args.out / f"{dataset}.jsonl")
+        todo = [r for r in records if r["id"] not in done]
+        jobs[dataset] = [prompted(r, tokenizer, trains.get(dataset), shots[dataset], args.seed) for r in todo]
+        instances[dataset] = len(done | {r["id"] for r in records})
+    run = {"model": args.model, "backend": backend, "dtype": dtype, "shots": args.shots, "seed": args.seed,
+           "sampling": settings, "data": [str(p) for p in args.data], "instances": instances,
+           "versions": versions(backend), "batch_size": args.batch_size,
+           "tensor_parallel_size": args.tensor_parallel_size, "max_num_seqs": args.max_num_seqs}
+    run = resumed_run(args.out / "run.json", run)
+
+    generate, chunk_size = load_backend(args, model, backend, dtype, device, tokenizer, settings)
+    claim_output_folder(args.out, TOOL, inputs)
+    with atomic_write(args.out / "run.json") as f:
+        f.write(json.dumps(run, indent=2) + "\n")
+    for dataset, dataset_jobs in jobs.items():
+        if not dataset_jobs:
+            continue
+        with open_for_append(args.out / f"{dataset}.jsonl") as f:
+            for record, prediction in run_generation(dataset_jobs, tokenizer, settings, generate, chunk_size,
+                                                     dataset, already_done=len(datasets[dataset]) - len(dataset_jobs)):
                 append_line(f, {**record, "prediction": prediction})
     print(f"predictions in {args.out}/", file=sys.stderr)
 
 
-def load_backend(args, backend, dtype, device, tokenizer, settings):
+def model_folder(name):
+    """The folder of --model (a hub id is fetched first), checked before anything slow is loaded."""
+    folder = local_model(name, weights=True)
+    check_model_folder(folder)
+    return folder
+
+
+def prompted(record, tokenizer, train, shots, seed):
+    """(record, prompt) for one record, with `shots` demonstrations from `train` (file, records) first."""
+    if not shots:
+        return record, render_prompt(tokenizer, record["messages"])
+    try:
+        demos = pick_demonstrations(record, train[1], shots, seed)
+    except InputError as e:
+        raise InputError(f"{train[0]}: {e}") from None
+    record = {**record, "demonstrations": [d["id"] for d in demos]}
+    return record, render_prompt(tokenizer, few_shot_messages(record, demos))
+
+
+def load_backend(args, model, backend, dtype, device, tokenizer, settings):
     """(generate, chunk size): a function prompts -> generated ids, and how many prompts to give it at once."""
+    print(f"backend {backend}, {dtype}, sampling {json.dumps(settings)}", file=sys.stderr)
     if backend == "vllm":
-        generate = vllm_engine(args.model, settings, dtype=dtype, tensor_parallel_size=args.tensor_parallel_size,
+        generate = vllm_engine(str(model), settings, dtype=dtype, tensor_parallel_size=args.tensor_parallel_size,
                                max_num_seqs=args.max_num_seqs, gpu_memory_utilization=args.gpu_memory_utilization,
                                trust_remote_code=args.trust_remote_code)
         return generate, 4 * args.max_num_seqs  # vLLM schedules within a chunk; results are saved after each
-    model = load_hf_model(args.model, getattr(torch, dtype), device, args.trust_remote_code)
+    hf_model = load_hf_model(model, getattr(torch, dtype), device, args.trust_remote_code)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    return (lambda prompts: greedy_generate(model, prompts, settings, pad_id)), args.batch_size
+    return (lambda prompts: greedy_generate(hf_model, prompts, settings, pad_id)), args.batch_size
 
 
 def run_generation(jobs, tokenizer, settings, generate, chunk_size, desc, already_done=0):
@@ -178,23 +222,31 @@ def run_generation(jobs, tokenizer, settings, generate, chunk_size, desc, alread
 
 
 def read_datasets(paths, limit):
-    """{dataset: records} from test files, each record id once per dataset."""
-    datasets, source = {}, {}
-    for path in paths:
-        for record in read_records(path):
-            dataset = record["dataset"]
-            if source.setdefault(dataset, path) != path:
-                raise SystemExit(f"{path}: dataset {dataset!r} is also in {source[dataset]}; give each dataset once")
+    """({dataset: its first `limit` records}, {dataset: its file}) from test files.
+
+    Every record of every file is checked, also past `limit`: each dataset comes from one file,
+    and each id appears once in it.
+    """
+    datasets, sources, first_line = {}, {}, {}
+    for path in dict.fromkeys(paths):  # a file given twice is read once
+        count = 0
+        for lineno, record in numbered_records(path):
+            count += 1
+            dataset, record_id = record["dataset"], record["id"]
+            if sources.setdefault(dataset, path) != path:
+                raise InputError(f"{path}:{lineno}: dataset {dataset!r} is also in {sources[dataset]}; "
+                                 "give each dataset once")
+            seen = first_line.setdefault(dataset, {})
+            if record_id in seen:
+                raise InputError(f"{path}:{lineno}: id {excerpt(record_id)} appears twice in dataset {dataset} "
+                                 f"(first on line {seen[record_id]})")
+            seen[record_id] = lineno
             records = datasets.setdefault(dataset, [])
             if limit is None or len(records) < limit:
                 records.append(record)
-    for dataset, records in datasets.items():
-        seen = set()
-        for record in records:
-            if record["id"] in seen:
-                raise SystemExit(f"{source[dataset]}: id {record['id']!r} appears twice in {dataset}")
-            seen.add(record["id"])
-    return datasets
+        if not count:
+            raise InputError(f"{path}: no records in it")
+    return datasets, sources
 
 
 def shots_for(shots, task):
@@ -202,34 +254,53 @@ def shots_for(shots, task):
     return (2 if task in SPAN_TASKS else 0) if shots == "paper" else shots
 
 
-def read_train_splits(test_paths, datasets):
-    """{dataset: train records} for `datasets`, from the train.jsonl beside each test file."""
+def read_train_splits(sources, datasets):
+    """{dataset: (train file, its train records)} for `datasets`, from the train.jsonl beside each test file."""
     trains = {}
-    for path in test_paths:
-        if path.with_name("train.jsonl").exists():
-            for record in read_records(path.with_name("train.jsonl")):
-                trains.setdefault(record["dataset"], []).append(record)
-    missing = [d for d in datasets if not trains.get(d)]
-    if missing:
-        raise SystemExit(f"no train records for {', '.join(missing)} in a train.jsonl beside "
-                         f"{', '.join(map(str, test_paths))}; --shots draws its demonstrations from them")
+    for dataset in datasets:
+        path = sources[dataset].with_name("train.jsonl")
+        if not path.is_file():
+            raise InputError(f"{path}: no such file; --shots draws the demonstrations for {dataset} "
+                             "from the train split beside its test file")
+        records = [r for r in read_records(path) if r["dataset"] == dataset]
+        if not records:
+            raise InputError(f"{path}: no train records of dataset {dataset}; --shots draws its demonstrations "
+                             "from them")
+        trains[dataset] = path, records
     return trains
+
+
+def read_texts(args):
+    """The user's texts: --text, or the non-blank lines of --input (errors name the line, never its text)."""
+    if args.text is not None:
+        if not args.text.strip():
+            raise InputError("--text is empty")
+        return [args.text]
+    texts = []
+    with open(args.input, "rb") as f:
+        for lineno, raw in enumerate(f, 1):
+            try:
+                line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8").rstrip("\n").rstrip("\r")
+            except UnicodeDecodeError:
+                raise InputError(f"{args.input}:{lineno}: not UTF-8 text") from None
+            if line.strip():
+                texts.append(line)
+    if not texts:
+        raise InputError(f"{args.input}: no text in it")
+    return texts
 
 
 def own_records(args):
     """Records asking `args.task` of each of the user's texts (gold is a placeholder, never used)."""
-    texts = [args.text] if args.text is not None else args.input.read_text(encoding="utf-8").split("\n")
-    texts = [t for t in texts if t.strip()]
-    if not texts:
-        raise SystemExit(f"{args.input}: no text in it")
+    texts = read_texts(args)
     labels = [x.strip() for x in (args.labels or "").split(",") if x.strip()]
     options = [x.strip() for x in (args.options or "").split(",") if x.strip()]
     if args.task in SPAN_TASKS and not labels:
-        raise SystemExit(f"--task {args.task} needs --labels, e.g. --labels 'Disease,Chemical'")
+        raise InputError(f"--task {args.task} needs --labels, e.g. --labels 'Disease,Chemical'")
     if args.task in ("dc", "qa") and len(options) < 2:
-        raise SystemExit(f"--task {args.task} needs at least two --options, e.g. --options 'yes,no'")
+        raise InputError(f"--task {args.task} needs at least two --options, e.g. --options 'yes,no'")
     if args.task == "qa" and not args.question:
-        raise SystemExit("--task qa needs --question")
+        raise InputError("--task qa needs --question")
     records = []
     for i, text in enumerate(texts, 1):
         common = {"id": f"text-{i}", "dataset": "own_text", "split": "test", "text": text}
@@ -243,7 +314,7 @@ def own_records(args):
                 record = qa_record(**common, question=args.question, options=options, answer=options[0],
                                    shuffle=False)
         except ValueError as e:
-            raise SystemExit(f"--labels/--options: {e}") from None
+            raise InputError(f"--labels/--options: {e}") from None
         records.append(record)
     return records
 
@@ -276,24 +347,39 @@ def versions(backend):
     return found
 
 
-def check_and_write_run(path, run):
-    """Write run.json; if the folder holds an earlier run, its predictions must come from the same settings."""
-    if path.exists():
-        try:
-            earlier = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as e:
-            raise SystemExit(f"{path}: not valid JSON ({e.msg})") from None
-        for key in RUN_KEYS:
-            if earlier.get(key) != run[key]:
-                raise SystemExit(f"{path}: this folder holds predictions made with {key}={earlier.get(key)!r}, "
-                                 f"this run has {key}={run[key]!r}; pass another --out")
-    with atomic_write(path) as f:
-        json.dump(run, f, indent=2)
-        f.write("\n")
+def resumed_run(path, run):
+    """`run`, merged with the run.json of the earlier runs into the same folder, which must match RUN_KEYS.
+
+    The folder keeps the predictions of every dataset it was ever given, so earlier input files
+    and instance counts stay listed; this run's counts replace those of its own datasets.
+    """
+    if not path.exists():
+        return run
+    try:
+        earlier = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, RecursionError):
+        raise InputError(f"{path}: not valid JSON; move it away (with the predictions beside it) "
+                         "or pass another --out") from None
+    if not (isinstance(earlier, dict) and isinstance(earlier.get("data", []), list)
+            and isinstance(earlier.get("instances", {}), dict)):
+        raise InputError(f"{path}: not an infer.py run.json (an object with a 'data' list and an 'instances' "
+                         "object); move it away or pass another --out")
+    for key in RUN_KEYS:
+        if earlier.get(key) != run[key]:
+            before, now = _difference(earlier.get(key), run[key])
+            raise InputError(f"{path}: this folder holds predictions made with {key}={excerpt(before, 80)}, "
+                             f"this run has {key}={excerpt(now, 80)}; pass another --out")
+    data = list(dict.fromkeys([*map(str, earlier.get("data", [])), *run["data"]]))
+    return {**run, "data": data, "instances": {**earlier.get("instances", {}), **run["instances"]}}
+
+
+def _difference(before, now):
+    """The entries that differ, when both are dicts (the sampling settings); else both values."""
+    if not (isinstance(before, dict) and isinstance(now, dict)):
+        return before, now
+    keys = sorted(k for k in before.keys() | now.keys() if before.get(k) != now.get(k))
+    return {k: before.get(k) for k in keys}, {k: now.get(k) for k in keys}
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except (RecordError, ValueError, OSError) as e:  # bad input, unreadable model folder: one line, no traceback
-        sys.exit(f"error: {e}")
+    run_main(TOOL, main)

@@ -7,10 +7,13 @@ between the backends can only come from the model's arithmetic, never from the p
 """
 
 import inspect
+from pathlib import Path
 
 import torch
+from safetensors import SafetensorError, safe_open
 
 from mnlu.chat import render_conversation, render_prompt
+from mnlu.cli import InputError
 
 _PROBE = "\x00answer\x00"  # a string no template writes, to find what a template puts around a turn
 
@@ -90,15 +93,61 @@ def strip_template_markers(text, answer_prefix, end_of_turn):
 
 
 # ---------------------------------------------------------------------------------------------
+# the model folder
+
+
+def check_model_folder(folder):
+    """Raise InputError, naming the file, for a model folder that either backend would fail to load.
+
+    `mnlu.shards.local_model` has found the folder and its weights; here every safetensors header
+    is read too (a second, even for a 7B model), so a truncated shard fails before minutes of
+    loading, and before anything is written.
+    """
+    folder = Path(folder)
+    if not (folder / "config.json").is_file():
+        raise InputError(f"{folder}: no config.json in it; --model needs a transformers model folder")
+    for file in sorted(folder.glob("*.safetensors")):
+        try:
+            with safe_open(file, framework="pt"):
+                pass
+        except (SafetensorError, OSError) as e:
+            raise InputError(f"{file}: not a readable safetensors file ({_one_line(e)})") from None
+
+
+def load_tokenizer(folder, trust_remote_code=False):
+    """The tokenizer saved in the model folder `folder`; InputError naming the folder if there is none."""
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(folder, trust_remote_code=trust_remote_code)
+    except (OSError, ValueError) as e:
+        raise InputError(f"{folder}: no tokenizer that transformers can load ({_one_line(e)}); "
+                         "copy the base model's tokenizer files there") from None
+
+
+def _one_line(error, limit=300):
+    """A library's error message on one line, at most `limit` characters (for an InputError's parentheses)."""
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# ---------------------------------------------------------------------------------------------
 # hf backend: transformers on CPU or GPU
 
 
-def load_hf_model(name, dtype, device, trust_remote_code=False):
-    """A causal LM from safetensors weights only, in eval mode on `device`."""
+def load_hf_model(folder, dtype, device, trust_remote_code=False):
+    """A causal LM from safetensors weights only, in eval mode on `device`.
+
+    A checkpoint transformers cannot read (a broken config.json, weights that do not fit it) is
+    bad input: InputError naming the folder.
+    """
     from transformers import AutoModelForCausalLM
 
-    model = AutoModelForCausalLM.from_pretrained(name, dtype=dtype, use_safetensors=True,
-                                                 trust_remote_code=trust_remote_code)
+    try:
+        model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, use_safetensors=True,
+                                                     trust_remote_code=trust_remote_code)
+    except (OSError, ValueError, SafetensorError) as e:
+        raise InputError(f"{folder}: the model could not be loaded ({_one_line(e)})") from None
     return model.to(device).eval()
 
 

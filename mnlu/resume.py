@@ -9,34 +9,47 @@ anything after the last newline is one line the run did not finish.
 import json
 from pathlib import Path
 
+from mnlu.cli import excerpt
 from mnlu.records import RecordError
 
 
 def finished_ids(path):
     """Ids of the records already in the prediction file `path` (an empty set if there is none).
 
-    A last line cut short by a kill is removed from the file, so the next append starts on a
-    fresh line and that record is done again, once.
+    Only reads: a last line cut short by a kill is not counted (that record is done again, once)
+    and is removed by `open_for_append` when the run really starts. Errors name `path:line` and
+    never a record's text.
     """
     path = Path(path)
+    if path.is_symlink():
+        raise RecordError(f"{path}: a symbolic link; infer.py appends only to prediction files it wrote itself")
     if not path.exists():
         return set()
     data = path.read_bytes()
-    complete = data.rfind(b"\n") + 1
-    if complete < len(data):
-        with open(path, "r+b") as f:
-            f.truncate(complete)
     ids = set()
     # split at b"\n" only: str.splitlines would also cut at U+2028 or U+0085 inside a record
-    for lineno, line in enumerate(data[:complete].split(b"\n")[:-1], 1):
+    for lineno, line in enumerate(data[: data.rfind(b"\n") + 1].split(b"\n")[:-1], 1):
         try:
             record_id = json.loads(line)["id"]
-        except (json.JSONDecodeError, KeyError, TypeError):
+            repeated = record_id in ids
+        except (ValueError, RecursionError, KeyError, TypeError):  # not JSON, not UTF-8, no hashable "id"
             raise RecordError(f"{path}:{lineno}: not a prediction record; move the file away to start again") from None
-        if record_id in ids:
-            raise RecordError(f"{path}:{lineno}: id {record_id!r} appears twice")
+        if repeated:
+            raise RecordError(f"{path}:{lineno}: id {excerpt(record_id)} appears twice")
         ids.add(record_id)
     return ids
+
+
+def open_for_append(path):
+    """The prediction file `path` opened for appending, after removing a last line a kill cut short."""
+    path = Path(path)
+    if path.exists():
+        data = path.read_bytes()
+        complete = data.rfind(b"\n") + 1
+        if complete < len(data):
+            with open(path, "r+b") as f:
+                f.truncate(complete)
+    return open(path, "a", encoding="utf-8")
 
 
 def append_line(f, record):

@@ -8,6 +8,7 @@ seeded by (seed, dataset, id): the same instance always gets the same demonstrat
 the order of the file or a resume, and never itself.
 """
 
+from mnlu.cli import InputError, excerpt
 from mnlu.records import SPAN_TASKS
 from mnlu.tasks import TEXT_MARKER, instance_rng, normalize_space, source_text, user_turn
 
@@ -22,7 +23,7 @@ _RANDOM_DRAWS = 1000  # then every train record is tried once, in a seeded order
 def pick_demonstrations(record, train, k, seed):
     """`k` train records with distinct answers, none of them `record` itself (same id or same text).
 
-    Raises ValueError when the train split has fewer than `k` usable records.
+    Raises InputError when the train split has fewer than `k` usable records.
     """
     rng = instance_rng(f"{seed}/{record['dataset']}/{record['id']}")
     question, picked, answers = _question(record), [], set()
@@ -35,8 +36,8 @@ def pick_demonstrations(record, train, k, seed):
         answers.add(answer)
         if len(picked) == k:
             return picked
-    raise ValueError(f"{record['dataset']}: the train split has fewer than {k} records with distinct answers "
-                     f"that differ from {record['id']!r}")
+    raise InputError(f"dataset {record['dataset']}: the train split has fewer than {k} records with distinct "
+                     f"answers that differ from test record {excerpt(record['id'])}")
 
 
 def _candidate_order(rng, n):

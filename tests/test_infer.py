@@ -23,8 +23,9 @@ from transformers import LlamaConfig, LlamaForCausalLM, MistralConfig, MistralFo
 from mnlu.chat import prompt_token_ids, render_prompt
 from mnlu.generate import (completion_text, greedy_generate, sampling_settings,
                            stop_token_ids, strip_template_markers, template_markers, vllm_engine)
+from mnlu.cli import InputError
 from mnlu.records import RecordError, write_records
-from mnlu.resume import append_line, finished_ids
+from mnlu.resume import append_line, finished_ids, open_for_append
 from mnlu.shots import FORMAT_EXPLANATION, few_shot_messages, pick_demonstrations
 from mnlu.tasks import dc_record, make_record, ner_record
 
@@ -252,8 +253,10 @@ def test_a_line_cut_by_a_kill_is_dropped_and_the_file_stays_appendable(tmp_path)
         append_line(f, {"id": "a", "prediction": "x"})
         append_line(f, {"id": "b", "prediction": "y"})
         f.write('{"id": "c", "predic')
+    before = path.read_bytes()
     assert finished_ids(path) == {"a", "b"}
-    with open(path, "a") as f:
+    assert path.read_bytes() == before  # only reading: a run that fails to start changes nothing
+    with open_for_append(path) as f:
         append_line(f, {"id": "c", "prediction": "z"})
     assert [json.loads(line)["id"] for line in path.read_text().splitlines()] == ["a", "b", "c"]
 
@@ -355,9 +358,38 @@ def test_a_folder_of_other_settings_is_refused(tmp_path, tiny_checkpoint, monkey
     run_infer(monkeypatch, "--model", tiny_checkpoint, "--data", data, "--out", tmp_path / "p", "--max-tokens", 2)
     run = json.loads((tmp_path / "p" / "run.json").read_text())
     assert run["sampling"]["max_tokens"] == 2 and run["backend"] == "hf" and run["shots"] == 0
-    with pytest.raises(SystemExit, match="run.json: this folder holds predictions made with sampling="):
+    with pytest.raises(InputError, match=r"run.json: this folder holds predictions made with "
+                                         r"sampling={'max_tokens': 2}, this run has sampling={'max_tokens': 3}"):
         run_infer(monkeypatch, "--model", tiny_checkpoint, "--data", data, "--out", tmp_path / "p",
                   "--max-tokens", 3)
+
+
+@pytest.mark.slow
+def test_run_json_counts_the_instances_each_prediction_file_is_meant_to_hold(tmp_path, tiny_checkpoint, monkeypatch):
+    """instances[d]: the ids in <d>.jsonl once the run is done, also across resumes with other --limit and --data."""
+    demo = [{**r, "id": f"{r['id']}-{i}", "dataset": "demo"} for i in range(2) for r in fixture_records()[:3]]
+    write_records(tmp_path / "demo" / "test.jsonl", demo)
+    write_records(tmp_path / "other" / "test.jsonl", [{**r, "dataset": "other"} for r in fixture_records()[3:5]])
+    out = tmp_path / "p"
+
+    def run(data, *limit):
+        run_infer(monkeypatch, "--model", tiny_checkpoint, "--data", tmp_path / data / "test.jsonl", "--out", out,
+                  "--max-tokens", 2, *limit)
+        return json.loads((out / "run.json").read_text())
+
+    def predicted(dataset):
+        return [r["id"] for r in read_jsonl_lines(out / f"{dataset}.jsonl")]
+
+    assert run("demo", "--limit", 2)["instances"] == {"demo": 2}
+    assert sorted(predicted("demo")) == sorted(r["id"] for r in demo[:2])  # the first two of the file
+    assert run("demo", "--limit", 4)["instances"] == {"demo": 4}
+    assert run("demo", "--limit", 1)["instances"] == {"demo": 4}  # asked for fewer: the folder still holds 4
+    assert len(predicted("demo")) == 4
+    both = run("other")
+    assert both["instances"] == {"demo": 4, "other": 2}  # an earlier dataset stays counted
+    assert both["data"] == [str(tmp_path / "demo" / "test.jsonl"), str(tmp_path / "other" / "test.jsonl")]
+    assert run("demo")["instances"] == {"demo": 6, "other": 2} and len(predicted("demo")) == 6
+    assert sorted(p.name for p in out.iterdir()) == [".mnlu-output.json", "demo.jsonl", "other.jsonl", "run.json"]
 
 
 @pytest.mark.slow
@@ -375,7 +407,8 @@ def test_paper_shots_show_demonstrations_for_span_tasks_only(tmp_path, tiny_chec
     assert all(len(made[r["id"]]["demonstrations"]) == 2 for r in spans)
     assert all("demonstrations" not in made[r["id"]] for r in choices)
     assert json.loads((tmp_path / "p" / "run.json").read_text())["shots"] == "paper"
-    with pytest.raises(SystemExit, match="no train records for " + choices[0]["dataset"]):
+    with pytest.raises(InputError, match=r"choices/train\.jsonl: no such file; --shots draws the demonstrations for "
+                                         + choices[0]["dataset"]):
         run_infer(monkeypatch, "--model", tiny_checkpoint, "--data", tmp_path / "choices" / "test.jsonl",
                   "--out", tmp_path / "q", "--shots", "2")
 
