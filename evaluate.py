@@ -1,6 +1,6 @@
 """Score prediction folders with each benchmark's own metric and write the paper's Table 5.
 
-    python evaluate.py preds/NAME/ [preds/OTHER/ ...] --out reports/NAME [--paper] [--plot]
+    python evaluate.py preds/NAME/ [preds/OTHER/ ...] --out reports/NAME [--paper] [--plot] [--allow-partial]
 
 Each folder is one system (named after the folder) holding `<dataset id>.jsonl` files written
 by infer.py: input records plus the raw model output in `prediction`. For every dataset the
@@ -9,40 +9,53 @@ F1 for NER, token-level macro F1 for EBM PICO, positive-class micro F1 for relat
 for HoC, accuracy for QA/NLI, Pearson for BIOSSES. The BLURB and BLUE averages are the paper's
 plain means over datasets. `--compat released` scores the same files the way the released
 BioMistral-NLU code did, quirks included (docs/evaluate.md), to compare with published numbers.
+
+A prediction file with fewer records than infer.py was asked for (its folder's run.json) is a
+killed run: evaluate.py refuses it unless --allow-partial, which marks it incomplete in the report.
+Exit status: 0 done, 2 bad input (one line on stderr naming the file), 1 a bug in mnlu.
 """
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
-from mnlu.records import RecordError
-from mnlu.report import read_paper_table, write_report
-from mnlu.scoring import long_lived, read_system, score_dataset
+from mnlu.cli import InputError, run_main
+from mnlu.fileio import check_output_folder
+from mnlu.report import SYSTEM_KEYS, read_paper_table, write_report
+from mnlu.scoring import completeness, long_lived, read_system, score_dataset
+
+TOOL = "evaluate.py"
 
 
-def main():
+def parse_args():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("folders", nargs="+", type=Path, help="prediction folders, one system each (preds/NAME/)")
     parser.add_argument("--out", type=Path, required=True,
-                        help="report folder: scores.json, scores.csv, report.md (replaced as a whole)")
+                        help="report folder: scores.json, scores.csv, report.md (replaced as a whole; "
+                             "only a folder that evaluate.py wrote, or a new or empty one)")
     parser.add_argument("--paper", action="store_true",
                         help="add the paper's Table 5 columns (ChatGPT, GPT-4, LLaMA-3.1-8B, BioMistral-7B, BioMistral-NLU)")
     parser.add_argument("--plot", action="store_true", help="also write report.png (needs matplotlib)")
     parser.add_argument("--compat", choices=["released"],
                         help="score like the released BioMistral-NLU evaluation.py instead of the benchmarks' metrics")
-    args = parser.parse_args()
+    parser.add_argument("--allow-partial", action="store_true",
+                        help="score prediction files that hold fewer records than run.json expects, "
+                             "marked incomplete in the report, instead of refusing them")
+    return parser.parse_args()
 
-    names = [folder.resolve().name for folder in args.folders]
-    if len(set(names)) != len(names):
-        sys.exit(f"evaluate.py: two prediction folders share a name ({', '.join(names)}); systems are named by folder")
+
+def main():
+    args = parse_args()
+    folders = prediction_folders(args.folders)
+    check_output_folder(args.out, TOOL, inputs=args.folders)  # before any work: never replace an input
 
     with long_lived():  # millions of small objects, no reference cycles: keep the collector off them
-        # 1. read and check every prediction file before scoring anything
-        try:
-            systems = {name: read_system(folder) for name, folder in zip(names, args.folders)}
-        except (RecordError, FileNotFoundError) as e:
-            sys.exit(f"evaluate.py: {e}")
+        # 1. read and check every prediction file, and its count against run.json, before scoring anything
+        systems = {name: read_system(folder, args.compat) for name, folder in folders.items()}
+        checks = {name: completeness(folders[name], datasets) for name, datasets in systems.items()}
+        check_datasets(folders, systems, checks, args.allow_partial)
 
         # 2. score each dataset of each system; a dataset without instances is missing, not 0
         scores = {}
@@ -52,9 +65,10 @@ def main():
                 print(f"{name:>20} {dataset:<16} {s['metric']:<38} {s['score']:6.1f}  "
                       f"n={s['n']} unparseable={s['unparseable']}")
 
-    # 3. the report: per-dataset table, BLURB/BLUE averages, error analysis
+    # 3. the report: per-dataset table, BLURB/BLUE averages, completeness, error analysis
     paper = read_paper_table() if args.paper else None
-    document = write_report(args.out, scores, paper, plot=args.plot, mode=args.compat or "benchmark")
+    document = write_report(args.out, scores, paper, plot=args.plot, mode=args.compat or "benchmark",
+                            completeness=checks)
     for name, s in document["systems"].items():
         averages = "  ".join(f"{k}={'-' if s[k] is None else format(s[k], '.1f')}"
                              for k in ("BLURB", "BLUE", "BLURB_task_macro"))
@@ -62,5 +76,40 @@ def main():
     print(f"wrote {args.out}/report.md, scores.json, scores.csv" + (", report.png" if args.plot else ""))
 
 
+def prediction_folders(folders):
+    """{system name: folder}: each an existing folder, no two of the same name (systems are named by folder)."""
+    named = {}
+    for folder in folders:
+        name = Path(os.path.realpath(folder)).name  # realpath: no error on a loop of links
+        if not folder.is_dir():
+            raise InputError(f"{folder}: no such prediction folder" + (" (it is a file)" if folder.exists() else ""))
+        if name in named:
+            raise InputError(f"{named[name]} and {folder}: two prediction folders named {name!r}; "
+                             "systems are named by folder, rename one")
+        named[name] = folder
+    return named
+
+
+def check_datasets(folders, systems, checks, allow_partial):
+    """Refuse a dataset id the report uses for itself, a system with nothing to score, and, unless
+    `allow_partial`, any prediction file with fewer records than run.json expects (a killed infer.py)."""
+    short = []
+    for name, folder in folders.items():
+        for dataset in systems[name]:
+            if dataset in SYSTEM_KEYS:
+                raise InputError(f"{folder / dataset}.jsonl: {dataset!r} is a name the report uses for itself "
+                                 "(an average); rename the file and its records' dataset")
+        incomplete = checks[name].get("incomplete", {})
+        if not systems[name] and not incomplete:
+            raise InputError(f"{folder}: holds no <dataset id>.jsonl prediction files with records")
+        short += [f"{folder / dataset}.jsonl has {c['n']} of {c['expected']}" for dataset, c in incomplete.items()]
+    if short and not allow_partial:
+        raise InputError(f"incomplete predictions (fewer records than run.json expects): {'; '.join(short)}. "
+                         "Finish them by running the same infer.py command again, or pass --allow-partial "
+                         "to score what is there, marked incomplete")
+    for line in short:
+        print(f"{TOOL}: warning: {line} predictions: scored as incomplete (--allow-partial)", file=sys.stderr)
+
+
 if __name__ == "__main__":
-    main()
+    run_main(TOOL, main)

@@ -172,9 +172,14 @@ def pearson(gold, pred):
     x, y = np.asarray(gold, dtype=np.float64), np.asarray(pred, dtype=np.float64)
     if len(x) != len(y):
         raise ValueError(f"pearson: {len(x)} gold scores but {len(y)} predictions")
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        raise ValueError("pearson: a score is NaN or infinite")
     if len(x) < 2 or np.all(x == x[0]) or np.all(y == y[0]):
         return 0.0
+    x, y = x / np.abs(x).max(), y / np.abs(y).max()  # scale first, so a sum of huge values cannot overflow
     x, y = x - x.mean(), y - y.mean()
+    if not (x.any() and y.any()):  # values too close to tell apart once scaled: constant
+        return 0.0
     x, y = x / np.abs(x).max(), y / np.abs(y).max()  # scale-free, so tiny values cannot underflow
     return 100 * float(x @ y) / math.sqrt(float(x @ x) * float(y @ y))
 

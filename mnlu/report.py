@@ -2,7 +2,8 @@
 
 Averages follow the paper: plain means over the datasets of BLURB (13) and BLUE (8); BLURB's
 official task-type macro is reported beside them. The report folder (scores.json, scores.csv,
-report.md, optionally report.png) is written atomically.
+report.md, optionally report.png) is written atomically, and scores.json is strict JSON (never a
+NaN); an incomplete dataset is marked.
 """
 
 import csv
@@ -11,12 +12,16 @@ import json
 from pathlib import Path
 
 from mnlu.benchmarks import EVAL_DATASETS
+from mnlu.cli import InputError
 from mnlu.fileio import atomic_directory
 
 PAPER_TABLE = Path(__file__).with_name("paper_table5.csv")
 PAPER_SYSTEMS = {"chatgpt": "ChatGPT", "gpt4": "GPT-4", "llama31_8b": "LLaMA-3.1-8B",
                  "biomistral_7b": "BioMistral-7B", "biomistral_nlu": "BioMistral-NLU"}
 BENCHMARKS = ("BLURB", "BLUE")
+# keys of a system in scores.json beside its datasets: no dataset may be named like one
+SYSTEM_KEYS = (*(f"{b}{s}" for b in BENCHMARKS for s in ("", "_present", "_missing")), "BLURB_task_macro")
+NOT_CHECKED = {"checked": False, "reason": "not checked"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -66,25 +71,38 @@ def read_paper_table(path=PAPER_TABLE):
 # writing the report
 
 
-def write_report(out, systems, paper=None, plot=False, mode="benchmark"):
+def write_report(out, systems, paper=None, plot=False, mode="benchmark", completeness=None):
     """Write scores.json, scores.csv, report.md (and report.png) into `out`, all or nothing.
 
     `systems` maps system name -> {dataset: score dict}; `paper` is read_paper_table()'s pair
-    to print the published columns beside them.
+    to print the published columns beside them; `completeness` maps system name ->
+    mnlu.scoring.completeness()'s finding (a system without one is marked not checked).
     """
-    summary = {name: {**scores, **benchmark_averages({d: s["score"] for d, s in scores.items()})}
-               for name, scores in systems.items()}
-    document = {"mode": mode, "systems": summary}
+    checks = {name: (completeness or {}).get(name) or NOT_CHECKED for name in systems}
+    summary = {name: _system_summary(scores, checks[name].get("expected", {})) for name, scores in systems.items()}
+    checks = {name: {k: v for k, v in check.items() if k != "expected"} for name, check in checks.items()}
+    document = {"mode": mode, "systems": summary, "completeness": checks}
     if paper is not None:
         document["paper"] = {name: {**paper[0][name], **paper[1][name]} for name in PAPER_SYSTEMS.values()}
-    datasets = list(EVAL_DATASETS) + sorted({d for s in systems.values() for d in s} - set(EVAL_DATASETS))
-    with atomic_directory(out) as tmp:
-        (tmp / "scores.json").write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-        (tmp / "scores.csv").write_text(_scores_csv(datasets, summary), encoding="utf-8")
-        (tmp / "report.md").write_text(render_markdown(datasets, summary, paper, mode), encoding="utf-8")
+    incomplete = {d for check in checks.values() for d in check.get("incomplete", ())}
+    shown = {d for scores in systems.values() for d in scores} | incomplete
+    datasets = list(EVAL_DATASETS) + sorted(shown - set(EVAL_DATASETS))
+    scores_json = json.dumps(document, indent=2, allow_nan=False) + "\n"  # strict JSON: a NaN here is a bug
+    with atomic_directory(out, "evaluate.py") as tmp:
+        (tmp / "scores.json").write_text(scores_json, encoding="utf-8")
+        (tmp / "scores.csv").write_text(_scores_csv(datasets, summary, checks), encoding="utf-8")
+        (tmp / "report.md").write_text(render_markdown(datasets, summary, checks, paper, mode), encoding="utf-8")
         if plot:
             _plot(tmp / "report.png", datasets, summary)
     return document
+
+
+def _system_summary(scores, expected):
+    """A system's entry of scores.json: its datasets, each with the record count run.json expects
+    ("expected", None where not checked) and "complete", then its averages."""
+    marked = {d: {**s, "expected": expected.get(d), "complete": s["n"] >= expected[d] if d in expected else None}
+              for d, s in scores.items()}
+    return {**marked, **benchmark_averages({d: s["score"] for d, s in scores.items()})}
 
 
 def _dataset_columns(dataset, summary):
@@ -96,18 +114,17 @@ def _dataset_columns(dataset, summary):
     return task, metric, bench, "/".join(map(str, ns)) or "-"
 
 
-def _scores_csv(datasets, summary):
+def _scores_csv(datasets, summary, checks):
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["dataset", "task", "metric", "benchmark"]
                     + [f"{name}{suffix}" for name in summary for suffix in ("", " n", " unparseable")])
     for d in datasets:
-        if not any(d in s for s in summary.values()) and d not in EVAL_DATASETS:
-            continue
         task, metric, bench, _ = _dataset_columns(d, summary)
         row = [d, task, metric, bench]
-        for s in summary.values():
-            row += [f"{s[d]['score']:.4f}", s[d]["n"], s[d]["unparseable"]] if d in s else ["-", "-", "-"]
+        for name, s in summary.items():
+            n = _incomplete_mark(checks[name], d) or (s[d]["n"] if d in s else "-")
+            row += [_score_cell(s, d, ".4f"), n, s[d]["unparseable"] if d in s else "-"]
         writer.writerow(row)
     for average in ("BLURB", "BLUE", "BLURB_task_macro"):
         row = [average, "", "macro", ""]
@@ -121,8 +138,20 @@ def _number(value, spec=".1f"):
     return "-" if value is None else format(value, spec)
 
 
-def render_markdown(datasets, summary, paper=None, mode="benchmark"):
-    """report.md: the Table-5 layout, the averages with their datasets, then error analysis."""
+def _score_cell(s, d, spec=".1f"):
+    """System `s`'s score on dataset `d`, or `-` for a dataset not evaluated."""
+    return format(s[d]["score"], spec) if d in s else "-"
+
+
+def _incomplete_mark(check, d):
+    """`n=10 of 79, incomplete` when a system's completeness `check` found dataset `d` short, else ''."""
+    short = check.get("incomplete", {}).get(d)
+    return f"n={short['n']} of {short['expected']}, incomplete" if short else ""
+
+
+def render_markdown(datasets, summary, checks, paper=None, mode="benchmark"):
+    """report.md: the Table-5 layout, the averages with their datasets, completeness (`checks`:
+    system -> mnlu.scoring.completeness()'s finding), then error analysis."""
     names = list(summary)
     paper_names = list(PAPER_SYSTEMS.values()) if paper else []
     lines = ["# Evaluation report", ""]
@@ -135,23 +164,17 @@ def render_markdown(datasets, summary, paper=None, mode="benchmark"):
               "| Task | Metric | Dataset | Benchmark | Instances | " + " | ".join(names + paper_names) + " |",
               "|" + "---|" * (5 + len(names) + len(paper_names))]
     for d in datasets:
-        if not any(d in s for s in summary.values()) and d not in EVAL_DATASETS:
-            continue
         task, metric, bench, n = _dataset_columns(d, summary)
-        cells = [_number(s[d]["score"]) if d in s else "-" for s in summary.values()]
+        cells = [_score_cell(s, d) + (f" ({mark})" if (mark := _incomplete_mark(checks[name], d)) else "")
+                 for name, s in summary.items()]
         cells += [_number(paper[0][p].get(d)) for p in paper_names]
         lines.append(f"| {task} | {metric} | {d} | {bench} | {n} | " + " | ".join(cells) + " |")
     for average, label in (("BLURB", "**BLURB** (mean of 13 datasets)"), ("BLUE", "**BLUE** (mean of 8 datasets)"),
                            ("BLURB_task_macro", "BLURB, official (mean of 6 task types)")):
-        cells = [_average_cell(s, average) for s in summary.values()]
+        cells = [_average_cell(s, checks[name], average) for name, s in summary.items()]
         cells += [_number(paper[1][p].get(average, benchmark_averages(paper[0][p])[average])) for p in paper_names]
         lines.append(f"| AVG | macro | {label} | | | " + " | ".join(cells) + " |")
-    lines += ["", "`*`: the average is over the datasets present only:", ""]
-    for name, s in summary.items():
-        for bench in BENCHMARKS:
-            missing = f"; missing {', '.join(s[f'{bench}_missing'])}" if s[f"{bench}_missing"] else ""
-            lines.append(f"- `{name}` {bench}: {len(s[f'{bench}_present'])} datasets present "
-                         f"({', '.join(s[f'{bench}_present']) or 'none'}){missing}.")
+    lines += _average_notes(summary, checks) + _completeness_notes(summary, checks)
     lines += ["", "## Unparseable answers", "", "| Dataset | " + " | ".join(names) + " |", "|" + "---|" * (1 + len(names))]
     for d in datasets:
         if any(d in s for s in summary.values()):
@@ -162,10 +185,43 @@ def render_markdown(datasets, summary, paper=None, mode="benchmark"):
     return "\n".join(lines) + "\n"
 
 
-def _average_cell(s, average):
+def _average_cell(s, check, average):
     bench = average.split("_")[0]
-    incomplete = s[f"{bench}_missing"] and s[average] is not None
-    return _number(s[average]) + ("*" if incomplete else "")
+    partial = s[f"{bench}_missing"] or any(_incomplete_mark(check, d) for d in s[f"{bench}_present"])
+    return _number(s[average]) + ("*" if partial and s[average] is not None else "")
+
+
+def _average_notes(summary, checks):
+    """What each average is over: the datasets present, missing and incomplete."""
+    lines = ["", "`*`: the average is over the datasets present only, or some of them are incomplete:", ""]
+    for name, s in summary.items():
+        for bench in BENCHMARKS:
+            missing = s[f"{bench}_missing"]
+            incomplete = [f"{d} ({mark})" for d in s[f"{bench}_present"] if (mark := _incomplete_mark(checks[name], d))]
+            lines.append(f"- `{name}` {bench}: {len(s[f'{bench}_present'])} datasets present "
+                         f"({', '.join(s[f'{bench}_present']) or 'none'})"
+                         + (f"; missing {', '.join(missing)}" if missing else "")
+                         + (f"; scored on part of the test set: {', '.join(incomplete)}" if incomplete else "") + ".")
+    return lines
+
+
+def _completeness_notes(summary, checks):
+    """Whether each system's files were checked against run.json's record counts, and what was short."""
+    lines = ["", "## Completeness", "",
+             "Each prediction file's records are counted against the `instances` that infer.py wrote in its "
+             "folder's run.json; a file with fewer is a killed run.", ""]
+    for name, s in summary.items():
+        check = checks[name]
+        if not check["checked"]:
+            lines.append(f"- `{name}`: completeness not checked: {check['reason']}.")
+            continue
+        short = [f"{d} ({_incomplete_mark(check, d)})" for d in check["incomplete"]]
+        unlisted = [d for d, entry in s.items() if d not in SYSTEM_KEYS and entry["complete"] is None]
+        lines.append(f"- `{name}`: checked against `{check['source']}`: "
+                     + (f"INCOMPLETE, scored anyway (--allow-partial): {', '.join(short)}" if short
+                        else "every listed dataset complete")
+                     + (f"; not listed there, so not checked: {', '.join(unlisted)}" if unlisted else "") + ".")
+    return lines
 
 
 def _error_analysis(datasets, summary):
@@ -234,7 +290,7 @@ def _plot(path, datasets, summary):
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise SystemExit("--plot needs matplotlib: pip install 'mnlu[plot]'") from None
+        raise InputError("--plot needs matplotlib: pip install 'mnlu[plot]'") from None
     shown = [d for d in datasets if any(d in s for s in summary.values())]
     width = 0.8 / max(len(summary), 1)
     fig, ax = plt.subplots(figsize=(max(8, 0.7 * len(shown) * max(1, len(summary) / 2)), 4.5))

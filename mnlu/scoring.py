@@ -1,14 +1,18 @@
 """Prediction folders -> per-dataset scores, each with its benchmark's own metric.
 
-A system is one folder of `<dataset id>.jsonl` prediction files (records plus `prediction`).
-Each dataset is scored with its benchmark's metric (`mnlu.benchmarks`, `mnlu.metrics`) on the
-parsed answers (`mnlu.parse`), or, with `compat="released"`, the way the released BioMistral-NLU
-code scored the raw outputs.
+A system is one folder of `<dataset id>.jsonl` prediction files (records plus `prediction`),
+usually with infer.py's `run.json`, whose `instances` say how many records each file should
+hold. Each dataset is scored with its benchmark's metric (`mnlu.benchmarks`, `mnlu.metrics`) on
+the parsed answers (`mnlu.parse`), or, with `compat="released"`, the way the released
+BioMistral-NLU code scored the raw outputs.
 """
 
 import bisect
 import contextlib
 import gc
+import json
+import math
+import os
 import re
 from pathlib import Path
 
@@ -16,8 +20,9 @@ from tqdm import tqdm
 
 from mnlu import metrics
 from mnlu.benchmarks import EVAL_DATASETS
+from mnlu.cli import InputError, excerpt
 from mnlu.parse import parse_answer, span_locator
-from mnlu.records import SPAN_TASKS, RecordError, numbered_records
+from mnlu.records import DATASET_ID, LETTERS, SPAN_TASKS, RecordError, numbered_records
 from mnlu.tasks import source_text
 
 # the metric of a dataset outside both benchmarks, by task ("dc" multi-label: micro F1, as HoC)
@@ -29,8 +34,12 @@ DEFAULT_METRIC = {"ner": "entity-level F1", "ete": "entity-level F1", "eae": "en
 # reading prediction folders
 
 
-def read_predictions(path):
-    """The prediction records of one `<dataset id>.jsonl`, checked; errors name `path:line`."""
+def read_predictions(path, compat=None):
+    """The prediction records of one `<dataset id>.jsonl`, checked; errors name `path:line`.
+
+    With `compat="released"` each record must have the assistant turn (the gold answer text)
+    that the released scorer reads.
+    """
     path = Path(path)
     records, first_line = [], {}
     for lineno, record in numbered_records(path):
@@ -40,12 +49,17 @@ def read_predictions(path):
         if not isinstance(record.get("prediction"), str):
             raise RecordError(f"{where}: 'prediction' must be a string (the raw model output)")
         if record["dataset"] != path.stem:
-            raise RecordError(f"{where}: record of dataset {record['dataset']!r} in the file of {path.stem!r}")
+            raise RecordError(f"{where}: record of dataset {excerpt(record['dataset'])} in the file of {path.stem!r}")
         if records and record["task"] != records[0]["task"]:
             raise RecordError(f"{where}: task {record['task']!r}, but line {first_line[records[0]['id']]} "
                               f"has {records[0]['task']!r}")
         if record["id"] in first_line:
-            raise RecordError(f"{where}: id {record['id']!r} repeats line {first_line[record['id']]}")
+            raise RecordError(f"{where}: id {excerpt(record['id'])} repeats line {first_line[record['id']]}")
+        check_scored_gold(record, where)
+        if compat == "released" and not any(m["role"] == "assistant" for m in record["messages"]):
+            raise RecordError(f"{where}: no assistant turn, the gold answer text that --compat released scores against")
+        if records and record["gold"].get("multi_label", False) != records[0]["gold"].get("multi_label", False):
+            raise RecordError(f"{where}: gold.multi_label differs from line {first_line[records[0]['id']]}")
         first_line[record["id"]] = lineno
         records.append(record)
     known = EVAL_DATASETS.get(path.stem)
@@ -55,12 +69,60 @@ def read_predictions(path):
     return records
 
 
+def check_scored_gold(record, where):
+    """Raise RecordError for a gold field that scoring reads and the record contract leaves loose:
+    a wrong type there would crash a metric, or worse, skew it (a NaN gold score, a string offset)."""
+    gold, task = record["gold"], record["task"]
+
+    def fail(what):
+        raise RecordError(f"{where}: {what}")
+
+    if task in SPAN_TASKS:
+        located = [(i, s.get("start"), s.get("end")) for i, s in enumerate(gold["spans"])
+                   if (s.get("start"), s.get("end")) != (None, None)]
+        text = source_text(record) if located else None
+        length = math.inf if text is None else len(text)
+        for i, start, end in located:
+            if not (_is_int(start) and _is_int(end) and 0 <= start <= end <= length):
+                fail(f"gold.spans[{i}] needs integer character offsets 0 <= start <= end <= the text's length, or none")
+        return
+    options = gold["options"]
+    if len(set(options)) != len(options) or not 2 <= len(options) <= len(LETTERS):
+        fail(f"gold.options must be 2 to {len(LETTERS)} distinct strings")
+    if not isinstance(gold.get("multi_label", False), bool) or (gold.get("multi_label") and task != "dc"):
+        fail("gold.multi_label must be true or false (true for document classification only)")
+    if len(set(gold["answers"])) != len(gold["answers"]) or (not gold.get("multi_label") and len(gold["answers"]) != 1):
+        fail("gold.answers must name distinct options, exactly one unless gold.multi_label")
+    for key in ("negative", "label"):
+        if gold.get(key) is not None and not isinstance(gold[key], str):
+            fail(f"gold.{key} must be a string")
+    if gold.get("negative") is not None and gold["negative"] not in options:
+        fail("gold.negative must be one of gold.options")
+    if task == "sts" and not (_is_real(gold["score"]) and isinstance(gold["option_scores"], list)
+                              and all(map(_is_real, gold["option_scores"]))):
+        fail("sts gold needs a finite number 'score' and a list of finite numbers 'option_scores'")
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_real(value):
+    """A finite int or float (not a bool): NaN, infinity and ints past float's range are no score."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
 @contextlib.contextmanager
 def long_lived():
     """Allocate and use objects in bulk without the garbage collector rescanning them.
 
     Records and parsed answers hold no reference cycles, so reference counting frees them; yet
-    every generation-2 pass walks all live objects, and with a million records in memory that
+    every generation-2 pass walked all live objects, and with a million records in memory that
     made reading and scoring them three times slower. Survivors are frozen out of later passes.
     """
     gc.disable()
@@ -71,16 +133,64 @@ def long_lived():
         gc.enable()
 
 
-def read_system(folder):
+def read_system(folder, compat=None):
     """{dataset id: records} of one prediction folder; a file with no instances is left out."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise FileNotFoundError(f"{folder}: no such prediction folder")
-    files = sorted(folder.glob("*.jsonl"))
-    if not files:
-        raise FileNotFoundError(f"{folder}: holds no <dataset id>.jsonl prediction files")
-    datasets = {path.stem: read_predictions(path) for path in files}
+        raise InputError(f"{folder}: no such prediction folder")
+    datasets = {}
+    for path in sorted(folder.glob("*.jsonl")):
+        if not path.is_file():
+            raise InputError(f"{path}: not a prediction file (a folder, a broken link or a loop of links)")
+        datasets[path.stem] = read_predictions(path, compat)
     return {name: records for name, records in datasets.items() if records}
+
+
+def completeness(folder, datasets):
+    """How each prediction file's record count compares with what infer.py was asked for.
+
+    infer.py writes `run.json` with `"instances": {dataset id: records to answer}`; a file with
+    fewer records is what a killed run leaves, and scoring it as complete would print a number
+    for a different test set. Returns {"checked": False, "reason": ...} for a folder without such
+    counts (hand-made predictions), else {"checked": True, "source", "expected", "incomplete":
+    {dataset: {"n", "expected"}}}. More records than expected is an error (folders mixed).
+    """
+    path = Path(folder) / "run.json"
+    if not os.path.lexists(path):
+        return {"checked": False, "reason": "no run.json (predictions not written by infer.py)"}
+    expected = _expected_instances(path)
+    if expected is None:
+        return {"checked": False, "reason": "run.json has no instance counts (an older infer.py)"}
+    incomplete = {}
+    for dataset, n_expected in expected.items():
+        n = len(datasets.get(dataset, ()))
+        if n > n_expected:
+            raise InputError(f"{path.parent / dataset}.jsonl: {n} records, but {path} says infer.py was asked "
+                             f"for {n_expected}; the folder mixes runs")
+        if n < n_expected:
+            incomplete[dataset] = {"n": n, "expected": n_expected}
+    return {"checked": True, "source": str(path), "expected": expected, "incomplete": incomplete}
+
+
+def _expected_instances(path):
+    """run.json's `instances` map, checked; None when it has none."""
+    try:
+        run = json.loads(Path(path).read_bytes())
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text") from None
+    except json.JSONDecodeError as e:
+        raise InputError(f"{path}: not valid JSON ({e.msg}, line {e.lineno})") from None
+    except (ValueError, RecursionError):
+        raise InputError(f"{path}: a JSON value too large or too deeply nested to read") from None
+    if not isinstance(run, dict):
+        raise InputError(f"{path}: expected a JSON object (infer.py's run settings)")
+    if "instances" not in run:
+        return None
+    instances = run["instances"]
+    if not (isinstance(instances, dict) and all(DATASET_ID.fullmatch(d) and _is_int(n) and n >= 0
+                                                 for d, n in instances.items())):
+        raise InputError(f"{path}: 'instances' must map each dataset id to its number of records (an integer >= 0)")
+    return instances
 
 
 # ---------------------------------------------------------------------------------------------
@@ -203,10 +313,16 @@ def _score_similarity(records, parsed):
         row = confusion.setdefault(f"{gold_value:g}", {})
         column = "unparseable" if s is None else f"{s:g}"
         row[column] = row.get(column, 0) + 1
-    result = {"score": metrics.pearson([r["gold"]["score"] for r in records], predicted), "confusion": confusion}
-    if len(set(predicted)) < 2:
-        result["note"] = "the predicted scores are constant: Pearson is undefined, scored 0"
-    return result
+    return {**_pearson([r["gold"]["score"] for r in records], predicted), "confusion": confusion}
+
+
+def _pearson(gold, predicted):
+    """{"score": Pearson x 100}; where it is undefined (0/0: a constant side has no variation to
+    correlate) the score is 0, with a note the report prints, as a constant guesser deserves."""
+    for side, values in (("predicted", predicted), ("gold", gold)):
+        if len(set(values)) < 2:
+            return {"score": 0.0, "note": f"the {side} scores are constant: Pearson is undefined, scored 0"}
+    return {"score": metrics.pearson(gold, predicted)}
 
 
 def _score_released(records, task, token_level, multi_label):
@@ -223,7 +339,7 @@ def _score_released(records, task, token_level, multi_label):
         value = [dict(zip(r["gold"]["options"], r["gold"]["option_scores"])) for r in records]
         gold = [v[metrics.released_read_option(o, ref)] for v, o, ref in zip(value, options, references)]
         pred = [v[metrics.released_read_option(o, p)] for v, o, p in zip(value, options, predictions)]
-        return {"score": metrics.pearson(gold, pred)}
+        return _pearson(gold, pred)
     count = metrics.released_multilabel_counts if multi_label else metrics.released_choice_counts
     negatives = {r["gold"]["negative"] for r in records if r["gold"].get("negative")}
     result = metrics.released_overall(count(options, references, predictions), negatives)

@@ -179,8 +179,8 @@ def test_cli_error_is_one_line_without_traceback(tmp_path):
     (tmp_path / "sys" / "gad.jsonl").write_text('{"id": "x"}\n')
     run = subprocess.run([sys.executable, str(ROOT / "evaluate.py"), str(tmp_path / "sys"), "--out",
                           str(tmp_path / "out")], capture_output=True, text=True)
-    assert run.returncode != 0
-    assert run.stderr.strip() == f"evaluate.py: {tmp_path / 'sys' / 'gad.jsonl'}:1: 'dataset' must be a non-empty string"
+    assert run.returncode == 2
+    assert run.stderr.strip() == f"evaluate.py: error: {tmp_path / 'sys' / 'gad.jsonl'}:1: 'dataset' must be a non-empty string"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -249,7 +249,7 @@ def test_cli_writes_the_report(tmp_path, extra):
     run = subprocess.run([sys.executable, str(ROOT / "evaluate.py"), str(alpha), str(beta), "--out", str(out), *extra],
                          capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
-    assert sorted(p.name for p in out.iterdir()) == ["report.md", "scores.csv", "scores.json"]
+    assert sorted(p.name for p in out.iterdir()) == [".mnlu-output.json", "report.md", "scores.csv", "scores.json"]
     document = json.loads((out / "scores.json").read_text())
     assert set(document["systems"]) == {"alpha", "beta"}
     report = (out / "report.md").read_text()
