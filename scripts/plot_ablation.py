@@ -14,10 +14,12 @@ OUT/figure.png (needs matplotlib, the `plot` extra; without it the table is stil
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
-from mnlu.fileio import atomic_directory
+from mnlu.cli import InputError, run_main
+from mnlu.fileio import atomic_directory, check_output_folder
 
 # Each experiment: its datasets, what their mean is, and where each system sits in the figure:
 # system (= recipe name) -> (series, x). Series are lines (task_diversity) or bars (domain).
@@ -60,19 +62,30 @@ EXPERIMENTS = {
 def system_scores(document, experiment, path):
     """{system: {dataset: score}} for every system and dataset of the experiment.
 
-    A system or a dataset missing from scores.json is an error: a mean over fewer datasets
-    would not be comparable with the others'.
+    A system or a dataset missing from scores.json, or scored on part of its test set, is an
+    error: a mean over fewer datasets or instances would not be comparable with the others'.
     """
-    systems = document.get("systems", {})
+    systems = document.get("systems") if isinstance(document, dict) else None
+    if not isinstance(systems, dict) or not all(isinstance(s, dict) for s in systems.values()):
+        raise InputError(f"{path}: not a scores.json of evaluate.py (no 'systems' object of objects)")
     result = {}
     for name in experiment["systems"]:
         if name not in systems:
-            raise ValueError(f"{path}: no system {name!r} (it has {', '.join(systems) or 'none'})")
-        missing = [d for d in experiment["datasets"] if systems[name].get(d, {}).get("score") is None]
+            raise InputError(f"{path}: no system {name!r} (it has {', '.join(systems) or 'none'})")
+        missing = [d for d in experiment["datasets"]
+                   if not isinstance(systems[name].get(d), dict) or not _is_number(systems[name][d].get("score"))]
         if missing:
-            raise ValueError(f"{path}: system {name!r} has no score for {', '.join(missing)}")
+            raise InputError(f"{path}: system {name!r} has no score for {', '.join(missing)}")
+        incomplete = [d for d in experiment["datasets"] if systems[name][d].get("complete") is False]
+        if incomplete:
+            raise InputError(f"{path}: system {name!r} was scored on part of the test set of {', '.join(incomplete)} "
+                             "(evaluate.py --allow-partial); finish its predictions first")
         result[name] = {d: systems[name][d]["score"] for d in experiment["datasets"]}
     return result
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def mean(values):
@@ -134,19 +147,17 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     experiment = EXPERIMENTS[args.experiment]
+    check_output_folder(args.out, "plot_ablation.py", inputs=[args.scores])
     try:
         document = json.loads(args.scores.read_text(encoding="utf-8"))
-    except OSError as e:
-        sys.exit(f"plot_ablation.py: {e}")
     except json.JSONDecodeError as e:
-        sys.exit(f"plot_ablation.py: {args.scores}:{e.lineno}: not JSON ({e.msg})")
-    try:
-        scores = system_scores(document, experiment, args.scores)
-    except ValueError as e:
-        sys.exit(f"plot_ablation.py: {e}")
+        raise InputError(f"{args.scores}:{e.lineno}: not JSON ({e.msg})") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{args.scores}: not UTF-8 text") from None
+    scores = system_scores(document, experiment, args.scores)
 
     table = table_markdown(experiment, scores)
-    with atomic_directory(args.out) as tmp:
+    with atomic_directory(args.out, "plot_ablation.py") as tmp:
         (tmp / "table.md").write_text(table, encoding="utf-8")
         try:
             plot_figure(tmp / "figure.png", experiment, scores)
@@ -157,4 +168,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run_main("plot_ablation.py", main)

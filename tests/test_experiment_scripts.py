@@ -14,6 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from mnlu.cli import InputError
+from mnlu.fileio import MARKER
+
 from test_infer import tiny_checkpoint  # noqa: F401 (a fixture: a random 2-layer Llama folder with its tokenizer)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -100,7 +103,7 @@ def test_the_full_run_reports_the_merged_model_zero_shot(runs):
     run = json.loads((preds / "run.json").read_text())
     assert Path(run["model"]) == out / "merged" / "biomistral-nlu"
     assert run["shots"] == 0 and run["backend"] == "hf"
-    assert sorted(Path(d).parent.name for d in run["data"]) == sorted(p.name for p in (out / "eval").iterdir())
+    assert sorted(Path(d).parent.name for d in run["data"]) == sorted(p.name for p in (out / "eval").iterdir() if p.is_dir())
 
     scores = json.loads((out / "reports" / "biomistral-nlu" / "scores.json").read_text())
     assert list(scores["systems"]) == ["biomistral-nlu"]
@@ -219,9 +222,20 @@ def test_a_missing_score_is_an_error_naming_the_system_and_dataset(tmp_path):
     plot_ablation = load_plot_ablation()
     incomplete = {**TASK_SCORES, "tasks_dc": {"chemprot": 0.0, "gad": 3.0}}
     scores = scores_json(tmp_path / "scores.json", incomplete)
-    with pytest.raises(SystemExit) as exit:
+    with pytest.raises(InputError) as error:
         plot_ablation.main([str(scores), "--experiment", "task_diversity", "--out", str(tmp_path / "fig")])
-    assert str(exit.value) == f"plot_ablation.py: {scores}: system 'tasks_dc' has no score for ddi"
+    assert str(error.value) == f"{scores}: system 'tasks_dc' has no score for ddi"
+    assert not (tmp_path / "fig").exists()
+
+
+def test_a_dataset_scored_on_part_of_its_test_set_is_an_error(tmp_path):
+    plot_ablation = load_plot_ablation()
+    scores = scores_json(tmp_path / "scores.json", TASK_SCORES)
+    document = json.loads(scores.read_text())
+    document["systems"]["tasks_dc"]["ddi"]["complete"] = False  # evaluate.py --allow-partial on a killed run
+    scores.write_text(json.dumps(document))
+    with pytest.raises(InputError, match="system 'tasks_dc' was scored on part of the test set of ddi"):
+        plot_ablation.main([str(scores), "--experiment", "task_diversity", "--out", str(tmp_path / "fig")])
     assert not (tmp_path / "fig").exists()
 
 
@@ -230,7 +244,7 @@ def test_without_matplotlib_the_table_is_still_written(tmp_path, monkeypatch, ca
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now raises ImportError
     scores = scores_json(tmp_path / "scores.json", TASK_SCORES)
     plot_ablation.main([str(scores), "--experiment", "task_diversity", "--out", str(tmp_path / "fig")])
-    assert sorted(p.name for p in (tmp_path / "fig").iterdir()) == ["table.md"]
+    assert sorted(p.name for p in (tmp_path / "fig").iterdir()) == [MARKER, "table.md"]
     captured = capsys.readouterr()
     assert "| tasks_re | w/ RE | 1 | 10.0 | 20.0 | 60.0 | 30.0 |" in captured.out
     assert captured.err.strip() == ("plot_ablation.py: matplotlib is not installed (pip install 'mnlu[plot]'); "
