@@ -16,6 +16,7 @@ Exit status: 0 done, 2 bad input (one line on stderr naming the file), 1 a bug i
 """
 
 import argparse
+import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -50,6 +51,8 @@ def main():
     args = parse_args()
     folders = prediction_folders(args.folders)
     check_output_folder(args.out, TOOL, inputs=args.folders)  # before any work: never replace an input
+    if args.plot and importlib.util.find_spec("matplotlib") is None:
+        raise InputError("--plot needs matplotlib: pip install 'mnlu[plot]'")
 
     with long_lived():  # millions of small objects, no reference cycles: keep the collector off them
         # 1. read and check every prediction file, and its count against run.json, before scoring anything

@@ -32,7 +32,7 @@ import torch
 from tqdm import tqdm
 
 from mnlu.chat import prompt_token_ids, render_prompt
-from mnlu.cli import InputError, excerpt, run_main
+from mnlu.cli import AT_LEAST_1, SEED, InputError, argument, excerpt, run_main
 from mnlu.fileio import atomic_write, check_output_folder, claim_output_folder
 from mnlu.generate import (check_model_folder, completion_text, greedy_generate, load_hf_model, load_tokenizer,
                            sampling_settings, vllm_engine)
@@ -46,13 +46,7 @@ from mnlu.tasks import dc_record, ner_record, qa_record, source_text
 TOOL = "infer.py"  # the name in --out's marker file: a folder infer.py may append to
 OWN_TEXT_TASKS = ("ner", "ete", "dc", "qa")
 RUN_KEYS = ("model", "backend", "dtype", "shots", "seed", "sampling")  # must match to resume into a folder
-
-
-def positive_int(text):
-    value = int(text)
-    if value < 1:
-        raise ValueError(text)
-    return value
+SHARE = argument(float, lambda x: 0 < x <= 1, "a number above 0, at most 1")
 
 
 def parse_args():
@@ -66,15 +60,15 @@ def parse_args():
     p.add_argument("--shots", type=lambda x: int(x) if x.isdigit() else x, choices=(0, 2, "paper"), default=0,
                    help="demonstrations from train.jsonl beside each test file; paper: 2 for span tasks and 0 for "
                         "choice tasks, the paper's baseline setting")
-    p.add_argument("--seed", type=int, default=0, help="seeds the choice of demonstrations and the vLLM engine")
-    p.add_argument("--max-tokens", type=positive_int, default=512, help="most tokens generated per answer")
-    p.add_argument("--limit", type=positive_int, help="only the first N records of each dataset")
+    p.add_argument("--seed", type=SEED, default=0, help="seeds the choice of demonstrations and the vLLM engine")
+    p.add_argument("--max-tokens", type=AT_LEAST_1, default=512, help="most tokens generated per answer")
+    p.add_argument("--limit", type=AT_LEAST_1, help="only the first N records of each dataset")
     p.add_argument("--dtype", choices=("auto", "float32", "bfloat16", "float16"), default="auto",
                    help="auto: bfloat16 on a GPU, float32 on CPU (faster there than bfloat16)")
-    p.add_argument("--batch-size", type=positive_int, default=16, help="hf: prompts per batch (batched by length)")
-    p.add_argument("--tensor-parallel-size", type=positive_int, default=1, help="vLLM: GPUs per model")
-    p.add_argument("--max-num-seqs", type=positive_int, default=256, help="vLLM: sequences scheduled at once")
-    p.add_argument("--gpu-memory-utilization", type=float, default=0.9, help="vLLM: share of GPU memory it may take")
+    p.add_argument("--batch-size", type=AT_LEAST_1, default=16, help="hf: prompts per batch (batched by length)")
+    p.add_argument("--tensor-parallel-size", type=AT_LEAST_1, default=1, help="vLLM: GPUs per model")
+    p.add_argument("--max-num-seqs", type=AT_LEAST_1, default=256, help="vLLM: sequences scheduled at once")
+    p.add_argument("--gpu-memory-utilization", type=SHARE, default=0.9, help="vLLM: share of GPU memory it may take")
     p.add_argument("--trust-remote-code", action="store_true", help="run model code shipped with the checkpoint")
     own = p.add_argument_group("your own text (prints JSON instead of writing files)")
     own.add_argument("--task", choices=OWN_TEXT_TASKS, help="the question to ask of each text")

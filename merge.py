@@ -12,7 +12,6 @@ mnlu/dare.py. Defaults reproduce the paper: p = 0.2, weight 0.5, i.e. base + 0.5
 
 import argparse
 import json
-import math
 import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -22,7 +21,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from mnlu.cli import InputError, run_main
+from mnlu.cli import AT_LEAST_1, FINITE, SEED, InputError, run_main
 from mnlu.dare import METHODS, keep_mask, mask_generator, merge_entries
 from mnlu.fileio import atomic_directory, check_output_folder, written_by
 from mnlu.shards import Checkpoint, local_model, parse_size, plan_shards, shard_writer
@@ -47,14 +46,6 @@ SIDE_FILES = (
 )
 
 
-def finite_number(text):
-    """argparse type: a float that is neither NaN nor infinite (either would poison every merged weight)."""
-    value = float(text)
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
-    return value
-
-
 def build_parser():
     p = argparse.ArgumentParser(prog=TOOL, description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -63,17 +54,17 @@ def build_parser():
                    " (its safetensors snapshot)")
     p.add_argument("--finetuned", required=True, nargs="+", metavar="MODEL",
                    help="one or more fine-tuned models (folders or hub ids)")
-    p.add_argument("--weight", type=finite_number, nargs="+", default=[0.5], metavar="W",
+    p.add_argument("--weight", type=FINITE, nargs="+", default=[0.5], metavar="W",
                    help=f"weight of each fine-tuned model's DARE delta, in [-{MAX_WEIGHT}, {MAX_WEIGHT}];"
                    " one value applies to all (default 0.5)")
-    p.add_argument("--drop-rate", type=finite_number, default=0.2, metavar="P",
+    p.add_argument("--drop-rate", type=FINITE, default=0.2, metavar="P",
                    help="probability p of dropping each delta entry; survivors are divided by 1-p (default 0.2;"
                    " mergekit's density = 1-p)")
     p.add_argument("--method", choices=METHODS, default="dare_linear",
                    help="sum the weighted deltas, or keep only entries agreeing with the elected sign (TIES)")
     p.add_argument("--normalize", action="store_true",
                    help="divide by the summed weights of the models contributing to each entry")
-    p.add_argument("--seed", type=int, default=0, metavar="S",
+    p.add_argument("--seed", type=SEED, default=0, metavar="S",
                    help="masks are seeded by (seed, model index, tensor name)")
     p.add_argument("--out", required=True, type=Path, metavar="DIR",
                    help="output model folder, written atomically; it must not hold any input model")
@@ -87,7 +78,7 @@ def build_parser():
     p.add_argument("--vocab", choices=("error", "truncate"), default="error", metavar="MODE",
                    help="when a fine-tuned model has more embedding rows than the base (added tokens): 'error'"
                    " (default), or 'truncate' to keep only the base's rows (needs --tokenizer-from base)")
-    p.add_argument("--threads", type=int, default=1, metavar="N",
+    p.add_argument("--threads", type=AT_LEAST_1, default=1, metavar="N",
                    help="tensors merged in parallel, each worker holding its own few tensors (default 1)")
     p.add_argument("--dry-run", action="store_true",
                    help="make every check, list what would be merged and the output size, write nothing")
@@ -113,8 +104,6 @@ def parse_args(argv=None):
             "--vocab truncate drops the fine-tuned model's extra token rows, so its tokenizer would point"
             " past the embedding; add --tokenizer-from base"
         )
-    if args.threads < 1:
-        parser.error("--threads must be at least 1")
     return args
 
 

@@ -28,12 +28,14 @@ import torch.nn.functional as F
 from tqdm import tqdm
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
-from mnlu.checkpoints import TOOL, checkpoints, export_hf, load_checkpoint, read_state, save_checkpoint
-from mnlu.cli import InputError, describe_os_error
+from mnlu.checkpoints import (TOOL, checkpoint_entries, checkpoints, export_hf, load_checkpoint, read_state,
+                              save_checkpoint)
+from mnlu.cli import (AT_LEAST_0, AT_LEAST_1, FRACTION, NON_NEGATIVE, POSITIVE, SEED, InputError, describe_os_error,
+                       one_line)
 from mnlu.data import (IGNORE, DataError, collate, encode_records, micro_batches, padding_efficiency, tokens_in,
                        training_plan)
-from mnlu.distributed import (DTYPES, all_sum, init_distributed, load_sharded_weights, shard_model, teardown,
-                              tell_launcher)
+from mnlu.distributed import (DTYPES, all_sum, init_distributed, load_sharded_weights, on_rank0, shard_model,
+                              teardown, tell_launcher)
 from mnlu.fileio import atomic_write, check_output_folder, claim_output_folder, remove_stale_temporaries
 from mnlu.memory import estimate_memory, format_estimate
 from mnlu.records import read_records
@@ -43,27 +45,6 @@ from mnlu.shards import local_model
 # Arguments that define the optimisation trajectory: a resumed run must keep them.
 TRAJECTORY = ("model", "data", "seed", "global_batch_size", "epochs", "max_steps", "lr", "warmup_ratio",
               "weight_decay", "grad_clip", "loss", "max_seq_len", "pack", "eval_size")
-
-
-def _number(convert, accept, expected):
-    """An argparse type: the `convert`ed text when `accept` holds for it (nan never does), else an error."""
-    def parse(text):
-        try:
-            value = convert(text)
-        except ValueError:
-            value = None
-        if value is None or not accept(value):
-            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
-        return value
-    return parse
-
-
-AT_LEAST_1 = _number(int, lambda n: n >= 1, "a whole number of at least 1")
-AT_LEAST_0 = _number(int, lambda n: n >= 0, "a whole number of at least 0")
-SEED = _number(int, lambda n: 0 <= n < 2**63, "a whole number from 0 to 2**63 - 1")
-POSITIVE = _number(float, lambda x: 0 < x < math.inf, "a positive finite number")
-NON_NEGATIVE = _number(float, lambda x: 0 <= x < math.inf, "a finite number of at least 0")
-FRACTION = _number(float, lambda x: 0 <= x <= 1, "a number from 0 to 1")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -192,8 +173,7 @@ def main(args):
     if checkpoint is not None:
         start = load_checkpoint(checkpoint, model, optimizer)["step"]
         say(f"resumed from {checkpoint} at step {start}")
-    if rank == 0:  # every input has been read: only now does anything get written
-        open_run_folder(Path(args.out), inputs, start)
+    on_rank0(lambda: open_run_folder(Path(args.out), inputs, start))  # every input read: only now write
     train(args, model, optimizer, data, start, device, say)
     export_hf(Path(args.out) / "model", model, tokenizer, DTYPES[args.export_dtype])
     say(f"exported {Path(args.out) / 'model'}")
@@ -205,19 +185,25 @@ def checkpoint_to_resume(args, inputs, say):
     --out must be new, empty or a train.py run folder, and hold none of the inputs. Without
     --resume it must hold no earlier run, so that two runs never mix. With --resume the newest
     complete checkpoint is continued (damaged newer ones are skipped, saying so), and only with
-    the arguments that made it.
+    the arguments that made it. Everything rank 0 will write or replace is checked here, on every
+    rank before the ranks meet, rather than found wrong by rank 0 alone, maybe after training.
     """
     out = Path(args.out)
     check_output_folder(out, TOOL, inputs)
-    found = checkpoints(out)
+    metrics, model, saved = out / "metrics.jsonl", out / "model", out / "checkpoints"
+    for path, folder in ((saved, True), (metrics, False)):
+        if os.path.lexists(path) and path.is_dir() != folder:
+            raise InputError(f"{path}: not the {'folder' if folder else 'file'} that {TOOL} writes there; move it "
+                             "away, or choose another --out")
     if not args.resume:
-        metrics, model = out / "metrics.jsonl", out / "model"
-        earlier = [folder for folder, _ in found] + ([model] if model.exists() else []) + (
+        earlier = checkpoint_entries(out) + ([model] if os.path.lexists(model) else []) + (
             [metrics] if metrics.is_file() and metrics.stat().st_size else [])
         if earlier:
             raise InputError(f"{out} already holds a run ({earlier[0].relative_to(out)}); pass --resume to "
                              "continue it, or choose another --out")
         return None
+    check_output_folder(model, TOOL)  # the export replaces it at the end
+    found = checkpoints(out)
     damaged = list(itertools.takewhile(lambda f: f[1] is not None, found))
     if found and len(damaged) == len(found):
         raise InputError(f"{damaged[0][1]}; no checkpoint in {out / 'checkpoints'} is complete: remove the "
@@ -241,8 +227,7 @@ def load_config_and_tokenizer(model_dir, trust_remote_code):
         config = AutoConfig.from_pretrained(model_dir, trust_remote_code=trust_remote_code)
         tokenizer = AutoTokenizer.from_pretrained(model_dir, trust_remote_code=trust_remote_code)
     except (OSError, ValueError) as e:  # transformers' errors for missing or malformed files
-        reason = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        raise InputError(f"{model_dir}: cannot load the config or tokenizer ({reason})") from None
+        raise InputError(f"{model_dir}: cannot load the config or tokenizer ({one_line(e)})") from None
     return config, tokenizer
 
 

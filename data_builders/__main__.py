@@ -27,14 +27,16 @@ from data_builders.readers import MissingRelease, ReleaseError
 from mnlu.benchmarks import EVAL_DATASETS
 from mnlu.cli import InputError, describe_os_error, excerpt, run_main
 from mnlu.fileio import check_output_folder, claim_output_folder
-from mnlu.records import SPAN_TASKS, check_record, write_records
+from mnlu.records import SPAN_TASKS, RecordError, check_record, write_records
 from mnlu.tasks import make_record
 
 SPLITS = ("train", "dev", "test")
+TOOL = "build"  # the name in OUT's marker file: the folders `build` may write into
 
 
 def main(argv=None):
-    """Run one command; bad input ends it with one `data_builders <command>: error:` line and exit status 2."""
+    """Run one command; bad input ends it with one `data_builders <command>: error:` line and exit
+    status 2, the prefix of argparse's own errors too (the parser's prog is the module name)."""
     args = parse_args(argv)
     return run_main(args.script, args.run, args)
 
@@ -43,8 +45,8 @@ def run_eval_build(args):
     """`build`: every dataset found is built; each malformed one is reported (one line each) and exits 2."""
     if not args.raw_dir.is_dir():
         raise InputError(f"--raw-dir {args.raw_dir} is not a folder")
-    check_output_folder(args.out, "build", inputs=[args.raw_dir])
-    table, failed, found = [], [], 0
+    check_output_folder(args.out, TOOL, inputs=[args.raw_dir])
+    table, failed, found, claimed = [], [], 0, False
     for dataset in args.only or list(EVAL_BUILDERS):
         folder = args.raw_dir / dataset
         if not folder.is_dir():
@@ -62,8 +64,9 @@ def run_eval_build(args):
         except OSError as e:  # a release file that cannot be read: permissions, a folder named like a file
             failed.append(describe_os_error(e))
             continue
-        if built:
-            claim_output_folder(args.out, "build", inputs=[args.raw_dir])
+        if built and not claimed:  # OUT is made and marked at the first write, not before
+            claim_output_folder(args.out, TOOL, inputs=[args.raw_dir])
+            claimed = True
         for split, (source, records) in built.items():
             write_records(args.out / dataset / f"{split}.jsonl", records)
             table.append(summary_row(dataset, split, source, records))
@@ -76,7 +79,7 @@ def run_eval_build(args):
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(prog="python -m data_builders", description=__doc__,
+    parser = argparse.ArgumentParser(prog="data_builders", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     build = commands.add_parser("build", help="build evaluation datasets from their release files",
@@ -89,7 +92,7 @@ def parse_args(argv):
                        help=f"build only these datasets (default: all): {', '.join(EVAL_BUILDERS)}")
     build.add_argument("--split", nargs="+", choices=SPLITS, default=list(SPLITS),
                        help="splits to build (default: all three; absent ones are skipped)")
-    build.set_defaults(run=run_eval_build, script=build.prog.removeprefix("python -m "))
+    build.set_defaults(run=run_eval_build, script=build.prog)
     add_build_command(commands, name="build-instruct")
     add_mix_command(commands)
     add_demo_command(commands)
@@ -122,10 +125,11 @@ def build_dataset(dataset, folder, splits):
 
 
 def record_at(where, task, fields):
-    """The record of one instance; a value the format refuses becomes an error naming `where`."""
+    """The record of one instance; an instance the format refuses (RecordError) becomes an error
+    naming `where`. Any other exception is a bug in a builder and keeps its traceback."""
     try:
         return make_record(task, **fields)
-    except ValueError as e:
+    except RecordError as e:
         raise ReleaseError(f"{where}: {e}") from None
 
 

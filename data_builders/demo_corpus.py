@@ -764,7 +764,7 @@ def add_demo_command(commands):
     demo.add_argument("--out", type=Path, required=True, metavar="RAW",
                       help="raw folder to write (replaced as a whole; must be new, empty or an earlier demo corpus)")
     demo.add_argument("--seed", type=int, default=42, help="generator seed (default 42); the same seed gives the same bytes")
-    demo.set_defaults(run=run_demo_corpus, script=demo.prog.removeprefix("python -m "))
+    demo.set_defaults(run=run_demo_corpus, script=demo.prog)
 
 
 def run_demo_corpus(args):

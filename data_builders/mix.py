@@ -35,7 +35,7 @@ from data_builders.instruct.source import DOMAINS
 from data_builders.readers import sentence_bounds
 from mnlu.benchmarks import EVAL_DATASETS
 from mnlu.cli import InputError, excerpt
-from mnlu.fileio import OutputError, atomic_write
+from mnlu.fileio import OutputError, atomic_write, read_json
 from mnlu.records import DATASET_ID, SPAN_TASKS, TASKS, read_records, write_records
 from mnlu.tasks import OPTIONS_MARKER, make_record, source_text, user_turn
 
@@ -56,6 +56,8 @@ def load_recipe(path):
         raise RecipeError(f"{path}: not valid TOML ({e})") from None
     except UnicodeDecodeError:
         raise RecipeError(f"{path}: not UTF-8 text, so not a TOML recipe") from None
+    except (ValueError, RecursionError):  # an integer past 4,300 digits, nesting past the recursion limit
+        raise RecipeError(f"{path}: a TOML value too large or too deeply nested to read") from None
     groups, caps, total = recipe.get("groups"), recipe.get("caps", {}), recipe.get("total")
     if not isinstance(groups, dict) or not groups or not all(isinstance(g, dict) for g in groups.values()):
         raise RecipeError(f"{path}: needs at least one [groups.<name>] table")
@@ -108,10 +110,7 @@ def read_manifest(built_dir):
     path = built_dir / "manifest.json"
     if not path.is_file():
         raise RecipeError(f"--built {built_dir} holds no manifest.json: give a folder written by build-instruct")
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        manifest = None
+    manifest = read_json(path)
     if not isinstance(manifest, dict) or not all(
             isinstance(entry, dict) and entry.get("domain") in DOMAINS and DATASET_ID.fullmatch(source)
             for source, entry in manifest.items()):

@@ -38,7 +38,8 @@ class MissingRelease(LookupError):
 
 def label_excerpt(value):
     """A label, id or score field as an error line may show it: a bounded excerpt, or only its
-    length when it reads like text (a shifted column puts a sentence where a label belongs)."""
+    length when it reads like text (a shifted column puts a sentence where a label belongs).
+    Never pass it a text field: a text of one or two words would be shown; name the field instead."""
     if isinstance(value, str) and len(value.split()) > 2:
         return f"<text of {len(value)} characters, not shown>"
     return excerpt(value)

@@ -10,7 +10,11 @@ hidden temporary folder behind. All ranks share one file system (on several node
 A checkpoint folder is data that anyone could hand over, so resuming never runs code from it.
 DCP keeps its index (`.metadata`) as a pickle and reads it, and the optimizer's non-tensor
 entries, with pickle's full power; here the index is unpickled by `_IndexUnpickler`, which builds
-only the classes an index is made of, and the entries by `torch.load(weights_only=True)`.
+only the classes an index is made of and fills only their fresh instances, and the entries by
+`torch.load(weights_only=True)`. Indexes are read only to resume.
+
+Whatever rank 0 alone checks or writes once the ranks have met goes through `on_rank0`, so that
+a refusal stops every rank rather than leaving the others waiting for rank 0.
 """
 
 import contextlib
@@ -30,7 +34,15 @@ from torch.distributed.checkpoint._traverse import set_element
 from torch.distributed.checkpoint.api import CheckpointException
 from torch.distributed.checkpoint.default_planner import DefaultLoadPlanner
 from torch.distributed.checkpoint.filesystem import _StorageInfo
-from torch.distributed.checkpoint.metadata import Metadata
+from torch.distributed.checkpoint.metadata import (
+    BytesStorageMetadata,
+    ChunkStorageMetadata,
+    Metadata,
+    MetadataIndex,
+    StorageMeta,
+    TensorProperties,
+    TensorStorageMetadata,
+)
 from torch.distributed.checkpoint.state_dict import (
     get_model_state_dict,
     get_optimizer_state_dict,
@@ -41,7 +53,8 @@ from torch.distributed.tensor import DTensor
 
 from mnlu.chat import chat_template
 from mnlu.cli import InputError, excerpt
-from mnlu.fileio import atomic_directory
+from mnlu.distributed import on_rank0
+from mnlu.fileio import OutputError, atomic_directory, check_output_folder, read_json
 
 SHARD_BYTES = 5 * 2**30  # safetensors shard size of the export, as Hugging Face's save_pretrained
 TOOL = "train.py"  # the writer named in every checkpoint's and export's marker file
@@ -59,16 +72,44 @@ _INDEX_GLOBALS = {
     ("pathlib", "WindowsPath"),
     *(("torch", name) for name, value in vars(torch).items() if isinstance(value, torch.dtype)),
 }
+# The classes whose instances an index fills by pickle's BUILD (the rest are built by calls).
+_BUILT = (Metadata, MetadataIndex, StorageMeta, TensorProperties, TensorStorageMetadata, BytesStorageMetadata,
+          ChunkStorageMetadata, _StorageInfo)
 
 
 def checkpoint_path(out, step):
     return Path(out) / "checkpoints" / f"step-{step:06d}"
 
 
+def checkpoint_entries(out):
+    """Every `step-*` entry of a run's checkpoints folder, newest first, whatever it is."""
+    return sorted((Path(out) / "checkpoints").glob("step-*"), reverse=True)
+
+
 def checkpoints(out):
-    """Every checkpoint folder of a run, newest first, each with why it cannot be resumed (None: it can)."""
-    folders = sorted((p for p in (Path(out) / "checkpoints").glob("step-*") if p.is_dir()), reverse=True)
-    return [(folder, _problem(folder)) for folder in folders]
+    """Every checkpoint folder of a run, newest first, each with why it cannot be resumed (None: it can).
+
+    Every `step-*` entry must be a folder train.py wrote, holding nothing else (else InputError):
+    saving the next checkpoint deletes the older ones, and must neither delete nor trip on anything
+    a user made.
+    """
+    found = []
+    for folder in checkpoint_entries(out):
+        if not _ours(folder):
+            raise InputError(f"{folder}: not a checkpoint folder that {TOOL} wrote whole (a file, a link, or a "
+                             f"folder holding other files), which saving the next checkpoint would delete; move "
+                             f"it out of {folder.parent}")
+        found.append((folder, _problem(folder)))
+    return found
+
+
+def _ours(folder):
+    """Whether `folder` is a folder train.py wrote holding nothing else, which it may delete."""
+    try:
+        check_output_folder(folder, TOOL)
+    except OutputError:
+        return False
+    return folder.is_dir()
 
 
 def latest_checkpoint(out):
@@ -93,19 +134,22 @@ def read_state(folder):
     """A checkpoint's state.json: {"step", "ranks", "args", ...}, checked; InputError naming what is wrong."""
     path = Path(folder) / "state.json"
     try:
-        state = json.loads(path.read_text(encoding="utf-8"))
+        state = read_json(path)
     except FileNotFoundError:
         raise InputError(f"{path}: missing") from None
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise InputError(f"{path}: not valid JSON (cut short?)") from None
     if not (isinstance(state, dict) and isinstance(state.get("args"), dict)
-            and all(isinstance(state.get(k), int) and state[k] >= 1 for k in ("step", "ranks"))):
+            and all(type(state.get(k)) is int and state[k] >= 1 for k in ("step", "ranks"))):
         raise InputError(f"{path}: expected an object with a positive 'step' and 'ranks' and the run's 'args'")
     return state
 
 
-class _IndexUnpickler(pickle.Unpickler):
-    """Unpickles a DCP index into the classes an index is made of, and refuses any other global."""
+class _IndexUnpickler(pickle._Unpickler):
+    """Unpickles a DCP index into the classes an index is made of, and refuses any other global.
+
+    Python's own unpickler, for its table of opcodes: BUILD sets attributes on whatever it is given,
+    and given an allowed class or function rather than a fresh instance it would change that for
+    the whole process (say `PosixPath.__fspath__`, which every open(path) calls).
+    """
 
     def find_class(self, module, name):
         if (module, name) not in _INDEX_GLOBALS:
@@ -113,9 +157,19 @@ class _IndexUnpickler(pickle.Unpickler):
                              "not loaded, since unpickling it could run code")
         return super().find_class(module, name)
 
+    def load_build(self):
+        target = self.stack[-2]  # below the state to set
+        if not isinstance(target, _BUILT):
+            what = getattr(target, "__qualname__", None) or f"a {type(target).__name__} object"
+            raise InputError(f"sets attributes of {excerpt(what)}, which no checkpoint index does; not loaded, "
+                             "since that could change how code runs")
+        super().load_build()
+
+    dispatch = {**pickle._Unpickler.dispatch, pickle.BUILD[0]: load_build}
+
 
 def _read_index(folder):
-    """The DCP index (`.metadata`) of a checkpoint, unpickled safely, its data files checked to be there whole."""
+    """The DCP index (`.metadata`) of a checkpoint, unpickled safely and checked to be one DCP can load."""
     path = Path(folder) / ".metadata"
     try:
         with open(path, "rb") as f:
@@ -126,21 +180,71 @@ def _read_index(folder):
         raise InputError(f"{path}: {e}") from None
     except Exception as e:  # cut short or garbled: pickle and the constructors it calls raise many kinds
         raise InputError(f"{path}: not a readable checkpoint index ({type(e).__name__})") from None
-    storage = getattr(metadata, "storage_data", None)
-    if not isinstance(metadata, Metadata) or not isinstance(storage, dict) or not all(
-            isinstance(info, _StorageInfo) for info in storage.values()):
+    entries, storage = _fields(metadata, Metadata, "state_dict_metadata", "storage_data")
+    if not (isinstance(entries, dict) and isinstance(storage, dict)):
         raise InputError(f"{path}: not a checkpoint index")
-    for info in storage.values():
-        name = info.relative_path
-        if not isinstance(name, str) or name in ("", ".", "..") or Path(name).name != name:
-            raise InputError(f"{path}: names the data file {excerpt(name)}, which is not inside {folder}")
-        file = Path(folder) / name
-        if not file.is_file():
-            raise InputError(f"{file}: missing")
-        if file.stat().st_size < info.offset + info.length:
-            raise InputError(f"{file}: cut short ({file.stat().st_size} bytes, the index needs "
-                             f"{info.offset + info.length})")
+    for key, info in storage.items():
+        fqn, offset = _fields(key, MetadataIndex, "fqn", "offset")
+        if not (isinstance(fqn, str) and isinstance(offset, (torch.Size, type(None)))
+                and isinstance(info, _StorageInfo)):
+            raise InputError(f"{path}: not a checkpoint index (a malformed data record)")
+        _check_record(path, folder, info)
+    for fqn, entry in entries.items():
+        if not isinstance(fqn, str):
+            raise InputError(f"{path}: not a checkpoint index (an entry without a name)")
+        keys = _data_keys(fqn, entry)
+        if keys is None or not all(key in storage for key in keys):
+            raise InputError(f"{path}: entry {excerpt(fqn)} is malformed or lacks a data record")
     return metadata
+
+
+def _fields(obj, cls, *names):
+    """The fields `names` of `obj` if it is a `cls` (None where unset, as an index may leave any), else Nones."""
+    state = vars(obj) if isinstance(obj, cls) else {}
+    return [state.get(name) for name in names]
+
+
+def _data_keys(fqn, entry):
+    """The data records that DCP reads for index entry `fqn`; None if the entry is malformed.
+
+    A tensor's chunks must lie inside it and add up to its size, or DCP would restore it partly or fail.
+    """
+    if isinstance(entry, BytesStorageMetadata):
+        return [MetadataIndex(fqn)]
+    properties, size, chunks = _fields(entry, TensorStorageMetadata, "properties", "size", "chunks")
+    dtype, = _fields(properties, TensorProperties, "dtype")
+    if not (isinstance(dtype, torch.dtype) and isinstance(size, torch.Size) and isinstance(chunks, list)):
+        return None
+    keys, covered = [], 0
+    for chunk in chunks:
+        offsets, sizes = _fields(chunk, ChunkStorageMetadata, "offsets", "sizes")
+        if not (isinstance(offsets, torch.Size) and isinstance(sizes, torch.Size)
+                and len(offsets) == len(sizes) == len(size)
+                and all(0 <= o and 0 <= n and o + n <= d for o, n, d in zip(offsets, sizes, size))):
+            return None
+        keys.append(MetadataIndex(fqn, offsets))
+        covered += sizes.numel()
+    return keys if covered == size.numel() else None
+
+
+def _check_record(path, folder, info):
+    """Refuse a data record that DCP would read outside `folder`, past a file's end, or through a transform."""
+    name, offset, length, transforms = _fields(info, _StorageInfo, "relative_path", "offset", "length",
+                                               "transform_descriptors")
+    if not isinstance(name, str) or name in ("", ".", "..") or Path(name).name != name:
+        shown = excerpt(name) if isinstance(name, str) else "no name"
+        raise InputError(f"{path}: names the data file {shown}, which is not inside {folder}")
+    if not all(type(n) is int and 0 <= n < 2**63 for n in (offset, length)):
+        raise InputError(f"{path}: a record in {excerpt(name)} has an offset or length that is not a whole "
+                         "number from 0 to 2**63 - 1")
+    if transforms not in (None, [], ()):  # torch 2.13 writes None for plain data
+        raise InputError(f"{path}: a record in {excerpt(name)} is stored transformed (compressed, say), "
+                         f"which {TOOL} never writes; not loaded")
+    file = Path(folder) / name
+    if not file.is_file():
+        raise InputError(f"{file}: missing")
+    if file.stat().st_size < offset + length:
+        raise InputError(f"{file}: cut short ({file.stat().st_size} bytes, the index needs {offset + length})")
 
 
 class _IndexReader(FileSystemReader):
@@ -176,17 +280,17 @@ class _PlainDataPlanner(DefaultLoadPlanner):
 
 @contextlib.contextmanager
 def _rank0_atomic_directory(path):
-    """atomic_directory on rank 0, its temporary path shared with every rank.
+    """atomic_directory on rank 0, its temporary path shared with every rank (collective).
 
-    Files inside need no atomic writes of their own: the folder appears whole or not at all.
+    Files inside need no atomic writes of their own: the folder appears whole or not at all. Rank 0
+    checks `path`, creates the temporary folder and renames it through `on_rank0`, so that every
+    rank stops if it cannot.
     """
-    rank = dist.get_rank()
-    with atomic_directory(path, TOOL) if rank == 0 else contextlib.nullcontext() as tmp:
-        shared = [str(tmp) if rank == 0 else None]
-        dist.broadcast_object_list(shared, src=0)
-        yield Path(shared[0])
+    with contextlib.ExitStack() as rank0:  # holds rank 0's atomic_directory
+        tmp = on_rank0(lambda: rank0.enter_context(atomic_directory(path, TOOL)))
+        yield Path(tmp)
         dist.barrier()  # every rank has written its part before rank 0 renames the folder
-    dist.barrier()  # the renamed folder is visible before anyone goes on
+        on_rank0(rank0.close)  # the rename; no rank goes on before the folder is visible
 
 
 def save_checkpoint(out, step, model, optimizer, state):
@@ -203,10 +307,14 @@ def save_checkpoint(out, step, model, optimizer, state):
         if rank == 0:
             state = {"step": step, "ranks": dist.get_world_size(), **state}
             _write_synced(tmp / "state.json", json.dumps(state, indent=1).encode())
-    if rank == 0:
-        for old in (Path(out) / "checkpoints").glob("step-*"):
-            if old != checkpoint_path(out, step):
-                shutil.rmtree(old)
+    on_rank0(lambda: _delete_older(out, step))
+
+
+def _delete_older(out, step):
+    """Delete every checkpoint of `out` but `step`'s: only train.py's own folders, as checked at the start."""
+    for old in checkpoint_entries(out):
+        if old != checkpoint_path(out, step) and _ours(old):  # else something came in since the start: kept
+            shutil.rmtree(old)
 
 
 def load_checkpoint(path, model, optimizer):

@@ -10,6 +10,8 @@ Messages name where the problem is and what was expected, never the text of a re
 are clinical and biomedical texts, and error lines end up in logs and bug reports.
 """
 
+import argparse
+import math
 import sys
 
 
@@ -17,9 +19,41 @@ class InputError(ValueError):
     """Input the user can fix; the message names the file (and line, field) and the expected form."""
 
 
+def argument(convert, accept, expected):
+    """An argparse type: the `convert`ed text when `accept` holds for it (NaN never does), else a
+    usage error saying what was `expected`."""
+
+    def parse(text):
+        try:
+            value = convert(text)
+        except ValueError:
+            value = None
+        if value is None or not accept(value):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+        return value
+
+    return parse
+
+
+AT_LEAST_1 = argument(int, lambda n: n >= 1, "a whole number of at least 1")
+AT_LEAST_0 = argument(int, lambda n: n >= 0, "a whole number of at least 0")
+SEED = argument(int, lambda n: 0 <= n < 2**63, "a whole number from 0 to 2**63 - 1")
+FINITE = argument(float, math.isfinite, "a finite number")
+POSITIVE = argument(float, lambda x: 0 < x < math.inf, "a positive finite number")
+NON_NEGATIVE = argument(float, lambda x: 0 <= x < math.inf, "a finite number of at least 0")
+FRACTION = argument(float, lambda x: 0 <= x <= 1, "a number from 0 to 1")
+
+
 def excerpt(value, limit=40):
     """A bounded excerpt of a label or score field for an error message (never use it on text fields)."""
     text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def one_line(error, limit=300):
+    """The first line of a library's error message, at most `limit` characters, to put in
+    parentheses after what mnlu says went wrong (model loading, hub downloads: never record text)."""
+    text = next((line.strip() for line in str(error).splitlines() if line.strip()), type(error).__name__)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

@@ -18,13 +18,14 @@ import torch
 from tqdm import tqdm
 
 from mnlu.chat import prompt_token_ids, render_conversation, render_prompt
+from mnlu.cli import excerpt
 
 IGNORE = -100  # the target of a position that carries no loss (PyTorch's cross-entropy default)
 LENGTH_GROUP = 64  # global batches whose sequences are sorted by length together
 
 
 class DataError(ValueError):
-    """The data cannot be trained on; the message names the record."""
+    """The data cannot be trained on; the message names the record (its id as a bounded excerpt)."""
 
 
 def encode_records(tokenizer, records, loss="completion", max_seq_len=2048, progress=True):
@@ -63,7 +64,7 @@ def _split_conversations(tokenizer, records):
         prompt = render_prompt(tokenizer, record["messages"])
         conversation = render_conversation(tokenizer, record["messages"])
         if not conversation.startswith(prompt):
-            raise DataError(f"record {record['id']}: the chat template renders the conversation "
+            raise DataError(f"record {excerpt(record['id'])}: the chat template renders the conversation "
                             "without its generation prompt as a prefix, so the answer cannot be located")
         prompts.append(prompt)
         answers.append(conversation[len(prompt):])

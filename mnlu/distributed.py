@@ -18,7 +18,7 @@ from torch.distributed._composable import checkpoint as checkpoint_activations
 from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
 from torch.distributed.tensor import DTensor, distribute_tensor
 
-from mnlu.cli import InputError
+from mnlu.cli import InputError, describe_os_error
 from mnlu.shards import Checkpoint
 
 DTYPES = {"bf16": torch.bfloat16, "fp32": torch.float32}
@@ -59,6 +59,38 @@ def tell_launcher(message):
         error = {"message": message, "extraInfo": {"timestamp": str(int(time.time()))}}
         with contextlib.suppress(OSError), open(path, "w", encoding="utf-8") as f:
             json.dump({"message": error}, f)
+
+
+def on_rank0(action):
+    """`action()` run on rank 0 alone, its result handed to every rank (collective; it must pickle).
+
+    When it raises, every rank raises: rank 0 its error, the others the same message, as an
+    InputError for bad input (exit 2, rank 0 alone says it) or a RuntimeError for a bug. Otherwise
+    rank 0 would stop alone after the ranks have met, and the others would wait for it in their
+    next collective until the timeout.
+    """
+    result = error = None
+    if dist.get_rank() == 0:
+        try:
+            result = action()
+        except Exception as e:
+            error = e
+    shared = [result, None if error is None else _for_the_others(error)]
+    dist.broadcast_object_list(shared, src=0)
+    if error is not None:
+        raise error
+    if shared[1] is not None:
+        raise shared[1]
+    return shared[0]
+
+
+def _for_the_others(error):
+    """What the other ranks raise for rank 0's `error`."""
+    if isinstance(error, OSError):
+        return InputError(describe_os_error(error))
+    if isinstance(error, InputError):
+        return InputError(str(error))
+    return RuntimeError(f"rank 0 failed: {type(error).__name__}: {error}")
 
 
 def all_sum(value, device):

@@ -21,7 +21,7 @@ import shutil
 import uuid
 from pathlib import Path
 
-from mnlu.cli import InputError
+from mnlu.cli import InputError, excerpt
 
 MARKER = ".mnlu-output.json"  # {"written_by": "evaluate.py"}: whose output a folder is
 _TEMPORARY = re.compile(r"^\.(?P<name>.+)\.(?:(?P<pid>\d+)-)?[0-9a-f]{12}\.(?:tmp|old)$")
@@ -38,7 +38,7 @@ def _temporary_name(path, suffix="tmp"):
 def _process_alive(pid):
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError):  # no such process; a number no PID can be
         return False
     except PermissionError:  # someone else's process
         return True
@@ -101,9 +101,10 @@ def atomic_write(path, mode="w", encoding="utf-8"):
 def atomic_directory(path, tool):
     """Yield a temporary folder beside `path`; on success it replaces `path` in one rename.
 
-    The folder gets the marker naming `tool`. An existing `path` must be `tool`'s own earlier
-    output (else OutputError, before anything is written) and is removed only once the new folder
-    is complete.
+    The folder gets the marker naming `tool` and the entries it wrote. An existing `path` must be
+    `tool`'s own earlier output holding nothing else, such as another command's output put inside
+    it later (else OutputError, before anything is written); it is removed only once the new
+    folder is complete.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -112,8 +113,9 @@ def atomic_directory(path, tool):
     tmp = _temporary_name(path)
     tmp.mkdir()
     try:
-        (tmp / MARKER).write_text(json.dumps({"written_by": tool}) + "\n")
         yield tmp
+        entries = sorted(p.name for p in tmp.iterdir())
+        (tmp / MARKER).write_text(json.dumps({"written_by": tool, "entries": entries}) + "\n")
         if path.exists():
             check_output_folder(path, tool)  # still ours: nothing else appeared under that name meanwhile
             old = _temporary_name(path, "old")
@@ -127,6 +129,22 @@ def atomic_directory(path, tool):
         raise
 
 
+def read_json(path):
+    """The JSON document in `path`; InputError naming the file (and line) when it is not one.
+
+    Covers what json.loads lets through as other errors: bytes that are not UTF-8, nesting past
+    the recursion limit, integers past 4,300 digits. A missing file is the caller's OSError.
+    """
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text") from None
+    except json.JSONDecodeError as e:
+        raise InputError(f"{path}:{e.lineno}: not valid JSON ({e.msg})") from None
+    except (ValueError, RecursionError):
+        raise InputError(f"{path}: a JSON value too large or too deeply nested to read") from None
+
+
 def glob_escape(name):
     """`name` as a glob pattern that matches only itself."""
     return re.sub(r"([*?\[])", r"[\1]", name)
@@ -134,18 +152,25 @@ def glob_escape(name):
 
 def written_by(folder):
     """The tool named by `folder`'s marker, or None."""
+    return _marker(folder).get("written_by")
+
+
+def _marker(folder):
+    """`folder`'s marker: {"written_by": tool, "entries": [names]} ("entries" for folders written
+    whole), or {} when there is none or it cannot be read."""
     try:
-        return json.loads((Path(folder) / MARKER).read_text(encoding="utf-8")).get("written_by")
-    except (OSError, ValueError, AttributeError):
-        return None
+        marker = json.loads((Path(folder) / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return {}
+    return marker if isinstance(marker, dict) else {}
 
 
 def check_output_folder(out, tool, inputs=()):
     """Raise OutputError unless `tool` may write the folder `out`, possibly replacing it.
 
-    Allowed: a path that does not exist, an empty folder, or a folder whose marker names `tool`.
-    Refused: a file or link, a folder holding anything else, and any `out` that is one of
-    `inputs` or a folder above one of them.
+    Allowed: a path that does not exist, an empty folder, or a folder whose marker names `tool`
+    (and, for a folder written whole, holds only the entries it lists). Refused: a file or link, a
+    folder holding anything else, and any `out` that is one of `inputs` or a folder above one.
     """
     out = Path(out)
     here = {Path(os.path.abspath(out)), Path(os.path.realpath(out))}  # realpath: no error on a link loop
@@ -159,9 +184,14 @@ def check_output_folder(out, tool, inputs=()):
         return
     if not out.is_dir():
         raise OutputError(f"--out {out} is an existing file, not a folder; choose another --out")
-    if written_by(out) != tool and any(out.iterdir()):
+    marker, present = _marker(out), {p.name for p in out.iterdir()} - {MARKER}
+    if marker.get("written_by") != tool and present:
         raise OutputError(f"--out {out} is a folder that {tool} did not write (no {MARKER} naming it); "
                           "choose a new or empty --out, or remove that folder yourself")
+    foreign = sorted(present - set(marker.get("entries", present)))
+    if foreign:
+        raise OutputError(f"--out {out} now also holds {excerpt(foreign[0])}, which {tool} did not write "
+                          "(another output put inside it?); move it out first, or choose another --out")
 
 
 def claim_output_folder(out, tool, inputs=()):

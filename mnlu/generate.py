@@ -13,7 +13,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 
 from mnlu.chat import render_conversation, render_prompt
-from mnlu.cli import InputError
+from mnlu.cli import InputError, one_line
 
 _PROBE = "\x00answer\x00"  # a string no template writes, to find what a template puts around a turn
 
@@ -111,7 +111,7 @@ def check_model_folder(folder):
             with safe_open(file, framework="pt"):
                 pass
         except (SafetensorError, OSError) as e:
-            raise InputError(f"{file}: not a readable safetensors file ({_one_line(e)})") from None
+            raise InputError(f"{file}: not a readable safetensors file ({one_line(e)})") from None
 
 
 def load_tokenizer(folder, trust_remote_code=False):
@@ -121,14 +121,8 @@ def load_tokenizer(folder, trust_remote_code=False):
     try:
         return AutoTokenizer.from_pretrained(folder, trust_remote_code=trust_remote_code)
     except (OSError, ValueError) as e:
-        raise InputError(f"{folder}: no tokenizer that transformers can load ({_one_line(e)}); "
+        raise InputError(f"{folder}: no tokenizer that transformers can load ({one_line(e)}); "
                          "copy the base model's tokenizer files there") from None
-
-
-def _one_line(error, limit=300):
-    """A library's error message on one line, at most `limit` characters (for an InputError's parentheses)."""
-    text = " ".join(str(error).split()) or type(error).__name__
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 # ---------------------------------------------------------------------------------------------
@@ -147,7 +141,7 @@ def load_hf_model(folder, dtype, device, trust_remote_code=False):
         model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, use_safetensors=True,
                                                      trust_remote_code=trust_remote_code)
     except (OSError, ValueError, SafetensorError) as e:
-        raise InputError(f"{folder}: the model could not be loaded ({_one_line(e)})") from None
+        raise InputError(f"{folder}: the model could not be loaded ({one_line(e)})") from None
     return model.to(device).eval()
 
 

@@ -10,7 +10,6 @@ BioMistral-NLU code scored the raw outputs.
 import bisect
 import contextlib
 import gc
-import json
 import math
 import os
 import re
@@ -21,6 +20,7 @@ from tqdm import tqdm
 from mnlu import metrics
 from mnlu.benchmarks import EVAL_DATASETS
 from mnlu.cli import InputError, excerpt
+from mnlu.fileio import read_json
 from mnlu.parse import parse_answer, span_locator
 from mnlu.records import DATASET_ID, LETTERS, SPAN_TASKS, RecordError, numbered_records
 from mnlu.tasks import source_text
@@ -98,8 +98,8 @@ def check_scored_gold(record, where):
             fail(f"gold.{key} must be a string")
     if gold.get("negative") is not None and gold["negative"] not in options:
         fail("gold.negative must be one of gold.options")
-    if task == "sts" and not (_is_real(gold["score"]) and isinstance(gold["option_scores"], list)
-                              and all(map(_is_real, gold["option_scores"]))):
+    if task == "sts" and not (is_real(gold["score"]) and isinstance(gold["option_scores"], list)
+                              and all(map(is_real, gold["option_scores"]))):
         fail("sts gold needs a finite number 'score' and a list of finite numbers 'option_scores'")
 
 
@@ -107,7 +107,7 @@ def _is_int(value):
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _is_real(value):
+def is_real(value):
     """A finite int or float (not a bool): NaN, infinity and ints past float's range are no score."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return False
@@ -174,14 +174,7 @@ def completeness(folder, datasets):
 
 def _expected_instances(path):
     """run.json's `instances` map, checked; None when it has none."""
-    try:
-        run = json.loads(Path(path).read_bytes())
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not UTF-8 text") from None
-    except json.JSONDecodeError as e:
-        raise InputError(f"{path}: not valid JSON ({e.msg}, line {e.lineno})") from None
-    except (ValueError, RecursionError):
-        raise InputError(f"{path}: a JSON value too large or too deeply nested to read") from None
+    run = read_json(path)
     if not isinstance(run, dict):
         raise InputError(f"{path}: expected a JSON object (infer.py's run settings)")
     if "instances" not in run:

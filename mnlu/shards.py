@@ -21,7 +21,8 @@ from typing import NamedTuple
 import torch
 from safetensors import SafetensorError, safe_open
 
-from mnlu.cli import InputError
+from mnlu.cli import InputError, one_line
+from mnlu.fileio import read_json
 
 SINGLE_FILE = "model.safetensors"
 INDEX_FILE = "model.safetensors.index.json"
@@ -113,12 +114,10 @@ def weight_map(directory):
 
 def _read_index(index):
     """The index's weight map, checked to be {tensor name: file name}."""
-    try:
-        mapping = json.loads(index.read_text(encoding="utf-8"))["weight_map"]
-    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as e:
-        raise InputError(f"{index}: not a safetensors index with a 'weight_map' ({e})") from None
+    document = read_json(index)
+    mapping = document.get("weight_map") if isinstance(document, dict) else None
     if not isinstance(mapping, dict) or not all(isinstance(f, str) for f in mapping.values()):
-        raise InputError(f"{index}: 'weight_map' must map tensor names to shard file names")
+        raise InputError(f"{index}: not a safetensors index: its 'weight_map' must map tensor names to shard file names")
     return mapping
 
 
@@ -316,6 +315,5 @@ def _download(name, weights):
     try:
         return Path(snapshot_download(name, allow_patterns=patterns))
     except Exception as e:  # invalid id, unknown or gated repository, offline: the hub's first line says which
-        reason = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        raise InputError(f"could not fetch {name} from the Hugging Face hub ({reason}); "
+        raise InputError(f"could not fetch {name} from the Hugging Face hub ({one_line(e)}); "
                          "if it is a local folder, check the path") from None

@@ -15,12 +15,18 @@ Abbreviated labels are replaced through an optional per-dataset `expand` map bef
 
 The `gold` of each record is the structure the answer was rendered from (see mnlu.records), so
 `mnlu.parse` applied to the answer gives the gold back.
+
+An instance the format cannot render (a label holding ':', repeated options, an answer that is no
+option) raises RecordError, bad input its caller reports as such. Its message names the instance
+and the field, never the text: an option or an answer may be a sentence, so it is named by its
+index; a label is shown as a bounded excerpt.
 """
 
 import hashlib
 import random
 
-from mnlu.records import LETTERS
+from mnlu.cli import excerpt
+from mnlu.records import LETTERS, RecordError
 
 NER_INSTRUCTION = (
     "Extract all relevant medical named entities from the medical text below. "
@@ -79,17 +85,24 @@ def eae_record(*, id, dataset, split, text, trigger, trigger_span, attribute, sp
     return _span_record(id, dataset, split, "eae", instruction, text, [label], spans)
 
 
+def _refuse(dataset, id, what):
+    """The RecordError of an instance the format cannot render: `<dataset> instance '<id>': what`."""
+    return RecordError(f"{dataset} instance {excerpt(id)}: {what}")
+
+
 def _span_record(id, dataset, split, task, instruction, text, labels, spans):
+    seen = set()
     for label in labels:
         if not normalize_space(label) or "\n" in label or ":" in label:
-            raise ValueError(f"{dataset}/{id}: label {label!r} is empty or holds a newline or ':'")
-    if len({normalize_space(x).casefold() for x in labels}) != len(labels):
-        raise ValueError(f"{dataset}/{id}: labels repeat (ignoring case and spacing): {labels}")
-    for span in spans:
+            raise _refuse(dataset, id, f"label {excerpt(label)} is empty or holds a newline or ':'")
+        if normalize_space(label).casefold() in seen:
+            raise _refuse(dataset, id, f"label {excerpt(label)} repeats (ignoring case and spacing)")
+        seen.add(normalize_space(label).casefold())
+    for i, span in enumerate(spans):
         if span["label"] not in labels:
-            raise ValueError(f"{dataset}/{id}: span label {span['label']!r} is not one of {labels}")
+            raise _refuse(dataset, id, f"spans[{i}] has the label {excerpt(span['label'])}, which is not asked for")
         if not normalize_space(span["text"]):
-            raise ValueError(f"{dataset}/{id}: empty span at {span.get('start')}")
+            raise _refuse(dataset, id, f"spans[{i}] is empty (white space only)")
     ordered = sorted(spans, key=lambda s: (s["start"], s["end"])) if all("start" in s for s in spans) else spans
     answer = "\n".join(render_span_line(label, [s["text"] for s in ordered if s["label"] == label]) for label in labels)
     gold = {"labels": labels, "spans": ordered}
@@ -173,11 +186,15 @@ def _choice_record(id, dataset, split, task, instruction, text, options, answers
     options = [(expand or {}).get(o, o) for o in options]
     answers = [(expand or {}).get(a, a) for a in answers]
     if len(set(options)) != len(options) or not 1 < len(options) <= len(LETTERS):
-        raise ValueError(f"{dataset}/{id}: options must be 2-{len(LETTERS)} distinct strings, got {options}")
-    if any(a not in options for a in answers) or len(set(answers)) != len(answers):
-        raise ValueError(f"{dataset}/{id}: answers {answers} are not distinct options of {options}")
+        raise _refuse(dataset, id, f"options must be 2-{len(LETTERS)} distinct strings, got {len(options)} "
+                                   f"of which {len(set(options))} distinct")
+    for k, answer in enumerate(answers):
+        if answer not in options:
+            raise _refuse(dataset, id, f"answers[{k}] is not one of the options")
+        if answer in answers[:k]:
+            raise _refuse(dataset, id, f"answers[{k}] repeats an earlier answer")
     if not multi_label and len(answers) != 1:
-        raise ValueError(f"{dataset}/{id}: a single-label task needs exactly one answer, got {answers}")
+        raise _refuse(dataset, id, f"a single-label task needs exactly one answer, got {len(answers)}")
     if shuffle:
         instance_rng(id).shuffle(options)
     letters = [LETTERS[i] for i, o in enumerate(options) if o in answers]

@@ -15,24 +15,24 @@ The evaluation ids (lower case, underscores) and the corpus folders never share 
 """
 
 import argparse
-import json
 import os
 from pathlib import Path
 
 from mnlu.cli import InputError, run_main
-from mnlu.fileio import claim_output_folder
+from mnlu.fileio import claim_output_folder, read_json
+from mnlu.records import DATASET_ID
 
 
 def link_raw(raw, release_dirs, out):
     """Make `out` a folder of links to the release folders under `raw`; returns {link name: target}."""
     raw, out = raw.resolve(), Path(out)
-    try:
-        dirs = json.loads(release_dirs.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise InputError(f"{release_dirs}: not a JSON object of dataset id -> folder") from None
+    dirs = read_json(release_dirs)
     if not isinstance(dirs, dict) or not all(isinstance(f, str) for f in dirs.values()):
         raise InputError(f"{release_dirs}: not a JSON object of dataset id -> folder")
-    links = {dataset: (release_dirs.parent / folder).resolve() for dataset, folder in dirs.items() if not dataset.startswith("_")}
+    dirs = {dataset: folder for dataset, folder in dirs.items() if not dataset.startswith("_")}  # "_doc": comments
+    if not all(DATASET_ID.fullmatch(dataset) for dataset in dirs):  # each becomes a link's name in --out
+        raise InputError(f"{release_dirs}: dataset ids must be plain names of letters, digits, '.', '_' and '-'")
+    links = {dataset: (release_dirs.parent / folder).resolve() for dataset, folder in dirs.items()}
     # DDI: link the whole copy, so the original XML release lies below the link beside the BLURB files
     if "ddi" in links and raw in links["ddi"].parents:
         links["ddi"] = raw / links["ddi"].relative_to(raw).parts[0]

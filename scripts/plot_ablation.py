@@ -13,13 +13,12 @@ OUT/figure.png (needs matplotlib, the `plot` extra; without it the table is stil
 """
 
 import argparse
-import json
-import math
 import sys
 from pathlib import Path
 
 from mnlu.cli import InputError, run_main
-from mnlu.fileio import atomic_directory, check_output_folder
+from mnlu.fileio import atomic_directory, check_output_folder, read_json
+from mnlu.scoring import is_real
 
 # Each experiment: its datasets, what their mean is, and where each system sits in the figure:
 # system (= recipe name) -> (series, x). Series are lines (task_diversity) or bars (domain).
@@ -73,7 +72,7 @@ def system_scores(document, experiment, path):
         if name not in systems:
             raise InputError(f"{path}: no system {name!r} (it has {', '.join(systems) or 'none'})")
         missing = [d for d in experiment["datasets"]
-                   if not isinstance(systems[name].get(d), dict) or not _is_number(systems[name][d].get("score"))]
+                   if not isinstance(systems[name].get(d), dict) or not is_real(systems[name][d].get("score"))]
         if missing:
             raise InputError(f"{path}: system {name!r} has no score for {', '.join(missing)}")
         incomplete = [d for d in experiment["datasets"] if systems[name][d].get("complete") is False]
@@ -82,10 +81,6 @@ def system_scores(document, experiment, path):
                              "(evaluate.py --allow-partial); finish its predictions first")
         result[name] = {d: systems[name][d]["score"] for d in experiment["datasets"]}
     return result
-
-
-def _is_number(value):
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def mean(values):
@@ -148,12 +143,7 @@ def main(argv=None):
 
     experiment = EXPERIMENTS[args.experiment]
     check_output_folder(args.out, "plot_ablation.py", inputs=[args.scores])
-    try:
-        document = json.loads(args.scores.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise InputError(f"{args.scores}:{e.lineno}: not JSON ({e.msg})") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{args.scores}: not UTF-8 text") from None
+    document = read_json(args.scores)
     scores = system_scores(document, experiment, args.scores)
 
     table = table_markdown(experiment, scores)

@@ -17,13 +17,19 @@ from typing import NamedTuple
 
 import pytest
 
+import data_builders.__main__ as build_cli
 from clichecks import assert_clean_failure, checksums, hidden_leftovers, run_command
+from data_builders import EVAL_BUILDERS
 from data_builders.__main__ import main
-from mnlu.fileio import MARKER
+from data_builders.instruct import build as instruct_build
+from data_builders.instruct.__main__ import main as instruct_main
+from data_builders.instruct.registry import SOURCES
+from mnlu.fileio import MARKER, written_by
 from mnlu.records import write_records
 from mnlu.tasks import make_record
 
 SECRET = "Quorvexan eased the Zumbrota fever"  # must never be printed
+SHORT = "Mary Smith"  # a short secret: two words, which a label-only excerpt would show
 PASSAGE = f"{SECRET} in 12 of 14 patients. " * 40  # a BioASQ snippet, 1.6 KB of text
 HALLMARK_FLAGS = ",".join(f"{k}_0" for k in range(10))
 
@@ -112,6 +118,9 @@ BUILD_CASES = [
     ("pubmedqa-empty-question", pubmedqa(question(QUESTION=" ")), "pubmedqa/ori_pqal.json", "PMID '1'"),
     ("pubmedqa-pmid-twice", pubmedqa(question()[:-2] + ",\n " + question()[1:]), "pubmedqa/ori_pqal.json", 13),
     ("pubmedqa-not-utf8", pubmedqa(question().encode().replace(b"eased", b"eas\xe9d")), "pubmedqa/ori_pqal.json", 3),
+    ("pubmedqa-nested-100k-deep", pubmedqa(question()[:-1] + ', "2": ' + "[" * 100_000 + "]" * 100_000 + "}"),
+     "pubmedqa/ori_pqal.json", None),
+    ("pubmedqa-5000-digit-integer", pubmedqa(question(LABELS="X").replace('"X"', "9" * 5000)), "pubmedqa/ori_pqal.json", None),
     ("bioasq-passage-in-label-column", {"bioasq/dev.tsv": f"q1\tIs it safe?\tyes\t{PASSAGE}\n"}, "bioasq/dev.tsv", 1),
     ("bioasq-empty-question", {"bioasq/dev.tsv": f"q1\t\t{PASSAGE}\tyes\n"}, "bioasq/dev.tsv", 1),
     ("bioasq-empty-file", {"bioasq/dev.tsv": "\n"}, "bioasq/dev.tsv", None),
@@ -166,6 +175,41 @@ def test_build_refuses_a_malformed_release(tmp_path, capsys, files, named, at):
     assert not out.exists() and not hidden_leftovers(tmp_path)
 
 
+def with_short_secret(files):
+    """`files` with SHORT in place of SECRET."""
+    return {name: content.replace(SECRET, SHORT) if isinstance(content, str)
+            else content.replace(SECRET.encode(), SHORT.encode()) if isinstance(content, bytes) else content
+            for name, content in files.items()}
+
+
+# Cases whose secret sits in a label, tag or score column: a label field may be shown as a bounded
+# excerpt (test_a_label_column_is_shown_only_as_a_bounded_excerpt), so a short value there is shown.
+IN_A_LABEL_COLUMN = {"conll-tag-holds-text", "hoc-columns-swapped", "mednli-sentence-in-label", f"biosses-score-{SECRET}",
+                     "smoking-status-holds-text"}
+
+
+@pytest.mark.parametrize("files, named, at", [pytest.param(*case[1:], id=case[0]) for case in BUILD_CASES
+                                              if case[0] not in IN_A_LABEL_COLUMN])
+def test_build_never_shows_even_a_short_text(tmp_path, capsys, files, named, at):
+    raw = write_tree(tmp_path / "raw", with_short_secret(files))
+    result = run_in_process(["build", "--raw-dir", raw, "--out", tmp_path / "out"], capsys)
+    assert_clean_failure(result, "data_builders build", names=[place(raw, named, at)], secrets=[SHORT])
+
+
+def test_a_label_column_is_shown_only_as_a_bounded_excerpt(tmp_path, capsys):
+    label = "Maryanne Smithsonian-Worthington-Fairweather"  # two words, past 40 characters
+    raw = write_tree(tmp_path / "raw", {"gad/dev.tsv": f"index\tsentence\tlabel\n0\t{SHORT}\t{label}\n",
+                                        "hoc/dev.tsv": f"labels\tsentence\tindex\n{label}\t{SHORT}\t1_s0\n"})
+    result = run_in_process(["build", "--raw-dir", raw, "--out", tmp_path / "out"], capsys)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if ": error: " in line]
+    assert errors == [f"data_builders build: error: {raw / 'hoc/dev.tsv'}:2: labels 'Maryanne Smithsonian-Worthington-Fai... "
+                      "are not the ten flags 0_v,...,9_v with v 0 or 1",
+                      f"data_builders build: error: {raw / 'gad/dev.tsv'}:2: label 'Maryanne Smithsonian-Worthington-Fai... "
+                      "is not one of 1, 0"]
+    assert SHORT not in result.stdout + result.stderr  # the sentences: never shown, however short
+
+
 def test_a_malformed_dataset_fails_alone_and_the_others_are_built(tmp_path, capsys):
     raw = write_tree(tmp_path / "raw", {"bc2gm/dev.tsv": f"IL-2\tB\n{SECRET}\t{SECRET}\n",
                                         "gad/dev.tsv": "index\tsentence\tlabel\n0\t@GENE$ in @DISEASE$.\t1\n"})
@@ -194,6 +238,46 @@ def test_build_rewrites_its_own_output(tmp_path, capsys):
     for _ in range(2):
         assert run_in_process(["build", "--raw-dir", raw, "--out", tmp_path / "out"], capsys).returncode == 0
     assert (tmp_path / "out" / "gad" / "dev.jsonl").is_file()
+    assert written_by(tmp_path / "out") == build_cli.TOOL  # the one name it writes and checks
+
+
+def test_build_claims_its_output_once_at_the_first_write(tmp_path, capsys, monkeypatch):
+    raw = write_tree(tmp_path / "raw", {"gad/dev.tsv": "index\tsentence\tlabel\n0\t@GENE$ in @DISEASE$.\t1\n",
+                                        "biosses/dev.tsv": "pair_id\tsent1\tsent2\tscore\n1\tA b.\tA c.\t3\n"})
+    claims = []
+    claim = build_cli.claim_output_folder
+    monkeypatch.setattr(build_cli, "claim_output_folder", lambda *a, **k: (claims.append(a), claim(*a, **k)))
+    assert run_in_process(["build", "--raw-dir", raw, "--out", tmp_path / "out"], capsys).returncode == 0
+    assert len(claims) == 1 and sorted(p.name for p in (tmp_path / "out").iterdir()) == [MARKER, "biosses", "gad"]
+
+
+def fake_builder(*instances):
+    """An evaluation builder giving these (where, fields) instances for every split."""
+    def builder(folder, split):
+        yield from instances
+    return builder
+
+
+NLI = dict(id="mednli.dev.7", dataset="mednli", split="dev", premise=SECRET, hypothesis=SHORT)
+
+
+def test_an_instance_the_format_refuses_is_bad_input_named_by_index(tmp_path, capsys, monkeypatch):
+    raw = write_tree(tmp_path / "raw", {"mednli/mli_dev_v1.jsonl": "{}\n"})
+    where = f"{raw / 'mednli/mli_dev_v1.jsonl'}:1"
+    monkeypatch.setitem(EVAL_BUILDERS, "mednli", fake_builder((where, {**NLI, "options": [SHORT, SHORT], "answer": SHORT})))
+    result = run_in_process(["build", "--raw-dir", raw, "--out", tmp_path / "out", "--split", "dev"], capsys)
+    assert_clean_failure(result, "data_builders build", secrets=[SECRET, SHORT],
+                         names=[f"{where}: mednli instance 'mednli.dev.7': options must be 2-26 distinct strings"])
+
+
+def test_a_builder_bug_is_a_traceback_never_bad_input(tmp_path, capsys, monkeypatch):
+    """A ValueError that is no RecordError (here int() of a field) is a bug: it must not pass for bad input."""
+    raw = write_tree(tmp_path / "raw", {"mednli/mli_dev_v1.jsonl": "{}\n"})
+    monkeypatch.setattr(build_cli, "make_record", lambda task, **fields: int(fields["premise"]))
+    monkeypatch.setitem(EVAL_BUILDERS, "mednli", fake_builder(("x:1", {**NLI, "options": ["a", "b"], "answer": "a"})))
+    with pytest.raises(ValueError, match="invalid literal for int"):
+        main(["build", "--raw-dir", str(raw), "--out", str(tmp_path / "out"), "--split", "dev"])
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("raw", ["missing", "a-file", "no-datasets"])
@@ -258,6 +342,14 @@ INSTRUCT_CASES = [
                                    f'<ROOT>\n<RECORD ID="1">\n<SMOKING STATUS="{SECRET}"/>\n<TEXT>{SECRET}</TEXT>\n'
                                    "</RECORD>\n</ROOT>\n"},
      "i2b2-2006-smoking/x/smokers_surrogate_train_all_version2.xml", 2, "i2b2_2006_smoking"),
+] + [(f"clinical-ie-status-{name}", {"ClinicalIE/x/medication_status/test.csv":
+                                    "snippet,active_medications,discontinued_medications,neither_medications\n"
+                                    f'"{SECRET}.",[],[],"{names}"\n'}, "ClinicalIE/x/medication_status/test.csv", 2,
+      "clinical_ie") for name, names in (("5000-digit-integer", f"[{'9' * 5000}]"),
+                                          ("nested-50k-deep", "[" * 50_000 + "]" * 50_000))] + [
+    ("clinical-ie-annotations-a-set-of-lists", {"ClinicalIE/x/medication_attr/test.csv":
+                                               f'snippet,annotations\n"{SECRET}.","{{[0, 9, \'Medication1\']}}"\n'},
+     "ClinicalIE/x/medication_attr/test.csv", 2, "clinical_ie"),
 ]
 
 
@@ -273,6 +365,15 @@ def test_build_instruct_names_a_malformed_source(tmp_path, capsys, files, named,
     assert manifest[source]["error"] and not (out / f"{source}.jsonl").exists()
 
 
+@pytest.mark.parametrize("files, named, at, source", [pytest.param(*case[1:], id=case[0]) for case in INSTRUCT_CASES
+                                                      if case[0] not in IN_A_LABEL_COLUMN])
+def test_build_instruct_never_shows_even_a_short_text(tmp_path, capsys, files, named, at, source):
+    raw, out = write_tree(tmp_path / "raw", with_short_secret(files)), tmp_path / "out"
+    result = run_in_process(["build-instruct", "--raw-dir", raw, "--out", out], capsys)
+    assert_clean_failure(result, "data_builders build-instruct", names=[place(raw, named, at)], secrets=[SHORT])
+    assert SHORT not in (out / "manifest.json").read_text()
+
+
 SNLI = {"SNLI/x/snli_1.0/snli_1.0_train.jsonl": json.dumps(
     {"sentence1": "A dog runs.", "sentence2": "An animal moves.", "gold_label": "entailment"}) + "\n"}
 
@@ -286,6 +387,29 @@ def test_build_instruct_never_replaces_what_it_did_not_make(tmp_path, capsys, ou
     result = run_in_process(["build-instruct", "--raw-dir", raw, "--out", target], capsys)
     assert_clean_failure(result, "data_builders build-instruct", names=[f"--out {target}"])
     assert checksums(tmp_path) == before and not hidden_leftovers(tmp_path)
+
+
+def test_build_instruct_reports_an_instance_the_format_refuses(tmp_path, capsys):
+    """A BRAT entity over white space passes the reader, but no record can ask for an empty span."""
+    raw = write_tree(tmp_path / "raw", {"n2c2-2018-ade/x/train/100.txt": f" {SHORT} took quorvexan.\n",
+                                        "n2c2-2018-ade/x/train/100.ann": "T1\tDrug 0 1\t \n"})
+    result = run_in_process(["build-instruct", "--raw-dir", raw, "--out", tmp_path / "out"], capsys)
+    assert_clean_failure(result, "data_builders build-instruct", secrets=[SHORT],
+                         names=["n2c2_2018_ade instance 'n2c2_2018_ade-100-0': spans[0] is empty (white space only)"])
+    assert written_by(tmp_path / "out") == instruct_build.TOOL
+
+
+def test_a_source_reader_bug_is_a_traceback_and_stored_nowhere(tmp_path, capsys, monkeypatch):
+    """A reader's ValueError (a bug) quoting the release must neither pass for bad input nor reach manifest.json."""
+    def buggy(source, paths):
+        raise ValueError(f"invalid literal for int() with base 10: '{SECRET}'")
+        yield
+
+    raw = write_tree(tmp_path / "raw", SNLI)
+    monkeypatch.setitem(SOURCES, "snli", SOURCES["snli"]._replace(build=buggy))
+    with pytest.raises(ValueError, match="invalid literal for int"):
+        main(["build-instruct", "--raw-dir", str(raw), "--out", str(tmp_path / "out")])
+    assert not (tmp_path / "out").exists() and not hidden_leftovers(tmp_path)
 
 
 def test_build_instruct_with_no_release_file_writes_nothing(tmp_path, capsys):
@@ -358,6 +482,11 @@ def test_mix_replaces_its_own_earlier_mix_but_not_a_users_file(inputs, capsys):
     ({"recipe.toml": b"[groups.nli]\ntasks = ['nli\xff']\n"}, "recipe.toml:"),
     ({"recipe.toml": "[groups.nli]\ntasks = ['ner']\n"}, "recipe.toml:"),
     ({"eval/gad/dev.jsonl": "not json\n"}, "eval/gad/dev.jsonl:1:"),
+    ({"built/manifest.json": '{"snli": {"domain": "general", "counts": {"nli": ' + "9" * 5000 + "}}}"}, "built/manifest.json:"),
+    ({"built/manifest.json": "[" * 100_000 + "]" * 100_000}, "built/manifest.json:"),
+    ({"built/manifest.json": b'{"snli": {"domain": "g\xe9n\xe9ral"}}'}, "built/manifest.json:"),
+    ({"recipe.toml": "[groups.nli]\ntasks = ['nli']\nx = " + "[" * 100_000 + "]" * 100_000 + "\n"}, "recipe.toml:"),
+    ({"recipe.toml": "[groups.nli]\ntasks = ['nli']\nx = " + "9" * 5000 + "\n"}, "recipe.toml:"),
 ])
 def test_mix_names_a_malformed_input(inputs, capsys, change, named):
     write_tree(inputs, change)
@@ -390,6 +519,22 @@ def test_demo_corpus_never_replaces_a_file(tmp_path, capsys):
     result = run_in_process(["demo-corpus", "--out", tmp_path / "raw"], capsys)
     assert_clean_failure(result, "data_builders demo-corpus", names=[f"--out {tmp_path / 'raw'}"])
     assert (tmp_path / "raw").read_text() == "my notes\n" and not hidden_leftovers(tmp_path)
+
+
+@pytest.mark.parametrize("cli, argv, script", [
+    (main, ["build", "--raw-dir", "RAW", "--out", "OUT", "--only", "nope"], "data_builders build"),
+    (main, ["build-instruct", "--raw-dir", "RAW"], "data_builders build-instruct"),
+    (main, ["mix", "--built", "B", "--recipe", "full", "--out", "M", "--seed", "x"], "data_builders mix"),
+    (main, ["demo-corpus", "--out", "RAW", "--seed", "x"], "data_builders demo-corpus"),
+    (instruct_main, ["build", "--out", "OUT"], "data_builders.instruct build"),
+    (instruct_main, ["mix", "--built", "B", "--recipe", "full", "--out", "M", "--total", "x"], "data_builders.instruct mix"),
+])
+def test_argument_errors_start_like_every_other_error_of_the_command(capsys, cli, argv, script):
+    """argparse's usage errors and the command's own errors share one prefix, so one grep finds both."""
+    with pytest.raises(SystemExit) as e:
+        cli(argv)
+    result = SimpleNamespace(returncode=e.value.code, stdout="", stderr=capsys.readouterr().err)
+    assert_clean_failure(result, script, names=["argument"])
 
 
 # ---------------------------------------------------------------------------------------------

@@ -143,7 +143,7 @@ CASES = [
     case("out-is-a-link", out_is_a_link, names=["{out}", "symbolic link"], extra=["--overwrite"]),
     case("out-holds-an-earlier-merge", out_holds_an_earlier_merge, names=["{out}", "pass --overwrite"]),
     # numbers: finite and bounded arguments, finite inputs, no overflow in the output dtype
-    case("weight-nan", names=["--weight", "'nan' is not a finite number"], process=True,
+    case("weight-nan", names=["--weight", "expected a finite number, got 'nan'"], process=True,
          extra=["--weight", "nan"]),
     case("weight-inf", names=["--weight", "'inf'"], extra=["--weight", "inf"]),
     case("weight-minus-inf", names=["--weight", "'-inf'"], extra=["--weight=-inf"]),
@@ -165,7 +165,7 @@ CASES = [
          names=["{ft}/model.safetensors.index.json", "'../base/model.safetensors'", "not a plain file name"]),
     case("index-entry-absolute", index("{base}/model.safetensors"),
          names=["{ft}/model.safetensors.index.json", "not a plain file name"]),
-    case("index-not-json", index('"'), names=["{ft}/model.safetensors.index.json", "not a safetensors index"]),
+    case("index-not-json", index('"'), names=["{ft}/model.safetensors.index.json:1: not valid JSON"]),
     case("truncated-weights", truncated_weights, process=True,
          names=["{ft}/model.safetensors: not a readable safetensors file"]),
     case("garbage-header", garbage_header, names=["{ft}/model.safetensors: not a readable safetensors file"]),

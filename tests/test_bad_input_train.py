@@ -8,13 +8,15 @@ imports); the ones marked `process` run the real command line. Damaged and craft
 are here too: resuming never runs code from a checkpoint, and falls back past a damaged one.
 """
 
+import importlib
+import io
 import json
 import os
 import pickle
 import shutil
+import struct
 import subprocess
 import sys
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -97,13 +99,64 @@ def crafted_metadata(w):
 
 
 def crafted_entry(w):
-    """A valid index whose optimizer entry `lr` points at a torch.save'd payload that runs a command."""
+    """A valid index whose optimizer entry `lr` points at a torch.save'd payload that runs a command,
+    appended to the checkpoint's data file; returns that file and the payload's offset."""
     index = _read_index(w.step)
     key = next(k for k in index.storage_data if k.fqn.endswith("param_groups.0.lr"))
-    payload = w.step / "__crafted.distcp"
+    payload, data = io.BytesIO(), w.step / "__0_0.distcp"
     torch.save(Evil(w.world / "sentinel"), payload)
-    index.storage_data[key] = _StorageInfo("__crafted.distcp", 0, payload.stat().st_size)
+    offset = data.stat().st_size
+    with open(data, "ab") as f:
+        f.write(payload.getvalue())
+    index.storage_data[key] = _StorageInfo(data.name, offset, len(payload.getvalue()))
     (w.step / ".metadata").write_bytes(pickle.dumps(index))
+    return data, offset
+
+
+def record(**fields):
+    """An index whose first data record has `fields` changed (DCP's `_StorageInfo`)."""
+    def setup(w):
+        index = _read_index(w.step)
+        info = next(iter(index.storage_data.values()))
+        for name, value in fields.items():
+            setattr(info, name, value)
+        (w.step / ".metadata").write_bytes(pickle.dumps(index))
+    return setup
+
+
+def record_dropped(w):
+    """An index that lists an entry but not the data record it reads from."""
+    index = _read_index(w.step)
+    del index.storage_data[next(iter(index.storage_data))]
+    (w.step / ".metadata").write_bytes(pickle.dumps(index))
+
+
+def build_on(module, name, attribute):
+    """A pickle whose BUILD sets `attribute` of the global `module.name` itself to torch.Size.
+
+    As slot state, which pickle sets with setattr; a class's own __dict__ cannot be written to.
+    """
+    key = attribute.encode()
+    return (pickle.PROTO + b"\x02" + pickle.GLOBAL + f"{module}\n{name}\n".encode() + pickle.NONE
+            + pickle.EMPTY_DICT + pickle.BINUNICODE + struct.pack("<I", len(key)) + key
+            + pickle.GLOBAL + b"torch\nSize\n" + pickle.SETITEM + pickle.TUPLE2 + pickle.BUILD + pickle.STOP)
+
+
+def users_model_folder(w):
+    """The run's exported model replaced by a folder of the user's (no marker)."""
+    shutil.rmtree(w.run / "model")
+    (w.run / "model").mkdir()
+    (w.run / "model" / "notes.txt").write_text("a user's notes\n")
+
+
+def checkpoints_a_file(w):
+    shutil.rmtree(w.run / "checkpoints")
+    (w.run / "checkpoints").write_text("a user's notes\n")
+
+
+def metrics_a_folder(w):
+    (w.run / "metrics.jsonl").unlink()
+    (w.run / "metrics.jsonl").mkdir()
 
 
 class Evil:
@@ -173,6 +226,26 @@ CASES = [
      ["step-000002/.metadata", "'posix.system'"], True),
     ("checkpoint-entry-runs-code", crafted_entry, lambda w: args_for(w, "--resume", out="{run}"),
      ["step-000002", "param_groups.0.lr", "not plain data"], False),
+    ("checkpoint-offset-not-a-number", record(offset="a"), lambda w: args_for(w, "--resume", out="{run}"),
+     ["step-000002/.metadata", "offset", "no checkpoint"], False),
+    ("checkpoint-offset-negative", record(offset=-1), lambda w: args_for(w, "--resume", out="{run}"),
+     ["step-000002/.metadata", "offset", "no checkpoint"], False),
+    ("checkpoint-data-compressed", record(transform_descriptors=["zstd"]),
+     lambda w: args_for(w, "--resume", out="{run}"), ["step-000002/.metadata", "transformed"], False),
+    ("checkpoint-record-missing", record_dropped, lambda w: args_for(w, "--resume", out="{run}"),
+     ["step-000002/.metadata", "lacks a data record"], False),
+    ("checkpoint-state-huge-integer", write("run/checkpoints/step-000002/state.json", b"[1" + b"0" * 5000 + b"]"),
+     lambda w: args_for(w, "--resume", out="{run}"), ["step-000002/state.json", "too large"], False),
+    ("checkpoint-state-deeply-nested", write("run/checkpoints/step-000002/state.json", b"[" * 100_000),
+     lambda w: args_for(w, "--resume", out="{run}"), ["step-000002/state.json", "too deeply nested"], False),
+    ("checkpoint-entry-is-a-file", write("run/checkpoints/step-000009", b"a user's notes\n"),
+     lambda w: args_for(w, "--resume", out="{run}"), ["step-000009", "not a checkpoint folder"], False),
+    ("checkpoint-holds-a-users-file", write("run/checkpoints/step-000002/notes.txt", b"a user's notes\n"),
+     lambda w: args_for(w, "--resume", out="{run}"), ["step-000002", "not a checkpoint folder"], False),
+    ("checkpoints-is-a-file", checkpoints_a_file, lambda w: args_for(w, "--resume", out="{run}"),
+     ["checkpoints", "not the folder"], False),
+    ("metrics-is-a-folder", metrics_a_folder, lambda w: args_for(w, "--resume", out="{run}"),
+     ["metrics.jsonl", "not the file"], False),
 ]
 
 
@@ -192,13 +265,44 @@ def test_bad_input_is_one_line_and_changes_nothing(finished, world, capsys, setu
 def test_the_crafted_checkpoints_would_run_code_if_unpickled(world):
     """The two payloads above are live: plain pickle and torch.load(weights_only=False), DCP's own
     readers, run their command."""
-    crafted_entry(world)
-    torch.load(world.step / "__crafted.distcp", weights_only=False)
+    data, offset = crafted_entry(world)
+    torch.load(io.BytesIO(data.read_bytes()[offset:]), weights_only=False)
     assert (world.world / "sentinel").exists()
     (world.world / "sentinel").unlink()
     crafted_metadata(world)
     pickle.loads((world.step / ".metadata").read_bytes())
     assert (world.world / "sentinel").exists()
+
+
+@pytest.mark.parametrize("module, name, attribute", [("pathlib", "PosixPath", "__fspath__"),
+                                                     ("torch.serialization", "_get_layout", "cache")])
+def test_an_index_cannot_change_a_class_or_function(world, capsys, module, name, attribute):
+    """pickle's BUILD on an allowed class or function itself, rather than on a fresh instance, would
+    set `attribute` for the whole process: after `PosixPath.__fspath__ = torch.Size`, every
+    open(path) fails; `_get_layout.cache` is where torch looks layouts up."""
+    target, missing = getattr(importlib.import_module(module), name), object()
+    saved = vars(target).get(attribute, missing)
+    (world.step / ".metadata").write_bytes(build_on(module, name, attribute))
+    try:
+        result = run_in_process(capsys, args_for(world, "--resume", out="{run}"))
+        changed = vars(target).get(attribute, missing) is not saved
+    finally:  # undo what a failing unpickler did, for the tests that follow
+        if saved is not missing:
+            setattr(target, attribute, saved)
+        elif attribute in vars(target):
+            delattr(target, attribute)
+    assert not changed
+    assert_clean_failure(result, "train.py", names=["step-000002/.metadata", name, "sets attributes"])
+
+
+def test_resume_refuses_a_users_model_folder_before_the_ranks_meet(world, capsys, monkeypatch):
+    """The export replaces OUT/model at the end, on rank 0 alone: a folder it must not replace is
+    refused at the start, on every rank, before they meet (so none waits for a rank 0 that stopped)."""
+    users_model_folder(world)
+    monkeypatch.setattr(train, "init_distributed", lambda: pytest.fail("the ranks met before OUT/model was checked"))
+    result = run_in_process(capsys, args_for(world, "--resume", out="{run}"))
+    assert_clean_failure(result, "train.py", names=[str(world.run / "model"), "did not write"])
+    assert (world.run / "model" / "notes.txt").read_text() == "a user's notes\n"
 
 
 def test_a_damaged_newest_checkpoint_is_skipped_with_a_warning(finished, tmp_path, capsys, monkeypatch):

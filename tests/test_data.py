@@ -131,8 +131,11 @@ def test_a_template_whose_prompt_is_not_a_prefix_is_refused_naming_the_record():
     tok = make_tokenizer()
     tok.chat_template = ("{% if add_generation_prompt %}<|assistant|> {% endif %}"
                          "{% for m in messages %}{{ m['content'] }} {% endfor %}")
-    with pytest.raises(DataError, match="record x7: the chat template renders the conversation"):
+    with pytest.raises(DataError, match="record 'x7': the chat template renders the conversation"):
         encode_records(tok, [make_record(7, ["fever"], ["fever"])], progress=False)
+    long_id = {**make_record(8, ["fever"], ["fever"]), "id": "Mary Smith took quorvexan for her fever. " * 5}
+    with pytest.raises(DataError, match=r"^record 'Mary Smith took quorvexan for her fe\.\.\.: the chat template"):
+        encode_records(tok, [long_id], progress=False)
 
 
 # ---- plans, micro-batches, packing ------------------------------------------------------------

@@ -155,6 +155,10 @@ def test_replaces_an_earlier_demo_corpus_but_never_other_data(tmp_path, capsys):
     demo = tmp_path / "demo"
     write_demo_corpus(demo, seed=1)
     first = (demo / "biosses" / "dev.tsv").read_bytes()
-    (demo / "stale.tsv").write_text("left over")
     assert data_builders(["demo-corpus", "--out", str(demo), "--seed", "2"]) == 0
-    assert not (demo / "stale.tsv").exists() and (demo / "biosses" / "dev.tsv").read_bytes() != first
+    assert (demo / "biosses" / "dev.tsv").read_bytes() != first
+    (demo / "notes.txt").write_text("mine")  # put there by hand since: the corpus is no longer only its own
+    with pytest.raises(SystemExit) as e:
+        data_builders(["demo-corpus", "--out", str(demo), "--seed", "3"])
+    assert e.value.code == 2 and "now also holds 'notes.txt'" in capsys.readouterr().err
+    assert (demo / "notes.txt").read_text() == "mine"

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from mnlu.cli import InputError
 from mnlu.fileio import (MARKER, OutputError, atomic_directory, atomic_write, check_output_folder, claim_output_folder,
-                         remove_stale_temporaries, written_by)
+                         read_json, remove_stale_temporaries, written_by)
 
 
 def test_atomic_write_replaces_only_on_success(tmp_path):
@@ -79,6 +80,23 @@ def test_a_users_folder_or_file_is_never_replaced(tmp_path, make):
     assert sorted(str(p) for p in tmp_path.rglob("*")) == before
 
 
+@pytest.mark.parametrize("added", ["preds", "notes.txt"])
+def test_an_own_folder_that_now_holds_something_else_is_not_replaced(tmp_path, added):
+    """infer.py --out merged/preds, then merge.py --overwrite --out merged: the answers must survive."""
+    out = tmp_path / "merged"
+    with atomic_directory(out, "merge.py") as tmp:
+        (tmp / "model.safetensors").write_text("1")
+    if added == "preds":
+        claim_output_folder(out / added, "infer.py")
+    else:
+        (out / added).write_text("mine")
+    before = sorted(str(p) for p in tmp_path.rglob("*"))
+    with pytest.raises(OutputError, match=f"now also holds '{added}', which merge.py did not write"):
+        with atomic_directory(out, "merge.py"):
+            pass
+    assert sorted(str(p) for p in tmp_path.rglob("*")) == before
+
+
 def test_an_empty_folder_may_be_used(tmp_path):
     (tmp_path / "out").mkdir()
     with atomic_directory(tmp_path / "out", "evaluate.py") as tmp:
@@ -122,10 +140,11 @@ def test_the_next_write_removes_stale_temporaries_of_its_own_target_only(tmp_pat
     dead, alive = _dead_pid(), os.getpid()
     stale_dir = tmp_path / f".model.{dead}-0123456789ab.tmp"
     stale_old_format = tmp_path / ".model.0123456789ab.tmp"  # before temporaries carried a PID
+    no_such_pid = tmp_path / f".model.{2**70}-0123456789ab.tmp"  # past what os.kill takes
     running = tmp_path / f".model.{alive}-0123456789ab.tmp"  # a writer still at work
     other = tmp_path / f".model2.{dead}-0123456789ab.tmp"  # another output's
     users = tmp_path / ".model.backup.tmp"  # not of the temporary shape
-    for folder in (stale_dir, stale_old_format, running, other, users):
+    for folder in (stale_dir, stale_old_format, no_such_pid, running, other, users):
         folder.mkdir()
         (folder / "shard").write_bytes(b"x")
     with atomic_directory(tmp_path / "model", "merge.py"):
@@ -152,3 +171,15 @@ def test_a_previous_output_left_aside_by_a_killed_replace_is_put_back(tmp_path):
     (old / "scores.json").write_text("{}")
     remove_stale_temporaries(tmp_path, "report")
     assert (tmp_path / "report" / "scores.json").exists() and not old.exists()
+
+
+@pytest.mark.parametrize("text, message", [
+    (b"\xff\xfe{}", "not UTF-8 text"),
+    (b'{"a": 1,\n "b": }', ":2: not valid JSON"),
+    (b"[" * 100_000 + b"]" * 100_000, "a JSON value too large or too deeply nested"),
+    (b'{"n": ' + b"9" * 5000 + b"}", "a JSON value too large or too deeply nested"),
+])
+def test_read_json_names_the_file_for_anything_json_cannot_read(tmp_path, text, message):
+    (tmp_path / "run.json").write_bytes(text)
+    with pytest.raises(InputError, match=f"^{tmp_path / 'run.json'}{message if message.startswith(':') else ': ' + message}"):
+        read_json(tmp_path / "run.json")

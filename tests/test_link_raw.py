@@ -66,3 +66,13 @@ def test_a_mapping_to_a_missing_folder_is_an_error_naming_it(staged, tmp_path):
     result = subprocess.run(command, capture_output=True, text=True)
     assert result.returncode == 2 and "bc2gm -> " in result.stderr and "do not exist" in result.stderr
     assert not (tmp_path / "links").exists()
+
+
+@pytest.mark.parametrize("dataset", ["../outside", "/tmp/abs", "a/b"])
+def test_a_dataset_id_that_is_a_path_is_refused(staged, tmp_path, dataset):
+    """Each id becomes a link's name in --out: `../outside` would place (and later unlink) links elsewhere."""
+    mapping = staged.parent / "eval_release_dirs.json"
+    mapping.write_text(json.dumps({dataset: "raw/LINNAEUS"}))
+    with pytest.raises(InputError, match="dataset ids must be plain names"):
+        link_raw(staged, mapping, tmp_path / "links")
+    assert not (tmp_path / "links").exists() and not (tmp_path / "outside").exists()

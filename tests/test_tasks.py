@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from mnlu.records import check_record
-from mnlu.tasks import make_record, ner_record, qa_record, re_record, source_text, sts_record
+from mnlu.records import RecordError, check_record
+from mnlu.tasks import make_record, ner_record, nli_record, qa_record, re_record, source_text, sts_record
 
 FIXTURES = json.loads((Path(__file__).parent / "fixtures" / "unified_format.json").read_text())
 
@@ -85,7 +85,7 @@ def test_multi_label_answers_take_one_line_each_and_none_for_the_empty_set():
     assert user_and_answer(record)[1] == "(A) resisting cell death\n(B) inducing angiogenesis"
     empty = make_record("dc", **{**fields, "answers": []}, shuffle=False)
     assert user_and_answer(empty)[1] == "None"
-    with pytest.raises(ValueError, match="exactly one answer"):
+    with pytest.raises(RecordError, match="exactly one answer, got 2"):
         make_record("dc", **{**fields, "multi_label": False})
 
 
@@ -140,15 +140,44 @@ def test_source_text_is_found_again_in_every_task_with_a_text():
         assert source_text(record) == f["fields"].get("text")
 
 
-@pytest.mark.parametrize("bad_labels, message", [(["A", "a"], "repeat"), (["A:B"], "':'"), (["A\nB"], "newline")])
+@pytest.mark.parametrize("bad_labels, message", [(["A", "a"], "label 'a' repeats"), (["A:B"], "':'"),
+                                                 (["A\nB"], "newline")])
 def test_bad_labels_are_refused(bad_labels, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(RecordError, match=message):
         ner_record(id="x", dataset="d", split="dev", text="t", labels=bad_labels, spans=[])
 
 
 def test_bad_options_are_refused():
-    with pytest.raises(ValueError, match="distinct"):
+    with pytest.raises(RecordError, match="distinct strings, got 2 of which 1 distinct"):
         re_record(id="x", dataset="d", split="dev", text="t", type_1="A", span_1="a", type_2="B", span_2="b",
                   options=["x", "x"], answer="x")
-    with pytest.raises(ValueError, match="not distinct options"):
+    with pytest.raises(RecordError, match=r"answers\[0\] is not one of the options"):
         qa_record(id="x", dataset="d", split="dev", question="q", text="t", options=["yes", "no"], answer="maybe")
+    with pytest.raises(RecordError, match=r"answers\[1\] repeats an earlier answer"):
+        make_record("dc", **{**fixture("dc"), "answers": ["resisting cell death"] * 2})
+
+
+SENTENCE = "Mary Smith took quorvexan for her fever."  # an option of NLI or QA may be a sentence of the data
+
+
+@pytest.mark.parametrize("options, answer", [([SENTENCE, SENTENCE], SENTENCE), (["yes", "no"], SENTENCE),
+                                             (["yes", "no"], "Mary Smith")])
+def test_a_refusal_names_options_and_answers_by_index_never_by_text(options, answer):
+    with pytest.raises(RecordError) as e:
+        nli_record(id="mednli.dev.7", dataset="mednli", split="dev", premise=SENTENCE, hypothesis=SENTENCE,
+                   options=options, answer=answer)
+    assert str(e.value).startswith("mednli instance 'mednli.dev.7': ") and "Mary" not in str(e.value)
+
+
+def test_a_refusal_shows_labels_and_ids_as_bounded_excerpts():
+    label = "Disease: " + "Mary Smith " * 10
+    with pytest.raises(RecordError) as e:
+        ner_record(id="Mary Smith " * 10, dataset="d", split="dev", text=SENTENCE, labels=[label], spans=[])
+    assert str(e.value) == ("d instance 'Mary Smith Mary Smith Mary Smith Mar...: "
+                            "label 'Disease: Mary Smith Mary Smith Mary ... is empty or holds a newline or ':'")
+    with pytest.raises(RecordError, match=r"spans\[0\] has the label 'Drug', which is not asked for"):
+        ner_record(id="x", dataset="d", split="dev", text=SENTENCE, labels=["Disease"],
+                   spans=[{"label": "Drug", "text": "quorvexan"}])
+    with pytest.raises(RecordError, match=r"spans\[0\] is empty \(white space only\)$"):
+        ner_record(id="x", dataset="d", split="dev", text=SENTENCE, labels=["Disease"],
+                   spans=[{"label": "Disease", "text": " ", "start": 3}])

@@ -180,12 +180,47 @@ def test_sigkilled_run_resumes_bit_for_bit(setup, two_procs):
 
 def test_resume_refuses_a_changed_trajectory_and_fresh_runs_refuse_old_checkpoints(setup, reference, capsys):
     args = base_args(setup, reference) + COMMON + ["--micro-batch-size", "4"]
-    with pytest.raises(SystemExit, match="2"):
+    with pytest.raises(SystemExit) as stop:
         run_in_process(args)
+    assert stop.value.code == 2
     assert "already holds a run (checkpoints/step-000006); pass --resume" in capsys.readouterr().err
-    with pytest.raises(SystemExit, match="2"):
+    with pytest.raises(SystemExit) as stop:
         run_in_process([a if a != "1e-2" else "1e-3" for a in args] + ["--resume"])
+    assert stop.value.code == 2
     assert "was made with --lr 0.01, this run has 0.001" in capsys.readouterr().err
+
+
+# Two ranks enter _rank0_atomic_directory, as save_checkpoint and export_hf do; each prints how it ended.
+RANK0_REFUSES = """
+import sys
+from datetime import timedelta
+import torch.distributed as dist
+from mnlu.checkpoints import _rank0_atomic_directory
+dist.init_process_group("gloo", timeout=timedelta(seconds=30))
+try:
+    with _rank0_atomic_directory(sys.argv[1]):
+        print("wrote")
+except ValueError as e:
+    print(f"stopped: {e}")
+"""
+
+
+@pytest.mark.slow
+def test_when_rank_0_cannot_write_every_rank_stops(tmp_path):
+    """Rank 0 alone checks and renames the folder that every rank writes into: when it refuses (here a
+    user's folder in the way), the other ranks hear of it at once instead of waiting for rank 0."""
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "notes.txt").write_text("a user's notes\n")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "WORLD_SIZE": "2", "MASTER_ADDR": "127.0.0.1",
+           "MASTER_PORT": str(free_port())}
+    ranks = [subprocess.Popen([sys.executable, "-c", RANK0_REFUSES, str(tmp_path / "model")], cwd=ROOT,
+                              env={**env, "RANK": str(rank)}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True) for rank in range(2)]
+    outputs = [rank.communicate(timeout=120)[0] for rank in ranks]
+    for output in outputs:
+        assert output.startswith(f"stopped: --out {tmp_path / 'model'} is a folder that train.py did not write"), \
+            outputs
+    assert (tmp_path / "model" / "notes.txt").exists() and not list(tmp_path.glob(".model.*"))
 
 
 # ---- export -------------------------------------------------------------------------------------

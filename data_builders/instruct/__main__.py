@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from data_builders.instruct.build import build
+from data_builders.instruct.build import TOOL, build
 from data_builders.instruct.registry import SOURCES
 from data_builders.mix import mix
 from mnlu.cli import InputError, run_main
@@ -27,7 +27,7 @@ def add_build_command(commands, name="build"):
                    help="output folder: <source>.jsonl and manifest.json (new, empty, or written by an earlier build)")
     b.add_argument("--sources", nargs="+", choices=sorted(SOURCES), metavar="SOURCE",
                    help="build only these (default: all); --out is replaced as a whole")
-    b.set_defaults(run=run_build, script=b.prog.removeprefix("python -m "))
+    b.set_defaults(run=run_build, script=b.prog)
 
 
 def add_mix_command(commands, name="mix"):
@@ -41,14 +41,14 @@ def add_mix_command(commands, name="mix"):
     m.add_argument("--total", type=int, help="override the recipe's total")
     m.add_argument("--exclude-eval", nargs="*", default=[], type=Path, metavar="PATH",
                    help="built evaluation records (files or folders): instances overlapping them are dropped")
-    m.set_defaults(run=run_mix, script=m.prog.removeprefix("python -m "))
+    m.set_defaults(run=run_mix, script=m.prog)
 
 
 def run_build(args):
     """Build, print one line per source; 2 if a source failed (one error line each, after the table)."""
     if not args.raw_dir.is_dir():
         raise InputError(f"--raw-dir {args.raw_dir} is not a folder")
-    check_output_folder(args.out, "build-instruct", inputs=[args.raw_dir])
+    check_output_folder(args.out, TOOL, inputs=[args.raw_dir])
     manifest = build(args.raw_dir, args.out, args.sources)
     for name, entry in manifest.items():
         counts = ", ".join(f"{t} {n}" for t, n in entry["counts"].items()) or "no release files found"
@@ -79,8 +79,9 @@ def run_mix(args):
 
 
 def main(argv=None):
-    """Run one command; bad input ends it with one `data_builders.instruct <command>: error:` line, exit status 2."""
-    parser = argparse.ArgumentParser(prog="python -m data_builders.instruct", description=__doc__.split("\n")[0])
+    """Run one command; bad input ends it with one `data_builders.instruct <command>: error:` line and
+    exit status 2, the prefix of argparse's own errors too (the parser's prog is the module name)."""
+    parser = argparse.ArgumentParser(prog="data_builders.instruct", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     add_build_command(commands)
     add_mix_command(commands)

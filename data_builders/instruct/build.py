@@ -15,9 +15,11 @@ from tqdm import tqdm
 
 from data_builders.instruct.registry import SOURCES
 from data_builders.readers import ReleaseError
-from mnlu.cli import InputError, describe_os_error
+from mnlu.cli import InputError, describe_os_error, excerpt
 from mnlu.fileio import atomic_directory
 from mnlu.records import check_record, write_records
+
+TOOL = "build-instruct"  # the name in the output folder's marker file: the folders this build may replace
 
 
 def source_files(source, raw_dir):
@@ -32,9 +34,10 @@ def build_source(source, paths):
     """
     records, ids = [], set()
     for record in source.build(source, paths):
-        check_record(record, f"{source.name}/{record.get('id')}")
+        where = f"{source.name} instance {excerpt(record.get('id'))}"
+        check_record(record, where)
         if record["task"] not in source.tasks or record["dataset"] != source.name or record["id"] in ids:
-            raise ReleaseError(f"{source.name}/{record['id']}: task, dataset or id breaks the source's declaration")
+            raise ReleaseError(f"{where}: task, dataset or id breaks the source's declaration")
         ids.add(record["id"])
         records.append(record)
     if not records:
@@ -49,13 +52,13 @@ def build(raw_dir, out_dir, names=None):
     if not any(found.values()):
         raise InputError(f"--raw-dir {raw_dir} holds no release file of {'these sources' if names else 'any source'}")
     manifest = {}
-    with atomic_directory(out_dir, "build-instruct") as tmp:
+    with atomic_directory(out_dir, TOOL) as tmp:
         for name, paths in tqdm(found.items(), desc="sources", unit="source"):
             source = SOURCES[name]
             records, error = [], None
             try:
                 records = build_source(source, paths) if paths else []
-            except ValueError as e:  # ReleaseError and RecordError, and make_record's refusals; none quotes text
+            except InputError as e:  # ReleaseError, and RecordError (mnlu.tasks' refusals too): none quotes text
                 error = str(e)
             except OSError as e:  # a release file that cannot be read
                 error = describe_os_error(e)

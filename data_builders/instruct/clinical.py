@@ -337,7 +337,7 @@ def _sdoh_value(source, path, doc, notes, event, trigger, role, argument):
         fail(path, event.line, f"argument {label_excerpt(role)} ({label_excerpt(argument.type)}) is neither a span role "
                                "nor a classified one")
     value = notes.attributes.get((argument.id, attribute))
-    _check(path, event.line, value, SDOH_VALUES[attribute], f"{attribute} of {argument.id}")
+    _check(path, event.line, value, SDOH_VALUES[attribute], f"{attribute} of {label_excerpt(argument.id)}")
     offset, window = line_window(notes.text, [(trigger.start, trigger.end), (argument.start, argument.end)])
     yield choice_instance(source, "eac", f"{doc}-{event.id}-{argument.id}", text=window, trigger=event.type,
                           trigger_span=trigger.text, attribute="TypeLiving" if argument.type == "TypeLiving" else "Status",

@@ -51,7 +51,7 @@ def _status(path):
 def _json_list(path, lineno, value, column):
     try:
         names = json.loads(value)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # not JSON; an integer past 4,300 digits; nesting past the recursion limit
         names = None
     if not isinstance(names, list) or not all(isinstance(n, str) and n.strip() for n in names):
         fail(path, lineno, f"{column} is not a JSON list of medication names")
@@ -65,7 +65,7 @@ def _attributes(path):
         snippet = row["snippet"]
         try:
             annotations = ast.literal_eval(row["annotations"])
-        except (ValueError, SyntaxError):
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):  # what the ast docs say it raises
             annotations = None
         if not isinstance(annotations, list):
             fail(path, lineno, "annotations is not a list literal")
