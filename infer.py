@@ -180,7 +180,7 @@ def prompted(record, tokenizer, train, shots, seed):
 
 def load_backend(args, model, backend, dtype, device, tokenizer, settings):
     """(generate, chunk size): a function prompts -> generated ids, and how many prompts to give it at once."""
-    print(f"backend {backend}, {dtype}, sampling {json.dumps(settings)}", file=sys.stderr)
+    print(f"{TOOL}: backend {backend}, {dtype}, sampling {json.dumps(settings)}", file=sys.stderr)
     if backend == "vllm":
         generate = vllm_engine(str(model), settings, dtype=dtype, tensor_parallel_size=args.tensor_parallel_size,
                                max_num_seqs=args.max_num_seqs, gpu_memory_utilization=args.gpu_memory_utilization,

@@ -182,6 +182,7 @@ def test_bad_input_fails_cleanly_and_touches_nothing(world, capsys, monkeypatch,
                                                      process):
     if setup:
         setup(world)
+        capsys.readouterr()  # what setting up printed (an earlier merge's progress) is not the failure's
     before = checksums(world.world)
     args = argv(world, **argv_parts)
     if process:
