@@ -127,7 +127,7 @@ def run(argv=None):
     except OSError as e:
         message = describe_os_error(e)
     else:
-        teardown()
+        teardown(finished=True)
         return
     stop(message)  # out of the except block: the exception, and the progress bar it kept open, are gone
 

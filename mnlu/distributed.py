@@ -42,8 +42,13 @@ def init_distributed():
     return dist.get_rank(), dist.get_world_size(), device
 
 
-def teardown():
+def teardown(finished=False):
+    """Leave the process group. `finished`: every rank got here after the last collective, so wait
+    for all of them first; rank 0's last broadcast may still be in flight, and destroying the
+    group under it aborts the process ("terminate called without an active exception")."""
     if dist.is_initialized():
+        if finished:
+            dist.barrier()
         dist.destroy_process_group()
 
 
