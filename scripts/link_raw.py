@@ -1,6 +1,6 @@
 """Lay out a copy of the real release files the way the builders read them, as symbolic links.
 
-    python scripts/link_raw.py ../shared/data/raw --out .cache/raw-real
+    python scripts/link_raw.py /path/to/releases/raw --out .cache/raw-real
     python -m data_builders build --raw-dir .cache/raw-real --out data/eval --split train dev
     python -m data_builders build-instruct --raw-dir .cache/raw-real --out data/instruct
 
@@ -53,7 +53,7 @@ def link_raw(raw, release_dirs, out):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("raw", type=Path, help="the copy of the release files, e.g. ../shared/data/raw")
+    parser.add_argument("raw", type=Path, help="the copy of the release files, e.g. /path/to/releases/raw")
     parser.add_argument("--release-dirs", type=Path,
                         help="JSON {dataset id: folder holding its release files, relative to this JSON file} "
                              "(default: eval_release_dirs.json beside RAW)")

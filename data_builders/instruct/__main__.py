@@ -1,6 +1,6 @@
 """MNLU-Instruct from the command line: build the sources, then mix them by a recipe.
 
-    python -m data_builders.instruct build --raw-dir ../shared/data/raw --out built/instruct
+    python -m data_builders.instruct build --raw-dir /path/to/releases/raw --out built/instruct
     python -m data_builders.instruct mix --built built/instruct --recipe full --out mnlu_instruct.jsonl
 
 `add_build_command`/`add_mix_command` and `run_build`/`run_mix` let another CLI offer the same
