@@ -33,7 +33,7 @@ from tqdm import tqdm
 
 from mnlu.chat import prompt_token_ids, render_prompt
 from mnlu.cli import AT_LEAST_1, SEED, InputError, argument, excerpt, run_main
-from mnlu.fileio import atomic_write, check_output_folder, claim_output_folder
+from mnlu.fileio import atomic_write, check_output_folder, claim_output_folder, numbered_lines
 from mnlu.generate import (check_model_folder, completion_text, greedy_generate, load_hf_model, load_tokenizer,
                            sampling_settings, vllm_engine)
 from mnlu.parse import locate_spans, parse_answer
@@ -270,15 +270,7 @@ def read_texts(args):
         if not args.text.strip():
             raise InputError("--text is empty")
         return [args.text]
-    texts = []
-    with open(args.input, "rb") as f:
-        for lineno, raw in enumerate(f, 1):
-            try:
-                line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8").rstrip("\n").rstrip("\r")
-            except UnicodeDecodeError:
-                raise InputError(f"{args.input}:{lineno}: not UTF-8 text") from None
-            if line.strip():
-                texts.append(line)
+    texts = [line for _, line in numbered_lines(args.input) if line.strip()]
     if not texts:
         raise InputError(f"{args.input}: no text in it")
     return texts

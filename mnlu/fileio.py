@@ -145,6 +145,20 @@ def read_json(path):
         raise InputError(f"{path}: a JSON value too large or too deeply nested to read") from None
 
 
+def numbered_lines(path):
+    """Yield (line number, text without its newline) for each line of a UTF-8 file.
+
+    Lines are split at \\n only (a record's text may hold U+2028 or a lone \\r) and decoded one by
+    one, so bytes that are not UTF-8 raise InputError naming `path:line`.
+    """
+    with open(path, "rb") as f:
+        for lineno, raw in enumerate(f, 1):
+            try:
+                yield lineno, raw.decode("utf-8-sig" if lineno == 1 else "utf-8").rstrip("\r\n")
+            except UnicodeDecodeError:
+                raise InputError(f"{path}:{lineno}: not UTF-8 text") from None
+
+
 def glob_escape(name):
     """`name` as a glob pattern that matches only itself."""
     return re.sub(r"([*?\[])", r"[\1]", name)

@@ -23,7 +23,7 @@ import re
 import string
 
 from mnlu.cli import InputError, excerpt
-from mnlu.fileio import atomic_write
+from mnlu.fileio import atomic_write, numbered_lines
 
 SPAN_TASKS = ("ner", "ete", "eae")
 CHOICE_TASKS = ("eac", "dc", "re", "qa", "nli", "sts")
@@ -106,30 +106,17 @@ def read_records(path):
 
 
 def numbered_records(path):
-    """Yield (line number, record) for each record of a JSONL file, checked; errors name `path:line`.
-
-    Lines are split at \\n only (a record's text may hold U+2028 or a lone \\r) and decoded one by one,
-    so an encoding error names its line.
-    """
-    with open(path, "rb") as f:
-        for lineno, raw in enumerate(f, 1):
-            yield from _parse_line(raw, path, lineno)
-
-
-def _parse_line(raw, path, lineno):
-    try:
-        line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
-    except UnicodeDecodeError:
-        raise RecordError(f"{path}:{lineno}: not UTF-8 text") from None
-    if not line.strip():
-        return
-    try:
-        record = json.loads(line)
-    except json.JSONDecodeError as e:
-        raise RecordError(f"{path}:{lineno}: not valid JSON ({e.msg}, column {e.colno})") from None
-    except (ValueError, RecursionError):  # an integer past 4,300 digits, nesting past the recursion limit
-        raise RecordError(f"{path}:{lineno}: a JSON value too large or too deeply nested to read") from None
-    yield lineno, check_record(record, f"{path}:{lineno}")
+    """Yield (line number, record) for each record of a JSONL file, checked; errors name `path:line`."""
+    for lineno, line in numbered_lines(path):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise RecordError(f"{path}:{lineno}: not valid JSON ({e.msg}, column {e.colno})") from None
+        except (ValueError, RecursionError):  # an integer past 4,300 digits, nesting past the recursion limit
+            raise RecordError(f"{path}:{lineno}: a JSON value too large or too deeply nested to read") from None
+        yield lineno, check_record(record, f"{path}:{lineno}")
 
 
 def write_records(path, records):
