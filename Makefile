@@ -1,12 +1,12 @@
-# Two commands on a fresh machine: `make test` and `make demo`.
-# Both create .venv with the CPU build of torch, install mnlu into it, then run.
+# Two commands on a fresh machine: `make test` and `make demo` (`make lint` checks the code style).
+# All create .venv with the CPU build of torch, install mnlu into it, then run.
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 TORCH  ?= torch==2.13.0
 VLLM_VENV := .venv-vllm
 
-.PHONY: install test demo test-vllm clean
+.PHONY: install test lint demo test-vllm clean
 
 install: $(VENV)/.installed
 
@@ -20,6 +20,11 @@ $(VENV)/.installed: pyproject.toml Makefile
 
 test: install
 	$(BIN)/python -m pytest -q
+
+# ruff, pinned in the test extra: the formatter's output and the lint rules are in pyproject.toml.
+lint: install
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
 
 demo: install
 	$(BIN)/python scripts/demo.py

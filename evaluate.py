@@ -30,20 +30,32 @@ TOOL = "evaluate.py"
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("folders", nargs="+", type=Path, help="prediction folders, one system each (preds/NAME/)")
-    parser.add_argument("--out", type=Path, required=True,
-                        help="report folder: scores.json, scores.csv, report.md (replaced as a whole; "
-                             "only a folder that evaluate.py wrote, or a new or empty one)")
-    parser.add_argument("--paper", action="store_true",
-                        help="add the paper's Table 5 columns (ChatGPT, GPT-4, LLaMA-3.1-8B, BioMistral-7B, BioMistral-NLU)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="report folder: scores.json, scores.csv, report.md (replaced as a whole; "
+        "only a folder that evaluate.py wrote, or a new or empty one)",
+    )
+    parser.add_argument(
+        "--paper",
+        action="store_true",
+        help="add the paper's Table 5 columns (ChatGPT, GPT-4, LLaMA-3.1-8B, BioMistral-7B, BioMistral-NLU)",
+    )
     parser.add_argument("--plot", action="store_true", help="also write report.png (needs matplotlib)")
-    parser.add_argument("--compat", choices=["released"],
-                        help="score like the released BioMistral-NLU evaluation.py instead of the benchmarks' metrics")
-    parser.add_argument("--allow-partial", action="store_true",
-                        help="score prediction files that hold fewer records than run.json expects, "
-                             "marked incomplete in the report, instead of refusing them")
+    parser.add_argument(
+        "--compat",
+        choices=["released"],
+        help="score like the released BioMistral-NLU evaluation.py instead of the benchmarks' metrics",
+    )
+    parser.add_argument(
+        "--allow-partial",
+        action="store_true",
+        help="score prediction files that hold fewer records than run.json expects, "
+        "marked incomplete in the report, instead of refusing them",
+    )
     return parser.parse_args()
 
 
@@ -63,18 +75,24 @@ def main():
         # 2. score each dataset of each system; a dataset without instances is missing, not 0
         scores = {}
         for name, datasets in systems.items():
-            scores[name] = {dataset: score_dataset(dataset, records, args.compat) for dataset, records in datasets.items()}
+            scores[name] = {
+                dataset: score_dataset(dataset, records, args.compat) for dataset, records in datasets.items()
+            }
             for dataset, s in scores[name].items():
-                print(f"{name:>20} {dataset:<16} {s['metric']:<38} {s['score']:6.1f}  "
-                      f"n={s['n']} unparseable={s['unparseable']}")
+                print(
+                    f"{name:>20} {dataset:<16} {s['metric']:<38} {s['score']:6.1f}  "
+                    f"n={s['n']} unparseable={s['unparseable']}"
+                )
 
     # 3. the report: per-dataset table, BLURB/BLUE averages, completeness, error analysis
     paper = read_paper_table() if args.paper else None
-    document = write_report(args.out, scores, paper, plot=args.plot, mode=args.compat or "benchmark",
-                            completeness=checks)
+    document = write_report(
+        args.out, scores, paper, plot=args.plot, mode=args.compat or "benchmark", completeness=checks
+    )
     for name, s in document["systems"].items():
-        averages = "  ".join(f"{k}={'-' if s[k] is None else format(s[k], '.1f')}"
-                             for k in ("BLURB", "BLUE", "BLURB_task_macro"))
+        averages = "  ".join(
+            f"{k}={'-' if s[k] is None else format(s[k], '.1f')}" for k in ("BLURB", "BLUE", "BLURB_task_macro")
+        )
         print(f"{name:>20} {averages}")
     print(f"wrote {args.out}/report.md, scores.json, scores.csv" + (", report.png" if args.plot else ""))
 
@@ -87,8 +105,10 @@ def prediction_folders(folders):
         if not folder.is_dir():
             raise InputError(f"{folder}: no such prediction folder" + (" (it is a file)" if folder.exists() else ""))
         if name in named:
-            raise InputError(f"{named[name]} and {folder}: two prediction folders named {name!r}; "
-                             "systems are named by folder, rename one")
+            raise InputError(
+                f"{named[name]} and {folder}: two prediction folders named {name!r}; "
+                "systems are named by folder, rename one"
+            )
         named[name] = folder
     return named
 
@@ -100,16 +120,20 @@ def check_datasets(folders, systems, checks, allow_partial):
     for name, folder in folders.items():
         for dataset in systems[name]:
             if dataset in SYSTEM_KEYS:
-                raise InputError(f"{folder / dataset}.jsonl: {dataset!r} is a name the report uses for itself "
-                                 "(an average); rename the file and its records' dataset")
+                raise InputError(
+                    f"{folder / dataset}.jsonl: {dataset!r} is a name the report uses for itself "
+                    "(an average); rename the file and its records' dataset"
+                )
         incomplete = checks[name].get("incomplete", {})
         if not systems[name] and not incomplete:
             raise InputError(f"{folder}: holds no <dataset id>.jsonl prediction files with records")
         short += [f"{folder / dataset}.jsonl has {c['n']} of {c['expected']}" for dataset, c in incomplete.items()]
     if short and not allow_partial:
-        raise InputError(f"incomplete predictions (fewer records than run.json expects): {'; '.join(short)}. "
-                         "Finish them by running the same infer.py command again, or pass --allow-partial "
-                         "to score what is there, marked incomplete")
+        raise InputError(
+            f"incomplete predictions (fewer records than run.json expects): {'; '.join(short)}. "
+            "Finish them by running the same infer.py command again, or pass --allow-partial "
+            "to score what is there, marked incomplete"
+        )
     for line in short:
         print(f"{TOOL}: warning: {line} predictions: scored as incomplete (--allow-partial)", file=sys.stderr)
 

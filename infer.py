@@ -1,6 +1,6 @@
 """Zero-shot (or few-shot) generation over unified-format test files, or over your own text.
 
-    python infer.py --model runs/merged --data data/eval/bc5cdr_chem/test.jsonl data/eval/hoc/test.jsonl --out preds/merged/
+    python infer.py --model runs/merged --data data/eval/hoc/test.jsonl data/eval/gad/test.jsonl --out preds/merged/
     python infer.py --model runs/merged --task ner --labels "Disease,Chemical" --text "Cisplatin nephrotoxicity."
 
 Each record's question is rendered with the tokenizer's chat template and its generation prompt
@@ -34,8 +34,15 @@ from tqdm import tqdm
 from mnlu.chat import prompt_token_ids, render_prompt
 from mnlu.cli import AT_LEAST_1, SEED, InputError, argument, excerpt, run_main
 from mnlu.fileio import atomic_write, check_output_folder, claim_output_folder, numbered_lines
-from mnlu.generate import (check_model_folder, completion_text, greedy_generate, load_hf_model, load_tokenizer,
-                           sampling_settings, vllm_engine)
+from mnlu.generate import (
+    check_model_folder,
+    completion_text,
+    greedy_generate,
+    load_hf_model,
+    load_tokenizer,
+    sampling_settings,
+    vllm_engine,
+)
 from mnlu.parse import locate_spans, parse_answer
 from mnlu.records import SPAN_TASKS, numbered_records, read_records
 from mnlu.resume import append_line, finished_ids, open_for_append
@@ -53,18 +60,34 @@ def parse_args():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", required=True, help="model folder or hub id (safetensors weights)")
     p.add_argument("--data", nargs="+", type=Path, help="unified-format test files, e.g. data/eval/<id>/test.jsonl")
-    p.add_argument("--out", type=Path, help="folder for <dataset>.jsonl predictions and run.json: new, empty, or "
-                                            "an earlier infer.py --out to resume")
-    p.add_argument("--backend", choices=("auto", "vllm", "hf"), default="auto",
-                   help="auto: vLLM when it is installed and a GPU is present, else hf (transformers)")
-    p.add_argument("--shots", type=lambda x: int(x) if x.isdigit() else x, choices=(0, 2, "paper"), default=0,
-                   help="demonstrations from train.jsonl beside each test file; paper: 2 for span tasks and 0 for "
-                        "choice tasks, the paper's baseline setting")
+    p.add_argument(
+        "--out",
+        type=Path,
+        help="folder for <dataset>.jsonl predictions and run.json: new, empty, or an earlier infer.py --out to resume",
+    )
+    p.add_argument(
+        "--backend",
+        choices=("auto", "vllm", "hf"),
+        default="auto",
+        help="auto: vLLM when it is installed and a GPU is present, else hf (transformers)",
+    )
+    p.add_argument(
+        "--shots",
+        type=lambda x: int(x) if x.isdigit() else x,
+        choices=(0, 2, "paper"),
+        default=0,
+        help="demonstrations from train.jsonl beside each test file; paper: 2 for span tasks and 0 for "
+        "choice tasks, the paper's baseline setting",
+    )
     p.add_argument("--seed", type=SEED, default=0, help="seeds the choice of demonstrations and the vLLM engine")
     p.add_argument("--max-tokens", type=AT_LEAST_1, default=512, help="most tokens generated per answer")
     p.add_argument("--limit", type=AT_LEAST_1, help="only the first N records of each dataset")
-    p.add_argument("--dtype", choices=("auto", "float32", "bfloat16", "float16"), default="auto",
-                   help="auto: bfloat16 on a GPU, float32 on CPU (faster there than bfloat16)")
+    p.add_argument(
+        "--dtype",
+        choices=("auto", "float32", "bfloat16", "float16"),
+        default="auto",
+        help="auto: bfloat16 on a GPU, float32 on CPU (faster there than bfloat16)",
+    )
     p.add_argument("--batch-size", type=AT_LEAST_1, default=16, help="hf: prompts per batch (batched by length)")
     p.add_argument("--tensor-parallel-size", type=AT_LEAST_1, default=1, help="vLLM: GPUs per model")
     p.add_argument("--max-num-seqs", type=AT_LEAST_1, default=256, help="vLLM: sequences scheduled at once")
@@ -95,8 +118,10 @@ def main():
     if backend == "auto":
         backend = "vllm" if importlib.util.find_spec("vllm") and torch.cuda.is_available() else "hf"
     if backend == "vllm" and importlib.util.find_spec("vllm") is None:
-        raise InputError("--backend vllm: vLLM is not installed here (on a GPU: pip install vllm; "
-                         "without one, see `make test-vllm` in docs/infer.md)")
+        raise InputError(
+            "--backend vllm: vLLM is not installed here (on a GPU: pip install vllm; "
+            "without one, see `make test-vllm` in docs/infer.md)"
+        )
     device = "cuda" if torch.cuda.is_available() else "cpu"
     dtype = args.dtype if args.dtype != "auto" else ("bfloat16" if device == "cuda" else "float32")
     if args.task:
@@ -113,8 +138,10 @@ def answer_own_texts(args, backend, dtype, device):
     settings = sampling_settings(tokenizer, args.max_tokens, args.seed)
     generate, chunk_size = load_backend(args, model, backend, dtype, device, tokenizer, settings)
     jobs = [(r, render_prompt(tokenizer, r["messages"])) for r in own]
-    answers = {r["id"]: structured_answer(r, prediction)
-               for r, prediction in run_generation(jobs, tokenizer, settings, generate, chunk_size, "texts")}
+    answers = {
+        r["id"]: structured_answer(r, prediction)
+        for r, prediction in run_generation(jobs, tokenizer, settings, generate, chunk_size, "texts")
+    }
     for record in own:  # in the order of the input, not of generation
         print(json.dumps(answers[record["id"]], ensure_ascii=False))
 
@@ -139,10 +166,20 @@ def predict_datasets(args, backend, dtype, device):
         todo = [r for r in records if r["id"] not in done]
         jobs[dataset] = [prompted(r, tokenizer, trains.get(dataset), shots[dataset], args.seed) for r in todo]
         instances[dataset] = len(done | {r["id"] for r in records})
-    run = {"model": args.model, "backend": backend, "dtype": dtype, "shots": args.shots, "seed": args.seed,
-           "sampling": settings, "data": [str(p) for p in args.data], "instances": instances,
-           "versions": versions(backend), "batch_size": args.batch_size,
-           "tensor_parallel_size": args.tensor_parallel_size, "max_num_seqs": args.max_num_seqs}
+    run = {
+        "model": args.model,
+        "backend": backend,
+        "dtype": dtype,
+        "shots": args.shots,
+        "seed": args.seed,
+        "sampling": settings,
+        "data": [str(p) for p in args.data],
+        "instances": instances,
+        "versions": versions(backend),
+        "batch_size": args.batch_size,
+        "tensor_parallel_size": args.tensor_parallel_size,
+        "max_num_seqs": args.max_num_seqs,
+    }
     run = resumed_run(args.out / "run.json", run)
 
     generate, chunk_size = load_backend(args, model, backend, dtype, device, tokenizer, settings)
@@ -153,8 +190,15 @@ def predict_datasets(args, backend, dtype, device):
         if not dataset_jobs:
             continue
         with open_for_append(args.out / f"{dataset}.jsonl") as f:
-            for record, prediction in run_generation(dataset_jobs, tokenizer, settings, generate, chunk_size,
-                                                     dataset, already_done=len(datasets[dataset]) - len(dataset_jobs)):
+            for record, prediction in run_generation(
+                dataset_jobs,
+                tokenizer,
+                settings,
+                generate,
+                chunk_size,
+                dataset,
+                already_done=len(datasets[dataset]) - len(dataset_jobs),
+            ):
                 append_line(f, {**record, "prediction": prediction})
     print(f"predictions in {args.out}/", file=sys.stderr)
 
@@ -182,9 +226,15 @@ def load_backend(args, model, backend, dtype, device, tokenizer, settings):
     """(generate, chunk size): a function prompts -> generated ids, and how many prompts to give it at once."""
     print(f"{TOOL}: backend {backend}, {dtype}, sampling {json.dumps(settings)}", file=sys.stderr)
     if backend == "vllm":
-        generate = vllm_engine(str(model), settings, dtype=dtype, tensor_parallel_size=args.tensor_parallel_size,
-                               max_num_seqs=args.max_num_seqs, gpu_memory_utilization=args.gpu_memory_utilization,
-                               trust_remote_code=args.trust_remote_code)
+        generate = vllm_engine(
+            str(model),
+            settings,
+            dtype=dtype,
+            tensor_parallel_size=args.tensor_parallel_size,
+            max_num_seqs=args.max_num_seqs,
+            gpu_memory_utilization=args.gpu_memory_utilization,
+            trust_remote_code=args.trust_remote_code,
+        )
         return generate, 4 * args.max_num_seqs  # vLLM schedules within a chunk; results are saved after each
     hf_model = load_hf_model(model, getattr(torch, dtype), device, args.trust_remote_code)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
@@ -228,12 +278,15 @@ def read_datasets(paths, limit):
             count += 1
             dataset, record_id = record["dataset"], record["id"]
             if sources.setdefault(dataset, path) != path:
-                raise InputError(f"{path}:{lineno}: dataset {dataset!r} is also in {sources[dataset]}; "
-                                 "give each dataset once")
+                raise InputError(
+                    f"{path}:{lineno}: dataset {dataset!r} is also in {sources[dataset]}; give each dataset once"
+                )
             seen = first_line.setdefault(dataset, {})
             if record_id in seen:
-                raise InputError(f"{path}:{lineno}: id {excerpt(record_id)} appears twice in dataset {dataset} "
-                                 f"(first on line {seen[record_id]})")
+                raise InputError(
+                    f"{path}:{lineno}: id {excerpt(record_id)} appears twice in dataset {dataset} "
+                    f"(first on line {seen[record_id]})"
+                )
             seen[record_id] = lineno
             records = datasets.setdefault(dataset, [])
             if limit is None or len(records) < limit:
@@ -254,12 +307,15 @@ def read_train_splits(sources, datasets):
     for dataset in datasets:
         path = sources[dataset].with_name("train.jsonl")
         if not path.is_file():
-            raise InputError(f"{path}: no such file; --shots draws the demonstrations for {dataset} "
-                             "from the train split beside its test file")
+            raise InputError(
+                f"{path}: no such file; --shots draws the demonstrations for {dataset} "
+                "from the train split beside its test file"
+            )
         records = [r for r in read_records(path) if r["dataset"] == dataset]
         if not records:
-            raise InputError(f"{path}: no train records of dataset {dataset}; --shots draws its demonstrations "
-                             "from them")
+            raise InputError(
+                f"{path}: no train records of dataset {dataset}; --shots draws its demonstrations from them"
+            )
         trains[dataset] = path, records
     return trains
 
@@ -294,11 +350,16 @@ def own_records(args):
             if args.task in SPAN_TASKS:
                 record = ner_record(**common, task=args.task, labels=labels, spans=[], shuffle=False)
             elif args.task == "dc":
-                record = dc_record(**common, what=args.what, options=options, answers=[] if args.multi_label
-                                   else options[:1], multi_label=args.multi_label, shuffle=False)
+                record = dc_record(
+                    **common,
+                    what=args.what,
+                    options=options,
+                    answers=[] if args.multi_label else options[:1],
+                    multi_label=args.multi_label,
+                    shuffle=False,
+                )
             else:
-                record = qa_record(**common, question=args.question, options=options, answer=options[0],
-                                   shuffle=False)
+                record = qa_record(**common, question=args.question, options=options, answer=options[0], shuffle=False)
         except ValueError as e:
             raise InputError(f"--labels/--options: {e}") from None
         records.append(record)
@@ -320,8 +381,9 @@ def structured_answer(record, prediction):
     for label, spans in parsed["spans"].items():
         for span, where in zip(spans, locate_spans(text, spans)):
             start, end = where or (None, None)
-            answer["spans"].append({"label": label, "text": span, "start": start, "end": end,
-                                    "in_text": where is not None})
+            answer["spans"].append(
+                {"label": label, "text": span, "start": start, "end": end, "in_text": where is not None}
+            )
     return answer
 
 
@@ -344,17 +406,25 @@ def resumed_run(path, run):
     try:
         earlier = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, RecursionError):
-        raise InputError(f"{path}: not valid JSON; move it away (with the predictions beside it) "
-                         "or pass another --out") from None
-    if not (isinstance(earlier, dict) and isinstance(earlier.get("data", []), list)
-            and isinstance(earlier.get("instances", {}), dict)):
-        raise InputError(f"{path}: not an infer.py run.json (an object with a 'data' list and an 'instances' "
-                         "object); move it away or pass another --out")
+        raise InputError(
+            f"{path}: not valid JSON; move it away (with the predictions beside it) or pass another --out"
+        ) from None
+    if not (
+        isinstance(earlier, dict)
+        and isinstance(earlier.get("data", []), list)
+        and isinstance(earlier.get("instances", {}), dict)
+    ):
+        raise InputError(
+            f"{path}: not an infer.py run.json (an object with a 'data' list and an 'instances' "
+            "object); move it away or pass another --out"
+        )
     for key in RUN_KEYS:
         if earlier.get(key) != run[key]:
             before, now = _difference(earlier.get(key), run[key])
-            raise InputError(f"{path}: this folder holds predictions made with {key}={excerpt(before, 80)}, "
-                             f"this run has {key}={excerpt(now, 80)}; pass another --out")
+            raise InputError(
+                f"{path}: this folder holds predictions made with {key}={excerpt(before, 80)}, "
+                f"this run has {key}={excerpt(now, 80)}; pass another --out"
+            )
     data = list(dict.fromkeys([*map(str, earlier.get("data", [])), *run["data"]]))
     return {**run, "data": data, "instances": {**earlier.get("instances", {}), **run["instances"]}}
 

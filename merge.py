@@ -47,41 +47,91 @@ SIDE_FILES = (
 
 
 def build_parser():
-    p = argparse.ArgumentParser(prog=TOOL, description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--base", required=True, metavar="MODEL",
-                   help="the model the fine-tuned ones started from: a folder, or a hub id"
-                   " (its safetensors snapshot)")
-    p.add_argument("--finetuned", required=True, nargs="+", metavar="MODEL",
-                   help="one or more fine-tuned models (folders or hub ids)")
-    p.add_argument("--weight", type=FINITE, nargs="+", default=[0.5], metavar="W",
-                   help=f"weight of each fine-tuned model's DARE delta, in [-{MAX_WEIGHT}, {MAX_WEIGHT}];"
-                   " one value applies to all (default 0.5)")
-    p.add_argument("--drop-rate", type=FINITE, default=0.2, metavar="P",
-                   help="probability p of dropping each delta entry; survivors are divided by 1-p (default 0.2;"
-                   " mergekit's density = 1-p)")
-    p.add_argument("--method", choices=METHODS, default="dare_linear",
-                   help="sum the weighted deltas, or keep only entries agreeing with the elected sign (TIES)")
-    p.add_argument("--normalize", action="store_true",
-                   help="divide by the summed weights of the models contributing to each entry")
-    p.add_argument("--seed", type=SEED, default=0, metavar="S",
-                   help="masks are seeded by (seed, model index, tensor name)")
-    p.add_argument("--out", required=True, type=Path, metavar="DIR",
-                   help="output model folder, written atomically; it must not hold any input model")
-    p.add_argument("--overwrite", action="store_true",
-                   help="replace --out when it is an earlier merge.py output (kept if this merge fails);"
-                   " any other existing file or non-empty folder is never replaced")
-    p.add_argument("--shard-size", type=parse_size, default="5GB", metavar="SIZE",
-                   help="max bytes per output shard (default 5GB)")
-    p.add_argument("--tokenizer-from", choices=("finetuned", "base"), default="finetuned",
-                   help="copy config and tokenizer files from the (first) fine-tuned model or from the base")
-    p.add_argument("--vocab", choices=("error", "truncate"), default="error", metavar="MODE",
-                   help="when a fine-tuned model has more embedding rows than the base (added tokens): 'error'"
-                   " (default), or 'truncate' to keep only the base's rows (needs --tokenizer-from base)")
-    p.add_argument("--threads", type=AT_LEAST_1, default=1, metavar="N",
-                   help="tensors merged in parallel, each worker holding its own few tensors (default 1)")
-    p.add_argument("--dry-run", action="store_true",
-                   help="make every check, list what would be merged and the output size, write nothing")
+    p = argparse.ArgumentParser(prog=TOOL, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument(
+        "--base",
+        required=True,
+        metavar="MODEL",
+        help="the model the fine-tuned ones started from: a folder, or a hub id (its safetensors snapshot)",
+    )
+    p.add_argument(
+        "--finetuned",
+        required=True,
+        nargs="+",
+        metavar="MODEL",
+        help="one or more fine-tuned models (folders or hub ids)",
+    )
+    p.add_argument(
+        "--weight",
+        type=FINITE,
+        nargs="+",
+        default=[0.5],
+        metavar="W",
+        help=f"weight of each fine-tuned model's DARE delta, in [-{MAX_WEIGHT}, {MAX_WEIGHT}];"
+        " one value applies to all (default 0.5)",
+    )
+    p.add_argument(
+        "--drop-rate",
+        type=FINITE,
+        default=0.2,
+        metavar="P",
+        help="probability p of dropping each delta entry; survivors are divided by 1-p (default 0.2;"
+        " mergekit's density = 1-p)",
+    )
+    p.add_argument(
+        "--method",
+        choices=METHODS,
+        default="dare_linear",
+        help="sum the weighted deltas, or keep only entries agreeing with the elected sign (TIES)",
+    )
+    p.add_argument(
+        "--normalize", action="store_true", help="divide by the summed weights of the models contributing to each entry"
+    )
+    p.add_argument(
+        "--seed", type=SEED, default=0, metavar="S", help="masks are seeded by (seed, model index, tensor name)"
+    )
+    p.add_argument(
+        "--out",
+        required=True,
+        type=Path,
+        metavar="DIR",
+        help="output model folder, written atomically; it must not hold any input model",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace --out when it is an earlier merge.py output (kept if this merge fails);"
+        " any other existing file or non-empty folder is never replaced",
+    )
+    p.add_argument(
+        "--shard-size", type=parse_size, default="5GB", metavar="SIZE", help="max bytes per output shard (default 5GB)"
+    )
+    p.add_argument(
+        "--tokenizer-from",
+        choices=("finetuned", "base"),
+        default="finetuned",
+        help="copy config and tokenizer files from the (first) fine-tuned model or from the base",
+    )
+    p.add_argument(
+        "--vocab",
+        choices=("error", "truncate"),
+        default="error",
+        metavar="MODE",
+        help="when a fine-tuned model has more embedding rows than the base (added tokens): 'error'"
+        " (default), or 'truncate' to keep only the base's rows (needs --tokenizer-from base)",
+    )
+    p.add_argument(
+        "--threads",
+        type=AT_LEAST_1,
+        default=1,
+        metavar="N",
+        help="tensors merged in parallel, each worker holding its own few tensors (default 1)",
+    )
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="make every check, list what would be merged and the output size, write nothing",
+    )
     return p
 
 
@@ -93,8 +143,9 @@ def parse_args(argv=None):
     if len(args.weight) != len(args.finetuned):
         parser.error(f"--weight has {len(args.weight)} values for {len(args.finetuned)} --finetuned models")
     if any(abs(w) > MAX_WEIGHT for w in args.weight):  # e.g. 1e308: finite, but every product overflows
-        parser.error(f"--weight {' '.join(map(str, args.weight))}: each weight must be in"
-                     f" [-{MAX_WEIGHT}, {MAX_WEIGHT}]")
+        parser.error(
+            f"--weight {' '.join(map(str, args.weight))}: each weight must be in [-{MAX_WEIGHT}, {MAX_WEIGHT}]"
+        )
     if not 0 <= args.drop_rate < 1:
         parser.error(f"--drop-rate {args.drop_rate} must be in [0, 1)")
     if args.normalize and args.method == "dare_linear" and sum(args.weight) == 0:
@@ -118,9 +169,7 @@ def check_compatible(base, finetuned, vocab):
         ):
             if extra:
                 tied = " (tied embeddings in one model only?)" if "lm_head.weight" in extra else ""
-                raise InputError(
-                    f"{where}: {len(extra)} tensors only in {side}, e.g. {sorted(extra)[0]!r}{tied}"
-                )
+                raise InputError(f"{where}: {len(extra)} tensors only in {side}, e.g. {sorted(extra)[0]!r}{tied}")
         for name, spec in base.specs.items():
             other = model.specs[name]
             if other.dtype != spec.dtype:
@@ -140,18 +189,13 @@ def check_compatible(base, finetuned, vocab):
                 continue
             hint = " (added tokens? see --vocab truncate)" if more_rows else ""
             raise InputError(
-                f"{where}: tensor {name!r} has shape {list(other.shape)},"
-                f" the base's is {list(spec.shape)}{hint}"
+                f"{where}: tensor {name!r} has shape {list(other.shape)}, the base's is {list(spec.shape)}{hint}"
             )
     return truncated
 
 
 def human(nbytes):
-    return (
-        f"{nbytes / 1e9:.2f} GB"
-        if nbytes >= 1e9
-        else f"{nbytes / 1e6:.2f} MB" if nbytes >= 1e6 else f"{nbytes} B"
-    )
+    return f"{nbytes / 1e9:.2f} GB" if nbytes >= 1e9 else f"{nbytes / 1e6:.2f} MB" if nbytes >= 1e6 else f"{nbytes} B"
 
 
 def side_files(source):
@@ -190,8 +234,9 @@ def merge_tensor(name, base, finetuned, truncated, args):
     models = [model.get(name) for model in finetuned]
     if name in truncated:  # --vocab truncate: the base's rows only
         models = [m[: shape[0]] for m in models]
-    keeps = [keep_mask(shape, args.drop_rate, mask_generator(args.seed, i, name)).reshape(-1)
-             for i in range(len(models))]
+    keeps = [
+        keep_mask(shape, args.drop_rate, mask_generator(args.seed, i, name)).reshape(-1) for i in range(len(models))
+    ]
     flat_base, flat_models = base_tensor.reshape(-1), [m.reshape(-1) for m in models]
     sources = [base, *finetuned]
     merged = torch.empty_like(flat_base)
@@ -199,13 +244,24 @@ def merge_tensor(name, base, finetuned, truncated, args):
         part = slice(start, start + CHUNK)
         for source, values in zip(sources, [flat_base[part], *(m[part] for m in flat_models)]):
             if not torch.isfinite(values).all():
-                raise InputError(f"{source.directory / source.files[name]}: tensor {name!r} holds NaN or"
-                                 " infinite values; a merge would carry them into the output")
-        merged[part] = merge_entries(flat_base[part], [m[part] for m in flat_models], [k[part] for k in keeps],
-                                     args.weight, args.drop_rate, args.method, args.normalize)
+                raise InputError(
+                    f"{source.directory / source.files[name]}: tensor {name!r} holds NaN or"
+                    " infinite values; a merge would carry them into the output"
+                )
+        merged[part] = merge_entries(
+            flat_base[part],
+            [m[part] for m in flat_models],
+            [k[part] for k in keeps],
+            args.weight,
+            args.drop_rate,
+            args.method,
+            args.normalize,
+        )
         if not torch.isfinite(merged[part]).all():
-            raise InputError(f"--weight {' '.join(map(str, args.weight))}: merged tensor {name!r} overflows"
-                             f" {merged.dtype} (weighted deltas beyond its range); use smaller weights")
+            raise InputError(
+                f"--weight {' '.join(map(str, args.weight))}: merged tensor {name!r} overflows"
+                f" {merged.dtype} (weighted deltas beyond its range); use smaller weights"
+            )
     return merged.reshape(shape)
 
 

@@ -28,14 +28,46 @@ import torch.nn.functional as F
 from tqdm import tqdm
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
-from mnlu.checkpoints import (TOOL, checkpoint_entries, checkpoints, export_hf, load_checkpoint, read_state,
-                              save_checkpoint)
-from mnlu.cli import (AT_LEAST_0, AT_LEAST_1, FRACTION, NON_NEGATIVE, POSITIVE, SEED, InputError, describe_os_error,
-                       one_line)
-from mnlu.data import (IGNORE, DataError, collate, encode_records, micro_batches, padding_efficiency, tokens_in,
-                       training_plan)
-from mnlu.distributed import (DTYPES, all_sum, init_distributed, load_sharded_weights, on_rank0, shard_model,
-                              teardown, tell_launcher)
+from mnlu.checkpoints import (
+    TOOL,
+    checkpoint_entries,
+    checkpoints,
+    export_hf,
+    load_checkpoint,
+    read_state,
+    save_checkpoint,
+)
+from mnlu.cli import (
+    AT_LEAST_0,
+    AT_LEAST_1,
+    FRACTION,
+    NON_NEGATIVE,
+    POSITIVE,
+    SEED,
+    InputError,
+    describe_os_error,
+    one_line,
+)
+from mnlu.data import (
+    IGNORE,
+    DataError,
+    collate,
+    encode_records,
+    micro_batches,
+    padding_efficiency,
+    tokens_in,
+    training_plan,
+)
+from mnlu.distributed import (
+    DTYPES,
+    all_sum,
+    init_distributed,
+    load_sharded_weights,
+    on_rank0,
+    shard_model,
+    teardown,
+    tell_launcher,
+)
 from mnlu.fileio import atomic_write, check_output_folder, claim_output_folder, remove_stale_temporaries
 from mnlu.memory import estimate_memory, format_estimate
 from mnlu.records import read_records
@@ -43,8 +75,22 @@ from mnlu.schedule import lr_at, warmup_steps
 from mnlu.shards import local_model
 
 # Arguments that define the optimisation trajectory: a resumed run must keep them.
-TRAJECTORY = ("model", "data", "seed", "global_batch_size", "epochs", "max_steps", "lr", "warmup_ratio",
-              "weight_decay", "grad_clip", "loss", "max_seq_len", "pack", "eval_size")
+TRAJECTORY = (
+    "model",
+    "data",
+    "seed",
+    "global_batch_size",
+    "epochs",
+    "max_steps",
+    "lr",
+    "warmup_ratio",
+    "weight_decay",
+    "grad_clip",
+    "loss",
+    "max_seq_len",
+    "pack",
+    "eval_size",
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -63,8 +109,12 @@ def parse_args(argv=None):
     p.add_argument("--trust-remote-code", action="store_true", help="run modelling code from the hub")
     d = " (default: %(default)s)"
     g = p.add_argument_group("optimisation (defaults: the paper)")
-    g.add_argument("--global-batch-size", type=AT_LEAST_1, default=16,
-                   help="sequences per optimizer step = micro batch x accumulation x world size" + d)
+    g.add_argument(
+        "--global-batch-size",
+        type=AT_LEAST_1,
+        default=16,
+        help="sequences per optimizer step = micro batch x accumulation x world size" + d,
+    )
     g.add_argument("--micro-batch-size", type=AT_LEAST_1, default=4, help="sequences per forward pass per rank" + d)
     g.add_argument("--epochs", type=AT_LEAST_1, default=3, help="passes over the data" + d)
     g.add_argument("--max-steps", type=AT_LEAST_1, help="optimizer steps; overrides --epochs")
@@ -74,24 +124,35 @@ def parse_args(argv=None):
     g.add_argument("--grad-clip", type=POSITIVE, default=1.0, help="max global gradient norm" + d)
     g.add_argument("--seed", type=SEED, default=42, help="data order and initial RNG state" + d)
     g = p.add_argument_group("data")
-    g.add_argument("--loss", choices=("completion", "full"), default="completion",
-                   help="completion: loss on the assistant answer only; full: on every token" + d)
-    g.add_argument("--max-seq-len", type=AT_LEAST_1, default=2048,
-                   help="longer records are truncated (counted)" + d)
+    g.add_argument(
+        "--loss",
+        choices=("completion", "full"),
+        default="completion",
+        help="completion: loss on the assistant answer only; full: on every token" + d,
+    )
+    g.add_argument("--max-seq-len", type=AT_LEAST_1, default=2048, help="longer records are truncated (counted)" + d)
     g.add_argument("--pack", action="store_true", help="pack several records into each sequence")
     g = p.add_argument_group("precision and memory")
-    g.add_argument("--dtype", choices=tuple(DTYPES), default="bf16",
-                   help="compute dtype; master weights and gradient reduction stay fp32; use fp32 on CPU" + d)
-    g.add_argument("--activation-checkpointing", action=argparse.BooleanOptionalAction,
-                   help="recompute each layer in backward (default: on with CUDA, off on CPU)")
+    g.add_argument(
+        "--dtype",
+        choices=tuple(DTYPES),
+        default="bf16",
+        help="compute dtype; master weights and gradient reduction stay fp32; use fp32 on CPU" + d,
+    )
+    g.add_argument(
+        "--activation-checkpointing",
+        action=argparse.BooleanOptionalAction,
+        help="recompute each layer in backward (default: on with CUDA, off on CPU)",
+    )
     g = p.add_argument_group("evaluation, checkpoints, export")
     g.add_argument("--eval-every", type=AT_LEAST_0, default=0, help="held-out loss every N steps, 0: never" + d)
     g.add_argument("--eval-size", type=AT_LEAST_0, default=256, help="records held out when --eval-every > 0" + d)
     g.add_argument("--save-every", type=AT_LEAST_1, default=500, help="resumable checkpoint every N steps" + d)
     g.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in --out")
     g.add_argument("--export-dtype", choices=tuple(DTYPES), default="bf16", help="dtype of OUT/model" + d)
-    g.add_argument("--dry-run", action="store_true",
-                   help="print the plan (steps, tokens, per-GPU memory estimate) and exit")
+    g.add_argument(
+        "--dry-run", action="store_true", help="print the plan (steps, tokens, per-GPU memory estimate) and exit"
+    )
     g.add_argument("--world-size", type=AT_LEAST_1, help="with --dry-run outside torchrun: plan for this many GPUs")
     args = p.parse_args(argv)
     if args.eval_every and args.eval_size < 1:
@@ -141,8 +202,10 @@ def main(args):
         args.activation_checkpointing = on_cuda
     torch.manual_seed(args.seed)
     if args.global_batch_size % (args.micro_batch_size * world_size):
-        raise InputError(f"--global-batch-size {args.global_batch_size} is not a multiple of --micro-batch-size "
-                         f"{args.micro_batch_size} x {world_size} ranks")
+        raise InputError(
+            f"--global-batch-size {args.global_batch_size} is not a multiple of --micro-batch-size "
+            f"{args.micro_batch_size} x {world_size} ranks"
+        )
 
     # Every input is checked before the ranks meet, so bad input stops each of them alike, at once.
     model_dir = local_model(args.model, weights=not args.dry_run)  # a dry run needs the config only
@@ -151,8 +214,7 @@ def main(args):
     config, tokenizer = load_config_and_tokenizer(model_dir, args.trust_remote_code)
     data = prepare_data(args, tokenizer, world_size, say)
     with torch.device("meta"):
-        model = AutoModelForCausalLM.from_config(config, dtype=torch.float32,
-                                                 trust_remote_code=args.trust_remote_code)
+        model = AutoModelForCausalLM.from_config(config, dtype=torch.float32, trust_remote_code=args.trust_remote_code)
     if args.dry_run:
         print_memory_plan(args, config, model, data, world_size)
         return
@@ -167,8 +229,9 @@ def main(args):
     unused = load_sharded_weights(model, model_dir, device)
     if unused:
         say(f"{model_dir}: {len(unused)} checkpoint tensors not used by the model: {', '.join(unused[:3])}")
-    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.999), eps=1e-8,
-                                  weight_decay=args.weight_decay, foreach=True)
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=args.lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=args.weight_decay, foreach=True
+    )
     start = 0
     if checkpoint is not None:
         start = load_checkpoint(checkpoint, model, optimizer)["step"]
@@ -193,21 +256,30 @@ def checkpoint_to_resume(args, inputs, say):
     metrics, model, saved = out / "metrics.jsonl", out / "model", out / "checkpoints"
     for path, folder in ((saved, True), (metrics, False)):
         if os.path.lexists(path) and path.is_dir() != folder:
-            raise InputError(f"{path}: not the {'folder' if folder else 'file'} that {TOOL} writes there; move it "
-                             "away, or choose another --out")
+            raise InputError(
+                f"{path}: not the {'folder' if folder else 'file'} that {TOOL} writes there; move it "
+                "away, or choose another --out"
+            )
     if not args.resume:
-        earlier = checkpoint_entries(out) + ([model] if os.path.lexists(model) else []) + (
-            [metrics] if metrics.is_file() and metrics.stat().st_size else [])
+        earlier = (
+            checkpoint_entries(out)
+            + ([model] if os.path.lexists(model) else [])
+            + ([metrics] if metrics.is_file() and metrics.stat().st_size else [])
+        )
         if earlier:
-            raise InputError(f"{out} already holds a run ({earlier[0].relative_to(out)}); pass --resume to "
-                             "continue it, or choose another --out")
+            raise InputError(
+                f"{out} already holds a run ({earlier[0].relative_to(out)}); pass --resume to "
+                "continue it, or choose another --out"
+            )
         return None
     check_output_folder(model, TOOL)  # the export replaces it at the end
     found = checkpoints(out)
     damaged = list(itertools.takewhile(lambda f: f[1] is not None, found))
     if found and len(damaged) == len(found):
-        raise InputError(f"{damaged[0][1]}; no checkpoint in {out / 'checkpoints'} is complete: remove the "
-                         "damaged ones to start the run again from step 0")
+        raise InputError(
+            f"{damaged[0][1]}; no checkpoint in {out / 'checkpoints'} is complete: remove the "
+            "damaged ones to start the run again from step 0"
+        )
     for _, problem in damaged:
         say(f"warning: {problem}; resuming from an earlier checkpoint", file=sys.stderr)
     if not found:
@@ -217,8 +289,10 @@ def checkpoint_to_resume(args, inputs, say):
     saved = read_state(checkpoint)["args"]
     for k in TRAJECTORY:
         if saved.get(k) != getattr(args, k):
-            raise InputError(f"{checkpoint} was made with --{k.replace('_', '-')} {saved.get(k)}, "
-                             f"this run has {getattr(args, k)}; a resumed run must keep it")
+            raise InputError(
+                f"{checkpoint} was made with --{k.replace('_', '-')} {saved.get(k)}, "
+                f"this run has {getattr(args, k)}; a resumed run must keep it"
+            )
     return checkpoint
 
 
@@ -234,42 +308,63 @@ def load_config_and_tokenizer(model_dir, trust_remote_code):
 def prepare_data(args, tokenizer, world_size, say):
     """Records -> examples (token ids, how many leading tokens carry no loss) -> held-out set, batch plan."""
     try:
-        examples, stats = encode_records(tokenizer, read_records(args.data), args.loss, args.max_seq_len,
-                                         progress=_rank() == 0)
+        examples, stats = encode_records(
+            tokenizer, read_records(args.data), args.loss, args.max_seq_len, progress=_rank() == 0
+        )
     except DataError as e:
         raise InputError(f"{args.data}: {e}") from None
-    say(f"{args.data}: {stats['records']} records, {stats['truncated']} truncated to "
-        f"{args.max_seq_len} tokens, {stats['dropped']} dropped (no answer token left)")
+    say(
+        f"{args.data}: {stats['records']} records, {stats['truncated']} truncated to "
+        f"{args.max_seq_len} tokens, {stats['dropped']} dropped (no answer token left)"
+    )
     order = torch.randperm(len(examples), generator=torch.Generator().manual_seed(args.seed)).tolist()
-    eval_examples = [examples[i] for i in order[:args.eval_size]]
-    examples = [examples[i] for i in sorted(order[args.eval_size:])]
+    eval_examples = [examples[i] for i in order[: args.eval_size]]
+    examples = [examples[i] for i in sorted(order[args.eval_size :])]
     lengths = [len(ids) for ids, _ in examples]
-    plan, per_epoch = training_plan(lengths, args.global_batch_size, args.seed, args.epochs, args.max_steps,
-                                    pack_to=args.max_seq_len if args.pack else None)
+    plan, per_epoch = training_plan(
+        lengths,
+        args.global_batch_size,
+        args.seed,
+        args.epochs,
+        args.max_steps,
+        pack_to=args.max_seq_len if args.pack else None,
+    )
     if not plan:
-        raise InputError(f"{args.data}: {len(examples)} training examples make fewer sequences than one "
-                         "global batch")
+        raise InputError(f"{args.data}: {len(examples)} training examples make fewer sequences than one global batch")
     warmup = warmup_steps(len(plan), args.warmup_ratio)
     planned_tokens = sum(tokens_in(seq, lengths) for batch in plan for seq in batch)
     accumulation = args.global_batch_size // (args.micro_batch_size * world_size)
-    say(f"plan: {len(plan)} steps ({per_epoch} per epoch, {warmup} warm-up) of "
+    say(
+        f"plan: {len(plan)} steps ({per_epoch} per epoch, {warmup} warm-up) of "
         f"{args.global_batch_size} sequences = {args.micro_batch_size} x {accumulation} accumulation x "
         f"{world_size} ranks; {planned_tokens:,} tokens; padding efficiency "
         f"{padding_efficiency(plan[:per_epoch], lengths, world_size, args.micro_batch_size):.1%}; "
-        f"{len(eval_examples)} held out")
+        f"{len(eval_examples)} held out"
+    )
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    return SimpleNamespace(examples=examples, lengths=lengths, eval_examples=eval_examples,
-                           eval_lengths=[len(ids) for ids, _ in eval_examples], plan=plan, warmup=warmup,
-                           pad_id=pad_id)
+    return SimpleNamespace(
+        examples=examples,
+        lengths=lengths,
+        eval_examples=eval_examples,
+        eval_lengths=[len(ids) for ids, _ in eval_examples],
+        plan=plan,
+        warmup=warmup,
+        pad_id=pad_id,
+    )
 
 
 def print_memory_plan(args, config, model, data, world_size):
     n_params = sum(p.numel() for p in model.parameters())
     seq_len = args.max_seq_len if args.pack else max(data.lengths)
-    print(f"model: {n_params / 1e9:.3f} B parameters; per-GPU memory estimate for {world_size} GPUs, "
-          f"micro-batch {args.micro_batch_size} x {seq_len} tokens, {args.dtype} compute:")
-    print(format_estimate(estimate_memory(config, n_params, world_size, args.micro_batch_size,
-                                          seq_len, DTYPES[args.dtype].itemsize)))
+    print(
+        f"model: {n_params / 1e9:.3f} B parameters; per-GPU memory estimate for {world_size} GPUs, "
+        f"micro-batch {args.micro_batch_size} x {seq_len} tokens, {args.dtype} compute:"
+    )
+    print(
+        format_estimate(
+            estimate_memory(config, n_params, world_size, args.micro_batch_size, seq_len, DTYPES[args.dtype].itemsize)
+        )
+    )
 
 
 def open_run_folder(out, inputs, start):
@@ -300,15 +395,16 @@ def train(args, model, optimizer, data, start, device, say):
         record = optimizer_step(args, model, optimizer, data, step, device)
         record["tokens_per_s"] = record["tokens"] / (time.perf_counter() - t0)
         if record.get("skipped"):
-            say(f"step {step}: loss {record['loss']} or gradient norm {record['grad_norm']} is not finite; "
-                "optimizer step skipped")
+            say(
+                f"step {step}: loss {record['loss']} or gradient norm {record['grad_norm']} is not finite; "
+                "optimizer step skipped"
+            )
         if args.eval_every and step % args.eval_every == 0:
             record["eval_loss"] = held_out_loss(args, model, data, device)
         if metrics:
             metrics.write(json.dumps(record) + "\n")
             metrics.flush()
-        bar.set_postfix(loss=f"{record['loss']:.4f}", lr=f"{record['lr']:.2e}",
-                        tok_s=f"{record['tokens_per_s']:.0f}")
+        bar.set_postfix(loss=f"{record['loss']:.4f}", lr=f"{record['lr']:.2e}", tok_s=f"{record['tokens_per_s']:.0f}")
         bar.update()
         if step % args.save_every == 0 or step == total_steps:
             save_checkpoint(out, step, model, optimizer, {"args": {k: getattr(args, k) for k in TRAJECTORY}})
@@ -345,8 +441,14 @@ def optimizer_step(args, model, optimizer, data, step, device):
             group["lr"] = lr
         optimizer.step()
     optimizer.zero_grad(set_to_none=True)
-    record = {"step": step, "loss": loss, "lr": lr, "grad_norm": grad_norm, "tokens": int(tokens),
-              "loss_tokens": int(loss_tokens)}
+    record = {
+        "step": step,
+        "loss": loss,
+        "lr": lr,
+        "grad_norm": grad_norm,
+        "tokens": int(tokens),
+        "loss_tokens": int(loss_tokens),
+    }
     return record if finite else {**record, "skipped": True}
 
 
@@ -356,8 +458,9 @@ def forward_loss_sum(model, micro, device):
     # No attention mask and no KV cache: transformers then reads the restarting position ids
     # as sequence boundaries (see mnlu.data.collate). With a cache it would silently not.
     logits = model(input_ids=input_ids.to(device), position_ids=position_ids.to(device), use_cache=False).logits
-    return F.cross_entropy(logits.float().flatten(0, 1), targets.to(device).flatten(),
-                           ignore_index=IGNORE, reduction="sum")
+    return F.cross_entropy(
+        logits.float().flatten(0, 1), targets.to(device).flatten(), ignore_index=IGNORE, reduction="sum"
+    )
 
 
 @torch.no_grad()
@@ -369,7 +472,7 @@ def held_out_loss(args, model, data, device):
     sequences = [[i] for i in range(len(data.eval_examples))]
     per_step = args.micro_batch_size * world_size
     for first in range(0, len(sequences), per_step):
-        batch = sequences[first:first + per_step]
+        batch = sequences[first : first + per_step]
         for micro in micro_batches(batch, data.eval_lengths, rank, world_size, args.micro_batch_size):
             micro = collate(micro, data.eval_examples, data.pad_id)
             loss_sum += forward_loss_sum(model, micro, device).item()

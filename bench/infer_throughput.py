@@ -48,10 +48,13 @@ def main():
     model = load_hf_model(args.model, getattr(torch, args.dtype), "cuda" if torch.cuda.is_available() else "cpu")
     settings = sampling_settings(tokenizer, args.max_tokens)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    prompts = sorted((prompt_token_ids(tokenizer, render_prompt(tokenizer, r["messages"])) for r in records),
-                     key=len, reverse=True)
-    print(f"{args.model}: {len(prompts)} prompts of {min(map(len, prompts))}-{max(map(len, prompts))} tokens, "
-          f"max {args.max_tokens} new tokens, {args.dtype}, {torch.get_num_threads()} threads")
+    prompts = sorted(
+        (prompt_token_ids(tokenizer, render_prompt(tokenizer, r["messages"])) for r in records), key=len, reverse=True
+    )
+    print(
+        f"{args.model}: {len(prompts)} prompts of {min(map(len, prompts))}-{max(map(len, prompts))} tokens, "
+        f"max {args.max_tokens} new tokens, {args.dtype}, {torch.get_num_threads()} threads"
+    )
 
     greedy_generate(model, prompts[:1], {**settings, "max_tokens": 2}, pad_id)  # warm-up
     start = time.perf_counter()

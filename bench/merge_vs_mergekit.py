@@ -99,9 +99,7 @@ def timed(command, repeat, before=lambda: None):
     for _ in range(repeat):
         before()
         start = time.perf_counter()
-        result = subprocess.run(
-            [sys.executable, "-c", MEASURE, *map(str, command)], capture_output=True, text=True
-        )
+        result = subprocess.run([sys.executable, "-c", MEASURE, *map(str, command)], capture_output=True, text=True)
         seconds = time.perf_counter() - start
         if result.returncode:
             raise SystemExit(f"{command[0]} failed:\n{result.stderr}")
@@ -123,16 +121,12 @@ def distance_to_expectation(base_dir, ft_dir, merged_dir, weight):
 
 
 def main():
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workdir", type=Path, default=ROOT / ".cache" / "bench-merge")
     parser.add_argument("--layers", type=int, default=8)
     parser.add_argument("--hidden", type=int, default=1024)
     parser.add_argument("--vocab", type=int, default=32000)
-    parser.add_argument(
-        "--threads", type=int, nargs="+", default=[1, 2, 4], help="merge.py --threads values to time"
-    )
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2, 4], help="merge.py --threads values to time")
     parser.add_argument(
         "--repeat", type=int, default=3, help="runs per row; the fastest is shown (shared machines are noisy)"
     )
@@ -224,10 +218,7 @@ def main():
             f"{name:28s} {seconds:8.2f} {cpu_seconds:7.2f} {rss / 2**20:13.0f} {size / 1e9 / seconds:7.3f}"
             f" {seconds / floor:6.1f}x"
         )
-    print(
-        "\nmean |merged - (base + 0.5 delta)| / mean |0.5 delta|,"
-        " DARE's noise (expected 2p = 0.4 for p = 0.2):"
-    )
+    print("\nmean |merged - (base + 0.5 delta)| / mean |0.5 delta|, DARE's noise (expected 2p = 0.4 for p = 0.2):")
     for name, out in outputs.items():
         if name.endswith("--threads 1") or name.startswith("mergekit"):
             print(f"  {name:28s} {distance_to_expectation(base_dir, ft_dir, out, 0.5):.4f}")

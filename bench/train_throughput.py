@@ -19,19 +19,29 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))  # the word-level tokenizer and records the tests train on
+sys.path.insert(0, str(ROOT / "tests"))  # helpers.py: the word-level tokenizer and records the tests train on
 
 
 def build_inputs(folder):
     import torch
-    from test_data import make_records, make_tokenizer, write_jsonl
     from transformers import AutoModelForCausalLM, LlamaConfig
 
-    tok = make_tokenizer()
-    config = LlamaConfig(vocab_size=len(tok), hidden_size=256, intermediate_size=688, num_hidden_layers=4,
-                         num_attention_heads=8, num_key_value_heads=4, max_position_embeddings=1024,
-                         bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
-                         pad_token_id=tok.pad_token_id, tie_word_embeddings=True)
+    from helpers import make_records, word_tokenizer, write_jsonl
+
+    tok = word_tokenizer()
+    config = LlamaConfig(
+        vocab_size=len(tok),
+        hidden_size=256,
+        intermediate_size=688,
+        num_hidden_layers=4,
+        num_attention_heads=8,
+        num_key_value_heads=4,
+        max_position_embeddings=1024,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id,
+        tie_word_embeddings=True,
+    )
     torch.manual_seed(0)
     AutoModelForCausalLM.from_config(config).save_pretrained(folder / "model")
     tok.save_pretrained(folder / "model")
@@ -40,12 +50,19 @@ def build_inputs(folder):
 
 def launch(cmd):
     """Run a torchrun command; return its wall time and the peak RSS (bytes) of its largest process."""
-    wrapper = ("import resource, subprocess, sys; "
-               "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode; "
-               "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(code)")
+    wrapper = (
+        "import resource, subprocess, sys; "
+        "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode; "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(code)"
+    )
     t0 = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", wrapper, *cmd], capture_output=True, text=True,
-                         env={"OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"}, cwd=ROOT)
+    out = subprocess.run(
+        [sys.executable, "-c", wrapper, *cmd],
+        capture_output=True,
+        text=True,
+        env={"OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"},
+        cwd=ROOT,
+    )
     if out.returncode:
         sys.exit(f"{' '.join(cmd[4:6])} failed:\n{out.stderr[-4000:]}")
     return time.perf_counter() - t0, int(out.stdout.split()[-1]) * 1024
@@ -64,16 +81,19 @@ def hf_worker(args):
     tok = AutoTokenizer.from_pretrained(folder / "model")
     examples = encode_records(tok, read_records(folder / "data.jsonl"), progress=False)[0]
     # Trainer shifts labels itself: labels = ids with the prompt masked (targets_of shifted back).
-    rows = [{"input_ids": ids.long(), "labels": torch.cat([torch.tensor([IGNORE]), targets_of(ids, n)[:-1]])}
-            for ids, n in examples]
+    rows = [
+        {"input_ids": ids.long(), "labels": torch.cat([torch.tensor([IGNORE]), targets_of(ids, n)[:-1]])}
+        for ids, n in examples
+    ]
 
     def collate(batch):
         width = max(len(r["input_ids"]) for r in batch)
         pad = lambda t, v: torch.cat([t, torch.full((width - len(t),), v)])  # noqa: E731
-        return {"input_ids": torch.stack([pad(r["input_ids"], tok.pad_token_id) for r in batch]),
-                "labels": torch.stack([pad(r["labels"], IGNORE) for r in batch]),
-                "attention_mask": torch.stack([pad(torch.ones(len(r["input_ids"]), dtype=torch.long), 0)
-                                               for r in batch])}
+        return {
+            "input_ids": torch.stack([pad(r["input_ids"], tok.pad_token_id) for r in batch]),
+            "labels": torch.stack([pad(r["labels"], IGNORE) for r in batch]),
+            "attention_mask": torch.stack([pad(torch.ones(len(r["input_ids"]), dtype=torch.long), 0) for r in batch]),
+        }
 
     tokens, times = [], []
 
@@ -87,13 +107,24 @@ def hf_worker(args):
             times.append(time.perf_counter())
 
     training = TrainingArguments(
-        output_dir=str(folder / "hf"), per_device_train_batch_size=args.micro_batch_size,
-        gradient_accumulation_steps=1, max_steps=args.steps, learning_rate=2e-4, warmup_steps=0.1,
-        lr_scheduler_type="cosine", max_grad_norm=1.0, seed=42, save_strategy="no", report_to=[],
-        logging_strategy="no", use_cpu=True, dataloader_num_workers=0, ddp_backend="gloo")
+        output_dir=str(folder / "hf"),
+        per_device_train_batch_size=args.micro_batch_size,
+        gradient_accumulation_steps=1,
+        max_steps=args.steps,
+        learning_rate=2e-4,
+        warmup_steps=0.1,
+        lr_scheduler_type="cosine",
+        max_grad_norm=1.0,
+        seed=42,
+        save_strategy="no",
+        report_to=[],
+        logging_strategy="no",
+        use_cpu=True,
+        dataloader_num_workers=0,
+        ddp_backend="gloo",
+    )
     model = AutoModelForCausalLM.from_pretrained(folder / "model", dtype=torch.float32)
-    Counting(model=model, args=training, train_dataset=rows, data_collator=collate,
-             callbacks=[Clock()]).train()
+    Counting(model=model, args=training, train_dataset=rows, data_collator=collate, callbacks=[Clock()]).train()
     counted = torch.tensor(float(sum(tokens[2:])))
     dist.all_reduce(counted)
     if dist.get_rank() == 0:
@@ -113,36 +144,65 @@ def main():
         return hf_worker(args)
 
     global_batch = args.micro_batch_size * args.nproc
-    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node",
-                str(args.nproc)]
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(args.nproc)]
     ours, theirs = [], []  # (tokens/s, peak RSS, wall) of each repeat
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         build_inputs(folder)
         for repeat in range(args.repeats):  # alternated, so a busy spell on the machine hits both
             run = folder / f"run{repeat}"
-            wall, rss = launch(torchrun + [
-                str(ROOT / "train.py"), "--model", str(folder / "model"),
-                "--data", str(folder / "data.jsonl"), "--out", str(run), "--global-batch-size", str(global_batch),
-                "--micro-batch-size", str(args.micro_batch_size), "--max-steps", str(args.steps),
-                "--dtype", "fp32", "--save-every", str(10**9)])
+            wall, rss = launch(
+                torchrun
+                + [
+                    str(ROOT / "train.py"),
+                    "--model",
+                    str(folder / "model"),
+                    "--data",
+                    str(folder / "data.jsonl"),
+                    "--out",
+                    str(run),
+                    "--global-batch-size",
+                    str(global_batch),
+                    "--micro-batch-size",
+                    str(args.micro_batch_size),
+                    "--max-steps",
+                    str(args.steps),
+                    "--dtype",
+                    "fp32",
+                    "--save-every",
+                    str(10**9),
+                ]
+            )
             steps = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()][2:]
             seconds = sum(m["tokens"] / m["tokens_per_s"] for m in steps)
             ours.append((sum(m["tokens"] for m in steps) / seconds, rss, wall))
-            wall, rss = launch(torchrun + [__file__, "--hf-worker", str(folder), "--steps", str(args.steps),
-                                           "--micro-batch-size", str(args.micro_batch_size)])
+            wall, rss = launch(
+                torchrun
+                + [
+                    __file__,
+                    "--hf-worker",
+                    str(folder),
+                    "--steps",
+                    str(args.steps),
+                    "--micro-batch-size",
+                    str(args.micro_batch_size),
+                ]
+            )
             hf = json.loads((folder / "hf.json").read_text())
             theirs.append((hf["tokens"] / hf["seconds"], rss, wall))
     ours, theirs = max(ours), max(theirs)  # the best repeat: the least disturbed by other work
 
-    print(f"{args.nproc} CPU processes, fp32, micro-batch {args.micro_batch_size}, global batch "
-          f"{global_batch}, {args.steps} steps of a 4-layer 256-wide Llama (tied embeddings), "
-          f"best of {args.repeats}")
+    print(
+        f"{args.nproc} CPU processes, fp32, micro-batch {args.micro_batch_size}, global batch "
+        f"{global_batch}, {args.steps} steps of a 4-layer 256-wide Llama (tied embeddings), "
+        f"best of {args.repeats}"
+    )
     print(f"{'':24}{'tokens/s':>12}{'peak RSS/process':>20}{'wall (launch to exit)':>24}")
     for name, (speed, rss, wall) in (("train.py (FSDP2)", ours), ("HF Trainer (DDP)", theirs)):
         print(f"{name:24}{speed:12.0f}{rss / 2**20:17.0f} MiB{wall:22.1f} s")
-    print(f"{'ratio train.py / HF':24}{ours[0] / theirs[0]:12.2f}{ours[1] / theirs[1]:20.2f}"
-          f"{ours[2] / theirs[2]:24.2f}")
+    print(
+        f"{'ratio train.py / HF':24}{ours[0] / theirs[0]:12.2f}{ours[1] / theirs[1]:20.2f}{ours[2] / theirs[2]:24.2f}"
+    )
 
 
 if __name__ == "__main__":

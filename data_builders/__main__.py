@@ -71,7 +71,9 @@ def run_eval_build(args):
             write_records(args.out / dataset / f"{split}.jsonl", records)
             table.append(summary_row(dataset, split, source, records))
     if not found and not failed:
-        raise InputError(f"--raw-dir {args.raw_dir} holds no dataset folder (named by its id: {', '.join(EVAL_BUILDERS)})")
+        raise InputError(
+            f"--raw-dir {args.raw_dir} holds no dataset folder (named by its id: {', '.join(EVAL_BUILDERS)})"
+        )
     print_table(table)
     for message in failed:  # last, after the progress bars: one line per failed dataset
         print(f"{args.script}: error: {message}", file=sys.stderr)
@@ -79,19 +81,42 @@ def run_eval_build(args):
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(prog="data_builders", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="data_builders", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
-    build = commands.add_parser("build", help="build evaluation datasets from their release files",
-                                description="Build OUT/<id>/<split>.jsonl from the release files below RAW/<id>/.")
-    build.add_argument("--raw-dir", type=Path, required=True, metavar="RAW",
-                       help="folder with one sub-folder per dataset id, holding its release files")
-    build.add_argument("--out", type=Path, required=True,
-                       help="output folder: OUT/<id>/<split>.jsonl (new, empty, or written by an earlier build)")
-    build.add_argument("--only", nargs="+", choices=list(EVAL_BUILDERS), metavar="ID",
-                       help=f"build only these datasets (default: all): {', '.join(EVAL_BUILDERS)}")
-    build.add_argument("--split", nargs="+", choices=SPLITS, default=list(SPLITS),
-                       help="splits to build (default: all three; absent ones are skipped)")
+    build = commands.add_parser(
+        "build",
+        help="build evaluation datasets from their release files",
+        description="Build OUT/<id>/<split>.jsonl from the release files below RAW/<id>/.",
+    )
+    build.add_argument(
+        "--raw-dir",
+        type=Path,
+        required=True,
+        metavar="RAW",
+        help="folder with one sub-folder per dataset id, holding its release files",
+    )
+    build.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="output folder: OUT/<id>/<split>.jsonl (new, empty, or written by an earlier build)",
+    )
+    build.add_argument(
+        "--only",
+        nargs="+",
+        choices=list(EVAL_BUILDERS),
+        metavar="ID",
+        help=f"build only these datasets (default: all): {', '.join(EVAL_BUILDERS)}",
+    )
+    build.add_argument(
+        "--split",
+        nargs="+",
+        choices=SPLITS,
+        default=list(SPLITS),
+        help="splits to build (default: all three; absent ones are skipped)",
+    )
     build.set_defaults(run=run_eval_build, script=build.prog)
     add_build_command(commands, name="build-instruct")
     add_mix_command(commands)
@@ -110,8 +135,9 @@ def build_dataset(dataset, folder, splits):
     for split in splits:
         records, source = [], None
         try:
-            for where, fields in tqdm(EVAL_BUILDERS[dataset](folder, split), desc=f"{dataset} {split}",
-                                      unit=" instances", leave=False):
+            for where, fields in tqdm(
+                EVAL_BUILDERS[dataset](folder, split), desc=f"{dataset} {split}", unit=" instances", leave=False
+            ):
                 records.append((where, check_record(record_at(where, task, fields), where)))
                 source = source or Path(where.split(":")[0]).relative_to(folder)
         except MissingRelease as e:
@@ -138,8 +164,10 @@ def require_unique_ids(records):
     seen = {}
     for where, record in records:
         if record["id"] in seen:
-            raise ReleaseError(f"{where}: a second instance with the id {excerpt(record['id'])} (the first is at "
-                               f"{seen[record['id']]}; the release repeats a key)")
+            raise ReleaseError(
+                f"{where}: a second instance with the id {excerpt(record['id'])} (the first is at "
+                f"{seen[record['id']]}; the release repeats a key)"
+            )
         seen[record["id"]] = where
 
 

@@ -39,28 +39,38 @@ def halves(items):
 # ---------------------------------------------------------------------------------------------
 # term lists (split in two where both sides use them)
 
-DISEASES = halves(terms("""breast cancer; type 2 diabetes; rheumatoid arthritis; Parkinson disease; asthma;
+DISEASES = halves(
+    terms("""breast cancer; type 2 diabetes; rheumatoid arthritis; Parkinson disease; asthma;
     chronic kidney disease; hepatocellular carcinoma; multiple sclerosis; Crohn disease; atrial fibrillation;
     osteoporosis; schizophrenia; psoriasis; colorectal cancer; hypertension; Alzheimer disease; cystic fibrosis;
     lupus nephritis; epilepsy; heart failure; ulcerative colitis; glioblastoma; sickle cell anemia; migraine;
     chronic pancreatitis; obesity; pulmonary tuberculosis; ovarian cancer; hypothyroidism; melanoma;
     acute myeloid leukemia; diabetic neuropathy; macular degeneration; dilated cardiomyopathy; gout;
-    endometriosis; prostate cancer; myasthenia gravis; hemophilia A; bronchiectasis"""))
-ADVERSE_EFFECTS = halves(terms("""hepatotoxicity; rash; nephrotoxicity; nausea; hypotension; angioedema; seizures;
+    endometriosis; prostate cancer; myasthenia gravis; hemophilia A; bronchiectasis""")
+)
+ADVERSE_EFFECTS = halves(
+    terms("""hepatotoxicity; rash; nephrotoxicity; nausea; hypotension; angioedema; seizures;
     bradycardia; thrombocytopenia; hyperkalemia; QT prolongation; diarrhea; agranulocytosis; dizziness;
     lactic acidosis; hypoglycemia; ototoxicity; myopathy; hallucinations; dry cough; tremor; delirium;
-    neutropenia; urticaria; constipation; hyponatremia; headache; insomnia; serotonin syndrome; ankle edema"""))
-CHEMICALS = halves(terms("""metformin; cisplatin; warfarin; tamoxifen; lisinopril; doxorubicin; atorvastatin;
+    neutropenia; urticaria; constipation; hyponatremia; headache; insomnia; serotonin syndrome; ankle edema""")
+)
+CHEMICALS = halves(
+    terms("""metformin; cisplatin; warfarin; tamoxifen; lisinopril; doxorubicin; atorvastatin;
     haloperidol; amiodarone; gentamicin; methotrexate; lithium carbonate; carbamazepine; clozapine; vancomycin;
     heparin; furosemide; digoxin; propranolol; paclitaxel; levodopa; cyclosporine; prednisone; ibuprofen;
     omeprazole; fluoxetine; valproic acid; rifampin; insulin glargine; amoxicillin; clopidogrel; sertraline;
-    ketoconazole; allopurinol; sildenafil; morphine; gabapentin; spironolactone; theophylline; acetaminophen"""))
-GENES = halves(terms("""BRCA1; TP53; EGFR; KRAS; APOE; CFTR; TNF; IL6; VEGFA; PTEN; MTHFR; HLA-B; CYP2C9; VKORC1;
+    ketoconazole; allopurinol; sildenafil; morphine; gabapentin; spironolactone; theophylline; acetaminophen""")
+)
+GENES = halves(
+    terms("""BRCA1; TP53; EGFR; KRAS; APOE; CFTR; TNF; IL6; VEGFA; PTEN; MTHFR; HLA-B; CYP2C9; VKORC1;
     angiotensin converting enzyme; LRRK2; PPARG; FTO; SOD1; JAK2; ABCB1; CYP3A4; estrogen receptor alpha; MYC;
     BCL2; STAT3; NOD2; HNF1A; serotonin transporter; COMT; PCSK9; LDL receptor; interleukin 10; TLR4; AKT1;
-    matrix metalloproteinase 9; CDKN2A; HMGCR; tyrosine hydroxylase; GSTM1"""))
-TISSUES = halves(terms("""liver; skeletal muscle; kidney; hippocampus; pancreatic islets; lung; adipose tissue;
-    retina; colon; heart; bone marrow; skin"""))
+    matrix metalloproteinase 9; CDKN2A; HMGCR; tyrosine hydroxylase; GSTM1""")
+)
+TISSUES = halves(
+    terms("""liver; skeletal muscle; kidney; hippocampus; pancreatic islets; lung; adipose tissue;
+    retina; colon; heart; bone marrow; skin""")
+)
 
 # used by the instruction sources only (no evaluation dataset asks for these types)
 SPECIES = terms("""human; mouse; rat; zebrafish; Escherichia coli; Saccharomyces cerevisiae; Drosophila melanogaster;
@@ -131,97 +141,161 @@ BC2GM_FRAMES = [
 ]
 # gene-disease sentences with BLURB's placeholders: positive and negative frames, halved
 GENE_DISEASE_FRAMES = {
-    "1": halves([
-        "Polymorphisms in @GENE$ were associated with an increased risk of @DISEASE$.",
-        "The @GENE$ variant conferred susceptibility to @DISEASE$ in a case-control study.",
-        "Carriers of the @GENE$ risk allele developed @DISEASE$ at a younger age.",
-        "Mutations in @GENE$ cause a familial form of @DISEASE$.",
-        "Reduced expression of @GENE$ was linked to the severity of @DISEASE$.",
-        "The @GENE$ genotype was a significant predictor of @DISEASE$.",
-        "@GENE$ haplotypes were overrepresented among patients with @DISEASE$.",
-        "Loss of @GENE$ function contributes to the pathogenesis of @DISEASE$.",
-        "A promoter polymorphism of @GENE$ was associated with @DISEASE$ in two cohorts.",
-        "Our data implicate @GENE$ as a susceptibility gene for @DISEASE$.",
-        "Homozygosity for the @GENE$ deletion increased the odds of @DISEASE$.",
-        "@GENE$ variants modified the age at onset of @DISEASE$.",
-    ]),
-    "0": halves([
-        "No association was found between @GENE$ polymorphisms and @DISEASE$.",
-        "The @GENE$ genotype distribution did not differ between @DISEASE$ cases and controls.",
-        "@GENE$ was measured in patients with @DISEASE$ but showed no difference.",
-        "We found no evidence that @GENE$ variants influence the risk of @DISEASE$.",
-        "Allele frequencies of @GENE$ were similar in subjects with and without @DISEASE$.",
-        "@GENE$ did not modify the risk of @DISEASE$ after adjustment for age.",
-        "The study was underpowered to test @GENE$ in @DISEASE$.",
-        "Neither @GENE$ nor its haplotypes were related to @DISEASE$ progression.",
-        "Serum @GENE$ levels were not correlated with @DISEASE$ activity.",
-        "@GENE$ was excluded as a candidate gene for @DISEASE$.",
-        "In contrast to earlier reports, @GENE$ was not linked to @DISEASE$.",
-        "The @GENE$ polymorphism showed no effect on @DISEASE$ outcome.",
-    ]),
+    "1": halves(
+        [
+            "Polymorphisms in @GENE$ were associated with an increased risk of @DISEASE$.",
+            "The @GENE$ variant conferred susceptibility to @DISEASE$ in a case-control study.",
+            "Carriers of the @GENE$ risk allele developed @DISEASE$ at a younger age.",
+            "Mutations in @GENE$ cause a familial form of @DISEASE$.",
+            "Reduced expression of @GENE$ was linked to the severity of @DISEASE$.",
+            "The @GENE$ genotype was a significant predictor of @DISEASE$.",
+            "@GENE$ haplotypes were overrepresented among patients with @DISEASE$.",
+            "Loss of @GENE$ function contributes to the pathogenesis of @DISEASE$.",
+            "A promoter polymorphism of @GENE$ was associated with @DISEASE$ in two cohorts.",
+            "Our data implicate @GENE$ as a susceptibility gene for @DISEASE$.",
+            "Homozygosity for the @GENE$ deletion increased the odds of @DISEASE$.",
+            "@GENE$ variants modified the age at onset of @DISEASE$.",
+        ]
+    ),
+    "0": halves(
+        [
+            "No association was found between @GENE$ polymorphisms and @DISEASE$.",
+            "The @GENE$ genotype distribution did not differ between @DISEASE$ cases and controls.",
+            "@GENE$ was measured in patients with @DISEASE$ but showed no difference.",
+            "We found no evidence that @GENE$ variants influence the risk of @DISEASE$.",
+            "Allele frequencies of @GENE$ were similar in subjects with and without @DISEASE$.",
+            "@GENE$ did not modify the risk of @DISEASE$ after adjustment for age.",
+            "The study was underpowered to test @GENE$ in @DISEASE$.",
+            "Neither @GENE$ nor its haplotypes were related to @DISEASE$ progression.",
+            "Serum @GENE$ levels were not correlated with @DISEASE$ activity.",
+            "@GENE$ was excluded as a candidate gene for @DISEASE$.",
+            "In contrast to earlier reports, @GENE$ was not linked to @DISEASE$.",
+            "The @GENE$ polymorphism showed no effect on @DISEASE$ outcome.",
+        ]
+    ),
 }
 # clauses that end a relation sentence (the frames above and below end where one can follow)
-STUDY_CONTEXTS = halves(["in a cohort of {n} patients", "in {n} families", "among {n} cases and matched controls",
-                         "in a meta-analysis of {n} studies", "in {n} unrelated probands", "in a sample of {n} adults",
-                         "in a Danish registry", "in two independent samples"])
-CHEMPROT_CONTEXTS = ["in {tissue} cells", "at {n} micromolar", "in {tissue} homogenates", "in vitro", "in cultured cells"]
+STUDY_CONTEXTS = halves(
+    [
+        "in a cohort of {n} patients",
+        "in {n} families",
+        "among {n} cases and matched controls",
+        "in a meta-analysis of {n} studies",
+        "in {n} unrelated probands",
+        "in a sample of {n} adults",
+        "in a Danish registry",
+        "in two independent samples",
+    ]
+)
+CHEMPROT_CONTEXTS = [
+    "in {tissue} cells",
+    "at {n} micromolar",
+    "in {tissue} homogenates",
+    "in vitro",
+    "in cultured cells",
+]
 DDI_CONTEXTS = ["in healthy volunteers", "in patients with {disease}", "at doses above {n} mg", "in the elderly"]
 CHEMPROT_FRAMES = {
-    "CPR:3": ["@CHEMICAL$ increased the expression of @GENE$.",
-              "Treatment with @CHEMICAL$ activated @GENE$ in a dose-dependent manner."],
-    "CPR:4": ["@CHEMICAL$ inhibited @GENE$ with an IC50 in the nanomolar range.",
-              "@GENE$ activity was suppressed by @CHEMICAL$."],
-    "CPR:5": ["@CHEMICAL$ acts as a selective agonist of @GENE$.",
-              "@CHEMICAL$ behaved as a full agonist at @GENE$ in binding assays."],
-    "CPR:6": ["@CHEMICAL$ is a competitive antagonist of @GENE$.",
-              "The effect was blocked by @CHEMICAL$, an antagonist of @GENE$."],
-    "CPR:9": ["@CHEMICAL$ is metabolized by @GENE$.",
-              "@GENE$ catalyzes the formation of @CHEMICAL$ from its precursor."],
-    "false": ["@CHEMICAL$ and @GENE$ were both measured.",
-              "Levels of @GENE$ were recorded before @CHEMICAL$ was given.",
-              "@CHEMICAL$ was dissolved in saline, and @GENE$ antibodies were purchased."],
+    "CPR:3": [
+        "@CHEMICAL$ increased the expression of @GENE$.",
+        "Treatment with @CHEMICAL$ activated @GENE$ in a dose-dependent manner.",
+    ],
+    "CPR:4": [
+        "@CHEMICAL$ inhibited @GENE$ with an IC50 in the nanomolar range.",
+        "@GENE$ activity was suppressed by @CHEMICAL$.",
+    ],
+    "CPR:5": [
+        "@CHEMICAL$ acts as a selective agonist of @GENE$.",
+        "@CHEMICAL$ behaved as a full agonist at @GENE$ in binding assays.",
+    ],
+    "CPR:6": [
+        "@CHEMICAL$ is a competitive antagonist of @GENE$.",
+        "The effect was blocked by @CHEMICAL$, an antagonist of @GENE$.",
+    ],
+    "CPR:9": [
+        "@CHEMICAL$ is metabolized by @GENE$.",
+        "@GENE$ catalyzes the formation of @CHEMICAL$ from its precursor.",
+    ],
+    "false": [
+        "@CHEMICAL$ and @GENE$ were both measured.",
+        "Levels of @GENE$ were recorded before @CHEMICAL$ was given.",
+        "@CHEMICAL$ was dissolved in saline, and @GENE$ antibodies were purchased.",
+    ],
 }
 DDI_FRAMES = {
-    "DDI-mechanism": ["@DRUG$ increases the plasma concentration of @DRUG$.",
-                      "@DRUG$ may reduce the absorption of @DRUG$."],
-    "DDI-effect": ["Concomitant use of @DRUG$ and @DRUG$ may enhance sedation.",
-                   "@DRUG$ potentiates the anticoagulant effect of @DRUG$."],
-    "DDI-advise": ["@DRUG$ should not be given together with @DRUG$.",
-                   "Caution is advised when @DRUG$ is combined with @DRUG$."],
-    "DDI-int": ["@DRUG$ interacts with @DRUG$.",
-                "An interaction between @DRUG$ and @DRUG$ has been reported."],
-    "DDI-false": ["@DRUG$ and @DRUG$ were given on different days.",
-                  "Patients received @DRUG$ or @DRUG$ as first-line therapy."],
+    "DDI-mechanism": [
+        "@DRUG$ increases the plasma concentration of @DRUG$.",
+        "@DRUG$ may reduce the absorption of @DRUG$.",
+    ],
+    "DDI-effect": [
+        "Concomitant use of @DRUG$ and @DRUG$ may enhance sedation.",
+        "@DRUG$ potentiates the anticoagulant effect of @DRUG$.",
+    ],
+    "DDI-advise": [
+        "@DRUG$ should not be given together with @DRUG$.",
+        "Caution is advised when @DRUG$ is combined with @DRUG$.",
+    ],
+    "DDI-int": ["@DRUG$ interacts with @DRUG$.", "An interaction between @DRUG$ and @DRUG$ has been reported."],
+    "DDI-false": [
+        "@DRUG$ and @DRUG$ were given on different days.",
+        "Patients received @DRUG$ or @DRUG$ as first-line therapy.",
+    ],
 }
 HOC_CUES = {  # hallmark index (data_builders.hoc.HALLMARKS, alphabetical) -> sentences that signal it
-    0: ["Knockdown of {gene} reduced the invasion and migration of tumour cells .",
-        "{gene} expression correlated with lymph node metastasis ."],
+    0: [
+        "Knockdown of {gene} reduced the invasion and migration of tumour cells .",
+        "{gene} expression correlated with lymph node metastasis .",
+    ],
     1: ["Tumour cells expressing {gene} escaped killing by cytotoxic T cells ."],
     2: ["{chemical} shifted tumour metabolism towards aerobic glycolysis ."],
     3: ["{gene} maintained telomere length and allowed unlimited replication ."],
     4: ["Loss of {gene} released cells from contact inhibition ."],
     5: ["{chemical} caused DNA double strand breaks and chromosomal aberrations ."],
     6: ["{gene} promoted tumour angiogenesis and microvessel density ."],
-    7: ["{chemical} failed to induce apoptosis in cells overexpressing {gene} .",
-        "{gene} protected tumour cells from programmed cell death ."],
+    7: [
+        "{chemical} failed to induce apoptosis in cells overexpressing {gene} .",
+        "{gene} protected tumour cells from programmed cell death .",
+    ],
     8: ["{gene} stimulated proliferation through sustained kinase signalling ."],
     9: ["Tumour-associated inflammation was driven by {gene} secretion ."],
 }
-HOC_NEUTRAL = ["Tumour samples were collected from {n} patients .", "Cells were cultured for {n} days .",
-               "Statistical analysis used a two-sided test .", "{chemical} was given at two doses ."]
+HOC_NEUTRAL = [
+    "Tumour samples were collected from {n} patients .",
+    "Cells were cultured for {n} days .",
+    "Statistical analysis used a two-sided test .",
+    "{chemical} was given at two doses .",
+]
 BIOASQ_FRAMES = [  # (question, context when the answer is yes, context when it is no)
-    ("Is {gene} expressed in the {tissue}?", "{gene} is abundantly expressed in the {tissue}.",
-     "{gene} expression is absent from the {tissue}; it is restricted to the {tissue2}."),
-    ("Is {chemical} used for the treatment of {disease}?", "{chemical} is a first-line treatment for {disease}.",
-     "{chemical} has no role in the treatment of {disease}."),
-    ("Can {chemical} cause {adverse}?", "{adverse} is a well-documented adverse effect of {chemical}.",
-     "{adverse} has not been reported with {chemical} in any trial."),
-    ("Are mutations in {gene} associated with {disease}?", "Mutations in {gene} were found in most {disease} families.",
-     "Sequencing of {gene} revealed no mutations in {disease} patients."),
-    ("Is {disease} inherited in an autosomal dominant manner?", "{disease} follows autosomal dominant inheritance.",
-     "{disease} is not inherited in a dominant manner; most cases are sporadic."),
-    ("Does {chemical} inhibit {gene}?", "{chemical} is a potent inhibitor of {gene}.",
-     "{chemical} does not inhibit {gene}, even at high concentrations."),
+    (
+        "Is {gene} expressed in the {tissue}?",
+        "{gene} is abundantly expressed in the {tissue}.",
+        "{gene} expression is absent from the {tissue}; it is restricted to the {tissue2}.",
+    ),
+    (
+        "Is {chemical} used for the treatment of {disease}?",
+        "{chemical} is a first-line treatment for {disease}.",
+        "{chemical} has no role in the treatment of {disease}.",
+    ),
+    (
+        "Can {chemical} cause {adverse}?",
+        "{adverse} is a well-documented adverse effect of {chemical}.",
+        "{adverse} has not been reported with {chemical} in any trial.",
+    ),
+    (
+        "Are mutations in {gene} associated with {disease}?",
+        "Mutations in {gene} were found in most {disease} families.",
+        "Sequencing of {gene} revealed no mutations in {disease} patients.",
+    ),
+    (
+        "Is {disease} inherited in an autosomal dominant manner?",
+        "{disease} follows autosomal dominant inheritance.",
+        "{disease} is not inherited in a dominant manner; most cases are sporadic.",
+    ),
+    (
+        "Does {chemical} inhibit {gene}?",
+        "{chemical} is a potent inhibitor of {gene}.",
+        "{chemical} does not inhibit {gene}, even at high concentrations.",
+    ),
 ]
 BIOSSES_CLAIMS = [  # each claim in two wordings: score 4 pairs them, lower scores change what they share
     ("{gene} mutations drive {disease}.", "{disease} is driven by mutant {gene}."),
@@ -233,37 +307,52 @@ BIOSSES_CLAIMS = [  # each claim in two wordings: score 4 pairs them, lower scor
 
 # instruction sources: BioRED documents (title + one or two sentences); relations name slots
 BIORED_TITLES = [
-    ("{variant} in {gene} causes early-onset {disease}", "Association gene disease; Positive_Correlation variant disease"),
+    (
+        "{variant} in {gene} causes early-onset {disease}",
+        "Association gene disease; Positive_Correlation variant disease",
+    ),
     ("{chemical} attenuates {disease} in a {organism} model", "Negative_Correlation chemical disease"),
     ("{gene} deficiency and {disease} risk", "Association gene disease"),
     ("{chemical} binds {gene} and blocks its signalling", "Bind chemical gene"),
     ("Interaction of {chemical} with {chemical2} in {disease}", "Drug_Interaction chemical chemical2"),
 ]
 BIORED_SENTENCES = [
-    ("We sequenced {gene} in {n} patients with {disease} and found {variant}.",
-     "Association gene disease; Positive_Correlation variant disease"),
+    (
+        "We sequenced {gene} in {n} patients with {disease} and found {variant}.",
+        "Association gene disease; Positive_Correlation variant disease",
+    ),
     ("{chemical} reduced {disease} severity in {cellline} xenografts.", "Negative_Correlation chemical disease"),
     ("Exposure to {chemical} increased the incidence of {disease}.", "Positive_Correlation chemical disease"),
     ("{chemical} upregulated {gene} in {cellline} cells.", "Positive_Correlation chemical gene"),
     ("{gene} bound {gene2} directly in pull-down assays.", "Bind gene gene2"),
-    ("Co-administration of {chemical} and {chemical2} was more effective than either alone.",
-     "Cotreatment chemical chemical2"),
+    (
+        "Co-administration of {chemical} and {chemical2} was more effective than either alone.",
+        "Cotreatment chemical chemical2",
+    ),
     ("{chemical} was converted to {chemical2} in {organism} liver.", "Conversion chemical chemical2"),
     ("{chemical} was compared with {chemical2} in patients with {disease}.", "Comparison chemical chemical2"),
     ("Serum {gene} was measured in {n} healthy {organism} without further findings.", ""),
     ("{gene} knockout in the {organism} protected against {disease}.", "Positive_Correlation gene disease"),
 ]
 LINNAEUS_FRAMES = [
-    "Samples of {species} were collected from three sites .", "{species} and {species2} share this gene family .",
-    "Infection of {species} cells was confirmed by PCR .", "The genome of {species} encodes two paralogs .",
-    "Strains were grown overnight at 37 degrees .", "Homologs were found in {species} but not in {species2} .",
+    "Samples of {species} were collected from three sites .",
+    "{species} and {species2} share this gene family .",
+    "Infection of {species} cells was confirmed by PCR .",
+    "The genome of {species} encodes two paralogs .",
+    "Strains were grown overnight at 37 degrees .",
+    "Homologs were found in {species} but not in {species2} .",
     "We compared the immune response of {species} with that of {species2} .",
-    "Sera from infected {species} were tested in duplicate .", "The primers are listed in Table 2 .",
+    "Sera from infected {species} were tested in duplicate .",
+    "The primers are listed in Table 2 .",
     "{species} was used as the reference organism .",
 ]
 TRIALSTOP_REASONS = {  # TrialStop class -> stop reasons (as written in trial registries)
     "Insufficient_Enrollment": ["Slow accrual", "Too few participants enrolled", "Recruitment was lower than expected"],
-    "Business_Administrative": ["Sponsor decision", "Funding withdrawn by the sponsor", "Company acquired; program ended"],
+    "Business_Administrative": [
+        "Sponsor decision",
+        "Funding withdrawn by the sponsor",
+        "Company acquired; program ended",
+    ],
     "Negative": ["Lack of efficacy at interim review", "{chemical} showed no benefit over placebo"],
     "Safety_Sideeffects": ["Unacceptable toxicity", "Cases of {adverse} in the {chemical} arm"],
     "Logistics_Resources": ["Study drug supply interrupted", "Site closed due to staffing problems"],
@@ -273,12 +362,25 @@ TRIALSTOP_REASONS = {  # TrialStop class -> stop reasons (as written in trial re
     "Regulatory": ["Not approved by the ethics committee", "IND placed on clinical hold"],
     "Another_Study": ["Replaced by a larger phase 3 trial", "Superseded by a new protocol"],
 }
-STS_SUBJECTS = [("A man", "A guy"), ("A woman", "A lady"), ("A young girl", "A little girl"), ("A boy", "A kid"),
-                ("An old man", "An elderly man"), ("A teenager", "A teen"), ("A woman in a red coat", "A woman wearing red")]
-STS_ACTIONS = [("is riding a bicycle", "is cycling"), ("is playing a guitar", "is strumming a guitar"),
-               ("is reading a book", "is reading a novel"), ("is walking a dog", "is taking a dog for a walk"),
-               ("is flying a kite", "is flying a colourful kite"), ("is eating an apple", "is biting into an apple"),
-               ("is painting a fence", "is painting a wooden fence"), ("is running", "is jogging")]
+STS_SUBJECTS = [
+    ("A man", "A guy"),
+    ("A woman", "A lady"),
+    ("A young girl", "A little girl"),
+    ("A boy", "A kid"),
+    ("An old man", "An elderly man"),
+    ("A teenager", "A teen"),
+    ("A woman in a red coat", "A woman wearing red"),
+]
+STS_ACTIONS = [
+    ("is riding a bicycle", "is cycling"),
+    ("is playing a guitar", "is strumming a guitar"),
+    ("is reading a book", "is reading a novel"),
+    ("is walking a dog", "is taking a dog for a walk"),
+    ("is flying a kite", "is flying a colourful kite"),
+    ("is eating an apple", "is biting into an apple"),
+    ("is painting a fence", "is painting a wooden fence"),
+    ("is running", "is jogging"),
+]
 STS_PLACES = ["in the park", "on the beach", "in a backyard", "at the lake", "on a quiet street", "in the garden"]
 SNLI_CONTRADICTIONS = ["is sleeping in bed", "is sitting on a sofa watching television", "is lying in a hospital bed"]
 SNLI_ADDITIONS = ["for the first time", "to win a bet", "before breakfast", "with a friend", "while on vacation"]
@@ -290,8 +392,17 @@ ADE_LINES = [  # attribute slots belong to {drug}; those ending in 2 to {drug2}
     "Home meds include {drug} {strength} {frequency} and {drug2} {dosage2}.",
     "Given {drug} {strength} {route} x {duration} for {reason}.",
 ]
-ADE_TYPES = {"drug": "Drug", "strength": "Strength", "route": "Route", "frequency": "Frequency", "reason": "Reason",
-             "ade": "ADE", "form": "Form", "dosage": "Dosage", "duration": "Duration"}
+ADE_TYPES = {
+    "drug": "Drug",
+    "strength": "Strength",
+    "route": "Route",
+    "frequency": "Frequency",
+    "reason": "Reason",
+    "ade": "ADE",
+    "form": "Form",
+    "dosage": "Dosage",
+    "duration": "Duration",
+}
 DEID_LINES = [  # after a first `Record date:` line; DEID_TAGS gives the tag of each slot
     "{name} is a {age} year old {profession} from {city}.",
     "Seen by Dr. {doctor} at {hospital} on {date2}.",
@@ -300,23 +411,38 @@ DEID_LINES = [  # after a first `Record date:` line; DEID_TAGS gives the tag of 
     "Follow up with Dr. {doctor} in {city} on {date2}.",
 ]
 MTSAMPLES_NOTES = {  # specialty -> transcriptions (drugs from the instruction half of CHEMICALS)
-    "Cardiovascular / Pulmonary": ["HISTORY: Exertional chest pain for {n} weeks.\nPLAN: Stress echocardiogram; "
-                                   "continue digoxin.", "Dyspnea on exertion. Echocardiogram shows an ejection fraction "
-                                   "of {n} percent."],
-    "Neurology": ["HISTORY: Episodes of numbness in the left arm for {n} days.\nEXAM: Reflexes symmetric. PLAN: MRI brain.",
-                  "Follow-up of migraine, {n} attacks a month. Gait steady."],
-    "Orthopedic": ["HISTORY: Right knee pain after a fall {n} days ago.\nPLAN: X-ray of the knee, ice and ibuprofen.",
-                   "Status post hip replacement {n} weeks ago, wound healing well."],
-    "Gastroenterology": ["INDICATION: Screening colonoscopy.\nFINDINGS: A polyp of {n} mm was removed.",
-                         "Epigastric pain after meals for {n} weeks. Schedule endoscopy."],
-    "Dermatology": ["Itchy scaly plaques on both elbows for {n} months. Topical steroid prescribed.",
-                    "Changing mole of {n} mm on the back. Excisional biopsy performed."],
-    "Urology": ["HISTORY: Left flank pain and hematuria.\nCT shows a {n} mm renal stone.",
-                "Elevated PSA of {n} ng/mL. Prostate biopsy planned."],
-    "Ophthalmology": ["Blurred vision in the right eye for {n} months. Cataract noted.",
-                      "Intraocular pressure of {n} mmHg; start drops and recheck in two weeks."],
-    "Psychiatry / Psychology": ["Low mood and poor sleep for {n} months. Started sertraline.",
-                                "Anxiety with {n} panic attacks this month. Referred for cognitive behavioural therapy."],
+    "Cardiovascular / Pulmonary": [
+        "HISTORY: Exertional chest pain for {n} weeks.\nPLAN: Stress echocardiogram; continue digoxin.",
+        "Dyspnea on exertion. Echocardiogram shows an ejection fraction of {n} percent.",
+    ],
+    "Neurology": [
+        "HISTORY: Episodes of numbness in the left arm for {n} days.\nEXAM: Reflexes symmetric. PLAN: MRI brain.",
+        "Follow-up of migraine, {n} attacks a month. Gait steady.",
+    ],
+    "Orthopedic": [
+        "HISTORY: Right knee pain after a fall {n} days ago.\nPLAN: X-ray of the knee, ice and ibuprofen.",
+        "Status post hip replacement {n} weeks ago, wound healing well.",
+    ],
+    "Gastroenterology": [
+        "INDICATION: Screening colonoscopy.\nFINDINGS: A polyp of {n} mm was removed.",
+        "Epigastric pain after meals for {n} weeks. Schedule endoscopy.",
+    ],
+    "Dermatology": [
+        "Itchy scaly plaques on both elbows for {n} months. Topical steroid prescribed.",
+        "Changing mole of {n} mm on the back. Excisional biopsy performed.",
+    ],
+    "Urology": [
+        "HISTORY: Left flank pain and hematuria.\nCT shows a {n} mm renal stone.",
+        "Elevated PSA of {n} ng/mL. Prostate biopsy planned.",
+    ],
+    "Ophthalmology": [
+        "Blurred vision in the right eye for {n} months. Cataract noted.",
+        "Intraocular pressure of {n} mmHg; start drops and recheck in two weeks.",
+    ],
+    "Psychiatry / Psychology": [
+        "Low mood and poor sleep for {n} months. Started sertraline.",
+        "Anxiety with {n} panic attacks this month. Referred for cognitive behavioural therapy.",
+    ],
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -359,9 +485,11 @@ def draw(rng, frame, pools):
 
 def filled(frames, pools):
     """A maker of (frame, values) for `distinct`: a random frame and values for its slots."""
+
     def one(rng):
         frame = rng.choice(frames)
         return frame, draw(rng, frame, pools)
+
     return one
 
 
@@ -373,8 +501,10 @@ def conll_tokens(frame, values, tagged):
         if k % 2:
             kind = kind_of(part)
             suffix = f"-{tagged[kind]}" if tagged.get(kind) else ""
-            pairs += [(w, "O" if kind not in tagged else ("B" if i == 0 else "I") + suffix)
-                      for i, w in enumerate(values[part].split())]
+            pairs += [
+                (w, "O" if kind not in tagged else ("B" if i == 0 else "I") + suffix)
+                for i, w in enumerate(values[part].split())
+            ]
         else:
             pairs += [(w, "O") for w in part.split()]
     return [(sentence_case(pairs[0][0]), pairs[0][1])] + pairs[1:]
@@ -400,20 +530,39 @@ def number(rng):
 
 def variant(rng):
     """A sequence variant in one of BioRED's usual notations."""
-    return rng.choice([f"p.{rng.choice(AMINO_ACIDS)}{rng.randint(20, 900)}{rng.choice(AMINO_ACIDS)}",
-                       f"c.{rng.randint(100, 2500)}{rng.choice(BASES)}>{rng.choice(BASES)}",
-                       f"rs{rng.randint(100000, 9999999)}"])
+    return rng.choice(
+        [
+            f"p.{rng.choice(AMINO_ACIDS)}{rng.randint(20, 900)}{rng.choice(AMINO_ACIDS)}",
+            f"c.{rng.randint(100, 2500)}{rng.choice(BASES)}>{rng.choice(BASES)}",
+            f"rs{rng.randint(100000, 9999999)}",
+        ]
+    )
 
 
 def date(rng):
     return f"{rng.randint(2060, 2095)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
 
 
-EVAL_POOLS = {"disease": DISEASES[0], "adverse": ADVERSE_EFFECTS[0], "chemical": CHEMICALS[0], "gene": GENES[0],
-              "tissue": TISSUES[0], "n": number}
-INSTRUCT_POOLS = {"disease": DISEASES[1], "adverse": ADVERSE_EFFECTS[1], "chemical": CHEMICALS[1], "gene": GENES[1],
-                  "tissue": TISSUES[1], "n": number, "species": SPECIES, "organism": ORGANISMS, "cellline": CELL_LINES,
-                  "variant": variant}
+EVAL_POOLS = {
+    "disease": DISEASES[0],
+    "adverse": ADVERSE_EFFECTS[0],
+    "chemical": CHEMICALS[0],
+    "gene": GENES[0],
+    "tissue": TISSUES[0],
+    "n": number,
+}
+INSTRUCT_POOLS = {
+    "disease": DISEASES[1],
+    "adverse": ADVERSE_EFFECTS[1],
+    "chemical": CHEMICALS[1],
+    "gene": GENES[1],
+    "tissue": TISSUES[1],
+    "n": number,
+    "species": SPECIES,
+    "organism": ORGANISMS,
+    "cellline": CELL_LINES,
+    "variant": variant,
+}
 
 SPLIT_SIZES = {"train": 16, "dev": 32, "test": 32}
 EVAL_SIZE = sum(SPLIT_SIZES.values())  # instances per evaluation dataset, all distinct
@@ -423,7 +572,7 @@ def split_up(items):
     """{split: items} in the SPLIT_SIZES: train (the few-shot demonstrations), dev, test."""
     out, start = {}, 0
     for split, size in SPLIT_SIZES.items():
-        out[split], start = items[start:start + size], start + size
+        out[split], start = items[start : start + size], start + size
     return out
 
 
@@ -449,8 +598,9 @@ def write_conll(path, sentences):
 
 def write_blurb_ner(raw, rng):
     """NCBI-disease, BC5CDR (one set of sentences, tagged twice as the release does) and BC2GM."""
-    ncbi, cdr, bc2gm = (distinct(rng, EVAL_SIZE, filled(frames, EVAL_POOLS))
-                        for frames in (NCBI_FRAMES, CDR_FRAMES, BC2GM_FRAMES))
+    ncbi, cdr, bc2gm = (
+        distinct(rng, EVAL_SIZE, filled(frames, EVAL_POOLS)) for frames in (NCBI_FRAMES, CDR_FRAMES, BC2GM_FRAMES)
+    )
     files = {  # BLURB's files of these four are untyped: B and I
         "ncbi_disease": [conll_tokens(f, v, {"disease": ""}) for f, v in ncbi],
         "bc5cdr_chem": [conll_tokens(f, v, {"chemical": ""}) for f, v in cdr],
@@ -464,10 +614,12 @@ def write_blurb_ner(raw, rng):
 
 def relation_sentences(rng, n, frames, contexts, pools):
     """`n` distinct (sentence, label): a frame of a random label, ended by a context clause."""
+
     def one(rng):
         label = rng.choice(sorted(frames))
         frame = f"{rng.choice(frames[label])[:-1]} {rng.choice(contexts)}."
         return fill(frame, draw(rng, frame, pools))[0], label
+
     return distinct(rng, n, one)
 
 
@@ -475,9 +627,10 @@ def write_blurb_relations(raw, rng):
     """GAD, ChemProt and DDI in BLURB's masked `id<TAB>sentence<TAB>label` TSVs."""
     gad = {label: pair[0] for label, pair in GENE_DISEASE_FRAMES.items()}
     for dataset, frames, contexts, pair_id, header in (
-            ("gad", gad, STUDY_CONTEXTS[0], "{k}", ["index", "sentence", "label"]),  # only GAD has a header
-            ("chemprot", CHEMPROT_FRAMES, CHEMPROT_CONTEXTS, "230{k:05d}.T1.T2", None),
-            ("ddi", DDI_FRAMES, DDI_CONTEXTS, "DDI-DrugBank.d{k}.s0.p0", None)):
+        ("gad", gad, STUDY_CONTEXTS[0], "{k}", ["index", "sentence", "label"]),  # only GAD has a header
+        ("chemprot", CHEMPROT_FRAMES, CHEMPROT_CONTEXTS, "230{k:05d}.T1.T2", None),
+        ("ddi", DDI_FRAMES, DDI_CONTEXTS, "DDI-DrugBank.d{k}.s0.p0", None),
+    ):
         for split, part in split_up(relation_sentences(rng, EVAL_SIZE, frames, contexts, EVAL_POOLS)).items():
             rows = [[pair_id.format(k=k), sentence, label] for k, (sentence, label) in enumerate(part)]
             write_tsv(raw / dataset / f"{split}.tsv", rows, header)
@@ -485,6 +638,7 @@ def write_blurb_relations(raw, rng):
 
 def write_hoc(raw, rng):
     """HoC: abstracts of 2-4 sentence rows `k_v flags<TAB>sentence<TAB>PMID_s<n>`."""
+
     def abstract(rng):
         sentences, size = {}, rng.randint(2, 4)  # sentence -> the hallmark it signals (or None), no repeats
         while len(sentences) < size:
@@ -506,6 +660,7 @@ def write_hoc(raw, rng):
 
 def write_bioasq(raw, rng):
     """BioASQ yes/no: `id<TAB>question<TAB>snippets<TAB>yes|no`; the snippet decides the answer."""
+
     def one(rng):
         question, yes, no = rng.choice(BIOASQ_FRAMES)
         values = draw(rng, question + yes + no, EVAL_POOLS)
@@ -530,17 +685,18 @@ def biosses_pair(rng):
     other = draw(rng, slots, excluding(EVAL_POOLS, same))
     changed = rng.choice(SLOT.findall(first[1]))
     frame, values = {
-        4: (first[1], same),                                    # the same claim, reworded
-        3: (first[1], {**same, changed: other[changed]}),       # ... with one entity changed
-        2: (second[0], same),                                   # another claim on the same entities
+        4: (first[1], same),  # the same claim, reworded
+        3: (first[1], {**same, changed: other[changed]}),  # ... with one entity changed
+        2: (second[0], same),  # another claim on the same entities
         1: (second[0], {**other, "disease": same["disease"]}),  # another claim on the same disease
-        0: (second[0], other),                                  # another claim on other entities
+        0: (second[0], other),  # another claim on other entities
     }[level]
     return fill(first[0], same)[0], fill(frame, values)[0], level
 
 
 def write_biosses(raw, rng):
     """BIOSSES `pair_id<TAB>sent1<TAB>sent2<TAB>score`, the score a mean of annotators: level +- 0.4."""
+
     def one(rng):
         s1, s2, level = biosses_pair(rng)
         return s1, s2, f"{min(4.0, max(0.0, level + rng.uniform(-0.4, 0.4))):.1f}"
@@ -552,6 +708,7 @@ def write_biosses(raw, rng):
 
 def write_biored(raw, rng, n=300):
     """BioRED PubTator: title + one or two sentences, mentions with ids, relations between ids."""
+
     def document(rng):
         frames = [rng.choice(BIORED_TITLES)] + rng.sample(BIORED_SENTENCES, rng.randint(1, 2))
         return frames, draw(rng, "".join(f for f, _ in frames), INSTRUCT_POOLS)
@@ -568,21 +725,45 @@ def write_biored(raw, rng, n=300):
                 label, a, b = relation.split()
                 relations.setdefault(frozenset((a, b)), (label, a, b))  # one relation per pair, the first stated
         title = fill(frames[0][0], values)[0]
-        lines += [f"{pmid}|t|{title}", f"{pmid}|a|{text[len(title) + 1:]}"]
-        lines += ["\t".join([pmid, str(start), str(end), text[start:end], BIORED_TYPES[kind_of(slot)],
-                             biored_id(slot, values[slot])]) for start, end, slot in mentions]
-        lines += ["\t".join([pmid, label, biored_id(a, values[a]), biored_id(b, values[b]), "Novel"])
-                  for label, a, b in relations.values()]
+        lines += [f"{pmid}|t|{title}", f"{pmid}|a|{text[len(title) + 1 :]}"]
+        lines += [
+            "\t".join(
+                [
+                    pmid,
+                    str(start),
+                    str(end),
+                    text[start:end],
+                    BIORED_TYPES[kind_of(slot)],
+                    biored_id(slot, values[slot]),
+                ]
+            )
+            for start, end, slot in mentions
+        ]
+        lines += [
+            "\t".join([pmid, label, biored_id(a, values[a]), biored_id(b, values[b]), "Novel"])
+            for label, a, b in relations.values()
+        ]
         lines.append("")
     write_text(raw / "BioRED" / "demo" / "RE BioRED" / "data" / "BioRED" / "Train.PubTator", "\n".join(lines) + "\n")
 
 
-BIORED_TYPES = {"gene": "GeneOrGeneProduct", "disease": "DiseaseOrPhenotypicFeature", "chemical": "ChemicalEntity",
-                "variant": "SequenceVariant", "organism": "OrganismTaxon", "cellline": "CellLine"}
+BIORED_TYPES = {
+    "gene": "GeneOrGeneProduct",
+    "disease": "DiseaseOrPhenotypicFeature",
+    "chemical": "ChemicalEntity",
+    "variant": "SequenceVariant",
+    "organism": "OrganismTaxon",
+    "cellline": "CellLine",
+}
 
 
-BIORED_IDS = {"gene": "10{:02d}", "disease": "D{:06d}", "chemical": "C{:06d}", "organism": "96{:02d}",
-              "cellline": "CVCL_{:04d}"}  # numbered by place in the term list; no two types can share one
+BIORED_IDS = {
+    "gene": "10{:02d}",
+    "disease": "D{:06d}",
+    "chemical": "C{:06d}",
+    "organism": "96{:02d}",
+    "cellline": "CVCL_{:04d}",
+}  # numbered by place in the term list; no two types can share one
 
 
 def biored_id(slot, value):
@@ -594,8 +775,10 @@ def biored_id(slot, value):
 def write_linnaeus(raw, rng, n=150):
     """LINNAEUS IOB: `token<TAB>B-Species/I-Species/O` sentences."""
     sentences = distinct(rng, n, filled(LINNAEUS_FRAMES, INSTRUCT_POOLS))
-    write_conll(raw / "LINNAEUS" / "demo" / "linnaeus-IOB" / "train.tsv",
-                [conll_tokens(frame, values, {"species": "Species"}) for frame, values in sentences])
+    write_conll(
+        raw / "LINNAEUS" / "demo" / "linnaeus-IOB" / "train.tsv",
+        [conll_tokens(frame, values, {"species": "Species"}) for frame, values in sentences],
+    )
 
 
 def write_euadr(raw, rng, n=80):
@@ -604,20 +787,38 @@ def write_euadr(raw, rng, n=80):
     rows = [[s, label] for s, label in relation_sentences(rng, n, frames, STUDY_CONTEXTS[1], INSTRUCT_POOLS)]
     folder = raw / "EU-ADR" / "demo" / "datasets" / "RE" / "euadr" / "1"
     write_tsv(folder / "train.tsv", rows[: n * 3 // 4])
-    write_tsv(folder / "test.tsv", rows[n * 3 // 4:])
+    write_tsv(folder / "test.tsv", rows[n * 3 // 4 :])
 
 
 def write_trialstop(raw, rng, n=80):
     """TrialStop predictions TSV: stop reason, trial columns, and the class last."""
-    header = ["stop_reason", "phase", "nct_id", "start_date", "status", "last_update_posted_date", "completion_date",
-              "prediction"]
+    header = [
+        "stop_reason",
+        "phase",
+        "nct_id",
+        "start_date",
+        "status",
+        "last_update_posted_date",
+        "completion_date",
+        "prediction",
+    ]
     rows = []
     for k in range(n):
         label = rng.choice(sorted(TRIALSTOP_REASONS))
         frame = rng.choice(TRIALSTOP_REASONS[label])
         reason = fill(frame, draw(rng, frame, INSTRUCT_POOLS))[0]
-        rows.append([reason, rng.choice(["Phase 1", "Phase 2", "Phase 3", "nan"]), f"NCT0{4100000 + k}", date(rng),
-                     rng.choice(["Terminated", "Withdrawn", "Suspended"]), date(rng), date(rng), label])
+        rows.append(
+            [
+                reason,
+                rng.choice(["Phase 1", "Phase 2", "Phase 3", "nan"]),
+                f"NCT0{4100000 + k}",
+                date(rng),
+                rng.choice(["Terminated", "Withdrawn", "Suspended"]),
+                date(rng),
+                date(rng),
+                label,
+            ]
+        )
     write_tsv(raw / "TrialStop" / "demo" / "data" / "stopped_predictions_demo.tsv", rows, header)
 
 
@@ -628,45 +829,64 @@ def everyday_scene(rng):
 
 def write_stsb(raw, rng, n=80):
     """STS-B `genre file year id score sentence1 sentence2`: one scene, and a second that shares less."""
+
     def one(rng):
         ((subject, subject_2), (action, action_2), place), level = everyday_scene(rng), rng.randint(0, 5)
         while True:
             (other_subject, _), (other_action, _), other_place = everyday_scene(rng)
             if other_subject != subject and other_action != action and other_place != place:
                 break
-        second = {5: f"{subject_2} {action_2} {place}.",              # the same scene, reworded
-                  4: f"{subject_2} {action_2}.",                      # the place left out
-                  3: f"{subject_2} {action_2} {other_place}.",        # another place
-                  2: f"{subject} {other_action} {place}.",            # another action
-                  1: f"{other_subject} {other_action} {place}.",      # only the place in common
-                  0: f"{other_subject} {other_action} {other_place}."}[level]
+        second = {
+            5: f"{subject_2} {action_2} {place}.",  # the same scene, reworded
+            4: f"{subject_2} {action_2}.",  # the place left out
+            3: f"{subject_2} {action_2} {other_place}.",  # another place
+            2: f"{subject} {other_action} {place}.",  # another action
+            1: f"{other_subject} {other_action} {place}.",  # only the place in common
+            0: f"{other_subject} {other_action} {other_place}.",
+        }[level]
         score = min(5.0, max(0.0, level + rng.uniform(-0.4, 0.4)))
         return f"{subject} {action} {place}.", second, f"{score:.3f}"
 
-    rows = [["main-captions", "images", "2014", f"{k:04d}", score, s1, s2]
-            for k, (s1, s2, score) in enumerate(distinct(rng, n, one))]
+    rows = [
+        ["main-captions", "images", "2014", f"{k:04d}", score, s1, s2]
+        for k, (s1, s2, score) in enumerate(distinct(rng, n, one))
+    ]
     write_tsv(raw / "STS-B" / "demo" / "data" / "stsbenchmark" / "sts-train.csv", rows)
 
 
 def write_snli(raw, rng, n=80):
     """SNLI JSON lines: a scene as premise; a rewording (entailment), an incompatible state
     (contradiction) or an unverifiable addition (neutral) as hypothesis."""
+
     def one(rng):
         (subject, subject_2), (action, action_2), place = everyday_scene(rng)
         the = "The " + subject.split(" ", 1)[1]
         label = rng.choice(["entailment", "neutral", "contradiction"])
-        hypothesis = {"entailment": f"{subject_2} {action_2}.",
-                      "neutral": f"{the} {action} {rng.choice(SNLI_ADDITIONS)}.",
-                      "contradiction": f"{the} {rng.choice(SNLI_CONTRADICTIONS)}."}[label]
+        hypothesis = {
+            "entailment": f"{subject_2} {action_2}.",
+            "neutral": f"{the} {action} {rng.choice(SNLI_ADDITIONS)}.",
+            "contradiction": f"{the} {rng.choice(SNLI_CONTRADICTIONS)}.",
+        }[label]
         return f"{subject} {action} {place}.", hypothesis, label
 
-    lines = [json.dumps({"gold_label": label, "pairID": f"demo{k}", "sentence1": premise, "sentence2": hypothesis})
-             for k, (premise, hypothesis, label) in enumerate(distinct(rng, n, one))]
+    lines = [
+        json.dumps({"gold_label": label, "pairID": f"demo{k}", "sentence1": premise, "sentence2": hypothesis})
+        for k, (premise, hypothesis, label) in enumerate(distinct(rng, n, one))
+    ]
     write_text(raw / "SNLI" / "demo" / "snli_1.0" / "snli_1.0_train.jsonl", "\n".join(lines) + "\n")
 
 
-NOTE_POOLS = {"drug": CHEMICALS[1], "reason": DISEASES[1], "ade": ADVERSE_EFFECTS[1], "strength": STRENGTHS,
-              "route": ROUTES, "frequency": FREQUENCIES, "form": FORMS, "dosage": DOSAGES, "duration": DURATIONS}
+NOTE_POOLS = {
+    "drug": CHEMICALS[1],
+    "reason": DISEASES[1],
+    "ade": ADVERSE_EFFECTS[1],
+    "strength": STRENGTHS,
+    "route": ROUTES,
+    "frequency": FREQUENCIES,
+    "form": FORMS,
+    "dosage": DOSAGES,
+    "duration": DURATIONS,
+}
 
 
 def note_lines(rng, chosen, pools):
@@ -686,24 +906,41 @@ def write_n2c2_ade(raw, rng, n=40):
     for note in range(100, 100 + n):
         text, spans = note_lines(rng, rng.sample(ADE_LINES, rng.randint(2, 3)), NOTE_POOLS)
         ids = {(slot, line): f"T{i + 1}" for i, (slot, line, _, _) in enumerate(spans)}
-        ann = [f"{ids[slot, line]}\t{ADE_TYPES[kind_of(slot)]} {start} {end}\t{text[start:end]}"
-               for slot, line, start, end in spans]
+        ann = [
+            f"{ids[slot, line]}\t{ADE_TYPES[kind_of(slot)]} {start} {end}\t{text[start:end]}"
+            for slot, line, start, end in spans
+        ]
         attributes = [(slot, line) for slot, line, _, _ in spans if kind_of(slot) != "drug"]
         for k, (slot, line) in enumerate(attributes, 1):  # `strength2` belongs to `drug2` of its line
-            drug = ids["drug" + slot[len(kind_of(slot)):], line]
+            drug = ids["drug" + slot[len(kind_of(slot)) :], line]
             ann.append(f"R{k}\t{ADE_TYPES[kind_of(slot)]}-Drug Arg1:{ids[slot, line]} Arg2:{drug}")
         write_text(folder / f"{note}.txt", text)
         write_text(folder / f"{note}.ann", "\n".join(ann) + "\n")
 
 
-DEID_POOLS = {"date": date, "name": lambda rng: f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
-              "doctor": LAST_NAMES, "age": lambda rng: str(rng.randint(18, 88)), "profession": PROFESSIONS,
-              "city": CITIES, "hospital": HOSPITALS, "complaint": COMPLAINTS,
-              "mrn": lambda rng: str(rng.randint(1000000, 9999999)),
-              "phone": lambda rng: f"({rng.randint(200, 989)}) {rng.randint(200, 989)}-{rng.randint(1000, 9999)}"}
-DEID_TAGS = {"date": ("DATE", "DATE"), "name": ("NAME", "PATIENT"), "doctor": ("NAME", "DOCTOR"), "age": ("AGE", "AGE"),
-             "profession": ("PROFESSION", "PROFESSION"), "city": ("LOCATION", "CITY"),
-             "hospital": ("LOCATION", "HOSPITAL"), "mrn": ("ID", "MEDICALRECORD"), "phone": ("CONTACT", "PHONE")}
+DEID_POOLS = {
+    "date": date,
+    "name": lambda rng: f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
+    "doctor": LAST_NAMES,
+    "age": lambda rng: str(rng.randint(18, 88)),
+    "profession": PROFESSIONS,
+    "city": CITIES,
+    "hospital": HOSPITALS,
+    "complaint": COMPLAINTS,
+    "mrn": lambda rng: str(rng.randint(1000000, 9999999)),
+    "phone": lambda rng: f"({rng.randint(200, 989)}) {rng.randint(200, 989)}-{rng.randint(1000, 9999)}",
+}
+DEID_TAGS = {
+    "date": ("DATE", "DATE"),
+    "name": ("NAME", "PATIENT"),
+    "doctor": ("NAME", "DOCTOR"),
+    "age": ("AGE", "AGE"),
+    "profession": ("PROFESSION", "PROFESSION"),
+    "city": ("LOCATION", "CITY"),
+    "hospital": ("LOCATION", "HOSPITAL"),
+    "mrn": ("ID", "MEDICALRECORD"),
+    "phone": ("CONTACT", "PHONE"),
+}
 
 
 def write_i2b2_2014_deid(raw, rng, n=40):
@@ -716,15 +953,23 @@ def write_i2b2_2014_deid(raw, rng, n=40):
         for slot, _, start, end in spans:
             if kind_of(slot) in DEID_TAGS:
                 (tag, type_), start, end = DEID_TAGS[kind_of(slot)], start + 1, end + 1
-                tags.append(f'<{tag} id="P{len(tags)}" start="{start}" end="{end}" text={quoteattr(text[start:end])} '
-                            f'TYPE="{type_}" comment="" />')
-        xml = ('<?xml version="1.0" encoding="UTF-8" ?>\n<deIdi2b2>\n<TEXT><![CDATA[' + text + "]]></TEXT>\n<TAGS>\n"
-               + "".join(t + "\n" for t in tags) + "</TAGS>\n</deIdi2b2>\n")
+                tags.append(
+                    f'<{tag} id="P{len(tags)}" start="{start}" end="{end}" text={quoteattr(text[start:end])} '
+                    f'TYPE="{type_}" comment="" />'
+                )
+        xml = (
+            '<?xml version="1.0" encoding="UTF-8" ?>\n<deIdi2b2>\n<TEXT><![CDATA['
+            + text
+            + "]]></TEXT>\n<TAGS>\n"
+            + "".join(t + "\n" for t in tags)
+            + "</TAGS>\n</deIdi2b2>\n"
+        )
         write_text(folder / f"{200 + k:03d}-01.xml", xml)
 
 
 def write_mtsamples(raw, rng, n=40):
     """MTSamples CSV (`,description,medical_specialty,sample_name,transcription,keywords`, CRLF)."""
+
     def one(rng):
         specialty = rng.choice(sorted(MTSAMPLES_NOTES))
         frame = rng.choice(MTSAMPLES_NOTES[specialty])
@@ -739,8 +984,17 @@ def write_mtsamples(raw, rng, n=40):
 
 
 EVAL_WRITERS = (write_blurb_ner, write_blurb_relations, write_hoc, write_bioasq, write_biosses)
-INSTRUCT_WRITERS = (write_biored, write_linnaeus, write_euadr, write_trialstop, write_stsb, write_snli, write_n2c2_ade,
-                    write_i2b2_2014_deid, write_mtsamples)
+INSTRUCT_WRITERS = (
+    write_biored,
+    write_linnaeus,
+    write_euadr,
+    write_trialstop,
+    write_stsb,
+    write_snli,
+    write_n2c2_ade,
+    write_i2b2_2014_deid,
+    write_mtsamples,
+)
 
 
 def write_demo_corpus(out, seed=42):
@@ -759,17 +1013,29 @@ def write_demo_corpus(out, seed=42):
 
 
 def add_demo_command(commands):
-    demo = commands.add_parser("demo-corpus", help="write the bundled demo corpus: small raw releases for both builds",
-                               description=__doc__.split("\n\n")[0])
-    demo.add_argument("--out", type=Path, required=True, metavar="RAW",
-                      help="raw folder to write (replaced as a whole; must be new, empty or an earlier demo corpus)")
-    demo.add_argument("--seed", type=int, default=42, help="generator seed (default 42); the same seed gives the same bytes")
+    demo = commands.add_parser(
+        "demo-corpus",
+        help="write the bundled demo corpus: small raw releases for both builds",
+        description=__doc__.split("\n\n")[0],
+    )
+    demo.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        metavar="RAW",
+        help="raw folder to write (replaced as a whole; must be new, empty or an earlier demo corpus)",
+    )
+    demo.add_argument(
+        "--seed", type=int, default=42, help="generator seed (default 42); the same seed gives the same bytes"
+    )
     demo.set_defaults(run=run_demo_corpus, script=demo.prog)
 
 
 def run_demo_corpus(args):
     """Write the corpus and say where (an --out that is not safe to replace is an OutputError)."""
     files = write_demo_corpus(args.out, args.seed)
-    print(f"demo corpus (seed {args.seed}): {len(files)} files below {args.out}; "
-          f"build them with `build --raw-dir {args.out}` and `build-instruct --raw-dir {args.out}`")
+    print(
+        f"demo corpus (seed {args.seed}): {len(files)} files below {args.out}; "
+        f"build them with `build --raw-dir {args.out}` and `build-instruct --raw-dir {args.out}`"
+    )
     return 0

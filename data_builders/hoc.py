@@ -40,8 +40,16 @@ def hoc(folder, split):
     for pmid, sentences in abstracts.items():
         ordered = [sentences[n] for n in sorted(sentences)]
         answers = sorted(set().union(*(labels for _, labels in ordered)), key=HALLMARKS.index)
-        fields = dict(id=f"hoc.{split}.{pmid}", dataset="hoc", split=split, text=" ".join(s for s, _ in ordered),
-                      what="the hallmarks of cancer", options=HALLMARKS, answers=answers, multi_label=True)
+        fields = dict(
+            id=f"hoc.{split}.{pmid}",
+            dataset="hoc",
+            split=split,
+            text=" ".join(s for s, _ in ordered),
+            what="the hallmarks of cancer",
+            options=HALLMARKS,
+            answers=answers,
+            multi_label=True,
+        )
         yield f"{path}:{first_line[pmid]}", fields
 
 
@@ -49,6 +57,9 @@ def hallmarks(flags, where):
     """The hallmark names set in a `0_0,1_1,...,9_0` label column."""
     pairs = [flag.split("_") for flag in flags.split(",")]
     expected = [str(k) for k in range(len(HALLMARKS))]
-    require([p[0] for p in pairs] == expected and all(len(p) == 2 and p[1] in ("0", "1") for p in pairs), where,
-            f"labels {label_excerpt(flags)} are not the ten flags 0_v,...,9_v with v 0 or 1")
+    require(
+        [p[0] for p in pairs] == expected and all(len(p) == 2 and p[1] in ("0", "1") for p in pairs),
+        where,
+        f"labels {label_excerpt(flags)} are not the ten flags 0_v,...,9_v with v 0 or 1",
+    )
     return {HALLMARKS[int(k)] for k, v in pairs if v == "1"}

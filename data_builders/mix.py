@@ -65,7 +65,11 @@ def load_recipe(path):
         raise RecipeError(f"{path}: caps must be a [caps] table")
     taken = set()  # (task, domain) pairs: no pool may feed two groups
     for name, group in groups.items():
-        if not isinstance(group.get("tasks"), list) or not group["tasks"] or any(t not in TASKS for t in group["tasks"]):
+        if (
+            not isinstance(group.get("tasks"), list)
+            or not group["tasks"]
+            or any(t not in TASKS for t in group["tasks"])
+        ):
             raise RecipeError(f"{path}: groups.{name}.tasks must list tasks among {', '.join(TASKS)}")
         if group.get("domain", DOMAINS[0]) not in DOMAINS:
             raise RecipeError(f"{path}: groups.{name}.domain must be one of {', '.join(DOMAINS)}")
@@ -79,7 +83,9 @@ def load_recipe(path):
         raise RecipeError(f"{path}: sentences must be true or false")
     if "max_chars" in recipe and (not isinstance(recipe["max_chars"], int) or recipe["max_chars"] < 1):
         raise RecipeError(f"{path}: max_chars must be a positive integer")
-    if "max_no_span" in recipe and (not isinstance(recipe["max_no_span"], (int, float)) or not 0 <= recipe["max_no_span"] < 1):
+    if "max_no_span" in recipe and (
+        not isinstance(recipe["max_no_span"], (int, float)) or not 0 <= recipe["max_no_span"] < 1
+    ):
         raise RecipeError(f"{path}: max_no_span must be a fraction in [0, 1)")
     for key, fraction in caps.items():
         if not isinstance(fraction, (int, float)) or not 0 < fraction <= 1:
@@ -100,7 +106,9 @@ def load_pools(built_dir):
             raise RecipeError(f"{path}: {source} is an evaluation dataset and can never be mixed")
         for record in read_records(path) if path.exists() else ():
             if record["dataset"] in EVAL_DATASETS:
-                raise RecipeError(f"{path}: record {excerpt(record['id'])} is from evaluation dataset {record['dataset']}")
+                raise RecipeError(
+                    f"{path}: record {excerpt(record['id'])} is from evaluation dataset {record['dataset']}"
+                )
             pools.setdefault((source, record["task"]), []).append(record)
     return pools, {source: entry["domain"] for source, entry in manifest.items()}
 
@@ -112,8 +120,9 @@ def read_manifest(built_dir):
         raise RecipeError(f"--built {built_dir} holds no manifest.json: give a folder written by build-instruct")
     manifest = read_json(path)
     if not isinstance(manifest, dict) or not all(
-            isinstance(entry, dict) and entry.get("domain") in DOMAINS and DATASET_ID.fullmatch(source)
-            for source, entry in manifest.items()):
+        isinstance(entry, dict) and entry.get("domain") in DOMAINS and DATASET_ID.fullmatch(source)
+        for source, entry in manifest.items()
+    ):
         raise RecipeError(f"{path}: not a manifest of build-instruct (source name -> entry with a domain)")
     return manifest
 
@@ -126,8 +135,9 @@ def _fragments(record):
     """The texts a record shows besides its instruction template (NLI/STS keep theirs in it)."""
     text = source_text(record)
     if text is None:
-        text = re.sub(r"^.*?(Premise|Sentence 1): |\. (Hypothesis|Sentence 2): ", "\n",
-                      user_turn(record).split(OPTIONS_MARKER)[0])
+        text = re.sub(
+            r"^.*?(Premise|Sentence 1): |\. (Hypothesis|Sentence 2): ", "\n", user_turn(record).split(OPTIONS_MARKER)[0]
+        )
     return [t for t in text.split("\n") if t.strip()]
 
 
@@ -142,7 +152,7 @@ def fingerprints(texts):
         words = _words(text)
         if len(words) >= MIN_WORDS:
             n = min(NGRAM, len(words))
-            prints.setdefault(n, set()).update(tuple(words[i:i + n]) for i in range(len(words) - n + 1))
+            prints.setdefault(n, set()).update(tuple(words[i : i + n]) for i in range(len(words) - n + 1))
     return prints
 
 
@@ -151,7 +161,7 @@ def overlaps_eval(record, eval_prints):
     for fragment in _fragments(record):
         words = _words(fragment)
         for n, prints in eval_prints.items():
-            if any(tuple(words[i:i + n]) in prints for i in range(len(words) - n + 1)):
+            if any(tuple(words[i : i + n]) in prints for i in range(len(words) - n + 1)):
                 return True
     return False
 
@@ -187,13 +197,21 @@ def sentence_records(record):
     bounds = sentence_bounds(text)
     for span in spans:  # merge the sentences a span crosses
         inside = [k for k, (a, b) in enumerate(bounds) if a < span["end"] and span["start"] < b]
-        bounds[inside[0]:inside[-1] + 1] = [(bounds[inside[0]][0], bounds[inside[-1]][1])]
+        bounds[inside[0] : inside[-1] + 1] = [(bounds[inside[0]][0], bounds[inside[-1]][1])]
     if len(bounds) == 1:
         return [record]
-    return [make_record(record["task"], id=f"{record['id']}-s{k}", dataset=record["dataset"], split=record["split"],
-                        text=text[a:b], labels=record["gold"]["labels"],
-                        spans=[{**s, "start": s["start"] - a, "end": s["end"] - a} for s in spans if a <= s["start"] < b])
-            for k, (a, b) in enumerate(bounds)]
+    return [
+        make_record(
+            record["task"],
+            id=f"{record['id']}-s{k}",
+            dataset=record["dataset"],
+            split=record["split"],
+            text=text[a:b],
+            labels=record["gold"]["labels"],
+            spans=[{**s, "start": s["start"] - a, "end": s["end"] - a} for s in spans if a <= s["start"] < b],
+        )
+        for k, (a, b) in enumerate(bounds)
+    ]
 
 
 def record_chars(record):
@@ -205,8 +223,9 @@ def limit_no_span(records, share, seed, key):
     empty = [r for r in records if r["task"] in SPAN_TASKS and not r["gold"]["spans"]]
     if not empty:
         return records
-    dropped = {id(r) for r in empty} - {id(r) for r in _draw(empty, int(share / (1 - share) * (len(records) - len(empty))),
-                                                           seed, key)}
+    dropped = {id(r) for r in empty} - {
+        id(r) for r in _draw(empty, int(share / (1 - share) * (len(records) - len(empty))), seed, key)
+    }
     return [r for r in records if id(r) not in dropped]
 
 
@@ -243,15 +262,18 @@ def select(recipe, pools, domains, seed, total=None, where="recipe"):
     shares = allocate(total, [total] * len(groups)) if total is not None else [None] * len(groups)
     chosen = []
     for (name, group), share in zip(groups.items(), shares):
-        keys = [k for k in sorted(capped) if k[1] in group["tasks"]
-                and group.get("domain") in (None, domains.get(k[0]))]
+        keys = [
+            k for k in sorted(capped) if k[1] in group["tasks"] and group.get("domain") in (None, domains.get(k[0]))
+        ]
         if share is None:
             chosen += [r for k in keys for r in capped[k]]
             continue
         try:
             quotas = allocate(share, [len(capped[k]) for k in keys])
         except ValueError as e:
-            raise RecipeError(f"{where}: group {name!r} cannot be met from {[f'{a}/{b}' for a, b in keys]}: {e}") from None
+            raise RecipeError(
+                f"{where}: group {name!r} cannot be met from {[f'{a}/{b}' for a, b in keys]}: {e}"
+            ) from None
         chosen += [r for k, q in zip(keys, quotas) for r in _draw(capped[k], q, seed, k)]
     random.Random(seed).shuffle(chosen)
     return chosen
@@ -269,10 +291,14 @@ def check_mix_output(out_path, inputs):
         for given in inputs:
             place, written = Path(os.path.realpath(given)), Path(os.path.realpath(target))
             if written == place or place in written.parents:
-                raise OutputError(f"--out {out_path} would write into the input {given}; choose an --out outside every input")
+                raise OutputError(
+                    f"--out {out_path} would write into the input {given}; choose an --out outside every input"
+                )
     if os.path.lexists(out_path) and not Path(f"{out_path}.counts.json").is_file():
-        raise OutputError(f"--out {out_path} exists and is not an earlier mix (no {out_path.name}.counts.json beside it); "
-                          "choose a new name, or remove that file yourself")
+        raise OutputError(
+            f"--out {out_path} exists and is not an earlier mix (no {out_path.name}.counts.json beside it); "
+            "choose a new name, or remove that file yourself"
+        )
 
 
 def mix(built_dir, recipe_path, out_path, seed=42, total=None, eval_paths=()):
@@ -280,8 +306,9 @@ def mix(built_dir, recipe_path, out_path, seed=42, total=None, eval_paths=()):
     check_mix_output(out_path, [built_dir, recipe_path, *eval_paths])
     recipe = load_recipe(recipe_path)
     if total is not None and total < len(recipe["groups"]):
-        raise RecipeError(f"--total {total}: must be at least one instance per group of {recipe_path} "
-                          f"({len(recipe['groups'])})")
+        raise RecipeError(
+            f"--total {total}: must be at least one instance per group of {recipe_path} ({len(recipe['groups'])})"
+        )
     pools, domains = load_pools(built_dir)
     eval_prints = fingerprints(eval_texts(eval_paths))
     dropped = Counter()
@@ -300,7 +327,10 @@ def mix(built_dir, recipe_path, out_path, seed=42, total=None, eval_paths=()):
         raise RecipeError(f"{recipe_path}: selects no instance from the sources built in {built_dir}")
     write_records(out_path, records)
     counts = {
-        "recipe": str(recipe_path), "description": recipe.get("description", ""), "seed": seed, "total": len(records),
+        "recipe": str(recipe_path),
+        "description": recipe.get("description", ""),
+        "seed": seed,
+        "total": len(records),
         "per_task": dict(sorted(Counter(r["task"] for r in records).items())),
         "per_source": dict(sorted(Counter(r["dataset"] for r in records).items())),
         "per_source_task": dict(sorted(Counter(f"{r['dataset']}/{r['task']}" for r in records).items())),

@@ -6,8 +6,16 @@ abstract. Labels are listed in a fixed order: a dataset's entity types carry no 
 a fixed order keeps every prompt of a dataset the same (`shuffle=False`).
 """
 
-from data_builders.readers import (SPLIT_FILES, ReleaseError, bio_spans, chunks, join_tokens, label_excerpt, read_conll,
-                                   split_file)
+from data_builders.readers import (
+    SPLIT_FILES,
+    ReleaseError,
+    bio_spans,
+    chunks,
+    join_tokens,
+    label_excerpt,
+    read_conll,
+    split_file,
+)
 
 # BLURB's files for these four are untyped (B/I/O); the type is the dataset's one entity type.
 SINGLE_TYPE = {"bc2gm": "Gene", "bc5cdr_chem": "Chemical", "bc5cdr_disease": "Disease", "ncbi_disease": "Disease"}
@@ -43,8 +51,15 @@ def build_sentences(dataset, path, split, types):
     for n, sentence in enumerate(read_conll(path)):
         check_types(path, sentence, types)
         text, spans = bio_spans(sentence.tokens, sentence.tags)
-        fields = dict(id=f"{dataset}.{split}.{n}", dataset=dataset, split=split, text=text, labels=list(types.values()),
-                      spans=[labelled(span, types) for span in spans], shuffle=False)
+        fields = dict(
+            id=f"{dataset}.{split}.{n}",
+            dataset=dataset,
+            split=split,
+            text=text,
+            labels=list(types.values()),
+            spans=[labelled(span, types) for span in spans],
+            shuffle=False,
+        )
         yield f"{path}:{sentence.lines[0]}", fields
 
 
@@ -67,10 +82,19 @@ def ebm_pico(folder, split):
         for sentence in sentences:
             for kind, start, end in chunks(sentence.tags):
                 begin, stop = offsets[first + start][0], offsets[first + end - 1][1]
-                spans.append(labelled({"type": kind, "text": text[begin:stop], "start": begin, "end": stop}, PICO_TYPES))
+                spans.append(
+                    labelled({"type": kind, "text": text[begin:stop], "start": begin, "end": stop}, PICO_TYPES)
+                )
             first += len(sentence.tokens)
-        fields = dict(id=f"ebm_pico.{split}.{pmid}", dataset="ebm_pico", split=split, text=text,
-                      labels=list(PICO_TYPES.values()), spans=spans, shuffle=False)
+        fields = dict(
+            id=f"ebm_pico.{split}.{pmid}",
+            dataset="ebm_pico",
+            split=split,
+            text=text,
+            labels=list(PICO_TYPES.values()),
+            spans=spans,
+            shuffle=False,
+        )
         yield f"{path}:{sentences[0].lines[0]}", fields
 
 
@@ -81,7 +105,11 @@ def check_types(path, sentence, types):
             if list(types) == [""]:
                 raise ReleaseError(f"{path}:{line}: typed tag {label_excerpt(tag)} in a file of untyped B/I tags")
             expected = ", ".join(types)
-            what = "an untyped tag; this dataset needs its typed release" if tag in ("B", "I") else "not a type of this dataset"
+            what = (
+                "an untyped tag; this dataset needs its typed release"
+                if tag in ("B", "I")
+                else "not a type of this dataset"
+            )
             raise ReleaseError(f"{path}:{line}: {label_excerpt(tag)} is {what} (types: {expected})")
 
 

@@ -13,9 +13,24 @@ def mednli(folder, split):
         raise MissingRelease(f"no mli_{split}_v1.jsonl below {folder}")
     for lineno, item in read_jsonl(path):
         where = f"{path}:{lineno}"
-        require(all(isinstance(item.get(k), str) and item[k].strip() for k in ("pairID", "sentence1", "sentence2")),
-                where, "needs pairID, sentence1 and sentence2 as non-empty strings")
-        require(item.get("gold_label") in OPTIONS, where, f"gold_label {label_excerpt(item.get('gold_label'))} is not one of {', '.join(OPTIONS)}")
-        fields = dict(id=f"mednli.{split}.{item['pairID']}", dataset="mednli", split=split, premise=item["sentence1"],
-                      hypothesis=item["sentence2"], options=OPTIONS, answer=item["gold_label"], shuffle=False)
+        require(
+            all(isinstance(item.get(k), str) and item[k].strip() for k in ("pairID", "sentence1", "sentence2")),
+            where,
+            "needs pairID, sentence1 and sentence2 as non-empty strings",
+        )
+        require(
+            item.get("gold_label") in OPTIONS,
+            where,
+            f"gold_label {label_excerpt(item.get('gold_label'))} is not one of {', '.join(OPTIONS)}",
+        )
+        fields = dict(
+            id=f"mednli.{split}.{item['pairID']}",
+            dataset="mednli",
+            split=split,
+            premise=item["sentence1"],
+            hypothesis=item["sentence2"],
+            options=OPTIONS,
+            answer=item["gold_label"],
+            shuffle=False,
+        )
         yield where, fields

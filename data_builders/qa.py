@@ -7,8 +7,16 @@ order (yes, no, maybe) in every record: an ordered, familiar answer set, not shu
 import math
 import random
 
-from data_builders.readers import (MissingRelease, find_release_file, is_count, label_excerpt, read_json, read_tsv,
-                                   require, split_file)
+from data_builders.readers import (
+    MissingRelease,
+    find_release_file,
+    is_count,
+    label_excerpt,
+    read_json,
+    read_tsv,
+    require,
+    split_file,
+)
 
 PUBMEDQA_OPTIONS = ["yes", "no", "maybe"]
 BIOASQ_OPTIONS = ["yes", "no"]
@@ -37,28 +45,49 @@ def pubmedqa(folder, split):
         require(is_count(pmid), where, "the keys must be PMIDs (numbers)")
         check_question(item, where)
     splits = official_split(questions, path)
-    require(set(splits["test"]) == set(truth), truth_path,
-            f"its PMIDs are not the official test split of {path.name} (is this the released file?)")
+    require(
+        set(splits["test"]) == set(truth),
+        truth_path,
+        f"its PMIDs are not the official test split of {path.name} (is this the released file?)",
+    )
     for pmid in splits[split]:
         item = questions[pmid]
         answer = truth[pmid] if split == "test" else item["final_decision"]
-        fields = dict(id=f"pubmedqa.{split}.{pmid}", dataset="pubmedqa", split=split, question=item["QUESTION"].strip(),
-                      text=contexts(item), options=PUBMEDQA_OPTIONS, answer=answer, shuffle=False)
+        fields = dict(
+            id=f"pubmedqa.{split}.{pmid}",
+            dataset="pubmedqa",
+            split=split,
+            question=item["QUESTION"].strip(),
+            text=contexts(item),
+            options=PUBMEDQA_OPTIONS,
+            answer=answer,
+            shuffle=False,
+        )
         yield f"{path}: PMID {pmid}", fields
 
 
 def check_question(item, where):
     """Every field a PubMedQA question is built from, with its JSON type: a wrong one is named, not a crash."""
     require(isinstance(item, dict), where, "expected an object with QUESTION, CONTEXTS, LABELS and final_decision")
-    require(isinstance(item.get("QUESTION"), str) and item["QUESTION"].strip(), where,
-            "QUESTION must be a non-empty string")
+    require(
+        isinstance(item.get("QUESTION"), str) and item["QUESTION"].strip(), where, "QUESTION must be a non-empty string"
+    )
     paragraphs, labels = item.get("CONTEXTS"), item.get("LABELS")
-    require(isinstance(paragraphs, list) and paragraphs and all(isinstance(p, str) and p.strip() for p in paragraphs),
-            where, "CONTEXTS must be a non-empty list of non-empty strings")
-    require(isinstance(labels, list) and all(isinstance(x, str) for x in labels) and len(labels) == len(paragraphs),
-            where, "LABELS must be a list of strings, one section label per CONTEXTS paragraph")
-    require(item.get("final_decision") in PUBMEDQA_OPTIONS, where,
-            f"final_decision {label_excerpt(item.get('final_decision'))} is not yes, no or maybe")
+    require(
+        isinstance(paragraphs, list) and paragraphs and all(isinstance(p, str) and p.strip() for p in paragraphs),
+        where,
+        "CONTEXTS must be a non-empty list of non-empty strings",
+    )
+    require(
+        isinstance(labels, list) and all(isinstance(x, str) for x in labels) and len(labels) == len(paragraphs),
+        where,
+        "LABELS must be a list of strings, one section label per CONTEXTS paragraph",
+    )
+    require(
+        item.get("final_decision") in PUBMEDQA_OPTIONS,
+        where,
+        f"final_decision {label_excerpt(item.get('final_decision'))} is not yes, no or maybe",
+    )
 
 
 def contexts(item):
@@ -87,7 +116,7 @@ def stratified_folds(questions, n, rng, where):
     for answer, pmids in by_answer.items():
         rng.shuffle(pmids)
         size = math.ceil(len(pmids) / n)
-        parts[answer] = [pmids[i * size:(i + 1) * size] if i < n - 1 else pmids[i * size:] for i in range(n)]
+        parts[answer] = [pmids[i * size : (i + 1) * size] if i < n - 1 else pmids[i * size :] for i in range(n)]
     folds = [{p: questions[p] for answer in by_answer for p in parts[answer][i]} for i in range(n)]
     require(all(folds), where, f"{len(questions)} questions are too few for {n} folds (PQA-L has 1000)")
     if len(folds[-1]) != len(folds[0]):  # uneven: move one random PMID from each fold to the last
@@ -103,6 +132,14 @@ def bioasq(folder, split):
     for lineno, row in read_tsv(path, ("id", "question", "context", "label")):
         where = f"{path}:{lineno}"
         require(row["label"] in BIOASQ_OPTIONS, where, f"label {label_excerpt(row['label'])} is not yes or no")
-        fields = dict(id=f"bioasq.{split}.{row['id']}", dataset="bioasq", split=split, question=row["question"].strip(),
-                      text=row["context"].strip(), options=BIOASQ_OPTIONS, answer=row["label"], shuffle=False)
+        fields = dict(
+            id=f"bioasq.{split}.{row['id']}",
+            dataset="bioasq",
+            split=split,
+            question=row["question"].strip(),
+            text=row["context"].strip(),
+            options=BIOASQ_OPTIONS,
+            answer=row["label"],
+            shuffle=False,
+        )
         yield where, fields

@@ -65,8 +65,9 @@ def open_release(path, newline=None, encoding="utf-8-sig"):
             yield f
     except UnicodeDecodeError:
         line = first_undecodable_line(path)
-        raise ReleaseError(f"{path}{'' if line is None else f':{line}'}: not UTF-8 text "
-                           "(convert the file to UTF-8)") from None
+        raise ReleaseError(
+            f"{path}{'' if line is None else f':{line}'}: not UTF-8 text (convert the file to UTF-8)"
+        ) from None
 
 
 def first_undecodable_line(path):
@@ -110,11 +111,15 @@ def find_release_file(folder, *names):
         found = sorted(p for p in Path(folder).rglob("*") if p.name == name)
         broken = [p for p in found if not p.is_file()]
         if broken:
-            raise ReleaseError(f"{broken[0]}: not a readable file (a folder, a broken link or a link loop); "
-                               "replace it with the release file or remove it")
+            raise ReleaseError(
+                f"{broken[0]}: not a readable file (a folder, a broken link or a link loop); "
+                "replace it with the release file or remove it"
+            )
         if len(found) > 1:
             listed = ", ".join(str(p) for p in found)
-            raise ReleaseError(f"{folder}: {len(found)} files named {name} ({listed}); keep one or point at the one you mean")
+            raise ReleaseError(
+                f"{folder}: {len(found)} files named {name} ({listed}); keep one or point at the one you mean"
+            )
         if found:
             return found[0]
     return None
@@ -126,9 +131,9 @@ def find_release_file(folder, *names):
 
 class Sentence(NamedTuple):
     tokens: list  # token strings, inner white space collapsed
-    tags: list    # one tag per token: O, B, I, B-X or I-X
-    lines: list   # the 1-based line number of each token
-    doc: str      # the id of the enclosing -DOCSTART- document ("" before any)
+    tags: list  # one tag per token: O, B, I, B-X or I-X
+    lines: list  # the 1-based line number of each token
+    doc: str  # the id of the enclosing -DOCSTART- document ("" before any)
 
 
 def read_conll(path):
@@ -142,7 +147,7 @@ def read_conll(path):
         for lineno, line in enumerate(f, 1):
             line = line.rstrip("\n")
             if line.startswith(DOCSTART):
-                doc = line[len(DOCSTART):].split("\t")[0].strip().strip("()").strip()
+                doc = line[len(DOCSTART) :].split("\t")[0].strip().strip("()").strip()
             if not line.strip() or line.startswith(DOCSTART):
                 if current.tokens:
                     sentences.append(current)
@@ -259,8 +264,10 @@ def read_tsv(path, fields, header=None):
                 continue
             values = line.split("\t")
             if len(values) != len(fields):
-                raise ReleaseError(f"{path}:{lineno}: expected {len(fields)} tab-separated fields "
-                                   f"({', '.join(fields)}), found {len(values)}")
+                raise ReleaseError(
+                    f"{path}:{lineno}: expected {len(fields)} tab-separated fields "
+                    f"({', '.join(fields)}), found {len(values)}"
+                )
             empty = [name for name, value in zip(fields, values) if not value.strip()]
             if empty:
                 raise ReleaseError(f"{path}:{lineno}: the field {empty[0]} is empty")
@@ -320,8 +327,10 @@ def parse_json(text, path, lineno=None):
     except _RepeatedKey as e:
         key, occurrence = e.args
         where = _place(path, lineno or _line_of_key(text, key, occurrence))
-        raise ReleaseError(f"{where}: the key {label_excerpt(key)} is given twice in one object "
-                           "(JSON readers would keep only the last)") from None
+        raise ReleaseError(
+            f"{where}: the key {label_excerpt(key)} is given twice in one object "
+            "(JSON readers would keep only the last)"
+        ) from None
     except (ValueError, RecursionError):  # an integer past 4,300 digits, nesting past the recursion limit
         raise ReleaseError(f"{_place(path, lineno)}: a JSON value too large or too deeply nested to read") from None
 

@@ -18,8 +18,16 @@ import re
 from pathlib import Path
 
 from data_builders.instruct.xmlfile import parse_xml
-from data_builders.readers import (SPLIT_FILES, MissingRelease, find_release_file, label_excerpt, read_jsonl, read_tsv,
-                                   require, split_file)
+from data_builders.readers import (
+    SPLIT_FILES,
+    MissingRelease,
+    find_release_file,
+    label_excerpt,
+    read_jsonl,
+    read_tsv,
+    require,
+    split_file,
+)
 
 GAD_OPTIONS = {
     "1": "associated: the sentence relates the gene to the disease",
@@ -42,11 +50,19 @@ CHEMPROT_OPTIONS = {
 }
 # The SciBERT variant keeps ChemProt's fine relation names; BLURB evaluates their CPR groups.
 CPR_GROUP = {
-    "UPREGULATOR": "CPR:3", "ACTIVATOR": "CPR:3", "INDIRECT-UPREGULATOR": "CPR:3",
-    "DOWNREGULATOR": "CPR:4", "INHIBITOR": "CPR:4", "INDIRECT-DOWNREGULATOR": "CPR:4",
-    "AGONIST": "CPR:5", "AGONIST-ACTIVATOR": "CPR:5", "AGONIST-INHIBITOR": "CPR:5",
+    "UPREGULATOR": "CPR:3",
+    "ACTIVATOR": "CPR:3",
+    "INDIRECT-UPREGULATOR": "CPR:3",
+    "DOWNREGULATOR": "CPR:4",
+    "INHIBITOR": "CPR:4",
+    "INDIRECT-DOWNREGULATOR": "CPR:4",
+    "AGONIST": "CPR:5",
+    "AGONIST-ACTIVATOR": "CPR:5",
+    "AGONIST-INHIBITOR": "CPR:5",
     "ANTAGONIST": "CPR:6",
-    "SUBSTRATE": "CPR:9", "PRODUCT-OF": "CPR:9", "SUBSTRATE_PRODUCT-OF": "CPR:9",
+    "SUBSTRATE": "CPR:9",
+    "PRODUCT-OF": "CPR:9",
+    "SUBSTRATE_PRODUCT-OF": "CPR:9",
 }
 MASKED_FIELDS = ("index", "sentence", "label")
 _PLACEHOLDER = re.compile(r"@[A-Z]+(?:-[A-Z]+)?\$")
@@ -56,9 +72,19 @@ def relation(dataset, split, pair_id, where, text, entities, label, options, neg
     """(where, re_record fields) for one pair; `entities` are ((type, text), (type, text))."""
     require(label in options, where, f"label {label_excerpt(label)} is not one of {', '.join(options)}")
     (type_1, span_1), (type_2, span_2) = entities
-    fields = dict(id=f"{dataset}.{split}.{pair_id}", dataset=dataset, split=split, text=text.strip(),
-                  type_1=type_1, span_1=span_1, type_2=type_2, span_2=span_2, options=list(options.values()),
-                  answer=options[label], negative=options[negative])
+    fields = dict(
+        id=f"{dataset}.{split}.{pair_id}",
+        dataset=dataset,
+        split=split,
+        text=text.strip(),
+        type_1=type_1,
+        span_1=span_1,
+        type_2=type_2,
+        span_2=span_2,
+        options=list(options.values()),
+        answer=options[label],
+        negative=options[negative],
+    )
     return where, fields
 
 
@@ -67,8 +93,9 @@ def gad(folder, split):
     path = split_file(folder, split)
     for lineno, row in read_tsv(path, MASKED_FIELDS, header=MASKED_FIELDS):
         entities = (("Gene", "@GENE$"), ("Disease", "@DISEASE$"))
-        yield relation("gad", split, row["index"], f"{path}:{lineno}", row["sentence"], entities, row["label"],
-                       GAD_OPTIONS, "0")
+        yield relation(
+            "gad", split, row["index"], f"{path}:{lineno}", row["sentence"], entities, row["label"], GAD_OPTIONS, "0"
+        )
 
 
 def ddi(folder, split):
@@ -81,8 +108,11 @@ def ddi(folder, split):
             pair = label_excerpt(row["index"])
             require(row["index"] in originals, where, f"pair {pair} is not in the DDI XML below {folder}")
             text, drug_1, drug_2 = originals[row["index"]]
-            require(same_sentence(row["sentence"], text), where,
-                    f"pair {pair}: the sentence differs from the DDI XML's sentence of that pair")
+            require(
+                same_sentence(row["sentence"], text),
+                where,
+                f"pair {pair}: the sentence differs from the DDI XML's sentence of that pair",
+            )
             entities = (("Drug", drug_1), ("Drug", drug_2))
         yield relation("ddi", split, row["index"], where, text, entities, row["label"], DDI_OPTIONS, "DDI-false")
 
@@ -95,8 +125,11 @@ def ddi_xml_pairs(folder):
         for sentence in root.iter("sentence"):
             names = {e.get("id"): e.get("text") for e in sentence.iter("entity")}
             for pair in sentence.iter("pair"):
-                require(pair.get("e1") in names and pair.get("e2") in names, f"{path}:{line_of[pair]}",
-                        f"pair {label_excerpt(pair.get('id'))} names an entity its sentence does not have")
+                require(
+                    pair.get("e1") in names and pair.get("e2") in names,
+                    f"{path}:{line_of[pair]}",
+                    f"pair {label_excerpt(pair.get('id'))} names an entity its sentence does not have",
+                )
                 text = " ".join(sentence.get("text", "").split())  # the XML keeps CRLF between sentences
                 pairs[pair.get("id")] = (text, names[pair.get("e1")], names[pair.get("e2")])
     return pairs
@@ -143,8 +176,17 @@ def chemprot_blurb(path, split):
             entities = (("Chemical", "@CHEM-GENE$"), ("Gene", "@CHEM-GENE$"))
         else:
             entities = (("Chemical", "@CHEMICAL$"), ("Gene", "@GENE$"))
-        yield relation("chemprot", split, row["index"], f"{path}:{lineno}", row["sentence"], entities, row["label"],
-                       CHEMPROT_OPTIONS, "false")
+        yield relation(
+            "chemprot",
+            split,
+            row["index"],
+            f"{path}:{lineno}",
+            row["sentence"],
+            entities,
+            row["label"],
+            CHEMPROT_OPTIONS,
+            "false",
+        )
 
 
 _CHEMICAL_MARK = re.compile(r"\[\[ (.+?) \]\]")
@@ -157,12 +199,19 @@ def chemprot_scibert(path, split):
         where = f"{path}:{lineno}"
         text, label = item.get("text"), item.get("label")
         require(isinstance(text, str) and text.strip(), where, "needs a non-empty string text")
-        require(isinstance(label, str) and label in CPR_GROUP, where,
-                f"label {label_excerpt(label)} is not a ChemProt relation ({', '.join(CPR_GROUP)})")
+        require(
+            isinstance(label, str) and label in CPR_GROUP,
+            where,
+            f"label {label_excerpt(label)} is not a ChemProt relation ({', '.join(CPR_GROUP)})",
+        )
         chemicals, genes = _CHEMICAL_MARK.findall(text), _GENE_MARK.findall(text)
-        require(len(chemicals) == 1 and len(genes) == 1, where,
-                f"expected one '[[ chemical ]]' and one '<< gene >>' mark, found {len(chemicals)} and {len(genes)}")
+        require(
+            len(chemicals) == 1 and len(genes) == 1,
+            where,
+            f"expected one '[[ chemical ]]' and one '<< gene >>' mark, found {len(chemicals)} and {len(genes)}",
+        )
         text = _GENE_MARK.sub(r"\1", _CHEMICAL_MARK.sub(r"\1", text))
         entities = (("Chemical", chemicals[0]), ("Gene", _CHEMICAL_MARK.sub(r"\1", genes[0])))
-        yield relation("chemprot", split, f"line{lineno}", where, text, entities, CPR_GROUP[label],
-                       CHEMPROT_OPTIONS, "false")
+        yield relation(
+            "chemprot", split, f"line{lineno}", where, text, entities, CPR_GROUP[label], CHEMPROT_OPTIONS, "false"
+        )

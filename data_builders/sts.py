@@ -22,8 +22,19 @@ def biosses(folder, split):
     for lineno, row in read_tsv(path, FIELDS, header=FIELDS):
         where = f"{path}:{lineno}"
         score = decimal(row["score"])  # a plain decimal: no nan, inf or exponent can become a gold score
-        require(score is not None and 0 <= score <= 4, where,
-                f"score {label_excerpt(row['score'])} is not a number from 0 to 4 (like 3 or 3.8)")
-        fields = dict(id=f"biosses.{split}.{row['pair_id']}", dataset="biosses", split=split,
-                      sentence_1=row["sent1"], sentence_2=row["sent2"], criteria=CRITERIA, score=score, shuffle=False)
+        require(
+            score is not None and 0 <= score <= 4,
+            where,
+            f"score {label_excerpt(row['score'])} is not a number from 0 to 4 (like 3 or 3.8)",
+        )
+        fields = dict(
+            id=f"biosses.{split}.{row['pair_id']}",
+            dataset="biosses",
+            split=split,
+            sentence_1=row["sent1"],
+            sentence_2=row["sent2"],
+            criteria=CRITERIA,
+            score=score,
+            shuffle=False,
+        )
         yield where, fields

@@ -8,10 +8,10 @@ from typing import NamedTuple
 
 
 class EvalDataset(NamedTuple):
-    task: str        # the unified-format task its records use
-    metric: str      # the benchmark's own headline metric
-    blurb: bool      # counted in the BLURB average
-    blue: bool       # counted in the BLUE average
+    task: str  # the unified-format task its records use
+    metric: str  # the benchmark's own headline metric
+    blurb: bool  # counted in the BLURB average
+    blue: bool  # counted in the BLUE average
     blurb_type: str  # BLURB task type, for BLURB's official task-macro score ("" outside BLURB)
 
 

@@ -62,9 +62,19 @@ TOOL = "train.py"  # the writer named in every checkpoint's and export's marker 
 # find_class): the metadata dataclasses, the file-system reader's storage records, sizes, dtypes,
 # layouts (by name), and the checkpoint's path. Nothing here runs code when built.
 _INDEX_GLOBALS = {
-    *(("torch.distributed.checkpoint.metadata", name) for name in (
-        "Metadata", "MetadataIndex", "StorageMeta", "TensorProperties", "TensorStorageMetadata",
-        "BytesStorageMetadata", "ChunkStorageMetadata", "_MEM_FORMAT_ENCODING")),
+    *(
+        ("torch.distributed.checkpoint.metadata", name)
+        for name in (
+            "Metadata",
+            "MetadataIndex",
+            "StorageMeta",
+            "TensorProperties",
+            "TensorStorageMetadata",
+            "BytesStorageMetadata",
+            "ChunkStorageMetadata",
+            "_MEM_FORMAT_ENCODING",
+        )
+    ),
     ("torch.distributed.checkpoint.filesystem", "_StorageInfo"),
     ("torch", "Size"),
     ("torch.serialization", "_get_layout"),
@@ -73,8 +83,16 @@ _INDEX_GLOBALS = {
     *(("torch", name) for name, value in vars(torch).items() if isinstance(value, torch.dtype)),
 }
 # The classes whose instances an index fills by pickle's BUILD (the rest are built by calls).
-_BUILT = (Metadata, MetadataIndex, StorageMeta, TensorProperties, TensorStorageMetadata, BytesStorageMetadata,
-          ChunkStorageMetadata, _StorageInfo)
+_BUILT = (
+    Metadata,
+    MetadataIndex,
+    StorageMeta,
+    TensorProperties,
+    TensorStorageMetadata,
+    BytesStorageMetadata,
+    ChunkStorageMetadata,
+    _StorageInfo,
+)
 
 
 def checkpoint_path(out, step):
@@ -96,9 +114,11 @@ def checkpoints(out):
     found = []
     for folder in checkpoint_entries(out):
         if not _ours(folder):
-            raise InputError(f"{folder}: not a checkpoint folder that {TOOL} wrote whole (a file, a link, or a "
-                             f"folder holding other files), which saving the next checkpoint would delete; move "
-                             f"it out of {folder.parent}")
+            raise InputError(
+                f"{folder}: not a checkpoint folder that {TOOL} wrote whole (a file, a link, or a "
+                f"folder holding other files), which saving the next checkpoint would delete; move "
+                f"it out of {folder.parent}"
+            )
         found.append((folder, _problem(folder)))
     return found
 
@@ -137,8 +157,11 @@ def read_state(folder):
         state = read_json(path)
     except FileNotFoundError:
         raise InputError(f"{path}: missing") from None
-    if not (isinstance(state, dict) and isinstance(state.get("args"), dict)
-            and all(type(state.get(k)) is int and state[k] >= 1 for k in ("step", "ranks"))):
+    if not (
+        isinstance(state, dict)
+        and isinstance(state.get("args"), dict)
+        and all(type(state.get(k)) is int and state[k] >= 1 for k in ("step", "ranks"))
+    ):
         raise InputError(f"{path}: expected an object with a positive 'step' and 'ranks' and the run's 'args'")
     return state
 
@@ -153,16 +176,20 @@ class _IndexUnpickler(pickle._Unpickler):
 
     def find_class(self, module, name):
         if (module, name) not in _INDEX_GLOBALS:
-            raise InputError(f"names {excerpt(f'{module}.{name}')}, which no checkpoint index holds; "
-                             "not loaded, since unpickling it could run code")
+            raise InputError(
+                f"names {excerpt(f'{module}.{name}')}, which no checkpoint index holds; "
+                "not loaded, since unpickling it could run code"
+            )
         return super().find_class(module, name)
 
     def load_build(self):
         target = self.stack[-2]  # below the state to set
         if not isinstance(target, _BUILT):
             what = getattr(target, "__qualname__", None) or f"a {type(target).__name__} object"
-            raise InputError(f"sets attributes of {excerpt(what)}, which no checkpoint index does; not loaded, "
-                             "since that could change how code runs")
+            raise InputError(
+                f"sets attributes of {excerpt(what)}, which no checkpoint index does; not loaded, "
+                "since that could change how code runs"
+            )
         super().load_build()
 
     dispatch = {**pickle._Unpickler.dispatch, pickle.BUILD[0]: load_build}
@@ -185,8 +212,9 @@ def _read_index(folder):
         raise InputError(f"{path}: not a checkpoint index")
     for key, info in storage.items():
         fqn, offset = _fields(key, MetadataIndex, "fqn", "offset")
-        if not (isinstance(fqn, str) and isinstance(offset, (torch.Size, type(None)))
-                and isinstance(info, _StorageInfo)):
+        if not (
+            isinstance(fqn, str) and isinstance(offset, (torch.Size, type(None))) and isinstance(info, _StorageInfo)
+        ):
             raise InputError(f"{path}: not a checkpoint index (a malformed data record)")
         _check_record(path, folder, info)
     for fqn, entry in entries.items():
@@ -212,15 +240,18 @@ def _data_keys(fqn, entry):
     if isinstance(entry, BytesStorageMetadata):
         return [MetadataIndex(fqn)]
     properties, size, chunks = _fields(entry, TensorStorageMetadata, "properties", "size", "chunks")
-    dtype, = _fields(properties, TensorProperties, "dtype")
+    (dtype,) = _fields(properties, TensorProperties, "dtype")
     if not (isinstance(dtype, torch.dtype) and isinstance(size, torch.Size) and isinstance(chunks, list)):
         return None
     keys, covered = [], 0
     for chunk in chunks:
         offsets, sizes = _fields(chunk, ChunkStorageMetadata, "offsets", "sizes")
-        if not (isinstance(offsets, torch.Size) and isinstance(sizes, torch.Size)
-                and len(offsets) == len(sizes) == len(size)
-                and all(0 <= o and 0 <= n and o + n <= d for o, n, d in zip(offsets, sizes, size))):
+        if not (
+            isinstance(offsets, torch.Size)
+            and isinstance(sizes, torch.Size)
+            and len(offsets) == len(sizes) == len(size)
+            and all(0 <= o and 0 <= n and o + n <= d for o, n, d in zip(offsets, sizes, size))
+        ):
             return None
         keys.append(MetadataIndex(fqn, offsets))
         covered += sizes.numel()
@@ -229,17 +260,22 @@ def _data_keys(fqn, entry):
 
 def _check_record(path, folder, info):
     """Refuse a data record that DCP would read outside `folder`, past a file's end, or through a transform."""
-    name, offset, length, transforms = _fields(info, _StorageInfo, "relative_path", "offset", "length",
-                                               "transform_descriptors")
+    name, offset, length, transforms = _fields(
+        info, _StorageInfo, "relative_path", "offset", "length", "transform_descriptors"
+    )
     if not isinstance(name, str) or name in ("", ".", "..") or Path(name).name != name:
         shown = excerpt(name) if isinstance(name, str) else "no name"
         raise InputError(f"{path}: names the data file {shown}, which is not inside {folder}")
     if not all(type(n) is int and 0 <= n < 2**63 for n in (offset, length)):
-        raise InputError(f"{path}: a record in {excerpt(name)} has an offset or length that is not a whole "
-                         "number from 0 to 2**63 - 1")
+        raise InputError(
+            f"{path}: a record in {excerpt(name)} has an offset or length that is not a whole "
+            "number from 0 to 2**63 - 1"
+        )
     if transforms not in (None, [], ()):  # torch 2.13 writes None for plain data
-        raise InputError(f"{path}: a record in {excerpt(name)} is stored transformed (compressed, say), "
-                         f"which {TOOL} never writes; not loaded")
+        raise InputError(
+            f"{path}: a record in {excerpt(name)} is stored transformed (compressed, say), "
+            f"which {TOOL} never writes; not loaded"
+        )
     file = Path(folder) / name
     if not file.is_file():
         raise InputError(f"{file}: missing")
@@ -270,8 +306,10 @@ class _PlainDataPlanner(DefaultLoadPlanner):
         try:
             loaded = torch.load(value, weights_only=True)
         except Exception:  # weights_only refuses anything but tensors and plain Python data
-            raise InputError(f"{self.folder}: entry {excerpt(fqn)} is not plain data (or is unreadable); "
-                             "not loaded, since unpickling it could run code") from None
+            raise InputError(
+                f"{self.folder}: entry {excerpt(fqn)} is not plain data (or is unreadable); "
+                "not loaded, since unpickling it could run code"
+            ) from None
         if self.flatten_state_dict:
             set_element(self.original_state_dict, self.mappings[fqn], loaded)
         else:
@@ -301,8 +339,10 @@ def save_checkpoint(out, step, model, optimizer, state):
     """
     rank = dist.get_rank()
     with _rank0_atomic_directory(checkpoint_path(out, step)) as tmp:
-        dcp.save({"model": get_model_state_dict(model),
-                  "optim": get_optimizer_state_dict(model, optimizer)}, checkpoint_id=tmp)
+        dcp.save(
+            {"model": get_model_state_dict(model), "optim": get_optimizer_state_dict(model, optimizer)},
+            checkpoint_id=tmp,
+        )
         _write_synced(tmp / _rng_name(rank), save(_rng_state()))
         if rank == 0:
             state = {"step": step, "ranks": dist.get_world_size(), **state}

@@ -64,17 +64,19 @@ def _split_conversations(tokenizer, records):
         prompt = render_prompt(tokenizer, record["messages"])
         conversation = render_conversation(tokenizer, record["messages"])
         if not conversation.startswith(prompt):
-            raise DataError(f"record {excerpt(record['id'])}: the chat template renders the conversation "
-                            "without its generation prompt as a prefix, so the answer cannot be located")
+            raise DataError(
+                f"record {excerpt(record['id'])}: the chat template renders the conversation "
+                "without its generation prompt as a prefix, so the answer cannot be located"
+            )
         prompts.append(prompt)
-        answers.append(conversation[len(prompt):])
+        answers.append(conversation[len(prompt) :])
     return prompts, answers
 
 
 def targets_of(ids, n_masked):
     """targets[i] = ids[i + 1], the token position i predicts, or IGNORE where no loss is taken."""
     targets = torch.full((len(ids),), IGNORE, dtype=torch.long)
-    targets[n_masked - 1:-1] = ids[n_masked:]
+    targets[n_masked - 1 : -1] = ids[n_masked:]
     return targets
 
 
@@ -110,9 +112,9 @@ def epoch_plan(lengths, global_batch_size, seed, epoch, pack_to=None):
     group = LENGTH_GROUP * global_batch_size
     batches = []
     for start in range(0, len(sequences) - global_batch_size + 1, group):
-        chunk = sorted(sequences[start:start + group], key=lambda seq: tokens_in(seq, lengths), reverse=True)
-        chunk = chunk[:len(chunk) - len(chunk) % global_batch_size]
-        batches += [chunk[i:i + global_batch_size] for i in range(0, len(chunk), global_batch_size)]
+        chunk = sorted(sequences[start : start + group], key=lambda seq: tokens_in(seq, lengths), reverse=True)
+        chunk = chunk[: len(chunk) - len(chunk) % global_batch_size]
+        batches += [chunk[i : i + global_batch_size] for i in range(0, len(chunk), global_batch_size)]
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
@@ -142,7 +144,7 @@ def micro_batches(batch, lengths, rank, world_size, micro_batch_size):
     batch = sorted(batch, key=lambda seq: tokens_in(seq, lengths), reverse=True)
     per_step = micro_batch_size * world_size
     steps = max(1, -(-len(batch) // per_step))
-    cut = [batch[k * micro_batch_size:(k + 1) * micro_batch_size] for k in range(steps * world_size)]
+    cut = [batch[k * micro_batch_size : (k + 1) * micro_batch_size] for k in range(steps * world_size)]
     return cut[rank::world_size]
 
 

@@ -156,13 +156,16 @@ def load_sharded_weights(model, model_dir, device):
     wanted.update((name, b) for name, b in model.named_buffers() if _is_persistent(model, name))
     missing = sorted(set(wanted) - set(checkpoint.specs))
     if missing:
-        raise InputError(f"{model_dir}: tensor {missing[0]} is missing from the checkpoint "
-                         f"({len(missing)} missing in all)")
+        raise InputError(
+            f"{model_dir}: tensor {missing[0]} is missing from the checkpoint ({len(missing)} missing in all)"
+        )
     with torch.no_grad():
         for name, param in wanted.items():
             if checkpoint.specs[name].shape != tuple(param.shape):
-                raise InputError(f"{model_dir}: tensor {name} has shape {checkpoint.specs[name].shape}, "
-                                 f"the model expects {tuple(param.shape)}")
+                raise InputError(
+                    f"{model_dir}: tensor {name} has shape {checkpoint.specs[name].shape}, "
+                    f"the model expects {tuple(param.shape)}"
+                )
             full = checkpoint.get(name).to(device=device, dtype=param.dtype)
             if isinstance(param, DTensor):
                 full = distribute_tensor(full, param.device_mesh, param.placements, src_data_rank=None)

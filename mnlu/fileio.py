@@ -200,12 +200,16 @@ def check_output_folder(out, tool, inputs=()):
         raise OutputError(f"--out {out} is an existing file, not a folder; choose another --out")
     marker, present = _marker(out), {p.name for p in out.iterdir()} - {MARKER}
     if marker.get("written_by") != tool and present:
-        raise OutputError(f"--out {out} is a folder that {tool} did not write (no {MARKER} naming it); "
-                          "choose a new or empty --out, or remove that folder yourself")
+        raise OutputError(
+            f"--out {out} is a folder that {tool} did not write (no {MARKER} naming it); "
+            "choose a new or empty --out, or remove that folder yourself"
+        )
     foreign = sorted(present - set(marker.get("entries", present)))
     if foreign:
-        raise OutputError(f"--out {out} now also holds {excerpt(foreign[0])}, which {tool} did not write "
-                          "(another output put inside it?); move it out first, or choose another --out")
+        raise OutputError(
+            f"--out {out} now also holds {excerpt(foreign[0])}, which {tool} did not write "
+            "(another output put inside it?); move it out first, or choose another --out"
+        )
 
 
 def claim_output_folder(out, tool, inputs=()):

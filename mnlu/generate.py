@@ -27,7 +27,7 @@ def template_markers(tokenizer):
     """
     user = [{"role": "user", "content": "?"}]
     without, with_prompt = render_conversation(tokenizer, user), render_prompt(tokenizer, user)
-    prefix = with_prompt[len(without):] if with_prompt.startswith(without) else ""
+    prefix = with_prompt[len(without) :] if with_prompt.startswith(without) else ""
     turn = render_conversation(tokenizer, user + [{"role": "assistant", "content": _PROBE}])
     end = turn.split(_PROBE, 1)[1] if _PROBE in turn else ""
     return prefix.strip(), end.strip()
@@ -77,8 +77,9 @@ def completion_text(tokenizer, token_ids, settings):
     """
     stops = set(settings["stop_token_ids"])
     cut = next((i for i, t in enumerate(token_ids) if t in stops), len(token_ids))
-    text = tokenizer.decode(token_ids[:cut], skip_special_tokens=settings["skip_special_tokens"],
-                            clean_up_tokenization_spaces=False)
+    text = tokenizer.decode(
+        token_ids[:cut], skip_special_tokens=settings["skip_special_tokens"], clean_up_tokenization_spaces=False
+    )
     return strip_template_markers(text, *template_markers(tokenizer))
 
 
@@ -86,7 +87,7 @@ def strip_template_markers(text, answer_prefix, end_of_turn):
     """`text` without a leading `answer_prefix` and without anything from `end_of_turn` on."""
     text = text.strip()
     if answer_prefix and text.startswith(answer_prefix):
-        text = text[len(answer_prefix):]
+        text = text[len(answer_prefix) :]
     if end_of_turn and end_of_turn in text:
         text = text[: text.index(end_of_turn)]
     return text.strip()
@@ -121,8 +122,10 @@ def load_tokenizer(folder, trust_remote_code=False):
     try:
         return AutoTokenizer.from_pretrained(folder, trust_remote_code=trust_remote_code)
     except (OSError, ValueError) as e:
-        raise InputError(f"{folder}: no tokenizer that transformers can load ({one_line(e)}); "
-                         "copy the base model's tokenizer files there") from None
+        raise InputError(
+            f"{folder}: no tokenizer that transformers can load ({one_line(e)}); "
+            "copy the base model's tokenizer files there"
+        ) from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -138,16 +141,24 @@ def load_hf_model(folder, dtype, device, trust_remote_code=False):
     from transformers import AutoModelForCausalLM
 
     try:
-        model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, use_safetensors=True,
-                                                     trust_remote_code=trust_remote_code)
+        model = AutoModelForCausalLM.from_pretrained(
+            folder, dtype=dtype, use_safetensors=True, trust_remote_code=trust_remote_code
+        )
     except (OSError, ValueError, SafetensorError) as e:
         raise InputError(f"{folder}: the model could not be loaded ({one_line(e)})") from None
     return model.to(device).eval()
 
 
 # the sampling fields greedy_generate implements, at the only values it implements
-_HF_IMPLEMENTS = {"n": 1, "temperature": 0.0, "repetition_penalty": 1.0, "presence_penalty": 0.0,
-                  "frequency_penalty": 0.0, "min_tokens": 0, "ignore_eos": False}
+_HF_IMPLEMENTS = {
+    "n": 1,
+    "temperature": 0.0,
+    "repetition_penalty": 1.0,
+    "presence_penalty": 0.0,
+    "frequency_penalty": 0.0,
+    "min_tokens": 0,
+    "ignore_eos": False,
+}
 
 
 @torch.no_grad()
@@ -176,8 +187,14 @@ def greedy_generate(model, prompts, settings, pad_token_id):
     generated = [[] for _ in prompts]
     done = torch.zeros(len(prompts), dtype=torch.bool, device=device)
     for _ in range(settings["max_tokens"]):
-        logits = model(input_ids=input_ids, attention_mask=mask, position_ids=positions,
-                       use_cache=True, logits_to_keep=1, **{cache_kwarg: cache}).logits[:, -1]
+        logits = model(
+            input_ids=input_ids,
+            attention_mask=mask,
+            position_ids=positions,
+            use_cache=True,
+            logits_to_keep=1,
+            **{cache_kwarg: cache},
+        ).logits[:, -1]
         next_ids = logits.argmax(-1)
         chosen = next_ids.tolist()
         for row in (~done).nonzero().flatten().tolist():
@@ -195,8 +212,9 @@ def greedy_generate(model, prompts, settings, pad_token_id):
 # vLLM backend
 
 
-def vllm_engine(model, settings, *, dtype, tensor_parallel_size, max_num_seqs, gpu_memory_utilization,
-                trust_remote_code=False):
+def vllm_engine(
+    model, settings, *, dtype, tensor_parallel_size, max_num_seqs, gpu_memory_utilization, trust_remote_code=False
+):
     """A vLLM engine and a function prompts -> generated ids, decoding with `settings`.
 
     `generation_config="vllm"` keeps vLLM from taking defaults from the model's
@@ -205,10 +223,17 @@ def vllm_engine(model, settings, *, dtype, tensor_parallel_size, max_num_seqs, g
     from vllm import LLM, SamplingParams
     from vllm.inputs import TokensPrompt
 
-    llm = LLM(model=model, tokenizer=model, dtype=dtype, seed=settings["seed"],
-              tensor_parallel_size=tensor_parallel_size, max_num_seqs=max_num_seqs,
-              gpu_memory_utilization=gpu_memory_utilization, generation_config="vllm",
-              trust_remote_code=trust_remote_code)
+    llm = LLM(
+        model=model,
+        tokenizer=model,
+        dtype=dtype,
+        seed=settings["seed"],
+        tensor_parallel_size=tensor_parallel_size,
+        max_num_seqs=max_num_seqs,
+        gpu_memory_utilization=gpu_memory_utilization,
+        generation_config="vllm",
+        trust_remote_code=trust_remote_code,
+    )
     params = SamplingParams(**settings)
 
     def generate(prompts):

@@ -192,6 +192,7 @@ def span_locator(text):
     words = text.split()
     flat = " ".join(words)
     if flat == text:  # already single-spaced: positions are the same
+
         def original(position):
             return position
     else:

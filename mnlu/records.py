@@ -91,9 +91,11 @@ def _check_gold(task, gold, fail):
         by_letter = dict(zip(LETTERS, options))
         if [by_letter.get(x) for x in gold["letters"]] != gold["answers"]:
             fail("gold.letters and gold.answers do not name the same options")
-        if task == "sts" and (not isinstance(gold.get("score"), (int, float))
-                              or not isinstance(gold.get("option_scores"), list)
-                              or len(gold["option_scores"]) != len(options)):
+        if task == "sts" and (
+            not isinstance(gold.get("score"), (int, float))
+            or not isinstance(gold.get("option_scores"), list)
+            or len(gold["option_scores"]) != len(options)
+        ):
             fail("sts gold needs a numeric 'score' and one 'option_scores' entry per option")
     elif not isinstance(gold.get("summary"), str):
         fail("gold.summary must be a string")

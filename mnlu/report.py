@@ -15,8 +15,13 @@ from mnlu.benchmarks import EVAL_DATASETS
 from mnlu.fileio import atomic_directory
 
 PAPER_TABLE = Path(__file__).with_name("paper_table5.csv")
-PAPER_SYSTEMS = {"chatgpt": "ChatGPT", "gpt4": "GPT-4", "llama31_8b": "LLaMA-3.1-8B",
-                 "biomistral_7b": "BioMistral-7B", "biomistral_nlu": "BioMistral-NLU"}
+PAPER_SYSTEMS = {
+    "chatgpt": "ChatGPT",
+    "gpt4": "GPT-4",
+    "llama31_8b": "LLaMA-3.1-8B",
+    "biomistral_7b": "BioMistral-7B",
+    "biomistral_nlu": "BioMistral-NLU",
+}
 BENCHMARKS = ("BLURB", "BLUE")
 # keys of a system in scores.json beside its datasets: no dataset may be named like one
 SYSTEM_KEYS = (*(f"{b}{s}" for b in BENCHMARKS for s in ("", "_present", "_missing")), "BLURB_task_macro")
@@ -99,8 +104,10 @@ def write_report(out, systems, paper=None, plot=False, mode="benchmark", complet
 def _system_summary(scores, expected):
     """A system's entry of scores.json: its datasets, each with the record count run.json expects
     ("expected", None where not checked) and "complete", then its averages."""
-    marked = {d: {**s, "expected": expected.get(d), "complete": s["n"] >= expected[d] if d in expected else None}
-              for d, s in scores.items()}
+    marked = {
+        d: {**s, "expected": expected.get(d), "complete": s["n"] >= expected[d] if d in expected else None}
+        for d, s in scores.items()
+    }
     return {**marked, **benchmark_averages({d: s["score"] for d, s in scores.items()})}
 
 
@@ -116,8 +123,10 @@ def _dataset_columns(dataset, summary):
 def _scores_csv(datasets, summary, checks):
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["dataset", "task", "metric", "benchmark"]
-                    + [f"{name}{suffix}" for name in summary for suffix in ("", " n", " unparseable")])
+    writer.writerow(
+        ["dataset", "task", "metric", "benchmark"]
+        + [f"{name}{suffix}" for name in summary for suffix in ("", " n", " unparseable")]
+    )
     for d in datasets:
         task, metric, bench, _ = _dataset_columns(d, summary)
         row = [d, task, metric, bench]
@@ -155,30 +164,55 @@ def render_markdown(datasets, summary, checks, paper=None, mode="benchmark"):
     paper_names = list(PAPER_SYSTEMS.values()) if paper else []
     lines = ["# Evaluation report", ""]
     if mode == "released":
-        lines += ["Scored like the released BioMistral-NLU code (`--compat released`), for comparison with "
-                  "published numbers; see docs/evaluate.md for its quirks.", ""]
-    lines += [f"Systems: {', '.join(f'`{n}`' for n in names)}." + (" Paper columns: Fu et al. 2024, Table 5 (their official BLURB task-type macro is computed "
-                                                                  "here from their per-dataset scores)." if paper else ""),
-              "Scores are 0-100; `-` marks a dataset not evaluated (never counted as 0).", "",
-              "| Task | Metric | Dataset | Benchmark | Instances | " + " | ".join(names + paper_names) + " |",
-              "|" + "---|" * (5 + len(names) + len(paper_names))]
+        lines += [
+            "Scored like the released BioMistral-NLU code (`--compat released`), for comparison with "
+            "published numbers; see docs/evaluate.md for its quirks.",
+            "",
+        ]
+    lines += [
+        f"Systems: {', '.join(f'`{n}`' for n in names)}."
+        + (
+            " Paper columns: Fu et al. 2024, Table 5 (their official BLURB task-type macro is computed "
+            "here from their per-dataset scores)."
+            if paper
+            else ""
+        ),
+        "Scores are 0-100; `-` marks a dataset not evaluated (never counted as 0).",
+        "",
+        "| Task | Metric | Dataset | Benchmark | Instances | " + " | ".join(names + paper_names) + " |",
+        "|" + "---|" * (5 + len(names) + len(paper_names)),
+    ]
     for d in datasets:
         task, metric, bench, n = _dataset_columns(d, summary)
-        cells = [_score_cell(s, d) + (f" ({mark})" if (mark := _incomplete_mark(checks[name], d)) else "")
-                 for name, s in summary.items()]
+        cells = [
+            _score_cell(s, d) + (f" ({mark})" if (mark := _incomplete_mark(checks[name], d)) else "")
+            for name, s in summary.items()
+        ]
         cells += [_number(paper[0][p].get(d)) for p in paper_names]
         lines.append(f"| {task} | {metric} | {d} | {bench} | {n} | " + " | ".join(cells) + " |")
-    for average, label in (("BLURB", "**BLURB** (mean of 13 datasets)"), ("BLUE", "**BLUE** (mean of 8 datasets)"),
-                           ("BLURB_task_macro", "BLURB, official (mean of 6 task types)")):
+    for average, label in (
+        ("BLURB", "**BLURB** (mean of 13 datasets)"),
+        ("BLUE", "**BLUE** (mean of 8 datasets)"),
+        ("BLURB_task_macro", "BLURB, official (mean of 6 task types)"),
+    ):
         cells = [_average_cell(s, checks[name], average) for name, s in summary.items()]
         cells += [_number(paper[1][p].get(average, benchmark_averages(paper[0][p])[average])) for p in paper_names]
         lines.append(f"| AVG | macro | {label} | | | " + " | ".join(cells) + " |")
     lines += _average_notes(summary, checks) + _completeness_notes(summary, checks)
-    lines += ["", "## Unparseable answers", "", "| Dataset | " + " | ".join(names) + " |", "|" + "---|" * (1 + len(names))]
+    lines += [
+        "",
+        "## Unparseable answers",
+        "",
+        "| Dataset | " + " | ".join(names) + " |",
+        "|" + "---|" * (1 + len(names)),
+    ]
     for d in datasets:
         if any(d in s for s in summary.values()):
-            lines.append(f"| {d} | " + " | ".join(f"{s[d]['unparseable']} / {s[d]['n']}" if d in s else "-"
-                                                    for s in summary.values()) + " |")
+            lines.append(
+                f"| {d} | "
+                + " | ".join(f"{s[d]['unparseable']} / {s[d]['n']}" if d in s else "-" for s in summary.values())
+                + " |"
+            )
     if mode == "benchmark":
         lines += _error_analysis(datasets, summary)
     return "\n".join(lines) + "\n"
@@ -197,18 +231,26 @@ def _average_notes(summary, checks):
         for bench in BENCHMARKS:
             missing = s[f"{bench}_missing"]
             incomplete = [f"{d} ({mark})" for d in s[f"{bench}_present"] if (mark := _incomplete_mark(checks[name], d))]
-            lines.append(f"- `{name}` {bench}: {len(s[f'{bench}_present'])} datasets present "
-                         f"({', '.join(s[f'{bench}_present']) or 'none'})"
-                         + (f"; missing {', '.join(missing)}" if missing else "")
-                         + (f"; scored on part of the test set: {', '.join(incomplete)}" if incomplete else "") + ".")
+            lines.append(
+                f"- `{name}` {bench}: {len(s[f'{bench}_present'])} datasets present "
+                f"({', '.join(s[f'{bench}_present']) or 'none'})"
+                + (f"; missing {', '.join(missing)}" if missing else "")
+                + (f"; scored on part of the test set: {', '.join(incomplete)}" if incomplete else "")
+                + "."
+            )
     return lines
 
 
 def _completeness_notes(summary, checks):
     """Whether each system's files were checked against run.json's record counts, and what was short."""
-    lines = ["", "## Completeness", "",
-             "Each prediction file's records are counted against the `instances` that infer.py wrote in its "
-             "folder's run.json; a file with fewer is a killed run.", ""]
+    lines = [
+        "",
+        "## Completeness",
+        "",
+        "Each prediction file's records are counted against the `instances` that infer.py wrote in its "
+        "folder's run.json; a file with fewer is a killed run.",
+        "",
+    ]
     for name, s in summary.items():
         check = checks[name]
         if not check["checked"]:
@@ -216,57 +258,93 @@ def _completeness_notes(summary, checks):
             continue
         short = [f"{d} ({_incomplete_mark(check, d)})" for d in check["incomplete"]]
         unlisted = [d for d, entry in s.items() if d not in SYSTEM_KEYS and entry["complete"] is None]
-        lines.append(f"- `{name}`: checked against `{check['source']}`: "
-                     + (f"INCOMPLETE, scored anyway (--allow-partial): {', '.join(short)}" if short
-                        else "every listed dataset complete")
-                     + (f"; not listed there, so not checked: {', '.join(unlisted)}" if unlisted else "") + ".")
+        lines.append(
+            f"- `{name}`: checked against `{check['source']}`: "
+            + (
+                f"INCOMPLETE, scored anyway (--allow-partial): {', '.join(short)}"
+                if short
+                else "every listed dataset complete"
+            )
+            + (f"; not listed there, so not checked: {', '.join(unlisted)}" if unlisted else "")
+            + "."
+        )
     return lines
 
 
 def _error_analysis(datasets, summary):
     """NER boundaries, per-class RE precision/recall, HoC and PICO variants, BIOSSES confusion;
     a section appears only when some dataset has what it shows."""
+
     def rows_of(key):
         return [(d, name, s[d]) for d in datasets for name, s in summary.items() if d in s and key in s[d]]
 
     lines = ["", "## Error analysis"]
     if rows := rows_of("relaxed"):
-        lines += ["", "### Named entities: strict vs relaxed", "",
-                  "Relaxed: a predicted span that overlaps a gold span of its type counts as found (one-to-one). "
-                  "Boundary errors: predictions credited only by overlap.", "",
-                  "| Dataset | System | P | R | strict F1 | case-insensitive F1 | relaxed F1 | gap | boundary errors |",
-                  "|---|---|---|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            "### Named entities: strict vs relaxed",
+            "",
+            "Relaxed: a predicted span that overlaps a gold span of its type counts as found (one-to-one). "
+            "Boundary errors: predictions credited only by overlap.",
+            "",
+            "| Dataset | System | P | R | strict F1 | case-insensitive F1 | relaxed F1 | gap | boundary errors |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
         for d, name, r in rows:
             gap = r["relaxed"]["f1"] - r["f1"]
-            lines.append(f"| {d} | {name} | {r['precision']:.1f} | {r['recall']:.1f} | {r['f1']:.1f} | "
-                         f"{r['f1_case_insensitive']:.1f} | {r['relaxed']['f1']:.1f} | {gap:+.1f} | "
-                         f"{r['relaxed']['boundary_errors']} |")
+            lines.append(
+                f"| {d} | {name} | {r['precision']:.1f} | {r['recall']:.1f} | {r['f1']:.1f} | "
+                f"{r['f1_case_insensitive']:.1f} | {r['relaxed']['f1']:.1f} | {gap:+.1f} | "
+                f"{r['relaxed']['boundary_errors']} |"
+            )
     if rows := rows_of("per_element"):
-        lines += ["", "### EBM PICO per element (token level)", "", "| Dataset | System | Element | P | R | F1 |",
-                  "|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            "### EBM PICO per element (token level)",
+            "",
+            "| Dataset | System | Element | P | R | F1 |",
+            "|---|---|---|---|---|---|",
+        ]
         for d, name, r in rows:
             for element, c in r["per_element"].items():
                 lines.append(f"| {d} | {name} | {element} | {c['precision']:.1f} | {c['recall']:.1f} | {c['f1']:.1f} |")
             lines.append(f"| {d} | {name} | macro / micro F1 | | | {r['macro_f1']:.1f} / {r['micro_f1']:.1f} |")
     if rows := rows_of("per_class"):
-        lines += ["", "### Relation extraction: precision vs recall per positive class", "",
-                  "| Dataset | System | Class | P | R | F1 | TP | FP | FN |", "|---|---|---|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            "### Relation extraction: precision vs recall per positive class",
+            "",
+            "| Dataset | System | Class | P | R | F1 | TP | FP | FN |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
         for d, name, r in rows:
             for label, c in r["per_class"].items():
-                lines.append(f"| {d} | {name} | {label} | {c['precision']:.1f} | {c['recall']:.1f} | {c['f1']:.1f} | "
-                             f"{c['tp']} | {c['fp']} | {c['fn']} |")
+                lines.append(
+                    f"| {d} | {name} | {label} | {c['precision']:.1f} | {c['recall']:.1f} | {c['f1']:.1f} | "
+                    f"{c['tp']} | {c['fp']} | {c['fn']} |"
+                )
     if rows := rows_of("example_based_f1"):
-        lines += ["", "### Multi-label classification (HoC): the three F1 variants", "",
-                  "| Dataset | System | micro F1 (headline) | macro F1 | example-based F1 |", "|---|---|---|---|---|"]
+        lines += [
+            "",
+            "### Multi-label classification (HoC): the three F1 variants",
+            "",
+            "| Dataset | System | micro F1 (headline) | macro F1 | example-based F1 |",
+            "|---|---|---|---|---|",
+        ]
         for d, name, r in rows:
             lines.append(f"| {d} | {name} | {r['micro_f1']:.1f} | {r['macro_f1']:.1f} | {r['example_based_f1']:.1f} |")
     if rows := rows_of("confusion"):
         lines += ["", "### Sentence similarity: gold option (rows) vs predicted option (columns)", ""]
         for d, name, r in rows:
-            columns = sorted({c for row in r["confusion"].values() for c in row},
-                             key=lambda c: (c == "unparseable", _float(c)))
-            lines += [f"{d}, `{name}`" + (f" ({r['note']})" if "note" in r else "") + ":", "",
-                      "| gold \\ predicted | " + " | ".join(columns) + " |", "|" + "---|" * (1 + len(columns))]
+            columns = sorted(
+                {c for row in r["confusion"].values() for c in row}, key=lambda c: (c == "unparseable", _float(c))
+            )
+            lines += [
+                f"{d}, `{name}`" + (f" ({r['note']})" if "note" in r else "") + ":",
+                "",
+                "| gold \\ predicted | " + " | ".join(columns) + " |",
+                "|" + "---|" * (1 + len(columns)),
+            ]
             for gold_value in sorted(r["confusion"], key=_float):
                 row = r["confusion"][gold_value]
                 lines.append(f"| {gold_value} | " + " | ".join(str(row.get(c, 0)) for c in columns) + " |")
@@ -287,6 +365,7 @@ def _plot(path, datasets, summary):
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     shown = [d for d in datasets if any(d in s for s in summary.values())]
     width = 0.8 / max(len(summary), 1)
     fig, ax = plt.subplots(figsize=(max(8, 0.7 * len(shown) * max(1, len(summary) / 2)), 4.5))

@@ -26,8 +26,17 @@ from mnlu.records import DATASET_ID, LETTERS, SPAN_TASKS, RecordError, numbered_
 from mnlu.tasks import source_text
 
 # the metric of a dataset outside both benchmarks, by task ("dc" multi-label: micro F1, as HoC)
-DEFAULT_METRIC = {"ner": "entity-level F1", "ete": "entity-level F1", "eae": "entity-level F1", "re": "micro F1",
-                  "qa": "accuracy", "nli": "accuracy", "eac": "accuracy", "dc": "accuracy", "sts": "Pearson"}
+DEFAULT_METRIC = {
+    "ner": "entity-level F1",
+    "ete": "entity-level F1",
+    "eae": "entity-level F1",
+    "re": "micro F1",
+    "qa": "accuracy",
+    "nli": "accuracy",
+    "eac": "accuracy",
+    "dc": "accuracy",
+    "sts": "Pearson",
+}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -51,8 +60,9 @@ def read_predictions(path, compat=None):
         if record["dataset"] != path.stem:
             raise RecordError(f"{where}: record of dataset {excerpt(record['dataset'])} in the file of {path.stem!r}")
         if records and record["task"] != records[0]["task"]:
-            raise RecordError(f"{where}: task {record['task']!r}, but line {first_line[records[0]['id']]} "
-                              f"has {records[0]['task']!r}")
+            raise RecordError(
+                f"{where}: task {record['task']!r}, but line {first_line[records[0]['id']]} has {records[0]['task']!r}"
+            )
         if record["id"] in first_line:
             raise RecordError(f"{where}: id {excerpt(record['id'])} repeats line {first_line[record['id']]}")
         check_scored_gold(record, where)
@@ -64,8 +74,10 @@ def read_predictions(path, compat=None):
         records.append(record)
     known = EVAL_DATASETS.get(path.stem)
     if records and known and records[0]["task"] != known.task:
-        raise RecordError(f"{path}:{first_line[records[0]['id']]}: {path.stem} is a {known.task} dataset, "
-                          f"but its records are {records[0]['task']!r}")
+        raise RecordError(
+            f"{path}:{first_line[records[0]['id']]}: {path.stem} is a {known.task} dataset, "
+            f"but its records are {records[0]['task']!r}"
+        )
     return records
 
 
@@ -78,8 +90,11 @@ def check_scored_gold(record, where):
         raise RecordError(f"{where}: {what}")
 
     if task in SPAN_TASKS:
-        located = [(i, s.get("start"), s.get("end")) for i, s in enumerate(gold["spans"])
-                   if (s.get("start"), s.get("end")) != (None, None)]
+        located = [
+            (i, s.get("start"), s.get("end"))
+            for i, s in enumerate(gold["spans"])
+            if (s.get("start"), s.get("end")) != (None, None)
+        ]
         text = source_text(record) if located else None
         length = math.inf if text is None else len(text)
         for i, start, end in located:
@@ -98,8 +113,9 @@ def check_scored_gold(record, where):
             fail(f"gold.{key} must be a string")
     if gold.get("negative") is not None and gold["negative"] not in options:
         fail("gold.negative must be one of gold.options")
-    if task == "sts" and not (is_real(gold["score"]) and isinstance(gold["option_scores"], list)
-                              and all(map(is_real, gold["option_scores"]))):
+    if task == "sts" and not (
+        is_real(gold["score"]) and isinstance(gold["option_scores"], list) and all(map(is_real, gold["option_scores"]))
+    ):
         fail("sts gold needs a finite number 'score' and a list of finite numbers 'option_scores'")
 
 
@@ -165,8 +181,10 @@ def completeness(folder, datasets):
     for dataset, n_expected in expected.items():
         n = len(datasets.get(dataset, ()))
         if n > n_expected:
-            raise InputError(f"{path.parent / dataset}.jsonl: {n} records, but {path} says infer.py was asked "
-                             f"for {n_expected}; the folder mixes runs")
+            raise InputError(
+                f"{path.parent / dataset}.jsonl: {n} records, but {path} says infer.py was asked "
+                f"for {n_expected}; the folder mixes runs"
+            )
         if n < n_expected:
             incomplete[dataset] = {"n": n, "expected": n_expected}
     return {"checked": True, "source": str(path), "expected": expected, "incomplete": incomplete}
@@ -180,8 +198,10 @@ def _expected_instances(path):
     if "instances" not in run:
         return None
     instances = run["instances"]
-    if not (isinstance(instances, dict) and all(DATASET_ID.fullmatch(d) and _is_int(n) and n >= 0
-                                                 for d, n in instances.items())):
+    if not (
+        isinstance(instances, dict)
+        and all(DATASET_ID.fullmatch(d) and _is_int(n) and n >= 0 for d, n in instances.items())
+    ):
         raise InputError(f"{path}: 'instances' must map each dataset id to its number of records (an integer >= 0)")
     return instances
 
@@ -215,10 +235,20 @@ def score_dataset(dataset, records, compat=None):
     elif task == "sts":
         details = _score_similarity(records, parsed)
     else:
-        details = {"score": metrics.accuracy([tuple(r["gold"]["answers"]) for r in records],
-                                             [None if p["unparseable"] else tuple(p["answers"]) for p in parsed])}
-    return {"task": task, "metric": metric, "score": details.pop("score"), "n": len(records),
-            "unparseable": unparseable, **details}
+        details = {
+            "score": metrics.accuracy(
+                [tuple(r["gold"]["answers"]) for r in records],
+                [None if p["unparseable"] else tuple(p["answers"]) for p in parsed],
+            )
+        }
+    return {
+        "task": task,
+        "metric": metric,
+        "score": details.pop("score"),
+        "n": len(records),
+        "unparseable": unparseable,
+        **details,
+    }
 
 
 def _score_entities(records, parsed):
@@ -229,12 +259,21 @@ def _score_entities(records, parsed):
         gold.append([(s["label"], s["text"]) for s in gold_spans])
         pred.append([(label, t) for label, texts in p["spans"].items() for t in texts])
         gold_located.append([(s["label"], s["text"], *_offsets(locate, s)) for s in gold_spans])
-        pred_located.append([(label, t, *(where or (None, None)))
-                             for label, texts in p["spans"].items() for t, where in zip(texts, locate(texts))])
+        pred_located.append(
+            [
+                (label, t, *(where or (None, None)))
+                for label, texts in p["spans"].items()
+                for t, where in zip(texts, locate(texts))
+            ]
+        )
     strict = metrics.entity_f1(gold, pred)
     relaxed = metrics.relaxed_entity_f1(gold_located, pred_located)
-    return {"score": strict["f1"], **strict, "f1_case_insensitive": metrics.entity_f1(gold, pred, casefold=True)["f1"],
-            "relaxed": relaxed}
+    return {
+        "score": strict["f1"],
+        **strict,
+        "f1_case_insensitive": metrics.entity_f1(gold, pred, casefold=True)["f1"],
+        "relaxed": relaxed,
+    }
 
 
 def _offsets(locate, span):
@@ -263,8 +302,12 @@ def _score_tokens(records, parsed):
         gold.append(g)
         pred.append(q)
     result = metrics.token_f1(gold, pred, list(labels))
-    return {"score": result["macro_f1"], "macro_f1": result["macro_f1"], "micro_f1": result["micro"]["f1"],
-            "per_element": result["per_label"]}
+    return {
+        "score": result["macro_f1"],
+        "macro_f1": result["macro_f1"],
+        "micro_f1": result["micro"]["f1"],
+        "per_element": result["per_label"],
+    }
 
 
 def _covered(tokens, where, span_text, tag):
@@ -281,16 +324,23 @@ def _covered(tokens, where, span_text, tag):
 
 
 def _score_relations(records, parsed):
-    result = metrics.relation_f1([r["gold"]["answers"][0] for r in records],
-                                 [None if p["unparseable"] else p["answers"][0] for p in parsed],
-                                 [r["gold"].get("negative") for r in records])
+    result = metrics.relation_f1(
+        [r["gold"]["answers"][0] for r in records],
+        [None if p["unparseable"] else p["answers"][0] for p in parsed],
+        [r["gold"].get("negative") for r in records],
+    )
     return {"score": result["f1"], **result}
 
 
 def _score_multilabel(records, parsed):
     result = metrics.multilabel_f1([set(r["gold"]["answers"]) for r in records], [set(p["answers"]) for p in parsed])
-    return {"score": result["micro"]["f1"], "micro_f1": result["micro"]["f1"], "macro_f1": result["macro_f1"],
-            "example_based_f1": result["example_based_f1"], "per_label": result["per_label"]}
+    return {
+        "score": result["micro"]["f1"],
+        "micro_f1": result["micro"]["f1"],
+        "macro_f1": result["macro_f1"],
+        "example_based_f1": result["example_based_f1"],
+        "per_label": result["per_label"],
+    }
 
 
 def _score_similarity(records, parsed):

@@ -105,9 +105,7 @@ def weight_map(directory):
     if single.is_file():
         with _open(_shard_path(directory, SINGLE_FILE, directory)) as f:
             return {name: SINGLE_FILE for name in f.keys()}
-    others = sorted(
-        p.name for p in directory.iterdir() if p.suffix in {".bin", ".pt", ".pth", ".safetensors"}
-    )
+    others = sorted(p.name for p in directory.iterdir() if p.suffix in {".bin", ".pt", ".pth", ".safetensors"})
     hint = f" (found {', '.join(others)}; only safetensors weights are read)" if others else ""
     raise InputError(f"{directory}: neither {INDEX_FILE} nor {SINGLE_FILE}{hint}")
 
@@ -117,7 +115,9 @@ def _read_index(index):
     document = read_json(index)
     mapping = document.get("weight_map") if isinstance(document, dict) else None
     if not isinstance(mapping, dict) or not all(isinstance(f, str) for f in mapping.values()):
-        raise InputError(f"{index}: not a safetensors index: its 'weight_map' must map tensor names to shard file names")
+        raise InputError(
+            f"{index}: not a safetensors index: its 'weight_map' must map tensor names to shard file names"
+        )
     return mapping
 
 
@@ -157,15 +157,12 @@ class Checkpoint:
                 present = set(handle.keys())
                 for name in sorted(n for n, f in self.files.items() if f == file):
                     if name not in present:
-                        raise InputError(
-                            f"{self.directory / INDEX_FILE}: maps {name!r} to {file}, which lacks it"
-                        )
+                        raise InputError(f"{self.directory / INDEX_FILE}: maps {name!r} to {file}, which lacks it")
                     view = handle.get_slice(name)
                     dtype = view.get_dtype()
                     if dtype not in DTYPES:
                         raise InputError(
-                            f"{self.directory / file}: tensor {name!r} has dtype {dtype},"
-                            f" not one of {sorted(DTYPES)}"
+                            f"{self.directory / file}: tensor {name!r} has dtype {dtype}, not one of {sorted(DTYPES)}"
                         )
                     self.specs[name] = TensorSpec(tuple(view.get_shape()), DTYPES[dtype])
 
@@ -315,5 +312,6 @@ def _download(name, weights):
     try:
         return Path(snapshot_download(name, allow_patterns=patterns))
     except Exception as e:  # invalid id, unknown or gated repository, offline: the hub's first line says which
-        raise InputError(f"could not fetch {name} from the Hugging Face hub ({one_line(e)}); "
-                         "if it is a local folder, check the path") from None
+        raise InputError(
+            f"could not fetch {name} from the Hugging Face hub ({one_line(e)}); if it is a local folder, check the path"
+        ) from None

@@ -36,8 +36,10 @@ def pick_demonstrations(record, train, k, seed):
         answers.add(answer)
         if len(picked) == k:
             return picked
-    raise InputError(f"dataset {record['dataset']}: the train split has fewer than {k} records with distinct "
-                     f"answers that differ from test record {excerpt(record['id'])}")
+    raise InputError(
+        f"dataset {record['dataset']}: the train split has fewer than {k} records with distinct "
+        f"answers that differ from test record {excerpt(record['id'])}"
+    )
 
 
 def _candidate_order(rng, n):
@@ -51,8 +53,10 @@ def few_shot_messages(record, demonstrations):
     """The chat a model answers: each demonstration's question and answer, then `record`'s question."""
     messages = [m for m in record["messages"] if m["role"] == "system"]
     for demo in demonstrations:
-        messages += [{"role": "user", "content": with_format_explanation(demo)},
-                     {"role": "assistant", "content": _answer(demo)}]
+        messages += [
+            {"role": "user", "content": with_format_explanation(demo)},
+            {"role": "assistant", "content": _answer(demo)},
+        ]
     return messages + [{"role": "user", "content": with_format_explanation(record)}]
 
 

@@ -38,7 +38,9 @@ RE_INSTRUCTION = (
     "What is the relation between the {type_1} entity '{span_1}' and the {type_2} entity "
     "'{span_2}' from the medical text below?"
 )
-NLI_INSTRUCTION = "What is the relation between the premise and hypothesis? Premise: {premise}. Hypothesis: {hypothesis}"
+NLI_INSTRUCTION = (
+    "What is the relation between the premise and hypothesis? Premise: {premise}. Hypothesis: {hypothesis}"
+)
 STS_INSTRUCTION = "How similar are the two sentences below? Sentence 1: {sentence_1}. Sentence 2: {sentence_2}."
 SUMM_INSTRUCTION = "Summarize the medical text below."
 
@@ -120,31 +122,62 @@ def render_span_line(label, span_texts):
 # extraction (re), question answering (qa), inference (nli), sentence similarity (sts)
 
 
-def eac_record(*, id, dataset, split, text, trigger, trigger_span, attribute, options, answer, expand=None, shuffle=True):
+def eac_record(
+    *, id, dataset, split, text, trigger, trigger_span, attribute, options, answer, expand=None, shuffle=True
+):
     """Event argument classification: which option is the value of `attribute` of one trigger."""
     trigger, attribute = (expand or {}).get(trigger, trigger), (expand or {}).get(attribute, attribute)
     label = f"{trigger} - {attribute}"
     instruction = EVENT_ARGUMENT_INSTRUCTION.format(attribute=attribute, trigger=trigger, span=trigger_span)
-    return _choice_record(id, dataset, split, "eac", instruction, text, options, [answer], expand, shuffle,
-                          answer_prefix=f"{label}: ", gold_extra={"label": label})
+    return _choice_record(
+        id,
+        dataset,
+        split,
+        "eac",
+        instruction,
+        text,
+        options,
+        [answer],
+        expand,
+        shuffle,
+        answer_prefix=f"{label}: ",
+        gold_extra={"label": label},
+    )
 
 
 def dc_record(*, id, dataset, split, text, what, options, answers, multi_label=False, expand=None, shuffle=True):
     """Document classification; `multi_label` documents may have several answers, or none."""
     instruction = DC_INSTRUCTION.format(what=what)
-    return _choice_record(id, dataset, split, "dc", instruction, text, options, answers, expand, shuffle,
-                          multi_label=multi_label)
+    return _choice_record(
+        id, dataset, split, "dc", instruction, text, options, answers, expand, shuffle, multi_label=multi_label
+    )
 
 
-def re_record(*, id, dataset, split, text, type_1, span_1, type_2, span_2, options, answer, negative=None,
-              expand=None, shuffle=True):
+def re_record(
+    *,
+    id,
+    dataset,
+    split,
+    text,
+    type_1,
+    span_1,
+    type_2,
+    span_2,
+    options,
+    answer,
+    negative=None,
+    expand=None,
+    shuffle=True,
+):
     """Relation extraction between two marked entities; `negative` names the no-relation option."""
     expand = expand or {}
-    instruction = RE_INSTRUCTION.format(type_1=expand.get(type_1, type_1), span_1=span_1,
-                                        type_2=expand.get(type_2, type_2), span_2=span_2)
+    instruction = RE_INSTRUCTION.format(
+        type_1=expand.get(type_1, type_1), span_1=span_1, type_2=expand.get(type_2, type_2), span_2=span_2
+    )
     extra = {} if negative is None else {"negative": expand.get(negative, negative)}
-    return _choice_record(id, dataset, split, "re", instruction, text, options, [answer], expand, shuffle,
-                          gold_extra=extra)
+    return _choice_record(
+        id, dataset, split, "re", instruction, text, options, [answer], expand, shuffle, gold_extra=extra
+    )
 
 
 def qa_record(*, id, dataset, split, question, text, options, answer, expand=None, shuffle=True):
@@ -168,8 +201,19 @@ def sts_record(*, id, dataset, split, sentence_1, sentence_2, criteria, score, s
     values = [float(v) for v, _ in criteria]
     nearest = min(range(len(criteria)), key=lambda i: (abs(values[i] - score), values[i]))
     instruction = STS_INSTRUCTION.format(sentence_1=_clause(sentence_1), sentence_2=_clause(sentence_2))
-    record = _choice_record(id, dataset, split, "sts", instruction, None, [t for _, t in criteria],
-                            [criteria[nearest][1]], None, shuffle, gold_extra={"score": float(score)})
+    record = _choice_record(
+        id,
+        dataset,
+        split,
+        "sts",
+        instruction,
+        None,
+        [t for _, t in criteria],
+        [criteria[nearest][1]],
+        None,
+        shuffle,
+        gold_extra={"score": float(score)},
+    )
     value_of = {text: v for v, text in zip(values, (t for _, t in criteria))}
     record["gold"]["option_scores"] = [value_of[o] for o in record["gold"]["options"]]
     return record
@@ -181,13 +225,31 @@ def _clause(sentence):
     return sentence[:-1] if sentence.endswith(".") else sentence
 
 
-def _choice_record(id, dataset, split, task, instruction, text, options, answers, expand, shuffle, *,
-                   multi_label=False, answer_prefix="", gold_extra=None):
+def _choice_record(
+    id,
+    dataset,
+    split,
+    task,
+    instruction,
+    text,
+    options,
+    answers,
+    expand,
+    shuffle,
+    *,
+    multi_label=False,
+    answer_prefix="",
+    gold_extra=None,
+):
     options = [(expand or {}).get(o, o) for o in options]
     answers = [(expand or {}).get(a, a) for a in answers]
     if len(set(options)) != len(options) or not 1 < len(options) <= len(LETTERS):
-        raise _refuse(dataset, id, f"options must be 2-{len(LETTERS)} distinct strings, got {len(options)} "
-                                   f"of which {len(set(options))} distinct")
+        raise _refuse(
+            dataset,
+            id,
+            f"options must be 2-{len(LETTERS)} distinct strings, got {len(options)} "
+            f"of which {len(set(options))} distinct",
+        )
     for k, answer in enumerate(answers):
         if answer not in options:
             raise _refuse(dataset, id, f"answers[{k}] is not one of the options")
@@ -212,8 +274,9 @@ def _choice_record(id, dataset, split, task, instruction, text, options, answers
 
 def summ_record(*, id, dataset, split, text, summary):
     """Summarization: a training-only task that keeps the model fluent on free text."""
-    return _record(id, dataset, split, "summ", SUMM_INSTRUCTION + TEXT_MARKER + text, summary.strip(),
-                   {"summary": summary.strip()})
+    return _record(
+        id, dataset, split, "summ", SUMM_INSTRUCTION + TEXT_MARKER + text, summary.strip(), {"summary": summary.strip()}
+    )
 
 
 def _record(id, dataset, split, task, user, assistant, gold):
@@ -245,8 +308,17 @@ def make_record(task, **fields):
     """The record function of `task`, called with `fields` (ete is NER's format on event triggers)."""
     if task == "ete":
         return ner_record(task="ete", **fields)
-    makers = {"ner": ner_record, "eae": eae_record, "eac": eac_record, "dc": dc_record, "re": re_record,
-              "qa": qa_record, "nli": nli_record, "sts": sts_record, "summ": summ_record}
+    makers = {
+        "ner": ner_record,
+        "eae": eae_record,
+        "eac": eac_record,
+        "dc": dc_record,
+        "re": re_record,
+        "qa": qa_record,
+        "nli": nli_record,
+        "sts": sts_record,
+        "summ": summ_record,
+    }
     if task not in makers:
         raise ValueError(f"unknown task {task!r}")
     return makers[task](**fields)

@@ -25,8 +25,12 @@ FIXTURES = ROOT / "tests" / "fixtures" / "unified_format.json"
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--vllm-python", type=Path, default=ROOT / ".venv-vllm" / "bin" / "python",
-                   help="python of the environment that has vLLM")
+    p.add_argument(
+        "--vllm-python",
+        type=Path,
+        default=ROOT / ".venv-vllm" / "bin" / "python",
+        help="python of the environment that has vLLM",
+    )
     p.add_argument("--max-tokens", type=int, default=64)
     p.add_argument("--gpu-memory-utilization", type=float, default=0.15, help="vLLM's share of (CPU) memory")
     args = p.parse_args()
@@ -36,8 +40,17 @@ def main():
     records = [make_record(x["task"], **x["fields"]) for x in json.loads(FIXTURES.read_text())]
     records = [{**r, "dataset": "fixtures", "split": "test"} for r in records]
     write_records(work / "fixtures" / "test.jsonl", records)
-    common = ["infer.py", "--model", str(model), "--data", str(work / "fixtures" / "test.jsonl"),
-              "--max-tokens", str(args.max_tokens), "--dtype", "float32"]
+    common = [
+        "infer.py",
+        "--model",
+        str(model),
+        "--data",
+        str(work / "fixtures" / "test.jsonl"),
+        "--max-tokens",
+        str(args.max_tokens),
+        "--dtype",
+        "float32",
+    ]
 
     vllm_env = dict(os.environ)
     libiomp = args.vllm_python.parent.parent / "lib" / "libiomp5.so"
@@ -49,8 +62,13 @@ def main():
         ("vllm", str(args.vllm_python), vllm_env, ["--gpu-memory-utilization", str(args.gpu_memory_utilization)]),
     ):
         start = time.perf_counter()
-        result = subprocess.run([python, *common, "--backend", backend, "--out", str(work / backend), *extra],
-                                cwd=ROOT, env=env, capture_output=True, text=True)
+        result = subprocess.run(
+            [python, *common, "--backend", backend, "--out", str(work / backend), *extra],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         if result.returncode != 0:
             sys.exit(f"infer.py --backend {backend} failed:\n{result.stderr[-3000:]}")
         lines = (work / backend / "fixtures.jsonl").read_text().splitlines()
@@ -61,8 +79,10 @@ def main():
     for i in differ:
         hf, vllm = predictions["hf"][i], predictions["vllm"].get(i)
         print(f"--- {i} differs\n  hf:   {hf!r}\n  vllm: {vllm!r}")
-    print(f"{len(records) - len(differ)} of {len(records)} predictions equal (greedy, float32, "
-          f"max {args.max_tokens} tokens); outputs in {work}")
+    print(
+        f"{len(records) - len(differ)} of {len(records)} predictions equal (greedy, float32, "
+        f"max {args.max_tokens} tokens); outputs in {work}"
+    )
     if differ:
         sys.exit(1)
 

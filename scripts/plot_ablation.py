@@ -1,7 +1,7 @@
 """The figure and table of one ablation of the paper, from the scores.json that evaluate.py wrote.
 
-    python scripts/plot_ablation.py OUT/reports/task_diversity/scores.json --experiment task_diversity --out OUT/figures/task_diversity
     python scripts/plot_ablation.py OUT/reports/domain/scores.json --experiment domain --out OUT/figures/domain
+    (and likewise with task_diversity for Figure 2)
 
 Each system of an ablation (a model fine-tuned on one mix, named after its recipe) is summarised
 by the plain mean of its headline scores on the experiment's datasets, as scores.json holds
@@ -71,14 +71,19 @@ def system_scores(document, experiment, path):
     for name in experiment["systems"]:
         if name not in systems:
             raise InputError(f"{path}: no system {name!r} (it has {', '.join(systems) or 'none'})")
-        missing = [d for d in experiment["datasets"]
-                   if not isinstance(systems[name].get(d), dict) or not is_real(systems[name][d].get("score"))]
+        missing = [
+            d
+            for d in experiment["datasets"]
+            if not isinstance(systems[name].get(d), dict) or not is_real(systems[name][d].get("score"))
+        ]
         if missing:
             raise InputError(f"{path}: system {name!r} has no score for {', '.join(missing)}")
         incomplete = [d for d in experiment["datasets"] if systems[name][d].get("complete") is False]
         if incomplete:
-            raise InputError(f"{path}: system {name!r} was scored on part of the test set of {', '.join(incomplete)} "
-                             "(evaluate.py --allow-partial); finish its predictions first")
+            raise InputError(
+                f"{path}: system {name!r} was scored on part of the test set of {', '.join(incomplete)} "
+                "(evaluate.py --allow-partial); finish its predictions first"
+            )
         result[name] = {d: systems[name][d]["score"] for d in experiment["datasets"]}
     return result
 
@@ -90,10 +95,14 @@ def mean(values):
 def table_markdown(experiment, scores):
     """One row per system: its place in the figure, its score on each dataset, their mean."""
     datasets = experiment["datasets"]
-    lines = [f"# {experiment['title']}", "",
-             f"| system | {experiment['series']} | {experiment['x']} | " + " | ".join(datasets)
-             + f" | {experiment['mean']} |",
-             "|" + "---|" * (4 + len(datasets))]
+    lines = [
+        f"# {experiment['title']}",
+        "",
+        f"| system | {experiment['series']} | {experiment['x']} | "
+        + " | ".join(datasets)
+        + f" | {experiment['mean']} |",
+        "|" + "---|" * (4 + len(datasets)),
+    ]
     for name, (series, x) in experiment["systems"].items():
         cells = [f"{scores[name][d]:.1f}" for d in datasets] + [f"{mean(scores[name].values()):.1f}"]
         lines.append(f"| {name} | {series} | {x} | " + " | ".join(cells) + " |")
@@ -137,8 +146,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("scores", type=Path, help="scores.json written by evaluate.py for the six systems")
     parser.add_argument("--experiment", required=True, choices=list(EXPERIMENTS), help="which ablation")
-    parser.add_argument("--out", required=True, type=Path,
-                        help="folder for table.md and figure.png (replaced as a whole)")
+    parser.add_argument(
+        "--out", required=True, type=Path, help="folder for table.md and figure.png (replaced as a whole)"
+    )
     args = parser.parse_args(argv)
 
     experiment = EXPERIMENTS[args.experiment]
@@ -152,8 +162,10 @@ def main(argv=None):
         try:
             plot_figure(tmp / "figure.png", experiment, scores)
         except ImportError:
-            print("plot_ablation.py: matplotlib is not installed (pip install 'mnlu[plot]'); "
-                  "wrote the table only", file=sys.stderr)
+            print(
+                "plot_ablation.py: matplotlib is not installed (pip install 'mnlu[plot]'); wrote the table only",
+                file=sys.stderr,
+            )
     print(table, end="")
 
 

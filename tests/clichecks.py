@@ -19,8 +19,14 @@ PROGRESS = re.compile(r"(\?|[\d.]+) ?[a-zA-Z ]*/s\]\s*$")  # a tqdm bar's end: "
 
 def run_command(argv, cwd=ROOT, timeout=300, env=None):
     """Run `python <argv...>` (a script path or `-m module`) and capture text output."""
-    return subprocess.run([sys.executable, *map(str, argv)], cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, *map(str, argv)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def checksums(*roots):
@@ -39,8 +45,13 @@ def checksums(*roots):
 
 def hidden_leftovers(*roots):
     """Temporary files and folders (mnlu's `.NAME.*.tmp` / `.old`) below `roots`."""
-    return [str(p) for root in map(Path, roots) if root.exists()
-            for p in root.rglob(".*") if p.name.endswith((".tmp", ".old"))]
+    return [
+        str(p)
+        for root in map(Path, roots)
+        if root.exists()
+        for p in root.rglob(".*")
+        if p.name.endswith((".tmp", ".old"))
+    ]
 
 
 def assert_clean_failure(result, script, names=(), secrets=()):

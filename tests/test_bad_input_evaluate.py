@@ -21,28 +21,61 @@ CRITERIA = [(v, f"similarity {v}") for v in range(5)]
 
 
 def qa(i, answer="yes", prediction="(A)"):
-    record = qa_record(id=f"pubmedqa-{i}", dataset="pubmedqa", split="test", question="Does it work?",
-                       text=f"{SECRET}, study {i}.", options=["yes", "no", "maybe"], answer=answer, shuffle=False)
+    record = qa_record(
+        id=f"pubmedqa-{i}",
+        dataset="pubmedqa",
+        split="test",
+        question="Does it work?",
+        text=f"{SECRET}, study {i}.",
+        options=["yes", "no", "maybe"],
+        answer=answer,
+        shuffle=False,
+    )
     return {**record, "prediction": prediction}
 
 
 def sts(i, score, prediction):
-    record = sts_record(id=f"biosses-{i}", dataset="biosses", split="test", sentence_1=f"{SECRET} {i}.",
-                        sentence_2="It is well.", criteria=CRITERIA, score=score, shuffle=False)
+    record = sts_record(
+        id=f"biosses-{i}",
+        dataset="biosses",
+        split="test",
+        sentence_1=f"{SECRET} {i}.",
+        sentence_2="It is well.",
+        criteria=CRITERIA,
+        score=score,
+        shuffle=False,
+    )
     return {**record, "prediction": prediction}
 
 
 def ner(i):
-    record = ner_record(id=f"bc5cdr_chem-{i}", dataset="bc5cdr_chem", split="test", text=f"Aspirin. {SECRET}.",
-                        labels=["Chemical"], spans=[{"label": "Chemical", "text": "Aspirin", "start": 0, "end": 7}],
-                        shuffle=False)
+    record = ner_record(
+        id=f"bc5cdr_chem-{i}",
+        dataset="bc5cdr_chem",
+        split="test",
+        text=f"Aspirin. {SECRET}.",
+        labels=["Chemical"],
+        spans=[{"label": "Chemical", "text": "Aspirin", "start": 0, "end": 7}],
+        shuffle=False,
+    )
     return {**record, "prediction": "Chemical: Aspirin"}
 
 
 def ddi(i):
-    record = re_record(id=f"ddi-{i}", dataset="ddi", split="test", text=f"A raises B. {SECRET}.", type_1="Drug",
-                       span_1="A", type_2="Drug", span_2="B", options=["effect", "no interaction"], answer="effect",
-                       negative="no interaction", shuffle=False)
+    record = re_record(
+        id=f"ddi-{i}",
+        dataset="ddi",
+        split="test",
+        text=f"A raises B. {SECRET}.",
+        type_1="Drug",
+        span_1="A",
+        type_2="Drug",
+        span_2="B",
+        options=["effect", "no interaction"],
+        answer="effect",
+        negative="no interaction",
+        shuffle=False,
+    )
     return {**record, "prediction": "(A)"}
 
 
@@ -136,9 +169,11 @@ def empty_folder(root):
 
 def prediction_file_case(name, lines, line_number):
     """A case: `name` in the system folder holds `lines`; the error names `file:line_number`."""
+
     def build(root):
         folder, path = bad_file(root, name, lines)
         return [folder, "--out", root / "out"], [f"{path}:{line_number}" if line_number else path]
+
     return build
 
 
@@ -164,6 +199,7 @@ def run_json_case(run):
     def build(root):
         folder = system(root, run=run)
         return [folder, "--out", root / "out"], [folder / "run.json"]
+
     return build
 
 
@@ -172,6 +208,7 @@ def run_json_made(make):
         folder = system(root)
         make(folder / "run.json")
         return [folder, "--out", root / "out"], [folder / "run.json"]
+
     return build
 
 
@@ -182,8 +219,11 @@ def more_than_expected(root):
 
 def incomplete(root):
     folder = system(root, n=4, run={"instances": {"pubmedqa": 6, "mednli": 2}})
-    return [folder, "--out", root / "out"], [f"{folder / 'pubmedqa.jsonl'} has 4 of 6",
-                                             f"{folder / 'mednli.jsonl'} has 0 of 2", "--allow-partial"]
+    return [folder, "--out", root / "out"], [
+        f"{folder / 'pubmedqa.jsonl'} has 4 of 6",
+        f"{folder / 'mednli.jsonl'} has 0 of 2",
+        "--allow-partial",
+    ]
 
 
 BAD_INPUTS = {
@@ -203,31 +243,43 @@ BAD_INPUTS = {
     "UTF-16": prediction_file_case("pubmedqa.jsonl", [json.dumps(qa(0)).encode("utf-16")], 1),
     "nesting 100,000 deep": prediction_file_case("pubmedqa.jsonl", [qa(0), "[" * 100_000 + "]" * 100_000], 2),
     "an integer of 5,000 digits": prediction_file_case(
-        "biosses.jsonl", [json.dumps(sts(0, 1.0, "(B)"))[:-1] + ', "n": ' + "7" * 5000 + "}"], 1),
-    "string option_scores": prediction_file_case("biosses.jsonl",
-                                                 [with_gold(sts(0, 1.0, "(B)"), option_scores="01234")], 1),
+        "biosses.jsonl", [json.dumps(sts(0, 1.0, "(B)"))[:-1] + ', "n": ' + "7" * 5000 + "}"], 1
+    ),
+    "string option_scores": prediction_file_case(
+        "biosses.jsonl", [with_gold(sts(0, 1.0, "(B)"), option_scores="01234")], 1
+    ),
     "numeric option_scores": prediction_file_case("biosses.jsonl", [with_gold(sts(0, 1.0, "(B)"), option_scores=4)], 1),
-    "NaN gold score": prediction_file_case("biosses.jsonl", [sts(0, 1.0, "(B)"), with_gold(sts(1, 2.0, "(C)"),
-                                                                                          score=float("nan"))], 2),
-    "infinite gold score": prediction_file_case("biosses.jsonl",
-                                                [with_gold(sts(0, 1.0, "(B)"), score=float("inf"))], 1),
+    "NaN gold score": prediction_file_case(
+        "biosses.jsonl", [sts(0, 1.0, "(B)"), with_gold(sts(1, 2.0, "(C)"), score=float("nan"))], 2
+    ),
+    "infinite gold score": prediction_file_case(
+        "biosses.jsonl", [with_gold(sts(0, 1.0, "(B)"), score=float("inf"))], 1
+    ),
     "gold score past float range": prediction_file_case(
-        "biosses.jsonl", [json.dumps(sts(0, 1.0, "(B)")).replace('"score": 1.0', '"score": 1e400')], 1),
+        "biosses.jsonl", [json.dumps(sts(0, 1.0, "(B)")).replace('"score": 1.0', '"score": 1e400')], 1
+    ),
     "gold score of 400 digits": prediction_file_case(
-        "biosses.jsonl", [json.dumps(sts(0, 1.0, "(B)")).replace('"score": 1.0', '"score": 1' + "0" * 400)], 1),
-    "NaN option score": prediction_file_case("biosses.jsonl", [with_gold(sts(0, 1.0, "(B)"),
-                                                                         option_scores=[0, 1, float("nan"), 3, 4])], 1),
-    "string span offset": prediction_file_case("bc5cdr_chem.jsonl", [ner(0), with_gold(ner(1), spans=[
-        {"label": "Chemical", "text": "Aspirin", "start": "0", "end": 7}])], 2),
-    "span offset past the text": prediction_file_case("bc5cdr_chem.jsonl", [with_gold(ner(0), spans=[
-        {"label": "Chemical", "text": "Aspirin", "start": 0, "end": 700}])], 1),
+        "biosses.jsonl", [json.dumps(sts(0, 1.0, "(B)")).replace('"score": 1.0', '"score": 1' + "0" * 400)], 1
+    ),
+    "NaN option score": prediction_file_case(
+        "biosses.jsonl", [with_gold(sts(0, 1.0, "(B)"), option_scores=[0, 1, float("nan"), 3, 4])], 1
+    ),
+    "string span offset": prediction_file_case(
+        "bc5cdr_chem.jsonl",
+        [ner(0), with_gold(ner(1), spans=[{"label": "Chemical", "text": "Aspirin", "start": "0", "end": 7}])],
+        2,
+    ),
+    "span offset past the text": prediction_file_case(
+        "bc5cdr_chem.jsonl",
+        [with_gold(ner(0), spans=[{"label": "Chemical", "text": "Aspirin", "start": 0, "end": 700}])],
+        1,
+    ),
     "letters not strings": prediction_file_case("pubmedqa.jsonl", [with_gold(qa(0), letters=[["A"]])], 1),
     "no answer for a relation": prediction_file_case("ddi.jsonl", [with_gold(ddi(0), letters=[], answers=[])], 1),
     "multi_label not a boolean": prediction_file_case("pubmedqa.jsonl", [with_gold(qa(0), multi_label="no")], 1),
     "negative not a string": prediction_file_case("ddi.jsonl", [with_gold(ddi(0), negative=["no interaction"])], 1),
     "negative not an option": prediction_file_case("ddi.jsonl", [with_gold(ddi(0), negative="none")], 1),
-    "dataset named like an average": prediction_file_case("BLURB.jsonl", [
-        {**qa(0), "dataset": "BLURB"}], None),
+    "dataset named like an average": prediction_file_case("BLURB.jsonl", [{**qa(0), "dataset": "BLURB"}], None),
     "released scorer without the gold answer": released_without_answer,
     "run.json not JSON": run_json_case('{"instances": {"pubmedqa": 4'),
     "run.json a list": run_json_case([1, 2]),
@@ -260,8 +312,10 @@ def test_bad_input_fails_cleanly(tmp_path, case):
 
 def strict_json(path):
     """scores.json parsed the way any strict JSON reader would: NaN or Infinity is an error."""
+
     def refuse(constant):
         raise AssertionError(f"{path} holds {constant}, which is not JSON")
+
     return json.loads(Path(path).read_text(encoding="utf-8"), parse_constant=refuse)
 
 
@@ -283,8 +337,10 @@ def test_allow_partial_writes_a_report_marked_incomplete(tmp_path):
     pubmedqa = document["systems"]["sys"]["pubmedqa"]
     assert (pubmedqa["score"], pubmedqa["n"], pubmedqa["expected"], pubmedqa["complete"]) == (75.0, 4, 6, False)
     assert document["completeness"]["sys"] == {
-        "checked": True, "source": str(folder / "run.json"),
-        "incomplete": {"pubmedqa": {"n": 4, "expected": 6}, "mednli": {"n": 0, "expected": 2}}}
+        "checked": True,
+        "source": str(folder / "run.json"),
+        "incomplete": {"pubmedqa": {"n": 4, "expected": 6}, "mednli": {"n": 0, "expected": 2}},
+    }
     report = (tmp_path / "out" / "report.md").read_text()
     assert "| pubmedqa | BLURB | 4 | 75.0 (n=4 of 6, incomplete) |" in report
     assert "| mednli | BLUE | - | - (n=0 of 2, incomplete) |" in report

@@ -10,9 +10,8 @@ import json
 import shutil
 
 import pytest
-from clichecks import assert_clean_failure, checksums, hidden_leftovers, run_command
-from test_infer import tiny_checkpoint  # noqa: F401 (a fixture: a random 2-layer Llama folder with its tokenizer)
 
+from clichecks import assert_clean_failure, checksums, hidden_leftovers, run_command
 from mnlu.fileio import MARKER
 from mnlu.tasks import ner_record
 
@@ -21,8 +20,14 @@ SECRET = "Mrs Quillfeather's glowing fingernails after zorbamycin"
 
 def record(i, dataset="demo", split="test"):
     """A valid span record whose text holds SECRET (every record has the same answer)."""
-    return ner_record(id=f"r{i}", dataset=dataset, split=split, text=f"{SECRET}, case {i}.",
-                      labels=["Disease", "Drug"], spans=[{"label": "Disease", "text": "glowing fingernails"}])
+    return ner_record(
+        id=f"r{i}",
+        dataset=dataset,
+        split=split,
+        text=f"{SECRET}, case {i}.",
+        labels=["Disease", "Drug"],
+        spans=[{"label": "Disease", "text": "glowing fingernails"}],
+    )
 
 
 def jsonl(path, records):
@@ -165,11 +170,19 @@ def earlier_run_json_not_json(tmp, model):
 
 @case
 def earlier_run_of_other_settings(tmp, model):
-    run = {"model": str(model), "backend": "hf", "dtype": "float32", "shots": 0, "seed": 99, "data": [],
-           "instances": {"demo": 3}}
+    run = {
+        "model": str(model),
+        "backend": "hf",
+        "dtype": "float32",
+        "shots": 0,
+        "seed": 99,
+        "data": [],
+        "instances": {"demo": 3},
+    }
     out = infer_folder(tmp / "p", run=run, demo=json.dumps({**record(0), "prediction": SECRET}) + "\n")
-    return ["--data", good(tmp), "--out", out], [f"{out / 'run.json'}: this folder holds predictions made with "
-                                                 "seed=99, this run has seed=0"]
+    return ["--data", good(tmp), "--out", out], [
+        f"{out / 'run.json'}: this folder holds predictions made with seed=99, this run has seed=0"
+    ]
 
 
 @case

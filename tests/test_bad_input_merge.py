@@ -17,9 +17,9 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-from clichecks import ROOT, assert_clean_failure, checksums, hidden_leftovers, run_command
 from safetensors.torch import save_file
 
+from clichecks import ROOT, assert_clean_failure, checksums, hidden_leftovers, run_command
 from mnlu.cli import run_main
 from mnlu.fileio import written_by
 from mnlu.shards import INDEX_FILE, SINGLE_FILE
@@ -45,8 +45,9 @@ def world(tmp_path):
     save_model(tmp_path / "world" / "models" / "base", base)
     save_model(tmp_path / "world" / "models" / "ft", {k: v + 0.01 for k, v in base.items()})
     world, models = tmp_path / "world", tmp_path / "world" / "models"
-    return SimpleNamespace(world=world, models=models, base=models / "base", ft=models / "ft",
-                           out=world / "out", hf_home=tmp_path / "hf")
+    return SimpleNamespace(
+        world=world, models=models, base=models / "base", ft=models / "ft", out=world / "out", hf_home=tmp_path / "hf"
+    )
 
 
 def argv(w, base="{base}", ft="{ft}", out="{out}", extra=()):
@@ -87,8 +88,7 @@ def nan_in_finetuned(w):
 
 
 def inf_in_base(w):
-    save_model(w.base, {"embed.weight": torch.zeros(8, 4),
-                        "norm.weight": torch.tensor([1, float("inf"), 1, 1])})
+    save_model(w.base, {"embed.weight": torch.zeros(8, 4), "norm.weight": torch.tensor([1, float("inf"), 1, 1])})
 
 
 def fp16_models_that_overflow(w):
@@ -101,6 +101,7 @@ def index(entry):
         shard = entry.format(**vars(w))
         mapping = f'"embed.weight": "{shard}", "norm.weight": "{SINGLE_FILE}"'
         (w.ft / INDEX_FILE).write_text(f'{{"weight_map": {{{mapping}}}}}')
+
     return setup
 
 
@@ -132,19 +133,28 @@ def case(name, setup=None, names=(), process=False, **argv_parts):
 
 CASES = [
     # --out: never an input, a file, a link or a folder merge.py did not write, even with --overwrite
-    case("out-holds-the-inputs", names=["{models}", "holds the input"], process=True,
-         out="{models}", extra=["--overwrite"]),
-    case("out-holds-the-inputs-dry-run", names=["{models}", "holds the input"],
-         out="{models}", extra=["--overwrite", "--dry-run"]),
+    case(
+        "out-holds-the-inputs",
+        names=["{models}", "holds the input"],
+        process=True,
+        out="{models}",
+        extra=["--overwrite"],
+    ),
+    case(
+        "out-holds-the-inputs-dry-run",
+        names=["{models}", "holds the input"],
+        out="{models}",
+        extra=["--overwrite", "--dry-run"],
+    ),
     case("out-is-the-finetuned-model", names=["{ft}", "holds the input"], out="{ft}", extra=["--overwrite"]),
     case("out-is-a-file", out_is_a_file, names=["{out}", "is an existing file"], extra=["--overwrite"]),
-    case("out-is-a-users-folder", out_is_a_users_folder, names=["{out}", "did not write"],
-         extra=["--overwrite"]),
+    case("out-is-a-users-folder", out_is_a_users_folder, names=["{out}", "did not write"], extra=["--overwrite"]),
     case("out-is-a-link", out_is_a_link, names=["{out}", "symbolic link"], extra=["--overwrite"]),
     case("out-holds-an-earlier-merge", out_holds_an_earlier_merge, names=["{out}", "pass --overwrite"]),
     # numbers: finite and bounded arguments, finite inputs, no overflow in the output dtype
-    case("weight-nan", names=["--weight", "expected a finite number, got 'nan'"], process=True,
-         extra=["--weight", "nan"]),
+    case(
+        "weight-nan", names=["--weight", "expected a finite number, got 'nan'"], process=True, extra=["--weight", "nan"]
+    ),
     case("weight-inf", names=["--weight", "'inf'"], extra=["--weight", "inf"]),
     case("weight-minus-inf", names=["--weight", "'-inf'"], extra=["--weight=-inf"]),
     case("weight-1e308", names=["--weight", "[-100, 100]"], extra=["--weight", "1e308"]),
@@ -153,33 +163,51 @@ CASES = [
     case("drop-rate-one", names=["--drop-rate 1.0 must be in [0, 1)"], extra=["--drop-rate", "1"]),
     case("nan-in-finetuned", nan_in_finetuned, names=["{ft}/model.safetensors", "'embed.weight'", "NaN"]),
     case("inf-in-base", inf_in_base, names=["{base}/model.safetensors", "'norm.weight'", "infinite"]),
-    case("weighted-delta-overflows-fp16", fp16_models_that_overflow,
-         names=["--weight 100.0", "'embed.weight'", "overflows torch.float16"],
-         extra=["--weight", "100", "--drop-rate", "0"]),
+    case(
+        "weighted-delta-overflows-fp16",
+        fp16_models_that_overflow,
+        names=["--weight 100.0", "'embed.weight'", "overflows torch.float16"],
+        extra=["--weight", "100", "--drop-rate", "0"],
+    ),
     # model folders: where a name points, what an index may name, what a weights file must be
     case("missing-folder", names=["{world}/nope: no such model folder"], ft="{world}/nope"),
     case("relative-missing-folder", names=["./nope: no such model folder"], ft="./nope"),
-    case("hub-id-offline", names=["could not fetch mnlu-tests/no-such-model from the Hugging Face hub",
-                                  "check the path"], process=True, base="mnlu-tests/no-such-model"),
-    case("index-entry-in-another-model", index("../base/model.safetensors"),
-         names=["{ft}/model.safetensors.index.json", "'../base/model.safetensors'", "not a plain file name"]),
-    case("index-entry-absolute", index("{base}/model.safetensors"),
-         names=["{ft}/model.safetensors.index.json", "not a plain file name"]),
+    case(
+        "hub-id-offline",
+        names=["could not fetch mnlu-tests/no-such-model from the Hugging Face hub", "check the path"],
+        process=True,
+        base="mnlu-tests/no-such-model",
+    ),
+    case(
+        "index-entry-in-another-model",
+        index("../base/model.safetensors"),
+        names=["{ft}/model.safetensors.index.json", "'../base/model.safetensors'", "not a plain file name"],
+    ),
+    case(
+        "index-entry-absolute",
+        index("{base}/model.safetensors"),
+        names=["{ft}/model.safetensors.index.json", "not a plain file name"],
+    ),
     case("index-not-json", index('"'), names=["{ft}/model.safetensors.index.json:1: not valid JSON"]),
-    case("truncated-weights", truncated_weights, process=True,
-         names=["{ft}/model.safetensors: not a readable safetensors file"]),
+    case(
+        "truncated-weights",
+        truncated_weights,
+        process=True,
+        names=["{ft}/model.safetensors: not a readable safetensors file"],
+    ),
     case("garbage-header", garbage_header, names=["{ft}/model.safetensors: not a readable safetensors file"]),
-    case("pickled-weights-only", pickled_weights_only,
-         names=["{ft}: neither", "found pytorch_model.bin; only safetensors weights are read"]),
-    case("mismatched-shapes", mismatched_shapes,
-         names=["{ft} vs base {base}", "'embed.weight' has shape [8, 5]"]),
+    case(
+        "pickled-weights-only",
+        pickled_weights_only,
+        names=["{ft}: neither", "found pytorch_model.bin; only safetensors weights are read"],
+    ),
+    case("mismatched-shapes", mismatched_shapes, names=["{ft} vs base {base}", "'embed.weight' has shape [8, 5]"]),
     case("no-config", no_config, names=["{ft}: no config.json"]),
 ]
 
 
 @pytest.mark.parametrize("setup, argv_parts, names, process", CASES)
-def test_bad_input_fails_cleanly_and_touches_nothing(world, capsys, monkeypatch, setup, argv_parts, names,
-                                                     process):
+def test_bad_input_fails_cleanly_and_touches_nothing(world, capsys, monkeypatch, setup, argv_parts, names, process):
     if setup:
         setup(world)
         capsys.readouterr()  # what setting up printed (an earlier merge's progress) is not the failure's

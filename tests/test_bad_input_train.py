@@ -21,18 +21,31 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-from clichecks import ROOT, assert_clean_failure, checksums, hidden_leftovers, run_command
 from safetensors.torch import load_file
-
-import train
-from mnlu import checkpoints
-from mnlu.checkpoints import _read_index, checkpoints as checkpoint_folders, latest_checkpoint
-from test_data import make_model_dir, make_records, write_jsonl
 from torch.distributed.checkpoint.filesystem import _StorageInfo
 
+import train
+from clichecks import ROOT, assert_clean_failure, checksums, hidden_leftovers, run_command
+from helpers import make_model_dir, make_records, write_jsonl
+from mnlu import checkpoints
+from mnlu.checkpoints import _read_index, latest_checkpoint
+from mnlu.checkpoints import checkpoints as checkpoint_folders
+
 OFFLINE = {"HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}  # a hub id fails at once; 2 busy cores
-RUN = ["--global-batch-size", "4", "--micro-batch-size", "4", "--max-steps", "2", "--save-every", "1",
-       "--dtype", "fp32", "--export-dtype", "fp32"]
+RUN = [
+    "--global-batch-size",
+    "4",
+    "--micro-batch-size",
+    "4",
+    "--max-steps",
+    "2",
+    "--save-every",
+    "1",
+    "--dtype",
+    "fp32",
+    "--export-dtype",
+    "fp32",
+]
 SECRET = "SECRET-PATIENT-NOTE"
 
 
@@ -50,8 +63,14 @@ def finished(tmp_path_factory):
 def world(finished, tmp_path):
     """The case's files: `run`, a copy of the finished run (resumable), and a free `out`."""
     shutil.copytree(finished.run, tmp_path / "run")
-    return SimpleNamespace(world=tmp_path, model=finished.model, data=finished.data, run=tmp_path / "run",
-                           step=tmp_path / "run" / "checkpoints" / "step-000002", out=tmp_path / "out")
+    return SimpleNamespace(
+        world=tmp_path,
+        model=finished.model,
+        data=finished.data,
+        run=tmp_path / "run",
+        step=tmp_path / "run" / "checkpoints" / "step-000002",
+        out=tmp_path / "out",
+    )
 
 
 def run_in_process(capsys, argv):
@@ -69,11 +88,13 @@ def args_for(w, *extra, model="{model}", data="{data}", out="{out}", common=True
 
 # --- setups: each turns the world into the bad input of its case
 
+
 def write(name, content):
     def setup(w):
         path = w.world / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content)
+
     return setup
 
 
@@ -85,6 +106,7 @@ def cut(name, keep):
     def setup(w):
         path = w.step / name
         path.write_bytes(path.read_bytes()[:keep])
+
     return setup
 
 
@@ -115,12 +137,14 @@ def crafted_entry(w):
 
 def record(**fields):
     """An index whose first data record has `fields` changed (DCP's `_StorageInfo`)."""
+
     def setup(w):
         index = _read_index(w.step)
         info = next(iter(index.storage_data.values()))
         for name, value in fields.items():
             setattr(info, name, value)
         (w.step / ".metadata").write_bytes(pickle.dumps(index))
+
     return setup
 
 
@@ -137,9 +161,23 @@ def build_on(module, name, attribute):
     As slot state, which pickle sets with setattr; a class's own __dict__ cannot be written to.
     """
     key = attribute.encode()
-    return (pickle.PROTO + b"\x02" + pickle.GLOBAL + f"{module}\n{name}\n".encode() + pickle.NONE
-            + pickle.EMPTY_DICT + pickle.BINUNICODE + struct.pack("<I", len(key)) + key
-            + pickle.GLOBAL + b"torch\nSize\n" + pickle.SETITEM + pickle.TUPLE2 + pickle.BUILD + pickle.STOP)
+    return (
+        pickle.PROTO
+        + b"\x02"
+        + pickle.GLOBAL
+        + f"{module}\n{name}\n".encode()
+        + pickle.NONE
+        + pickle.EMPTY_DICT
+        + pickle.BINUNICODE
+        + struct.pack("<I", len(key))
+        + key
+        + pickle.GLOBAL
+        + b"torch\nSize\n"
+        + pickle.SETITEM
+        + pickle.TUPLE2
+        + pickle.BUILD
+        + pickle.STOP
+    )
 
 
 def users_model_folder(w):
@@ -190,62 +228,191 @@ CASES = [
     ("world-size-without-dry-run", None, lambda w: args_for(w, "--world-size", "2"), ["--world-size"], False),
     ("batch-not-a-multiple", None, lambda w: args_for(w, "--micro-batch-size", "3"), ["--global-batch-size"], False),
     ("no-model-folder", None, lambda w: args_for(w, model="{world}/nowhere"), ["nowhere"], False),
-    ("model-without-weights", write("empty-model/config.json", b"{}"),
-     lambda w: args_for(w, model="{world}/empty-model"), ["empty-model"], False),
+    (
+        "model-without-weights",
+        write("empty-model/config.json", b"{}"),
+        lambda w: args_for(w, model="{world}/empty-model"),
+        ["empty-model"],
+        False,
+    ),
     ("no-data-file", None, lambda w: args_for(w, data="{world}/none.jsonl"), ["none.jsonl"], False),
-    ("data-not-utf8", write("bad.jsonl", json.dumps(make_records(1)[0]).encode() + b"\n\xff\xfe not text\n"),
-     lambda w: args_for(w, data="{world}/bad.jsonl"), ["bad.jsonl:2", "UTF-8"], True),
-    ("data-bad-json", write("bad.jsonl", b'{"id": "x1", "text": "' + SECRET.encode() + b'"\n'),
-     lambda w: args_for(w, data="{world}/bad.jsonl"), ["bad.jsonl:1"], False),
-    ("data-empty", write("empty.jsonl", b""), lambda w: args_for(w, data="{world}/empty.jsonl"),
-     ["empty.jsonl", "fewer sequences than one global batch"], False),
+    (
+        "data-not-utf8",
+        write("bad.jsonl", json.dumps(make_records(1)[0]).encode() + b"\n\xff\xfe not text\n"),
+        lambda w: args_for(w, data="{world}/bad.jsonl"),
+        ["bad.jsonl:2", "UTF-8"],
+        True,
+    ),
+    (
+        "data-bad-json",
+        write("bad.jsonl", b'{"id": "x1", "text": "' + SECRET.encode() + b'"\n'),
+        lambda w: args_for(w, data="{world}/bad.jsonl"),
+        ["bad.jsonl:1"],
+        False,
+    ),
+    (
+        "data-empty",
+        write("empty.jsonl", b""),
+        lambda w: args_for(w, data="{world}/empty.jsonl"),
+        ["empty.jsonl", "fewer sequences than one global batch"],
+        False,
+    ),
     ("out-is-a-file", write("out", b"a user's notes\n"), lambda w: args_for(w), ["out", "file"], False),
-    ("out-is-a-users-folder", write("out/results.csv", b"a,b\n"), lambda w: args_for(w),
-     ["out", "did not write"], False),
-    ("out-holds-the-data", data_inside_out, lambda w: args_for(w, data="{world}/out/data.jsonl"),
-     ["holds the input", "data.jsonl"], False),
-    ("out-holds-the-model", None, lambda w: args_for(w, "--resume", model="{run}/model", out="{run}"),
-     ["holds the input", "model"], False),
-    ("fresh-run-into-a-run", None, lambda w: args_for(w, out="{run}"),
-     ["already holds a run", "step-000002"], False),
-    ("fresh-run-into-a-finished-run", lambda w: shutil.rmtree(w.run / "checkpoints"),
-     lambda w: args_for(w, out="{run}"), ["already holds a run", "(model)"], False),
-    ("resume-changes-lr", None, lambda w: args_for(w, "--resume", "--lr", "1e-3", out="{run}"),
-     ["step-000002", "--lr"], False),
-    ("checkpoint-without-metadata", remove(".metadata"), lambda w: args_for(w, "--resume", out="{run}"),
-     ["step-000002/.metadata", "missing", "no checkpoint"], False),
-    ("checkpoint-state-cut", cut("state.json", 10), lambda w: args_for(w, "--resume", out="{run}"),
-     ["step-000002/state.json"], False),
-    ("checkpoint-without-data", remove("__0_0.distcp"), lambda w: args_for(w, "--resume", out="{run}"),
-     ["step-000002/__0_0.distcp", "missing"], False),
-    ("checkpoint-data-cut", cut("__0_0.distcp", 1000), lambda w: args_for(w, "--resume", out="{run}"),
-     ["step-000002/__0_0.distcp", "cut short"], False),
-    ("checkpoint-without-rng", remove("rng-rank00000.safetensors"), lambda w: args_for(w, "--resume", out="{run}"),
-     ["rng-rank00000.safetensors", "missing"], False),
-    ("checkpoint-metadata-runs-code", crafted_metadata, lambda w: args_for(w, "--resume", out="{run}"),
-     ["step-000002/.metadata", "'posix.system'"], True),
-    ("checkpoint-entry-runs-code", crafted_entry, lambda w: args_for(w, "--resume", out="{run}"),
-     ["step-000002", "param_groups.0.lr", "not plain data"], False),
-    ("checkpoint-offset-not-a-number", record(offset="a"), lambda w: args_for(w, "--resume", out="{run}"),
-     ["step-000002/.metadata", "offset", "no checkpoint"], False),
-    ("checkpoint-offset-negative", record(offset=-1), lambda w: args_for(w, "--resume", out="{run}"),
-     ["step-000002/.metadata", "offset", "no checkpoint"], False),
-    ("checkpoint-data-compressed", record(transform_descriptors=["zstd"]),
-     lambda w: args_for(w, "--resume", out="{run}"), ["step-000002/.metadata", "transformed"], False),
-    ("checkpoint-record-missing", record_dropped, lambda w: args_for(w, "--resume", out="{run}"),
-     ["step-000002/.metadata", "lacks a data record"], False),
-    ("checkpoint-state-huge-integer", write("run/checkpoints/step-000002/state.json", b"[1" + b"0" * 5000 + b"]"),
-     lambda w: args_for(w, "--resume", out="{run}"), ["step-000002/state.json", "too large"], False),
-    ("checkpoint-state-deeply-nested", write("run/checkpoints/step-000002/state.json", b"[" * 100_000),
-     lambda w: args_for(w, "--resume", out="{run}"), ["step-000002/state.json", "too deeply nested"], False),
-    ("checkpoint-entry-is-a-file", write("run/checkpoints/step-000009", b"a user's notes\n"),
-     lambda w: args_for(w, "--resume", out="{run}"), ["step-000009", "not a checkpoint folder"], False),
-    ("checkpoint-holds-a-users-file", write("run/checkpoints/step-000002/notes.txt", b"a user's notes\n"),
-     lambda w: args_for(w, "--resume", out="{run}"), ["step-000002", "not a checkpoint folder"], False),
-    ("checkpoints-is-a-file", checkpoints_a_file, lambda w: args_for(w, "--resume", out="{run}"),
-     ["checkpoints", "not the folder"], False),
-    ("metrics-is-a-folder", metrics_a_folder, lambda w: args_for(w, "--resume", out="{run}"),
-     ["metrics.jsonl", "not the file"], False),
+    (
+        "out-is-a-users-folder",
+        write("out/results.csv", b"a,b\n"),
+        lambda w: args_for(w),
+        ["out", "did not write"],
+        False,
+    ),
+    (
+        "out-holds-the-data",
+        data_inside_out,
+        lambda w: args_for(w, data="{world}/out/data.jsonl"),
+        ["holds the input", "data.jsonl"],
+        False,
+    ),
+    (
+        "out-holds-the-model",
+        None,
+        lambda w: args_for(w, "--resume", model="{run}/model", out="{run}"),
+        ["holds the input", "model"],
+        False,
+    ),
+    ("fresh-run-into-a-run", None, lambda w: args_for(w, out="{run}"), ["already holds a run", "step-000002"], False),
+    (
+        "fresh-run-into-a-finished-run",
+        lambda w: shutil.rmtree(w.run / "checkpoints"),
+        lambda w: args_for(w, out="{run}"),
+        ["already holds a run", "(model)"],
+        False,
+    ),
+    (
+        "resume-changes-lr",
+        None,
+        lambda w: args_for(w, "--resume", "--lr", "1e-3", out="{run}"),
+        ["step-000002", "--lr"],
+        False,
+    ),
+    (
+        "checkpoint-without-metadata",
+        remove(".metadata"),
+        lambda w: args_for(w, "--resume", out="{run}"),
+        ["step-000002/.metadata", "missing", "no checkpoint"],
+        False,
+    ),
+    (
+        "checkpoint-state-cut",
+        cut("state.json", 10),
+        lambda w: args_for(w, "--resume", out="{run}"),
+        ["step-000002/state.json"],
+        False,
+    ),
+    (
+        "checkpoint-without-data",
+        remove("__0_0.distcp"),
+        lambda w: args_for(w, "--resume", out="{run}"),
+        ["step-000002/__0_0.distcp", "missing"],
+        False,
+    ),
+    (
+        "checkpoint-data-cut",
+        cut("__0_0.distcp", 1000),
+        lambda w: args_for(w, "--resume", out="{run}"),
+        ["step-000002/__0_0.distcp", "cut short"],
+        False,
+    ),
+    (
+        "checkpoint-without-rng",
+        remove("rng-rank00000.safetensors"),
+        lambda w: args_for(w, "--resume", out="{run}"),
+        ["rng-rank00000.safetensors", "missing"],
+        False,
+    ),
+    (
+        "checkpoint-metadata-runs-code",
+        crafted_metadata,
+        lambda w: args_for(w, "--resume", out="{run}"),
+        ["step-000002/.metadata", "'posix.system'"],
+        True,
+    ),
+    (
+        "checkpoint-entry-runs-code",
+        crafted_entry,
+        lambda w: args_for(w, "--resume", out="{run}"),
+        ["step-000002", "param_groups.0.lr", "not plain data"],
+        False,
+    ),
+    (
+        "checkpoint-offset-not-a-number",
+        record(offset="a"),
+        lambda w: args_for(w, "--resume", out="{run}"),
+        ["step-000002/.metadata", "offset", "no checkpoint"],
+        False,
+    ),
+    (
+        "checkpoint-offset-negative",
+        record(offset=-1),
+        lambda w: args_for(w, "--resume", out="{run}"),
+        ["step-000002/.metadata", "offset", "no checkpoint"],
+        False,
+    ),
+    (
+        "checkpoint-data-compressed",
+        record(transform_descriptors=["zstd"]),
+        lambda w: args_for(w, "--resume", out="{run}"),
+        ["step-000002/.metadata", "transformed"],
+        False,
+    ),
+    (
+        "checkpoint-record-missing",
+        record_dropped,
+        lambda w: args_for(w, "--resume", out="{run}"),
+        ["step-000002/.metadata", "lacks a data record"],
+        False,
+    ),
+    (
+        "checkpoint-state-huge-integer",
+        write("run/checkpoints/step-000002/state.json", b"[1" + b"0" * 5000 + b"]"),
+        lambda w: args_for(w, "--resume", out="{run}"),
+        ["step-000002/state.json", "too large"],
+        False,
+    ),
+    (
+        "checkpoint-state-deeply-nested",
+        write("run/checkpoints/step-000002/state.json", b"[" * 100_000),
+        lambda w: args_for(w, "--resume", out="{run}"),
+        ["step-000002/state.json", "too deeply nested"],
+        False,
+    ),
+    (
+        "checkpoint-entry-is-a-file",
+        write("run/checkpoints/step-000009", b"a user's notes\n"),
+        lambda w: args_for(w, "--resume", out="{run}"),
+        ["step-000009", "not a checkpoint folder"],
+        False,
+    ),
+    (
+        "checkpoint-holds-a-users-file",
+        write("run/checkpoints/step-000002/notes.txt", b"a user's notes\n"),
+        lambda w: args_for(w, "--resume", out="{run}"),
+        ["step-000002", "not a checkpoint folder"],
+        False,
+    ),
+    (
+        "checkpoints-is-a-file",
+        checkpoints_a_file,
+        lambda w: args_for(w, "--resume", out="{run}"),
+        ["checkpoints", "not the folder"],
+        False,
+    ),
+    (
+        "metrics-is-a-folder",
+        metrics_a_folder,
+        lambda w: args_for(w, "--resume", out="{run}"),
+        ["metrics.jsonl", "not the file"],
+        False,
+    ),
 ]
 
 
@@ -274,8 +441,9 @@ def test_the_crafted_checkpoints_would_run_code_if_unpickled(world):
     assert (world.world / "sentinel").exists()
 
 
-@pytest.mark.parametrize("module, name, attribute", [("pathlib", "PosixPath", "__fspath__"),
-                                                     ("torch.serialization", "_get_layout", "cache")])
+@pytest.mark.parametrize(
+    "module, name, attribute", [("pathlib", "PosixPath", "__fspath__"), ("torch.serialization", "_get_layout", "cache")]
+)
 def test_an_index_cannot_change_a_class_or_function(world, capsys, module, name, attribute):
     """pickle's BUILD on an allowed class or function itself, rather than on a fresh instance, would
     set `attribute` for the whole process: after `PosixPath.__fspath__ = torch.Size`, every
@@ -320,8 +488,9 @@ def test_a_damaged_newest_checkpoint_is_skipped_with_a_warning(finished, tmp_pat
 
     train.run(args_for(finished, "--resume", out=str(out)))
     printed = capsys.readouterr()
-    assert f"warning: {out}/checkpoints/step-000002/.metadata: missing; resuming from an earlier checkpoint" \
-        in printed.err
+    assert (
+        f"warning: {out}/checkpoints/step-000002/.metadata: missing; resuming from an earlier checkpoint" in printed.err
+    )
     assert f"resumed from {out}/checkpoints/step-000001 at step 1" in printed.out
     again = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     for key in ("step", "loss", "grad_norm", "lr"):
@@ -335,8 +504,10 @@ def test_what_killed_runs_left_is_removed_and_only_that(world, capsys):
     """Temporaries of dead writers go at the next start; a live process's stays."""
     dead = subprocess.Popen(["true"])
     dead.wait()  # its pid now names no process
-    stale = [world.run / "checkpoints" / f".step-000001.{dead.pid}-0123456789ab.tmp",
-             world.run / f".model.{dead.pid}-0123456789ab.tmp"]
+    stale = [
+        world.run / "checkpoints" / f".step-000001.{dead.pid}-0123456789ab.tmp",
+        world.run / f".model.{dead.pid}-0123456789ab.tmp",
+    ]
     live = world.run / "checkpoints" / f".step-000003.{os.getpid()}-0123456789ab.tmp"
     for folder in [*stale, live]:
         folder.mkdir()
@@ -351,9 +522,23 @@ def test_under_torchrun_rank_0_says_it_once_and_the_launchers_summary_repeats_it
     """torchrun always ends with its own traceback and failure summary; the summary's cause line
     is the one `train.py: error:` line, and rank 0 printed that line once before it."""
     missing = world.world / "none.jsonl"
-    result = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-                             ROOT / "train.py", *args_for(world, "--micro-batch-size", "2", data=str(missing))],
-                            cwd=ROOT, capture_output=True, text=True, timeout=300, env={**os.environ, **OFFLINE})
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node",
+            "2",
+            ROOT / "train.py",
+            *args_for(world, "--micro-batch-size", "2", data=str(missing)),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **OFFLINE},
+    )
     line = f"train.py: error: {missing}: No such file or directory"
     lines = result.stderr.splitlines()
     assert result.returncode == 1, result.stderr  # the launcher's own status, whatever its workers' were

@@ -53,8 +53,10 @@ def test_every_fixture_dataset_is_built_and_its_answers_parse_back_to_gold(built
             if "spans" in record["gold"]:
                 text = source_text(record)
                 for span in record["gold"]["spans"]:
-                    assert text[span["start"]:span["end"]] == span["text"]
-                expected = {x: [s["text"] for s in record["gold"]["spans"] if s["label"] == x] for x in record["gold"]["labels"]}
+                    assert text[span["start"] : span["end"]] == span["text"]
+                expected = {
+                    x: [s["text"] for s in record["gold"]["spans"] if s["label"] == x] for x in record["gold"]["labels"]
+                }
                 assert parsed["spans"] == expected
             else:
                 assert parsed["answers"] == record["gold"]["answers"]
@@ -65,9 +67,13 @@ def test_single_type_ner_text_spans_and_iob_repairs(built):
     first = records["bc2gm.dev.0"]
     # `KLF 4` is one token holding a space; `beta` is tagged I after O and starts a mention
     assert source_text(first) == "The KLF 4 protein binds the beta globin promoter ."
-    assert first["gold"] == {"labels": ["Gene"], "spans": [
-        {"label": "Gene", "text": "KLF 4", "start": 4, "end": 9},
-        {"label": "Gene", "text": "beta globin", "start": 28, "end": 39}]}
+    assert first["gold"] == {
+        "labels": ["Gene"],
+        "spans": [
+            {"label": "Gene", "text": "KLF 4", "start": 4, "end": 9},
+            {"label": "Gene", "text": "beta globin", "start": 28, "end": 39},
+        ],
+    }
     assert answer(records["bc2gm.dev.1"]) == "Gene: None"
     # `Sox<TAB>2<TAB>B`: the tag is after the last tab; blank lines at the end add nothing
     assert source_text(records["bc2gm.dev.2"]) == "Mouse Sox 2 and Oct4 ."
@@ -76,13 +82,22 @@ def test_single_type_ner_text_spans_and_iob_repairs(built):
     chem = by_id(built, "bc5cdr_chem", "dev")  # found in a sub-folder, as BLURB's zip nests it
     assert answer(chem["bc5cdr_chem.dev.1"]) == "Chemical: Aspirin...warfarin"
     assert answer(by_id(built, "bc5cdr_disease", "dev")["bc5cdr_disease.dev.0"]) == "Disease: hand tremor"
-    assert answer(by_id(built, "ncbi_disease", "dev")["ncbi_disease.dev.0"]) == "Disease: ataxia - telangiectasia...breast cancer"
+    assert (
+        answer(by_id(built, "ncbi_disease", "dev")["ncbi_disease.dev.0"])
+        == "Disease: ataxia - telangiectasia...breast cancer"
+    )
 
 
 def test_jnlpba_reads_the_typed_release_and_refuses_untyped_tags(built, tmp_path):
     records = by_id(built, "jnlpba", "dev")
-    assert answer(records["jnlpba.dev.0"]) == "Protein: IL-2\nDNA: gene\nRNA: None\nCell line: Jurkat cells\nCell type: None"
-    assert answer(records["jnlpba.dev.1"]) == "Protein: None\nDNA: None\nRNA: c-fos mRNA\nCell line: None\nCell type: Resting T cells"
+    assert (
+        answer(records["jnlpba.dev.0"])
+        == "Protein: IL-2\nDNA: gene\nRNA: None\nCell line: Jurkat cells\nCell type: None"
+    )
+    assert (
+        answer(records["jnlpba.dev.1"])
+        == "Protein: None\nDNA: None\nRNA: c-fos mRNA\nCell line: None\nCell type: Resting T cells"
+    )
     shutil.copy(RELEASE / "jnlpba" / "dev.tsv", tmp_path / "test.tsv")
     with pytest.raises(ReleaseError, match=r"test.tsv:3: 'B' is an untyped tag; this dataset needs its typed release"):
         list(EVAL_BUILDERS["jnlpba"](tmp_path, "test"))
@@ -96,14 +111,18 @@ def test_ebm_pico_is_one_record_per_abstract_with_element_offsets(built):
     assert first["gold"]["spans"] == [
         {"label": "Interventions", "text": "Zinc", "start": 0, "end": 4},
         {"label": "Participants", "text": "children with diarrhoea", "start": 9, "end": 32},
-        {"label": "Outcomes", "text": "Stool output", "start": 33, "end": 45}]
+        {"label": "Outcomes", "text": "Stool output", "start": 33, "end": 45},
+    ]
     assert answer(first) == "Participants: children with diarrhoea\nInterventions: Zinc\nOutcomes: Stool output"
 
 
 def test_hoc_aggregates_sentences_into_their_abstract(built):
     records = by_id(built, "hoc", "dev")
     first = records["hoc.dev.30000001"]
-    assert source_text(first) == "We studied tumour cells . Cells escaped apoptosis . Apoptosis resistance and inflammation rose ."
+    assert (
+        source_text(first)
+        == "We studied tumour cells . Cells escaped apoptosis . Apoptosis resistance and inflammation rose ."
+    )
     assert sorted(first["gold"]["answers"]) == ["resisting cell death", "tumor promoting inflammation"]
     assert first["gold"]["multi_label"] and len(first["gold"]["options"]) == 10
     assert records["hoc.dev.30000002"]["gold"]["answers"] == ["inducing angiogenesis"]
@@ -122,7 +141,11 @@ def test_pubmedqa_official_split_and_test_answers(built):
     test = by_id(built, "pubmedqa", "test")
     assert {r.split(".")[-1] for r in test} == set(truth)
     record = test[f"pubmedqa.test.{next(iter(truth))}"]
-    assert record["gold"]["answers"] == [truth[next(iter(truth))]] and record["gold"]["options"] == ["yes", "no", "maybe"]
+    assert record["gold"]["answers"] == [truth[next(iter(truth))]] and record["gold"]["options"] == [
+        "yes",
+        "no",
+        "maybe",
+    ]
     number = int(next(iter(truth))) - 40000001
     assert question(record) == f"Does treatment {number} help?"
     assert source_text(record) == f"BACKGROUND: Background {number}.\nMETHODS: We randomised patients {number}."
@@ -159,8 +182,10 @@ def test_bioasq_and_mednli_keep_their_answers_and_option_order(built):
 
 def test_gad_keeps_the_placeholders_the_release_leaves(built):
     records = by_id(built, "gad", "dev")
-    assert question(records["gad.dev.0"]) == ("What is the relation between the Gene entity '@GENE$' and the "
-                                             "Disease entity '@DISEASE$' from the medical text below?")
+    assert question(records["gad.dev.0"]) == (
+        "What is the relation between the Gene entity '@GENE$' and the "
+        "Disease entity '@DISEASE$' from the medical text below?"
+    )
     assert records["gad.dev.0"]["gold"]["answers"] == ["associated: the sentence relates the gene to the disease"]
     assert records["gad.dev.1"]["gold"]["answers"] == [records["gad.dev.1"]["gold"]["negative"]]
 
@@ -168,8 +193,10 @@ def test_gad_keeps_the_placeholders_the_release_leaves(built):
 def test_ddi_is_unmasked_from_the_original_xml(built, tmp_path):
     records = by_id(built, "ddi", "dev")
     first = records["ddi.dev.DDI-DrugBank.d1.s0.p0"]
-    assert question(first) == ("What is the relation between the Drug entity 'Ketoconazole' and the Drug entity "
-                               "'midazolam' from the medical text below?")
+    assert question(first) == (
+        "What is the relation between the Drug entity 'Ketoconazole' and the Drug entity "
+        "'midazolam' from the medical text below?"
+    )
     assert source_text(first) == "Ketoconazole raises the plasma levels of midazolam."
     assert first["gold"]["answers"][0].startswith("mechanism: ")
     # BLURB wrote `;` where the XML has a line break, and @DRUG-DRUG$ for overlapping drugs
@@ -180,7 +207,11 @@ def test_ddi_is_unmasked_from_the_original_xml(built, tmp_path):
     shutil.copy(RELEASE / "ddi" / "blurb" / "dev.tsv", tmp_path / "dev.tsv")  # no XML: placeholders stay
     masked = dict(EVAL_BUILDERS["ddi"](tmp_path, "dev"))
     fields = masked[f"{tmp_path / 'dev.tsv'}:1"]
-    assert (fields["span_1"], fields["span_2"], fields["text"]) == ("@DRUG$", "@DRUG$", "@DRUG$ raises the plasma levels of @DRUG$.")
+    assert (fields["span_1"], fields["span_2"], fields["text"]) == (
+        "@DRUG$",
+        "@DRUG$",
+        "@DRUG$ raises the plasma levels of @DRUG$.",
+    )
 
 
 def test_ddi_refuses_a_pair_whose_sentence_differs_from_the_xml(tmp_path):
@@ -195,7 +226,9 @@ def test_chemprot_blurb_rows_and_scibert_marks(built):
     blurb = by_id(built, "chemprot", "dev")
     assert "Chemical entity '@CHEMICAL$' and the Gene entity '@GENE$'" in question(blurb["chemprot.dev.100.T1.T2"])
     assert blurb["chemprot.dev.100.T1.T2"]["gold"]["answers"][0].startswith("downregulation: ")
-    assert "Chemical entity '@CHEM-GENE$' and the Gene entity '@CHEM-GENE$'" in question(blurb["chemprot.dev.100.T3.T2"])
+    assert "Chemical entity '@CHEM-GENE$' and the Gene entity '@CHEM-GENE$'" in question(
+        blurb["chemprot.dev.100.T3.T2"]
+    )
     assert len(blurb["chemprot.dev.100.T1.T2"]["gold"]["options"]) == 6
     scibert = by_id(built, "chemprot", "train")
     first, second = scibert["chemprot.train.line1"], scibert["chemprot.train.line2"]
@@ -217,8 +250,11 @@ def test_i2b2_pairs_options_by_concept_types_and_negatives(built):
     }
     test_pair = train["i2b2_2010.train.record-1.3.0-2.4-4"]
     assert "Test entity 'A chest x-ray' and the Problem entity 'pneumonia'" in question(test_pair)
-    assert sorted(test_pair["gold"]["options"]) == ["none of these relations", "the test is done to investigate the problem",
-                                                  "the test reveals the problem"]
+    assert sorted(test_pair["gold"]["options"]) == [
+        "none of these relations",
+        "the test is done to investigate the problem",
+        "the test reveals the problem",
+    ]
     test = built["i2b2_2010", "test"]
     assert len(test) == 1 and "Treatment entity 'penicillin' and the Problem entity 'Rash'" in question(test[0])
     assert test[0]["gold"]["answers"] == ["the treatment causes the problem"]
@@ -250,28 +286,48 @@ def test_crlf_release_files_build_the_same_records(dataset, built, tmp_path):
             target.write_bytes(path.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
     out = tmp_path / "out"
     assert main(["build", "--raw-dir", str(tmp_path), "--out", str(out), "--only", dataset]) == 0
-    assert {(dataset, p.stem): list(read_records(p)) for p in out.glob(f"{dataset}/*.jsonl")} == \
-           {k: v for k, v in built.items() if k[0] == dataset}
+    assert {(dataset, p.stem): list(read_records(p)) for p in out.glob(f"{dataset}/*.jsonl")} == {
+        k: v for k, v in built.items() if k[0] == dataset
+    }
 
 
 def test_cli_table_notices_and_a_malformed_file(tmp_path, capsys):
     shutil.copytree(RELEASE / "gad", tmp_path / "raw" / "gad")
     shutil.copytree(RELEASE / "biosses", tmp_path / "raw" / "biosses")
     out = tmp_path / "out"
-    assert main(["build", "--raw-dir", str(tmp_path / "raw"), "--out", str(out), "--only", "gad", "biosses", "hoc",
-                 "--split", "dev"]) == 0
+    assert (
+        main(
+            [
+                "build",
+                "--raw-dir",
+                str(tmp_path / "raw"),
+                "--out",
+                str(out),
+                "--only",
+                "gad",
+                "biosses",
+                "hoc",
+                "--split",
+                "dev",
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "hoc: skipped, no folder" in printed
     assert [line.split() for line in printed.splitlines()[-3:]] == [
         ["dataset", "split", "source", "instances", "mentions", "options"],
-        ["gad", "dev", "dev.tsv", "2", "2"], ["biosses", "dev", "dev.tsv", "2", "5"]]
+        ["gad", "dev", "dev.tsv", "2", "2"],
+        ["biosses", "dev", "dev.tsv", "2", "5"],
+    ]
     bad = tmp_path / "raw" / "biosses" / "dev.tsv"
     bad.write_text(bad.read_text().replace("\t0.2\n", "\tsimilar\n"))
     (out / "biosses" / "dev.jsonl").unlink()
     assert main(["build", "--raw-dir", str(tmp_path / "raw"), "--out", str(out), "--only", "biosses", "gad"]) == 2
     captured = capsys.readouterr()
-    assert captured.err.endswith(f"data_builders build: error: {bad}:3: score 'similar' is not a number from 0 to 4 "
-                                 "(like 3 or 3.8)\n")
+    assert captured.err.endswith(
+        f"data_builders build: error: {bad}:3: score 'similar' is not a number from 0 to 4 (like 3 or 3.8)\n"
+    )
     assert "gad train: skipped, no train.tsv below" in captured.out
     assert not list((out / "biosses").glob("*.jsonl")) and (out / "gad" / "dev.jsonl").exists()
 

@@ -4,8 +4,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from data_builders.readers import (ReleaseError, bio_spans, chunks, find_release_file, join_tokens, read_conll,
-                                   read_jsonl, read_lines, read_tsv, spans_to_tags)
+from data_builders.readers import (
+    ReleaseError,
+    bio_spans,
+    chunks,
+    find_release_file,
+    join_tokens,
+    read_conll,
+    read_jsonl,
+    read_lines,
+    read_tsv,
+    spans_to_tags,
+)
 
 
 def write(tmp_path, name, data):
@@ -22,9 +32,13 @@ def test_lines_split_at_newlines_only(tmp_path):
 
 
 def test_conll_docstart_variants_crlf_blank_lines_and_tokens_with_white_space(tmp_path):
-    path = write(tmp_path, "dev.tsv", "\ufeff-DOCSTART-\tO\r\n\r\nIL-2\tB-protein\r\ngene\tI-protein\r\n\r\n"
-                 "-DOCSTART- 95369245\r\n\r\nthe 5 mg\tO\r\ndose\tB\r\n"
-                 "-DOCSTART- (10037531)\n\nSox\t2\tB\nhere\tO\n\n\n\n")
+    path = write(
+        tmp_path,
+        "dev.tsv",
+        "\ufeff-DOCSTART-\tO\r\n\r\nIL-2\tB-protein\r\ngene\tI-protein\r\n\r\n"
+        "-DOCSTART- 95369245\r\n\r\nthe 5 mg\tO\r\ndose\tB\r\n"
+        "-DOCSTART- (10037531)\n\nSox\t2\tB\nhere\tO\n\n\n\n",
+    )
     sentences = read_conll(path)
     assert [s.tokens for s in sentences] == [["IL-2", "gene"], ["the 5 mg", "dose"], ["Sox 2", "here"]]
     assert [s.tags for s in sentences] == [["B-protein", "I-protein"], ["O", "B"], ["B", "O"]]
@@ -33,10 +47,14 @@ def test_conll_docstart_variants_crlf_blank_lines_and_tokens_with_white_space(tm
 
 
 def test_sentence_text_offsets_are_hand_computed():
-    text, spans = bio_spans(["The", "IL-2", "gene", "binds", "NF kappa B", "."], ["O", "B-DNA", "I-DNA", "O", "B-protein", "O"])
+    text, spans = bio_spans(
+        ["The", "IL-2", "gene", "binds", "NF kappa B", "."], ["O", "B-DNA", "I-DNA", "O", "B-protein", "O"]
+    )
     assert text == "The IL-2 gene binds NF kappa B ."
-    assert spans == [{"type": "DNA", "text": "IL-2 gene", "start": 4, "end": 13},
-                     {"type": "protein", "text": "NF kappa B", "start": 20, "end": 30}]
+    assert spans == [
+        {"type": "DNA", "text": "IL-2 gene", "start": 4, "end": 13},
+        {"type": "protein", "text": "NF kappa B", "start": 20, "end": 30},
+    ]
     assert join_tokens(["a", "bc", "d"]) == ("a bc d", [(0, 1), (2, 4), (5, 6)])
 
 
@@ -67,7 +85,7 @@ def iob2_sentences(draw):
 def round_trip(tokens, tags, scheme="IOB2"):
     text, spans = bio_spans(tokens, tags)
     for span in spans:
-        assert text[span["start"]:span["end"]] == span["text"]
+        assert text[span["start"] : span["end"]] == span["text"]
     return spans_to_tags(join_tokens(tokens)[1], spans, scheme)
 
 
@@ -83,8 +101,9 @@ def test_any_tags_round_trip_to_their_conlleval_repair(tags):
     def kind(tag):
         return None if tag == "O" else tag[2:]
 
-    repaired = [f"B{t[1:]}" if t.startswith("I") and (i == 0 or kind(tags[i - 1]) != kind(t)) else t
-                for i, t in enumerate(tags)]
+    repaired = [
+        f"B{t[1:]}" if t.startswith("I") and (i == 0 or kind(tags[i - 1]) != kind(t)) else t for i, t in enumerate(tags)
+    ]
     assert round_trip([f"t{i}" for i in range(len(tags))], tags) == repaired
 
 
@@ -93,13 +112,16 @@ def test_io_tags_round_trip(tags):
     assert round_trip([f"t{i}" for i in range(len(tags))], tags, scheme="IO") == tags
 
 
-@pytest.mark.parametrize("content, message", [
-    ("IL-2\tB\ngene I\n", "dev.tsv:2: expected 'token<TAB>tag', found no tab"),
-    ("IL-2\tB\ngene\tX-protein\n", "dev.tsv:2: tag 'X-protein' is not O, B, I"),
-    ("\tB\n", "dev.tsv:1: empty token"),
-    (b"IL-2\tB\n\xff\tO\n", "dev.tsv:2: not UTF-8"),
-    ("-DOCSTART-\tO\n\n", "dev.tsv: no sentence"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("IL-2\tB\ngene I\n", "dev.tsv:2: expected 'token<TAB>tag', found no tab"),
+        ("IL-2\tB\ngene\tX-protein\n", "dev.tsv:2: tag 'X-protein' is not O, B, I"),
+        ("\tB\n", "dev.tsv:1: empty token"),
+        (b"IL-2\tB\n\xff\tO\n", "dev.tsv:2: not UTF-8"),
+        ("-DOCSTART-\tO\n\n", "dev.tsv: no sentence"),
+    ],
+)
 def test_malformed_conll_names_file_and_line(tmp_path, content, message):
     path = write(tmp_path, "dev.tsv", content)
     with pytest.raises(ReleaseError, match=message.replace("(", r"\(")) as error:
@@ -111,7 +133,9 @@ def test_tsv_skips_its_header_and_names_a_short_row(tmp_path):
     path = write(tmp_path, "dev.tsv", "index\tsentence\tlabel\r\n0\tA @GENE$ text.\t1\r\n\r\n1\tno label\r\n")
     rows = read_tsv(path, ("index", "sentence", "label"), header=("index", "sentence", "label"))
     assert next(rows) == (2, {"index": "0", "sentence": "A @GENE$ text.", "label": "1"})
-    with pytest.raises(ReleaseError, match=r"dev.tsv:4: expected 3 tab-separated fields \(index, sentence, label\), found 2"):
+    with pytest.raises(
+        ReleaseError, match=r"dev.tsv:4: expected 3 tab-separated fields \(index, sentence, label\), found 2"
+    ):
         next(rows)
 
 

@@ -5,8 +5,10 @@ from transformers import PreTrainedTokenizerFast
 
 from mnlu.chat import render_conversation, render_prompt
 
-MESSAGES = [{"role": "user", "content": "Question?\nMedical text: fever"},
-            {"role": "assistant", "content": "Disease: fever"}]
+MESSAGES = [
+    {"role": "user", "content": "Question?\nMedical text: fever"},
+    {"role": "assistant", "content": "Disease: fever"},
+]
 
 
 def tiny_tokenizer(chat_template=None):
@@ -21,7 +23,8 @@ def tiny_tokenizer(chat_template=None):
 def test_zephyr_fallback_matches_the_released_rendering():
     tok = tiny_tokenizer()
     assert render_conversation(tok, MESSAGES) == (
-        "<|user|>\nQuestion?\nMedical text: fever</s>\n<|assistant|>\nDisease: fever</s>\n")
+        "<|user|>\nQuestion?\nMedical text: fever</s>\n<|assistant|>\nDisease: fever</s>\n"
+    )
     assert render_prompt(tok, MESSAGES) == "<|user|>\nQuestion?\nMedical text: fever</s>\n<|assistant|>\n"
 
 
@@ -31,7 +34,10 @@ def test_prompt_is_a_prefix_of_the_conversation():
 
 
 def test_a_tokenizer_template_wins_over_the_fallback():
-    template = "{% for m in messages %}[{{ m['role'] }}]{{ m['content'] }}{% endfor %}{% if add_generation_prompt %}[assistant]{% endif %}"
+    template = (
+        "{% for m in messages %}[{{ m['role'] }}]{{ m['content'] }}{% endfor %}"
+        "{% if add_generation_prompt %}[assistant]{% endif %}"
+    )
     tok = tiny_tokenizer(template)
     assert render_prompt(tok, MESSAGES) == "[user]Question?\nMedical text: fever[assistant]"
 
@@ -40,5 +46,6 @@ def test_the_prompt_keeps_demonstration_answers_and_drops_only_the_records_own()
     tok = tiny_tokenizer()
     demo = [{"role": "user", "content": "Q1"}, {"role": "assistant", "content": "A1"}]
     assert render_prompt(tok, demo + MESSAGES) == (
-        "<|user|>\nQ1</s>\n<|assistant|>\nA1</s>\n<|user|>\nQuestion?\nMedical text: fever</s>\n<|assistant|>\n")
+        "<|user|>\nQ1</s>\n<|assistant|>\nA1</s>\n<|user|>\nQuestion?\nMedical text: fever</s>\n<|assistant|>\n"
+    )
     assert render_prompt(tok, demo + MESSAGES[:1]) == render_prompt(tok, demo + MESSAGES)

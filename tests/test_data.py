@@ -1,18 +1,13 @@
-"""mnlu.data and mnlu.schedule: token ids, loss targets, batch plans, packing, learning rates.
+"""mnlu.data and mnlu.schedule: token ids, loss targets, batch plans, packing, learning rates."""
 
-Also home of the small builders the train tests share (a word-level tokenizer, records, a tiny
-random model saved as a Hugging Face folder), so nothing is downloaded.
-"""
-
-import json
 import math
 import random
 
 import pytest
 import torch
-from tokenizers import Tokenizer, models, pre_tokenizers, processors
-from transformers import AutoModelForCausalLM, LlamaConfig, MistralConfig, PreTrainedTokenizerFast
+from transformers import AutoModelForCausalLM, MistralConfig
 
+from helpers import make_record, make_records, word_tokenizer
 from mnlu.chat import render_conversation, render_prompt
 from mnlu.data import (
     IGNORE,
@@ -28,65 +23,13 @@ from mnlu.data import (
 )
 from mnlu.schedule import lr_at, warmup_steps
 
-WORDS = ("fever cough rash aspirin headache patient denies reports severe mild chronic acute pain "
-         "Disease Drug Medical text Extract entities : the a of and with").split()
-SPECIAL = ["<unk>", "<s>", "</s>", "<pad>", "<|user|>", "<|assistant|>", "<|system|>"]
-
-
-def make_tokenizer():
-    """A word-level tokenizer that prepends bos, with eos/pad and no chat template (Zephyr fallback)."""
-    vocab = {t: i for i, t in enumerate(SPECIAL + ["\n"] + WORDS)}
-    core = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
-    core.pre_tokenizer = pre_tokenizers.Split(pattern=" ", behavior="removed")
-    core.post_processor = processors.TemplateProcessing(  # prepends bos, as Llama/Mistral's do
-        single="<s> $A", special_tokens=[("<s>", vocab["<s>"])])
-    tok = PreTrainedTokenizerFast(tokenizer_object=core, bos_token="<s>", eos_token="</s>",
-                                  pad_token="<pad>", unk_token="<unk>")
-    tok.add_special_tokens({"additional_special_tokens": ["<|user|>", "<|assistant|>", "<|system|>", "\n"]})
-    return tok
-
-
-def make_record(i, prompt_words, answer_words):
-    return {"id": f"x{i}", "dataset": "toy", "task": "ner", "split": "train",
-            "messages": [{"role": "user", "content": " ".join(prompt_words)},
-                         {"role": "assistant", "content": "Disease : " + " ".join(answer_words)}],
-            "gold": {"labels": ["Disease"], "spans": [{"label": "Disease", "text": answer_words[0]}]}}
-
-
-def make_records(n, seed=0, max_words=40):
-    """Records of very different lengths (3 to max_words prompt words), so batches pad heavily."""
-    rng = random.Random(seed)
-    return [make_record(i, rng.choices(WORDS, k=rng.randint(3, max_words)),
-                        rng.choices(WORDS[:6], k=rng.randint(1, 4))) for i in range(n)]
-
-
-def write_jsonl(path, records):
-    path.write_text("".join(json.dumps(r) + "\n" for r in records))
-    return path
-
-
-def make_model_dir(path, family="mistral", seed=0):
-    """A tiny random Mistral (untied) or Llama (tied embeddings) saved with its tokenizer."""
-    tok = make_tokenizer()
-    common = dict(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                  num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256,
-                  bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
-                  pad_token_id=tok.pad_token_id)
-    config = (MistralConfig(**common, tie_word_embeddings=False) if family == "mistral"
-              else LlamaConfig(**common, tie_word_embeddings=True))
-    torch.manual_seed(seed)
-    model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
-    model.save_pretrained(path)
-    tok.save_pretrained(path)
-    return path
-
-
 # ---- encoding and completion-only masking -------------------------------------------------------
 
+
 def test_completion_loss_is_on_exactly_the_answer_tokens():
-    tok = make_tokenizer()
+    tok = word_tokenizer()
     record = make_record(0, ["patient", "reports", "fever"], ["fever"])
-    (ids, n_masked), = encode_records(tok, [record], "completion", progress=False)[0]
+    ((ids, n_masked),) = encode_records(tok, [record], "completion", progress=False)[0]
     # Zephyr: "<|user|>\n{prompt}</s>\n<|assistant|>\n" + "{answer}</s>\n", bos added in front.
     words = lambda s: tok.convert_tokens_to_ids(s.split(" "))  # noqa: E731
     prompt = words("<s> <|user|> \n patient reports fever </s> \n <|assistant|> \n")
@@ -102,35 +45,37 @@ def test_completion_loss_is_on_exactly_the_answer_tokens():
 
 
 def test_full_loss_predicts_every_token_but_the_first():
-    tok = make_tokenizer()
-    (ids, n_masked), = encode_records(tok, [make_record(0, ["fever"], ["fever"])], "full",
-                                      progress=False)[0]
+    tok = word_tokenizer()
+    ((ids, n_masked),) = encode_records(tok, [make_record(0, ["fever"], ["fever"])], "full", progress=False)[0]
     targets = targets_of(ids.long(), n_masked)
     assert targets[:-1].tolist() == ids[1:].tolist() and targets[-1] == IGNORE
 
 
 def test_prompt_tokens_match_what_inference_sees():
-    tok = make_tokenizer()
+    tok = word_tokenizer()
     record = make_record(0, ["severe", "cough"], ["cough"])
-    (ids, n_masked), = encode_records(tok, [record], progress=False)[0]
+    ((ids, n_masked),) = encode_records(tok, [record], progress=False)[0]
     assert ids[:n_masked].tolist() == tok(render_prompt(tok, record["messages"])).input_ids
-    assert tok.decode(ids[1:]) .replace(" ", "") == render_conversation(tok, record["messages"]).replace(" ", "")
+    assert tok.decode(ids[1:]).replace(" ", "") == render_conversation(tok, record["messages"]).replace(" ", "")
 
 
 def test_truncation_is_counted_and_answerless_records_dropped():
-    tok = make_tokenizer()
-    records = [make_record(0, ["fever"] * 3, ["fever"]),    # 15 tokens: fits
-               make_record(1, ["fever"] * 6, ["fever"]),    # 18: truncated, keeps answer tokens
-               make_record(2, ["fever"] * 20, ["fever"])]   # 32: the answer is cut off entirely
+    tok = word_tokenizer()
+    records = [
+        make_record(0, ["fever"] * 3, ["fever"]),  # 15 tokens: fits
+        make_record(1, ["fever"] * 6, ["fever"]),  # 18: truncated, keeps answer tokens
+        make_record(2, ["fever"] * 20, ["fever"]),
+    ]  # 32: the answer is cut off entirely
     examples, stats = encode_records(tok, records, max_seq_len=16, progress=False)
     assert stats == {"records": 3, "truncated": 2, "dropped": 1}
     assert [len(e[0]) for e in examples] == [15, 16]
 
 
 def test_a_template_whose_prompt_is_not_a_prefix_is_refused_naming_the_record():
-    tok = make_tokenizer()
-    tok.chat_template = ("{% if add_generation_prompt %}<|assistant|> {% endif %}"
-                         "{% for m in messages %}{{ m['content'] }} {% endfor %}")
+    tok = word_tokenizer()
+    tok.chat_template = (
+        "{% if add_generation_prompt %}<|assistant|> {% endif %}{% for m in messages %}{{ m['content'] }} {% endfor %}"
+    )
     with pytest.raises(DataError, match="record 'x7': the chat template renders the conversation"):
         encode_records(tok, [make_record(7, ["fever"], ["fever"])], progress=False)
     long_id = {**make_record(8, ["fever"], ["fever"]), "id": "Mary Smith took quorvexan for her fever. " * 5}
@@ -139,6 +84,7 @@ def test_a_template_whose_prompt_is_not_a_prefix_is_refused_naming_the_record():
 
 
 # ---- plans, micro-batches, packing ------------------------------------------------------------
+
 
 def test_plan_is_a_seeded_permutation_of_full_batches():
     lengths = [random.Random(1).randint(1, 50) for _ in range(103)]
@@ -167,7 +113,7 @@ def test_packed_epochs_of_different_lengths_are_chained_in_order():
     assert len(epochs[1]) < len(epochs[0])  # packing makes a later epoch shorter here
     plan, per_epoch = training_plan(lengths, 4, seed=1, epochs=3, pack_to=2048)
     assert per_epoch == len(epochs[0])
-    assert plan == (epochs[0] + epochs[1] + epochs[2] + epochs[3])[:3 * per_epoch]
+    assert plan == (epochs[0] + epochs[1] + epochs[2] + epochs[3])[: 3 * per_epoch]
 
 
 @pytest.mark.parametrize("world_size,micro", [(1, 8), (2, 4), (4, 1), (2, 1)])
@@ -208,11 +154,17 @@ def test_padding_efficiency_by_hand():
 
 def test_packed_and_padded_rows_give_each_example_its_own_logits():
     """Block-diagonal attention from restarting positions: no example sees its neighbour or padding."""
-    tok = make_tokenizer()
+    tok = word_tokenizer()
     examples = encode_records(tok, make_records(3, seed=3), progress=False)[0]
     torch.manual_seed(0)
-    config = MistralConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                           num_attention_heads=4, num_key_value_heads=2)
+    config = MistralConfig(
+        vocab_size=len(tok),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+    )
     model = AutoModelForCausalLM.from_config(config, dtype=torch.float32).eval()
 
     def logits(sequences):
@@ -226,12 +178,13 @@ def test_packed_and_padded_rows_give_each_example_its_own_logits():
     offset = 0
     for i, ref in enumerate(alone):
         n = len(ref)
-        torch.testing.assert_close(packed[offset:offset + n], ref, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(packed[offset : offset + n], ref, atol=1e-5, rtol=1e-5)
         torch.testing.assert_close(padded[i, :n], ref, atol=1e-5, rtol=1e-5)
         offset += n
 
 
 # ---- learning-rate schedule -------------------------------------------------------------------
+
 
 def test_lr_schedule_by_hand():
     assert warmup_steps(100, 0.1) == 10 and warmup_steps(7, 0.1) == 1

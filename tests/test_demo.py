@@ -12,17 +12,33 @@ from pathlib import Path
 
 import pytest
 
-from test_infer import byte_tokenizer, tiny_model
+from helpers import byte_tokenizer, tiny_model
 
 ROOT = Path(__file__).resolve().parents[1]
-STAGES = ["write the demo corpus", "build evaluation sets", "build MNLU-Instruct", "mix", "baseline inference",
-          "fine-tune", "merge", "fine-tuned inference", "merged inference", "evaluate"]
+STAGES = [
+    "write the demo corpus",
+    "build evaluation sets",
+    "build MNLU-Instruct",
+    "mix",
+    "baseline inference",
+    "fine-tune",
+    "merge",
+    "fine-tuned inference",
+    "merged inference",
+    "evaluate",
+]
 
 
 def run_demo(model, out):
     env = {**os.environ, "MNLU_RAW": ""}  # the bundled corpus, whatever the caller's environment
-    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "demo.py"), "--model", str(model), "--out", str(out)],
-                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "demo.py"), "--model", str(model), "--out", str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout
 
@@ -37,7 +53,7 @@ def test_the_demo_runs_every_stage_and_a_second_run_skips_the_finished_ones(tmp_
 
     first = run_demo(model, out)
     assert [line.split(": ")[0][4:] for line in first.splitlines() if line.startswith("=== ")] == STAGES
-    table = first[first.index("| stage (run now) |"):]
+    table = first[first.index("| stage (run now) |") :]
     assert [row.split(" | ")[0][2:] for row in table.splitlines()[2:-1]] == STAGES  # time and memory of each
     report = (out / "report" / "report.md").read_text()
     assert report in first and "| base | fine-tuned | merged |" in report

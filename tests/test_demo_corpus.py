@@ -16,13 +16,32 @@ from mnlu.tasks import source_text, user_turn
 
 RECIPES = Path(__file__).resolve().parent.parent / "data_builders" / "recipes"
 
-EVAL_IDS = ("ncbi_disease", "bc5cdr_chem", "bc5cdr_disease", "bc2gm", "gad", "chemprot", "ddi", "hoc", "bioasq", "biosses")
+EVAL_IDS = (
+    "ncbi_disease",
+    "bc5cdr_chem",
+    "bc5cdr_disease",
+    "bc2gm",
+    "gad",
+    "chemprot",
+    "ddi",
+    "hoc",
+    "bioasq",
+    "biosses",
+)
 EVAL_COUNTS = {"train": 16, "dev": 32, "test": 32}
 # instances per source and task, from the numbers of documents, sentences and rows the corpus
 # promises; None: counted from the raw files in the test (they depend on the drawn content)
-INSTRUCT_COUNTS = {"biored": {"ner": 300, "re": None}, "linnaeus": {"ner": 150}, "euadr": {"re": 80},
-                   "trialstop": {"dc": 80}, "stsb": {"sts": 80}, "snli": {"nli": 80},
-                   "n2c2_2018_ade": {"ete": 40, "eae": None}, "i2b2_2014_deid": {"ner": 40}, "mtsamples": {"dc": 40}}
+INSTRUCT_COUNTS = {
+    "biored": {"ner": 300, "re": None},
+    "linnaeus": {"ner": 150},
+    "euadr": {"re": 80},
+    "trialstop": {"dc": 80},
+    "stsb": {"sts": 80},
+    "snli": {"nli": 80},
+    "n2c2_2018_ade": {"ete": 40, "eae": None},
+    "i2b2_2014_deid": {"ner": 40},
+    "mtsamples": {"dc": 40},
+}
 
 
 @pytest.fixture(scope="module")
@@ -76,13 +95,17 @@ def test_instruction_sources_build_with_the_expected_counts(corpus):
 
 def test_bc5cdr_chemical_and_disease_tag_the_same_sentences(corpus):
     for split in EVAL_COUNTS:
-        chem, disease = (read_records(corpus / "eval" / d / f"{split}.jsonl") for d in ("bc5cdr_chem", "bc5cdr_disease"))
+        chem, disease = (
+            read_records(corpus / "eval" / d / f"{split}.jsonl") for d in ("bc5cdr_chem", "bc5cdr_disease")
+        )
         assert [source_text(r) for r in chem] == [source_text(r) for r in disease]
 
 
 def test_same_seed_same_bytes_other_seed_other_corpus(tmp_path):
     def files(folder):
-        return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file() and p.name != MARKER}
+        return {
+            p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file() and p.name != MARKER
+        }
 
     write_demo_corpus(tmp_path / "a", seed=42)
     write_demo_corpus(tmp_path / "b", seed=42)
@@ -104,8 +127,13 @@ def test_no_entity_is_shared_between_evaluation_and_instruction_records(corpus):
 
 def entity_texts(records):
     """Span texts of `records` that name something: numbers (ages, doses, durations) are left out."""
-    return {s["text"].casefold() for r in records if r["task"] in SPAN_TASKS for s in r["gold"]["spans"]
-            if not s["text"][0].isdigit()}
+    return {
+        s["text"].casefold()
+        for r in records
+        if r["task"] in SPAN_TASKS
+        for s in r["gold"]["spans"]
+        if not s["text"][0].isdigit()
+    }
 
 
 def mentioned(entities, records):
@@ -135,7 +163,7 @@ def test_every_gold_span_sits_at_its_offsets(corpus):
     for record in records:
         text = source_text(record)
         for span in record["gold"]["spans"]:
-            assert text[span["start"]:span["end"]] == span["text"], (record["id"], span)
+            assert text[span["start"] : span["end"]] == span["text"], (record["id"], span)
             spans += 1
     assert spans > 1000
 
@@ -147,9 +175,11 @@ def test_replaces_an_earlier_demo_corpus_but_never_other_data(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         data_builders(["demo-corpus", "--out", str(downloads)])
     assert e.value.code == 2
-    assert capsys.readouterr().err == (f"data_builders demo-corpus: error: --out {downloads} is a folder that demo-corpus "
-                                       f"did not write (no {MARKER} naming it); choose a new or empty --out, "
-                                       "or remove that folder yourself\n")
+    assert capsys.readouterr().err == (
+        f"data_builders demo-corpus: error: --out {downloads} is a folder that demo-corpus "
+        f"did not write (no {MARKER} naming it); choose a new or empty --out, "
+        "or remove that folder yourself\n"
+    )
     assert [p.name for p in downloads.rglob("*")] == ["BioRED", "Train.PubTator"]
 
     demo = tmp_path / "demo"

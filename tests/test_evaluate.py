@@ -31,8 +31,16 @@ def write_predictions(folder, dataset, records):
 
 
 def qa(dataset, i, answer="yes"):
-    return qa_record(id=f"{dataset}-{i}", dataset=dataset, split="test", question="Does it work?",
-                     text=f"Study {i}.", options=["yes", "no", "maybe"], answer=answer, shuffle=False)
+    return qa_record(
+        id=f"{dataset}-{i}",
+        dataset=dataset,
+        split="test",
+        question="Does it work?",
+        text=f"Study {i}.",
+        options=["yes", "no", "maybe"],
+        answer=answer,
+        shuffle=False,
+    )
 
 
 def qa_predictions(dataset, n, n_right):
@@ -41,14 +49,22 @@ def qa_predictions(dataset, n, n_right):
 
 
 def ner(dataset, i, text, spans, labels=("Chemical",)):
-    return ner_record(id=f"{dataset}-{i}", dataset=dataset, split="test", text=text, labels=list(labels),
-                      spans=spans, shuffle=False)
+    return ner_record(
+        id=f"{dataset}-{i}", dataset=dataset, split="test", text=text, labels=list(labels), spans=spans, shuffle=False
+    )
 
 
 def nli(i, answer):
-    return nli_record(id=f"mednli-{i}", dataset="mednli", split="test", premise="The patient denies pain.",
-                      hypothesis=f"Claim {i}.", options=["entailment", "neutral", "contradiction"], answer=answer,
-                      shuffle=False)
+    return nli_record(
+        id=f"mednli-{i}",
+        dataset="mednli",
+        split="test",
+        premise="The patient denies pain.",
+        hypothesis=f"Claim {i}.",
+        options=["entailment", "neutral", "contradiction"],
+        answer=answer,
+        shuffle=False,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -75,12 +91,21 @@ def test_locate_spans_agrees_with_a_regex_search(text, spans):
 
 def test_ner_matches_by_label_not_line_order_and_reports_relaxed_scores():
     text = "Aspirin and ibuprofen relieve chest pain."
-    record = ner("bc5cdr_disease", 0, text, [{"label": "Disease", "text": "chest pain", "start": 30, "end": 40},
-                                             {"label": "Chemical", "text": "Aspirin", "start": 0, "end": 7}],
-                 labels=("Chemical", "Disease"))
+    record = ner(
+        "bc5cdr_disease",
+        0,
+        text,
+        [
+            {"label": "Disease", "text": "chest pain", "start": 30, "end": 40},
+            {"label": "Chemical", "text": "Aspirin", "start": 0, "end": 7},
+        ],
+        labels=("Chemical", "Disease"),
+    )
     perfect = score_dataset("bc5cdr_disease", [with_prediction(record, "Disease: chest pain\nChemical: Aspirin")])
     assert perfect["score"] == 100.0 and perfect["unparseable"] == 0
-    boundary = score_dataset("bc5cdr_disease", [with_prediction(record, "Chemical: aspirin...ibuprofen\nDisease: pain")])
+    boundary = score_dataset(
+        "bc5cdr_disease", [with_prediction(record, "Chemical: aspirin...ibuprofen\nDisease: pain")]
+    )
     # aspirin: case differs; ibuprofen: wrong; pain: boundary error of chest pain
     assert (boundary["tp"], boundary["fp"], boundary["fn"]) == (0, 3, 2)
     assert boundary["f1_case_insensitive"] == pytest.approx(2 * (100 / 3) * 50 / (100 / 3 + 50))
@@ -90,9 +115,16 @@ def test_ner_matches_by_label_not_line_order_and_reports_relaxed_scores():
 def test_pico_token_f1_by_hand():
     text = "Adults with asthma received budesonide daily."
     labels = ("Participants", "Interventions", "Outcomes")
-    record = ner("ebm_pico", 0, text, [{"label": "Participants", "text": "Adults with asthma", "start": 0, "end": 18},
-                                       {"label": "Interventions", "text": "budesonide", "start": 28, "end": 38}],
-                 labels=labels)
+    record = ner(
+        "ebm_pico",
+        0,
+        text,
+        [
+            {"label": "Participants", "text": "Adults with asthma", "start": 0, "end": 18},
+            {"label": "Interventions", "text": "budesonide", "start": 28, "end": 38},
+        ],
+        labels=labels,
+    )
     prediction = "Participants: asthma\nInterventions: budesonide daily\nOutcomes: wheeze"
     s = score_dataset("ebm_pico", [with_prediction(record, prediction)])
     # P: tp1 fn2 -> F1 50 ; I: tp1 fp1 ("daily.") -> F1 66.7 ; O: "wheeze" not in the text -> fp1, F1 0
@@ -104,9 +136,11 @@ def test_pico_token_f1_by_hand():
 
 
 def test_choice_answers_bare_letter_full_option_and_unparseable():
-    records = [with_prediction(nli(0, "contradiction"), "(C)"),
-               with_prediction(nli(1, "contradiction"), "(C) contradiction"),
-               with_prediction(nli(2, "entailment"), "I am not sure.")]
+    records = [
+        with_prediction(nli(0, "contradiction"), "(C)"),
+        with_prediction(nli(1, "contradiction"), "(C) contradiction"),
+        with_prediction(nli(2, "entailment"), "I am not sure."),
+    ]
     s = score_dataset("mednli", records)
     assert s["score"] == pytest.approx(200 / 3) and s["unparseable"] == 1
     released = score_dataset("mednli", records, compat="released")
@@ -117,13 +151,29 @@ def test_relations_positive_micro_f1_and_released_variant():
     options = ["mechanism", "effect", "no interaction"]
 
     def ddi(i, answer, prediction):
-        record = re_record(id=f"ddi-{i}", dataset="ddi", split="test", text="A raises B.", type_1="Drug",
-                           span_1="A", type_2="Drug", span_2="B", options=options, answer=answer,
-                           negative="no interaction", shuffle=False)
+        record = re_record(
+            id=f"ddi-{i}",
+            dataset="ddi",
+            split="test",
+            text="A raises B.",
+            type_1="Drug",
+            span_1="A",
+            type_2="Drug",
+            span_2="B",
+            options=options,
+            answer=answer,
+            negative="no interaction",
+            shuffle=False,
+        )
         return with_prediction(record, prediction)
 
-    records = [ddi(0, "mechanism", "(A) mechanism"), ddi(1, "effect", "(A) mechanism"),
-               ddi(2, "no interaction", "(B) effect"), ddi(3, "no interaction", "(C)"), ddi(4, "effect", "?")]
+    records = [
+        ddi(0, "mechanism", "(A) mechanism"),
+        ddi(1, "effect", "(A) mechanism"),
+        ddi(2, "no interaction", "(B) effect"),
+        ddi(3, "no interaction", "(C)"),
+        ddi(4, "effect", "?"),
+    ]
     s = score_dataset("ddi", records)
     assert (s["tp"], s["fp"], s["fn"]) == (1, 2, 2)
     assert s["per_class"]["effect"]["fp"] == 1 and s["per_class"]["effect"]["fn"] == 2
@@ -134,8 +184,16 @@ def test_relations_positive_micro_f1_and_released_variant():
 
 def test_biosses_unparseable_is_scored_as_the_mean_prediction():
     def sts(i, gold, prediction):
-        record = sts_record(id=f"biosses-{i}", dataset="biosses", split="test", sentence_1="One.",
-                            sentence_2="Two.", criteria=CRITERIA, score=gold, shuffle=False)
+        record = sts_record(
+            id=f"biosses-{i}",
+            dataset="biosses",
+            split="test",
+            sentence_1="One.",
+            sentence_2="Two.",
+            criteria=CRITERIA,
+            score=gold,
+            shuffle=False,
+        )
         return with_prediction(record, prediction)
 
     records = [sts(0, 0.4, "(A) score 0"), sts(1, 2.2, "no idea"), sts(2, 3.6, "(E)"), sts(3, 1.0, "(C)")]
@@ -164,8 +222,10 @@ def test_malformed_prediction_lines_name_file_and_line(tmp_path):
     path.write_text(good + "\n" + good + "\n")
     with pytest.raises(RecordError, match=rf"^{path}:2: id 'pubmedqa-0' repeats line 1"):
         read_predictions(path)
-    summary = {**summ_record(id="s", dataset="pubmedqa", split="test", text="A text.", summary="Short."),
-               "prediction": "Short."}
+    summary = {
+        **summ_record(id="s", dataset="pubmedqa", split="test", text="A text.", summary="Short."),
+        "prediction": "Short.",
+    }
     path.write_text(json.dumps(summary) + "\n")
     with pytest.raises(RecordError, match=rf"^{path}:1: summarization is a training task"):
         read_predictions(path)
@@ -177,10 +237,16 @@ def test_malformed_prediction_lines_name_file_and_line(tmp_path):
 def test_cli_error_is_one_line_without_traceback(tmp_path):
     (tmp_path / "sys").mkdir()
     (tmp_path / "sys" / "gad.jsonl").write_text('{"id": "x"}\n')
-    run = subprocess.run([sys.executable, str(ROOT / "evaluate.py"), str(tmp_path / "sys"), "--out",
-                          str(tmp_path / "out")], capture_output=True, text=True)
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "evaluate.py"), str(tmp_path / "sys"), "--out", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 2
-    assert run.stderr.strip() == f"evaluate.py: error: {tmp_path / 'sys' / 'gad.jsonl'}:1: 'dataset' must be a non-empty string"
+    assert (
+        run.stderr.strip()
+        == f"evaluate.py: error: {tmp_path / 'sys' / 'gad.jsonl'}:1: 'dataset' must be a non-empty string"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -189,23 +255,27 @@ def test_cli_error_is_one_line_without_traceback(tmp_path):
 
 def make_two_systems(root):
     alpha, beta = root / "alpha", root / "beta"
-    write_predictions(alpha, "pubmedqa", qa_predictions("pubmedqa", 4, 3))          # 75, BLURB (QA)
-    write_predictions(alpha, "mednli", [with_prediction(nli(0, "neutral"), "(B)"),
-                                        with_prediction(nli(1, "neutral"), "(A)")])  # 50, BLUE
+    write_predictions(alpha, "pubmedqa", qa_predictions("pubmedqa", 4, 3))  # 75, BLURB (QA)
+    write_predictions(
+        alpha, "mednli", [with_prediction(nli(0, "neutral"), "(B)"), with_prediction(nli(1, "neutral"), "(A)")]
+    )  # 50, BLUE
     chem = ner("bc5cdr_chem", 0, "Aspirin helps.", [{"label": "Chemical", "text": "Aspirin", "start": 0, "end": 7}])
     write_predictions(alpha, "bc5cdr_chem", [with_prediction(chem, "Chemical: Aspirin")])  # 100, both (NER)
-    gene = ner("bc2gm", 0, "BRCA1 mutations.", [{"label": "Gene", "text": "BRCA1", "start": 0, "end": 5}],
-               labels=("Gene",))
+    gene = ner(
+        "bc2gm", 0, "BRCA1 mutations.", [{"label": "Gene", "text": "BRCA1", "start": 0, "end": 5}], labels=("Gene",)
+    )
     write_predictions(alpha, "bc2gm", [with_prediction(gene, "Gene: None")])  # 0, BLURB (NER)
-    write_predictions(beta, "pubmedqa", qa_predictions("pubmedqa", 4, 2))    # 50
-    write_predictions(beta, "mednli", [])                                    # no instances: missing
+    write_predictions(beta, "pubmedqa", qa_predictions("pubmedqa", 4, 2))  # 50
+    write_predictions(beta, "mednli", [])  # no instances: missing
     write_predictions(beta, "demo_extra", qa_predictions("demo_extra", 2, 1))  # outside both benchmarks
     return alpha, beta
 
 
 def test_report_of_two_systems_averages_by_hand(tmp_path):
     alpha, beta = make_two_systems(tmp_path)
-    systems = {folder.name: {d: score_dataset(d, r) for d, r in read_system(folder).items()} for folder in (alpha, beta)}
+    systems = {
+        folder.name: {d: score_dataset(d, r) for d, r in read_system(folder).items()} for folder in (alpha, beta)
+    }
     assert "mednli" not in systems["beta"]
     document = write_report(tmp_path / "report", systems)
     a, b = document["systems"]["alpha"], document["systems"]["beta"]
@@ -246,8 +316,11 @@ def test_paper_table_averages_give_the_papers_own_rows():
 def test_cli_writes_the_report(tmp_path, extra):
     alpha, beta = make_two_systems(tmp_path)
     out = tmp_path / "reports" / "run"
-    run = subprocess.run([sys.executable, str(ROOT / "evaluate.py"), str(alpha), str(beta), "--out", str(out), *extra],
-                         capture_output=True, text=True)
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "evaluate.py"), str(alpha), str(beta), "--out", str(out), *extra],
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 0, run.stderr
     assert sorted(p.name for p in out.iterdir()) == [".mnlu-output.json", "report.md", "scores.csv", "scores.json"]
     document = json.loads((out / "scores.json").read_text())
@@ -266,6 +339,8 @@ def test_cli_writes_the_report(tmp_path, extra):
 def test_plot_writes_a_png_beside_the_report(tmp_path):
     pytest.importorskip("matplotlib")
     alpha, beta = make_two_systems(tmp_path)
-    systems = {folder.name: {d: score_dataset(d, r) for d, r in read_system(folder).items()} for folder in (alpha, beta)}
+    systems = {
+        folder.name: {d: score_dataset(d, r) for d, r in read_system(folder).items()} for folder in (alpha, beta)
+    }
     write_report(tmp_path / "report", systems, plot=True)
     assert (tmp_path / "report" / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -17,27 +17,42 @@ import pytest
 from mnlu.cli import InputError
 from mnlu.fileio import MARKER
 
-from test_infer import tiny_checkpoint  # noqa: F401 (a fixture: a random 2-layer Llama folder with its tokenizer)
-
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 RE_DATASETS = ["chemprot", "ddi", "gad"]
 NER_DATASETS = ["bc5cdr_chem", "bc5cdr_disease", "ncbi_disease", "bc2gm", "jnlpba"]
-TASK_MIXES = {"tasks_re": 10, "tasks_re_nli_ner": 10, "tasks_re_nli_ner_ee_sts": 10,
-              "tasks_dc": 10, "tasks_dc_nli_ner": 10, "tasks_dc_nli_ner_ee_sts": 10}  # mix -> --tiny instances
-DOMAIN_MIXES = {"domain_biomed_25k": 5, "domain_clinical_25k": 5, "domain_both_25k": 5,
-                "domain_biomed_50k": 10, "domain_clinical_50k": 10, "domain_both_50k": 10}
-ABLATIONS = {"ablation_task_diversity.sh": ("task_diversity", TASK_MIXES, RE_DATASETS),
-             "ablation_domain.sh": ("domain", DOMAIN_MIXES, NER_DATASETS)}
+TASK_MIXES = {
+    "tasks_re": 10,
+    "tasks_re_nli_ner": 10,
+    "tasks_re_nli_ner_ee_sts": 10,
+    "tasks_dc": 10,
+    "tasks_dc_nli_ner": 10,
+    "tasks_dc_nli_ner_ee_sts": 10,
+}  # mix -> --tiny instances
+DOMAIN_MIXES = {
+    "domain_biomed_25k": 5,
+    "domain_clinical_25k": 5,
+    "domain_both_25k": 5,
+    "domain_biomed_50k": 10,
+    "domain_clinical_50k": 10,
+    "domain_both_50k": 10,
+}
+ABLATIONS = {
+    "ablation_task_diversity.sh": ("task_diversity", TASK_MIXES, RE_DATASETS),
+    "ablation_domain.sh": ("domain", DOMAIN_MIXES, NER_DATASETS),
+}
 SCRIPTS = ["run_biomistral_nlu.sh", *ABLATIONS]
 
 
 def script_command(name, *args):
     """bash scripts/NAME ARGS, with this interpreter's python and torchrun first on PATH."""
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-           "OMP_NUM_THREADS": "1"}
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "OMP_NUM_THREADS": "1",
+    }
     return {"args": ["bash", str(ROOT / "scripts" / name), *map(str, args)], "cwd": ROOT, "env": env, "text": True}
 
 
@@ -67,15 +82,21 @@ def runs(raw, tiny_checkpoint, tmp_path_factory):
     jobs = {}
     for script, out in outs.items():  # files, not pipes: a full pipe would stall a job nobody reads yet
         with open(logs[script][0], "w") as stdout, open(logs[script][1], "w") as stderr:
-            jobs[script] = subprocess.Popen(**script_command(script, tiny_checkpoint, raw, out, "--tiny"),
-                                            stdout=stdout, stderr=stderr)
-    first = {script: subprocess.CompletedProcess(job.args, job.wait(timeout=400),
-                                                 logs[script][0].read_text(), logs[script][1].read_text())
-             for script, job in jobs.items()}
+            jobs[script] = subprocess.Popen(
+                **script_command(script, tiny_checkpoint, raw, out, "--tiny"), stdout=stdout, stderr=stderr
+            )
+    first = {
+        script: subprocess.CompletedProcess(
+            job.args, job.wait(timeout=400), logs[script][0].read_text(), logs[script][1].read_text()
+        )
+        for script, job in jobs.items()
+    }
     for script, result in first.items():
         assert result.returncode == 0, f"{script}:\n" + result.stdout[-3000:] + result.stderr[-3000:]
-    return {script: (outs[script], first[script], run_script(script, tiny_checkpoint, raw, outs[script], "--tiny"))
-            for script in SCRIPTS}
+    return {
+        script: (outs[script], first[script], run_script(script, tiny_checkpoint, raw, outs[script], "--tiny"))
+        for script in SCRIPTS
+    }
 
 
 def step_lines(output, prefix):
@@ -92,7 +113,7 @@ def test_a_finished_run_skips_every_step_and_prints_its_result_again(runs, scrip
     assert step_lines(second.stdout, "+ ") == []
     skipped = step_lines(second.stdout, "skip (")
     assert [line.split("): ", 1)[1] for line in skipped] == [line[2:] for line in ran]  # same commands, in order
-    last_result = first.stdout[first.stdout.rindex("\n# "):]  # the report or table the script ends with
+    last_result = first.stdout[first.stdout.rindex("\n# ") :]  # the report or table the script ends with
     assert second.stdout.endswith(last_result)
 
 
@@ -103,14 +124,16 @@ def test_the_full_run_reports_the_merged_model_zero_shot(runs):
     run = json.loads((preds / "run.json").read_text())
     assert Path(run["model"]) == out / "merged" / "biomistral-nlu"
     assert run["shots"] == 0 and run["backend"] == "hf"
-    assert sorted(Path(d).parent.name for d in run["data"]) == sorted(p.name for p in (out / "eval").iterdir() if p.is_dir())
+    assert sorted(Path(d).parent.name for d in run["data"]) == sorted(
+        p.name for p in (out / "eval").iterdir() if p.is_dir()
+    )
 
     scores = json.loads((out / "reports" / "biomistral-nlu" / "scores.json").read_text())
     assert list(scores["systems"]) == ["biomistral-nlu"]
     system = scores["systems"]["biomistral-nlu"]
     datasets = [d for d, s in system.items() if isinstance(s, dict)]
     assert len(datasets) == 14  # the fixtures hold every dataset but i2b2-2010 in their dev splits
-    report = first.stdout[first.stdout.rindex("# Evaluation report"):]
+    report = first.stdout[first.stdout.rindex("# Evaluation report") :]
     rows = {}  # dataset -> cells of its first row: Task | Metric | Dataset | Benchmark | Instances | ours | paper...
     for line in report.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
@@ -167,21 +190,32 @@ def load_plot_ablation():
 
 def scores_json(path, systems):
     """A scores.json shaped like evaluate.py's: per system, dataset dicts plus benchmark averages."""
-    document = {"mode": "benchmark", "systems": {
-        name: {**{d: {"task": "re", "metric": "micro F1", "score": s, "n": 10, "unparseable": 0} for d, s in scores.items()},
-               "BLURB": 99.0, "BLURB_present": list(scores), "BLURB_missing": []}
-        for name, scores in systems.items()}}
+    document = {
+        "mode": "benchmark",
+        "systems": {
+            name: {
+                **{
+                    d: {"task": "re", "metric": "micro F1", "score": s, "n": 10, "unparseable": 0}
+                    for d, s in scores.items()
+                },
+                "BLURB": 99.0,
+                "BLURB_present": list(scores),
+                "BLURB_missing": [],
+            }
+            for name, scores in systems.items()
+        },
+    }
     path.write_text(json.dumps(document))
     return path
 
 
 TASK_SCORES = {  # chemprot, ddi, gad; hoc is not an RE dataset and must not enter the mean
-    "tasks_re": {"chemprot": 10.0, "ddi": 20.0, "gad": 60.0, "hoc": 0.0},          # mean 30.0
-    "tasks_re_nli_ner": {"chemprot": 12.5, "ddi": 25.0, "gad": 50.0},             # mean 29.1666.. -> 29.2
-    "tasks_re_nli_ner_ee_sts": {"chemprot": 40.0, "ddi": 41.0, "gad": 42.0},       # mean 41.0
-    "tasks_dc": {"chemprot": 0.0, "ddi": 0.0, "gad": 3.0},                         # mean 1.0
-    "tasks_dc_nli_ner": {"chemprot": 1.5, "ddi": 2.5, "gad": 3.5},                 # mean 2.5
-    "tasks_dc_nli_ner_ee_sts": {"chemprot": 100.0, "ddi": 0.0, "gad": 50.0},       # mean 50.0
+    "tasks_re": {"chemprot": 10.0, "ddi": 20.0, "gad": 60.0, "hoc": 0.0},  # mean 30.0
+    "tasks_re_nli_ner": {"chemprot": 12.5, "ddi": 25.0, "gad": 50.0},  # mean 29.1666.. -> 29.2
+    "tasks_re_nli_ner_ee_sts": {"chemprot": 40.0, "ddi": 41.0, "gad": 42.0},  # mean 41.0
+    "tasks_dc": {"chemprot": 0.0, "ddi": 0.0, "gad": 3.0},  # mean 1.0
+    "tasks_dc_nli_ner": {"chemprot": 1.5, "ddi": 2.5, "gad": 3.5},  # mean 2.5
+    "tasks_dc_nli_ner_ee_sts": {"chemprot": 100.0, "ddi": 0.0, "gad": 50.0},  # mean 50.0
 }
 
 
@@ -190,26 +224,34 @@ def test_the_table_gives_each_systems_scores_and_their_hand_computed_mean(tmp_pa
     scores = scores_json(tmp_path / "scores.json", TASK_SCORES)
     plot_ablation.main([str(scores), "--experiment", "task_diversity", "--out", str(tmp_path / "fig")])
     table = (tmp_path / "fig" / "table.md").read_text()
-    assert table == "\n".join([
-        "# Task diversity (Figure 2)",
-        "",
-        "| system | mix | task types | chemprot | ddi | gad | mean RE micro F1 |",
-        "|---|---|---|---|---|---|---|",
-        "| tasks_re | w/ RE | 1 | 10.0 | 20.0 | 60.0 | 30.0 |",
-        "| tasks_re_nli_ner | w/ RE | 3 | 12.5 | 25.0 | 50.0 | 29.2 |",
-        "| tasks_re_nli_ner_ee_sts | w/ RE | 5 | 40.0 | 41.0 | 42.0 | 41.0 |",
-        "| tasks_dc | w/o RE | 1 | 0.0 | 0.0 | 3.0 | 1.0 |",
-        "| tasks_dc_nli_ner | w/o RE | 3 | 1.5 | 2.5 | 3.5 | 2.5 |",
-        "| tasks_dc_nli_ner_ee_sts | w/o RE | 5 | 100.0 | 0.0 | 50.0 | 50.0 |",
-    ]) + "\n"
+    assert (
+        table
+        == "\n".join(
+            [
+                "# Task diversity (Figure 2)",
+                "",
+                "| system | mix | task types | chemprot | ddi | gad | mean RE micro F1 |",
+                "|---|---|---|---|---|---|---|",
+                "| tasks_re | w/ RE | 1 | 10.0 | 20.0 | 60.0 | 30.0 |",
+                "| tasks_re_nli_ner | w/ RE | 3 | 12.5 | 25.0 | 50.0 | 29.2 |",
+                "| tasks_re_nli_ner_ee_sts | w/ RE | 5 | 40.0 | 41.0 | 42.0 | 41.0 |",
+                "| tasks_dc | w/o RE | 1 | 0.0 | 0.0 | 3.0 | 1.0 |",
+                "| tasks_dc_nli_ner | w/o RE | 3 | 1.5 | 2.5 | 3.5 | 2.5 |",
+                "| tasks_dc_nli_ner_ee_sts | w/o RE | 5 | 100.0 | 0.0 | 50.0 | 50.0 |",
+            ]
+        )
+        + "\n"
+    )
     assert capsys.readouterr().out == table
     assert (tmp_path / "fig" / "figure.png").read_bytes().startswith(PNG_SIGNATURE)
 
 
 def test_the_domain_figure_groups_the_six_systems_by_size(tmp_path):
     plot_ablation = load_plot_ablation()
-    systems = {f"domain_{domain}_{size}": {d: 10.0 * i + j for j, d in enumerate(NER_DATASETS)}  # mean 10 i + 2
-               for i, (domain, size) in enumerate((d, s) for s in ("25k", "50k") for d in ("biomed", "clinical", "both"))}
+    systems = {
+        f"domain_{domain}_{size}": {d: 10.0 * i + j for j, d in enumerate(NER_DATASETS)}  # mean 10 i + 2
+        for i, (domain, size) in enumerate((d, s) for s in ("25k", "50k") for d in ("biomed", "clinical", "both"))
+    }
     scores = scores_json(tmp_path / "scores.json", systems)
     plot_ablation.main([str(scores), "--experiment", "domain", "--out", str(tmp_path / "fig")])
     rows = (tmp_path / "fig" / "table.md").read_text().splitlines()[4:]
@@ -247,5 +289,6 @@ def test_without_matplotlib_the_table_is_still_written(tmp_path, monkeypatch, ca
     assert sorted(p.name for p in (tmp_path / "fig").iterdir()) == [MARKER, "table.md"]
     captured = capsys.readouterr()
     assert "| tasks_re | w/ RE | 1 | 10.0 | 20.0 | 60.0 | 30.0 |" in captured.out
-    assert captured.err.strip() == ("plot_ablation.py: matplotlib is not installed (pip install 'mnlu[plot]'); "
-                                    "wrote the table only")
+    assert captured.err.strip() == (
+        "plot_ablation.py: matplotlib is not installed (pip install 'mnlu[plot]'); wrote the table only"
+    )

@@ -8,8 +8,17 @@ from pathlib import Path
 import pytest
 
 from mnlu.cli import InputError
-from mnlu.fileio import (MARKER, OutputError, atomic_directory, atomic_write, check_output_folder, claim_output_folder,
-                         read_json, remove_stale_temporaries, written_by)
+from mnlu.fileio import (
+    MARKER,
+    OutputError,
+    atomic_directory,
+    atomic_write,
+    check_output_folder,
+    claim_output_folder,
+    read_json,
+    remove_stale_temporaries,
+    written_by,
+)
 
 
 def test_atomic_write_replaces_only_on_success(tmp_path):
@@ -66,10 +75,13 @@ def test_a_folder_is_replaced_only_by_the_tool_that_wrote_it(tmp_path):
     assert (out / "a").read_text() == "1"
 
 
-@pytest.mark.parametrize("make", [
-    lambda p: (p.mkdir(), (p / "notes.txt").write_text("mine")),  # a user's folder
-    lambda p: p.write_text("mine"),  # a file
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda p: (p.mkdir(), (p / "notes.txt").write_text("mine")),  # a user's folder
+        lambda p: p.write_text("mine"),  # a file
+    ],
+)
 def test_a_users_folder_or_file_is_never_replaced(tmp_path, make):
     out = tmp_path / "out"
     make(out)
@@ -173,13 +185,18 @@ def test_a_previous_output_left_aside_by_a_killed_replace_is_put_back(tmp_path):
     assert (tmp_path / "report" / "scores.json").exists() and not old.exists()
 
 
-@pytest.mark.parametrize("text, message", [
-    (b"\xff\xfe{}", "not UTF-8 text"),
-    (b'{"a": 1,\n "b": }', ":2: not valid JSON"),
-    (b"[" * 100_000 + b"]" * 100_000, "a JSON value too large or too deeply nested"),
-    (b'{"n": ' + b"9" * 5000 + b"}", "a JSON value too large or too deeply nested"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (b"\xff\xfe{}", "not UTF-8 text"),
+        (b'{"a": 1,\n "b": }', ":2: not valid JSON"),
+        (b"[" * 100_000 + b"]" * 100_000, "a JSON value too large or too deeply nested"),
+        (b'{"n": ' + b"9" * 5000 + b"}", "a JSON value too large or too deeply nested"),
+    ],
+)
 def test_read_json_names_the_file_for_anything_json_cannot_read(tmp_path, text, message):
     (tmp_path / "run.json").write_bytes(text)
-    with pytest.raises(InputError, match=f"^{tmp_path / 'run.json'}{message if message.startswith(':') else ': ' + message}"):
+    with pytest.raises(
+        InputError, match=f"^{tmp_path / 'run.json'}{message if message.startswith(':') else ': ' + message}"
+    ):
         read_json(tmp_path / "run.json")

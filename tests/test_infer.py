@@ -16,14 +16,20 @@ from pathlib import Path
 
 import pytest
 import torch
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers
 from tokenizers.processors import TemplateProcessing
-from transformers import LlamaConfig, LlamaForCausalLM, MistralConfig, MistralForCausalLM, PreTrainedTokenizerFast
 
+from helpers import byte_tokenizer, tiny_model
 from mnlu.chat import prompt_token_ids, render_prompt
-from mnlu.generate import (completion_text, greedy_generate, sampling_settings,
-                           stop_token_ids, strip_template_markers, template_markers, vllm_engine)
 from mnlu.cli import InputError
+from mnlu.generate import (
+    completion_text,
+    greedy_generate,
+    sampling_settings,
+    stop_token_ids,
+    strip_template_markers,
+    template_markers,
+    vllm_engine,
+)
 from mnlu.records import RecordError, write_records
 from mnlu.resume import append_line, finished_ids, open_for_append
 from mnlu.shots import FORMAT_EXPLANATION, few_shot_messages, pick_demonstrations
@@ -31,40 +37,10 @@ from mnlu.tasks import dc_record, make_record, ner_record
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = json.loads((ROOT / "tests" / "fixtures" / "unified_format.json").read_text())
-CHATML = ("{% for m in messages %}{{ '<|im_start|>' + m['role'] + '\n' + m['content'] + '<|im_end|>\n' }}"
-          "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}")
-
-
-def byte_tokenizer(chat_template=None, extra_special=()):
-    alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
-    vocab = {"<unk>": 0, "<s>": 1, "</s>": 2}
-    vocab.update({t: len(vocab) + i for i, t in enumerate(extra_special)})
-    vocab.update({c: len(vocab) + i for i, c in enumerate(alphabet)})
-    backend = Tokenizer(models.BPE(vocab=vocab, merges=[], unk_token="<unk>"))
-    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
-    backend.decoder = decoders.ByteLevel()
-    tok = PreTrainedTokenizerFast(tokenizer_object=backend, bos_token="<s>", eos_token="</s>", unk_token="<unk>",
-                                  additional_special_tokens=list(extra_special))
-    tok.chat_template = chat_template
-    return tok
-
-
-def tiny_model(arch, vocab_size):
-    """A random 2-layer model whose answers stop at EOS at different lengths (EOS row scaled up).
-
-    A large init range makes the logits peaked, so greedy choices are not near-ties.
-    """
-    config_class, model_class = {"llama": (LlamaConfig, LlamaForCausalLM),
-                                 "mistral": (MistralConfig, MistralForCausalLM)}[arch]
-    torch.manual_seed(0)
-    config = config_class(vocab_size=vocab_size, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                          num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048,
-                          bos_token_id=1, eos_token_id=2, pad_token_id=0, tie_word_embeddings=False,
-                          initializer_range=0.3)
-    model = model_class(config).eval()
-    with torch.no_grad():
-        model.lm_head.weight[2] *= 2
-    return model
+CHATML = (
+    "{% for m in messages %}{{ '<|im_start|>' + m['role'] + '\n' + m['content'] + '<|im_end|>\n' }}"
+    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+)
 
 
 def fixture_records():
@@ -174,8 +150,9 @@ def test_the_vllm_path_takes_its_sampling_parameters_from_the_shared_settings(mo
     monkeypatch.setitem(sys.modules, "vllm.inputs", inputs)
 
     settings = sampling_settings(byte_tokenizer(), max_tokens=33, seed=9)
-    generate = vllm_engine("m", settings, dtype="float32", tensor_parallel_size=2, max_num_seqs=8,
-                           gpu_memory_utilization=0.5)
+    generate = vllm_engine(
+        "m", settings, dtype="float32", tensor_parallel_size=2, max_num_seqs=8, gpu_memory_utilization=0.5
+    )
     assert generate([[5, 6], [7]]) == [[7, 8, 2], [7, 8, 2]]
     assert seen["params"] == settings
     assert seen["prompts"] == [{"prompt_token_ids": [5, 6]}, {"prompt_token_ids": [7]}]
@@ -195,20 +172,28 @@ def test_prompt_ids_do_not_repeat_a_bos_the_template_wrote():
 
 
 def ner(id, text, spans, split="train", shuffle=True):
-    return ner_record(id=id, dataset="d", split=split, text=text, labels=["Disease", "Drug"],
-                      spans=[{"label": label, "text": s} for label, s in spans], shuffle=shuffle)
+    return ner_record(
+        id=id,
+        dataset="d",
+        split=split,
+        text=text,
+        labels=["Disease", "Drug"],
+        spans=[{"label": label, "text": s} for label, s in spans],
+        shuffle=shuffle,
+    )
 
 
 def test_demonstrations_are_seeded_distinct_and_never_the_instance_itself():
     query = ner("q", "fever today", [("Disease", "fever")], split="test")
     same_id = ner("q", "cough", [("Disease", "cough")])
     same_question = ner("other-id", "fever today", [("Disease", "fever")])
-    pool = [same_id, same_question] + [ner(f"t{i}", f"text {i} rash", [("Disease", "rash")] * (i % 3))
-                                      for i in range(40)]
+    pool = [same_id, same_question] + [
+        ner(f"t{i}", f"text {i} rash", [("Disease", "rash")] * (i % 3)) for i in range(40)
+    ]
     picks = {seed: [d["id"] for d in pick_demonstrations(query, pool, 2, seed)] for seed in range(20)}
     assert picks[3] == [d["id"] for d in pick_demonstrations(query, list(pool), 2, 3)]  # deterministic
     assert len({tuple(p) for p in picks.values()}) > 1  # the seed matters
-    for seed, ids in picks.items():
+    for ids in picks.values():
         assert "q" not in ids and "other-id" not in ids
         answers = [next(r for r in pool if r["id"] == i)["messages"][1]["content"] for i in ids]
         assert len(set(answers)) == 2
@@ -224,8 +209,10 @@ def test_too_few_distinct_answers_is_an_error():
 def test_few_shot_prompt_holds_the_format_explanation_and_the_demonstrations_answers():
     tok = byte_tokenizer()
     query = ner("q", "fever today", [("Disease", "fever")], split="test", shuffle=False)
-    demos = [ner("a", "aspirin for pain", [("Drug", "aspirin")], shuffle=False),
-             ner("b", "no findings", [], shuffle=False)]
+    demos = [
+        ner("a", "aspirin for pain", [("Drug", "aspirin")], shuffle=False),
+        ner("b", "no findings", [], shuffle=False),
+    ]
     prompt = render_prompt(tok, few_shot_messages(query, demos))
     explained = f"{FORMAT_EXPLANATION}\nDisease: {{span}}\nDrug: {{span}}\nMedical text: "
     assert prompt.count(explained) == 3
@@ -294,26 +281,23 @@ def load_infer():
 def test_offsets_for_repeated_overlapping_and_invented_spans():
     infer = load_infer()
     text = "Fever and chest pain; fever again, then pain."
-    record = ner_record(id="text-1", dataset="own_text", split="test", text=text, labels=["Symptom"], spans=[],
-                        shuffle=False)
+    record = ner_record(
+        id="text-1", dataset="own_text", split="test", text=text, labels=["Symptom"], spans=[], shuffle=False
+    )
     answer = infer.structured_answer(record, "Symptom: Fever...fever...chest pain...pain...cough")
     found = [(s["text"], s["start"], s["end"], s["in_text"]) for s in answer["spans"]]
-    assert found == [("Fever", 0, 5, True), ("fever", 22, 27, True), ("chest pain", 10, 20, True),
-                     ("pain", 16, 20, True), ("cough", None, None, False)]
+    assert found == [
+        ("Fever", 0, 5, True),
+        ("fever", 22, 27, True),
+        ("chest pain", 10, 20, True),
+        ("pain", 16, 20, True),
+        ("cough", None, None, False),
+    ]
     assert answer["unparseable"] is False
 
 
 # ---------------------------------------------------------------------------------------------
 # the script, end to end
-
-
-@pytest.fixture(scope="module")
-def tiny_checkpoint(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("tiny-llama")
-    tok = byte_tokenizer()
-    tiny_model("llama", len(tok)).save_pretrained(folder)
-    tok.save_pretrained(folder)
-    return folder
 
 
 def run_infer(monkeypatch, *args):
@@ -335,8 +319,13 @@ def test_a_killed_run_resumes_to_the_same_file_as_an_uninterrupted_run(tmp_path,
 
     killed = tmp_path / "killed" / "demo.jsonl"
     command = [sys.executable, str(ROOT / "infer.py"), *map(str, common), "--out", tmp_path / "killed"]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               env={**os.environ, "OMP_NUM_THREADS": "1"})
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
     deadline = time.monotonic() + 120
     while not (killed.exists() and killed.read_text().count("\n") >= 2) and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -358,10 +347,12 @@ def test_a_folder_of_other_settings_is_refused(tmp_path, tiny_checkpoint, monkey
     run_infer(monkeypatch, "--model", tiny_checkpoint, "--data", data, "--out", tmp_path / "p", "--max-tokens", 2)
     run = json.loads((tmp_path / "p" / "run.json").read_text())
     assert run["sampling"]["max_tokens"] == 2 and run["backend"] == "hf" and run["shots"] == 0
-    with pytest.raises(InputError, match=r"run.json: this folder holds predictions made with "
-                                         r"sampling={'max_tokens': 2}, this run has sampling={'max_tokens': 3}"):
-        run_infer(monkeypatch, "--model", tiny_checkpoint, "--data", data, "--out", tmp_path / "p",
-                  "--max-tokens", 3)
+    with pytest.raises(
+        InputError,
+        match=r"run.json: this folder holds predictions made with "
+        r"sampling={'max_tokens': 2}, this run has sampling={'max_tokens': 3}",
+    ):
+        run_infer(monkeypatch, "--model", tiny_checkpoint, "--data", data, "--out", tmp_path / "p", "--max-tokens", 3)
 
 
 @pytest.mark.slow
@@ -373,8 +364,18 @@ def test_run_json_counts_the_instances_each_prediction_file_is_meant_to_hold(tmp
     out = tmp_path / "p"
 
     def run(data, *limit):
-        run_infer(monkeypatch, "--model", tiny_checkpoint, "--data", tmp_path / data / "test.jsonl", "--out", out,
-                  "--max-tokens", 2, *limit)
+        run_infer(
+            monkeypatch,
+            "--model",
+            tiny_checkpoint,
+            "--data",
+            tmp_path / data / "test.jsonl",
+            "--out",
+            out,
+            "--max-tokens",
+            2,
+            *limit,
+        )
         return json.loads((out / "run.json").read_text())
 
     def predicted(dataset):
@@ -397,20 +398,47 @@ def test_paper_shots_show_demonstrations_for_span_tasks_only(tmp_path, tiny_chec
     spans = [ner(f"q{i}", f"fever {i}", [("Disease", "fever")], split="test") for i in range(2)]
     choices = [r for r in fixture_records() if r["task"] == "dc"]
     write_records(tmp_path / "spans" / "test.jsonl", spans)
-    write_records(tmp_path / "spans" / "train.jsonl", [ner(f"t{i}", f"rash {i}", [("Disease", "rash")] * (i % 2))
-                                                       for i in range(4)])
+    write_records(
+        tmp_path / "spans" / "train.jsonl",
+        [ner(f"t{i}", f"rash {i}", [("Disease", "rash")] * (i % 2)) for i in range(4)],
+    )
     write_records(tmp_path / "choices" / "test.jsonl", choices)  # no train split: none is needed
-    run_infer(monkeypatch, "--model", tiny_checkpoint, "--data", tmp_path / "spans" / "test.jsonl",
-              tmp_path / "choices" / "test.jsonl", "--out", tmp_path / "p", "--shots", "paper", "--max-tokens", 2)
-    made = {r["id"]: r for name in ("d", choices[0]["dataset"]) for r in read_jsonl_lines(tmp_path / "p" / f"{name}.jsonl")}
+    run_infer(
+        monkeypatch,
+        "--model",
+        tiny_checkpoint,
+        "--data",
+        tmp_path / "spans" / "test.jsonl",
+        tmp_path / "choices" / "test.jsonl",
+        "--out",
+        tmp_path / "p",
+        "--shots",
+        "paper",
+        "--max-tokens",
+        2,
+    )
+    made = {
+        r["id"]: r for name in ("d", choices[0]["dataset"]) for r in read_jsonl_lines(tmp_path / "p" / f"{name}.jsonl")
+    }
     assert sorted(made) == sorted(r["id"] for r in spans + choices)
     assert all(len(made[r["id"]]["demonstrations"]) == 2 for r in spans)
     assert all("demonstrations" not in made[r["id"]] for r in choices)
     assert json.loads((tmp_path / "p" / "run.json").read_text())["shots"] == "paper"
-    with pytest.raises(InputError, match=r"choices/train\.jsonl: no such file; --shots draws the demonstrations for "
-                                         + choices[0]["dataset"]):
-        run_infer(monkeypatch, "--model", tiny_checkpoint, "--data", tmp_path / "choices" / "test.jsonl",
-                  "--out", tmp_path / "q", "--shots", "2")
+    with pytest.raises(
+        InputError,
+        match=r"choices/train\.jsonl: no such file; --shots draws the demonstrations for " + choices[0]["dataset"],
+    ):
+        run_infer(
+            monkeypatch,
+            "--model",
+            tiny_checkpoint,
+            "--data",
+            tmp_path / "choices" / "test.jsonl",
+            "--out",
+            tmp_path / "q",
+            "--shots",
+            "2",
+        )
 
 
 def read_jsonl_lines(path):
@@ -421,13 +449,39 @@ def read_jsonl_lines(path):
 def test_own_text_prints_one_json_answer_per_document(tmp_path, tiny_checkpoint, monkeypatch, capsys):
     texts = tmp_path / "texts.txt"
     texts.write_text("Cisplatin nephrotoxicity.\n\nFever and cough, and a much longer second document.\n")
-    run_infer(monkeypatch, "--model", tiny_checkpoint, "--task", "ner", "--labels", "Disease, Chemical",
-              "--input", texts, "--max-tokens", 8)
+    run_infer(
+        monkeypatch,
+        "--model",
+        tiny_checkpoint,
+        "--task",
+        "ner",
+        "--labels",
+        "Disease, Chemical",
+        "--input",
+        texts,
+        "--max-tokens",
+        8,
+    )
     answers = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [a["text"] for a in answers] == ["Cisplatin nephrotoxicity.",  # input order, not length order
-                                            "Fever and cough, and a much longer second document."]
+    assert [a["text"] for a in answers] == [
+        "Cisplatin nephrotoxicity.",  # input order, not length order
+        "Fever and cough, and a much longer second document.",
+    ]
     assert all(set(a) == {"text", "prediction", "unparseable", "spans"} for a in answers)
-    run_infer(monkeypatch, "--model", tiny_checkpoint, "--task", "qa", "--question", "Is it renal?",
-              "--options", "yes,no", "--text", "Cisplatin nephrotoxicity.", "--max-tokens", 4)
+    run_infer(
+        monkeypatch,
+        "--model",
+        tiny_checkpoint,
+        "--task",
+        "qa",
+        "--question",
+        "Is it renal?",
+        "--options",
+        "yes,no",
+        "--text",
+        "Cisplatin nephrotoxicity.",
+        "--max-tokens",
+        4,
+    )
     answer = json.loads(capsys.readouterr().out)
     assert set(answer) == {"text", "prediction", "unparseable", "letters", "answers"}

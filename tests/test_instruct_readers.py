@@ -8,11 +8,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from data_builders.instruct.bioc import read_bioc
-from data_builders.instruct.build import build
 from data_builders.instruct.instances import line_window, note_pieces
 from data_builders.instruct.pubtator import read_pubtator
 from data_builders.instruct.tables import csv_rows
 from data_builders.readers import ReleaseError, read_conll, read_jsonl
+from helpers import build_edited
 
 RAW = Path(__file__).parent / "fixtures" / "instruct" / "raw"
 SECRET = "Zebediah Quist"  # stands for clinical text: it must never reach an error message
@@ -48,9 +48,13 @@ def test_pubtator_annotation_before_title_and_short_line(tmp_path):
 def test_bioc_truncated_xml_and_misplaced_annotation(tmp_path):
     path = write(tmp_path, "t.xml", "<collection>\n<document>\n<id>1</id>\n<passage>\n")
     assert "not well-formed" in raises_at(f"{path}:5:", lambda: read_bioc(path))
-    path = write(tmp_path, "m.xml", "<collection>\n<document><id>1</id>\n<passage><offset>0</offset>"
-                 f"<text>{SECRET} had a fever.</text>\n<annotation id='A'>\n<infon key='type'>Disease</infon>"
-                 f"<location offset='3' length='5'/><text>fever</text></annotation></passage></document></collection>\n")
+    path = write(
+        tmp_path,
+        "m.xml",
+        "<collection>\n<document><id>1</id>\n<passage><offset>0</offset>"
+        f"<text>{SECRET} had a fever.</text>\n<annotation id='A'>\n<infon key='type'>Disease</infon>"
+        f"<location offset='3' length='5'/><text>fever</text></annotation></passage></document></collection>\n",
+    )
     assert "annotation 'A'" in raises_at(f"{path}:4:", lambda: read_bioc(path))
 
 
@@ -69,30 +73,32 @@ def test_json_lines_and_csv(tmp_path):
     raises_at(f"{path}:3:", lambda: csv_rows(path, ("dataset", "encounter_id")))
 
 
-def build_edited(tmp_path, release, file, old, new, sources=None, also=()):
-    """Build a copy of fixture releases where `old` is replaced by `new` in `release`/`file`."""
-    raw = tmp_path / "raw"
-    for name in (release, *also):
-        shutil.copytree(RAW / name, raw / name)
-    path = raw / release / file
-    assert old in path.read_text()
-    path.write_text(path.read_text().replace(old, new))
-    return path, build(raw, tmp_path / "out", sources)
-
-
 def test_a_malformed_source_gets_no_file_while_the_others_build(tmp_path):
-    entities, manifest = build_edited(tmp_path, "DrugProt", "fx/training/drugprot_training_entities.tsv",
-                                      "\t25\t32\t", "\t26\t33\t", also=["MTSamples"])  # Aspirin one character right
+    entities, manifest = build_edited(
+        tmp_path,
+        "DrugProt",
+        "fx/training/drugprot_training_entities.tsv",
+        "\t25\t32\t",
+        "\t26\t33\t",
+        also=["MTSamples"],
+    )  # Aspirin one character right
     assert manifest["drugprot"]["error"] == f"{entities}:3: entity 'T3' does not match the abstract text"
     assert not (tmp_path / "out" / "drugprot.jsonl").exists()
     assert (tmp_path / "out" / "mtsamples.jsonl").exists() and manifest["mtsamples"]["counts"] == {"dc": 1}
 
 
 def test_undeclared_labels_are_errors_not_silently_dropped(tmp_path):
-    path, manifest = build_edited(tmp_path, "TrialStop", "fx/data/stopped_predictions_fixture.tsv",
-                                  "Business_Administrative", "Budget", ["trialstop"])
+    path, manifest = build_edited(
+        tmp_path,
+        "TrialStop",
+        "fx/data/stopped_predictions_fixture.tsv",
+        "Business_Administrative",
+        "Budget",
+        ["trialstop"],
+    )
     assert manifest["trialstop"]["error"].startswith(f"{path}:3:")
     assert not (tmp_path / "out" / "trialstop.jsonl").exists()
+
 
 def test_brat_entity_off_its_offsets_and_dangling_reference(tmp_path):
     from data_builders.instruct.brat import read_brat
@@ -100,7 +106,9 @@ def test_brat_entity_off_its_offsets_and_dangling_reference(tmp_path):
     write(tmp_path, "n.txt", f"{SECRET} started aspirin.\n")
     ann = write(tmp_path, "n.ann", "T1\tDrug 0 7\taspirin\n")
     assert "entity 'T1' does not match" in raises_at(f"{ann}:1:", lambda: read_brat(ann))
-    ann = write(tmp_path, "n.ann", f"T1\tDrug {len(SECRET) + 9} {len(SECRET) + 16}\taspirin\nR1\tADE-Drug Arg1:T9 Arg2:T1\n")
+    ann = write(
+        tmp_path, "n.ann", f"T1\tDrug {len(SECRET) + 9} {len(SECRET) + 16}\taspirin\nR1\tADE-Drug Arg1:T9 Arg2:T1\n"
+    )
     raises_at(f"{ann}:2:", lambda: read_brat(ann))
     ann = write(tmp_path, "n.ann", "T1\tDrug zero 7\taspirin\n")
     raises_at(f"{ann}:1:", lambda: read_brat(ann))
@@ -139,14 +147,19 @@ def test_concept_file_offsets_must_name_the_mention(tmp_path):
 def test_standoff_xml_tag_off_its_offsets(tmp_path):
     from data_builders.instruct.i2b2 import standoff_xml
 
-    path = write(tmp_path, "s.xml", f'<deIdi2b2>\n<TEXT><![CDATA[{SECRET} is 64]]></TEXT>\n<TAGS>\n'
-                                    f'<AGE id="P0" start="0" end="2" text="64" TYPE="AGE"/>\n</TAGS>\n</deIdi2b2>\n')
+    path = write(
+        tmp_path,
+        "s.xml",
+        f"<deIdi2b2>\n<TEXT><![CDATA[{SECRET} is 64]]></TEXT>\n<TAGS>\n"
+        f'<AGE id="P0" start="0" end="2" text="64" TYPE="AGE"/>\n</TAGS>\n</deIdi2b2>\n',
+    )
     assert "<AGE id='P0'> does not match" in raises_at(f"{path}:4:", lambda: standoff_xml(path))
 
 
 def test_quoted_multiline_tsv_errors_name_the_line_the_row_starts_on(tmp_path):
-    path, manifest = build_edited(tmp_path, "CZI-DRSM", "fx/final_data.tsv", "1.3. THERAPEUTICS IN THE CLINIC",
-                                  "9.9. UNKNOWN", ["czi_drsm"])
+    path, manifest = build_edited(
+        tmp_path, "CZI-DRSM", "fx/final_data.tsv", "1.3. THERAPEUTICS IN THE CLINIC", "9.9. UNKNOWN", ["czi_drsm"]
+    )
     assert manifest["czi_drsm"]["error"].startswith(f"{path}:7: expected declared CATEGORIES")
 
 
@@ -158,7 +171,7 @@ def test_note_pieces_never_cut_a_span_and_map_back_to_the_text(parts, data, max_
     spans = [{"start": a, "end": b} for a, b in zip(cuts[::2], cuts[1::2]) if text[a:b].strip()]
     pieces = list(note_pieces(text, spans, max_chars))
     for offset, piece in pieces:
-        assert text[offset:offset + len(piece)] == piece and piece.strip()
+        assert text[offset : offset + len(piece)] == piece and piece.strip()
     for span in spans:  # each span lies inside exactly one piece
         assert sum(o <= span["start"] and span["end"] <= o + len(p) for o, p in pieces) == 1
     assert all(o + len(p) < o2 for (o, p), (o2, _) in zip(pieces, pieces[1:]))  # in order, disjoint
@@ -183,17 +196,31 @@ def test_cli_build_exits_2_and_names_the_failed_source(tmp_path, capsys):
     assert main(["build", "--raw-dir", str(raw), "--out", str(tmp_path / "bad")]) == 2
     out, err = capsys.readouterr()
     assert "FAILED" in out
-    assert err.endswith(f"data_builders.instruct build: error: {path}:3: mention at 22-30 does not match the document text\n")
+    assert err.endswith(
+        f"data_builders.instruct build: error: {path}:3: mention at 22-30 does not match the document text\n"
+    )
 
 
 def test_inline_xml_with_an_undeclared_phi_type(tmp_path):
-    path, manifest = build_edited(tmp_path, "i2b2-2006-deid", "fx/deid_surrogate_train_all_version2.xml",
-                                  'TYPE="PATIENT"', 'TYPE="PERSON"', ["i2b2_2006_deid"])
+    path, manifest = build_edited(
+        tmp_path,
+        "i2b2-2006-deid",
+        "fx/deid_surrogate_train_all_version2.xml",
+        'TYPE="PATIENT"',
+        'TYPE="PERSON"',
+        ["i2b2_2006_deid"],
+    )
     assert manifest["i2b2_2006_deid"]["error"] == f"{path}:7: undeclared <PHI> TYPE 'PERSON'"
     assert "Lovelace" not in manifest["i2b2_2006_deid"]["error"]
 
 
 def test_json_statement_missing_its_label(tmp_path):
-    path, manifest = build_edited(tmp_path, "NLI4CT-SemEval2024", "fx/training_data/train.json",
-                                  '"Label": "Contradiction"', '"Labels": "Contradiction"', ["nli4ct"])
+    path, manifest = build_edited(
+        tmp_path,
+        "NLI4CT-SemEval2024",
+        "fx/training_data/train.json",
+        '"Label": "Contradiction"',
+        '"Labels": "Contradiction"',
+        ["nli4ct"],
+    )
     assert manifest["nli4ct"]["error"].startswith(f"{path}: statement 'u2': needs Type, Section_id")

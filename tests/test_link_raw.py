@@ -23,13 +23,21 @@ from link_raw import link_raw  # noqa: E402
 def staged(tmp_path):
     """A staging like ../shared/data: raw/<Corpus>/<origin>/... and eval_release_dirs.json beside raw/."""
     raw = tmp_path / "data" / "raw"
-    shutil.copytree(FIXTURES / "release" / "ncbi_disease", raw / "NCBI-disease" / "someone_BLURB" / "data" / "NCBI-disease")
+    shutil.copytree(
+        FIXTURES / "release" / "ncbi_disease", raw / "NCBI-disease" / "someone_BLURB" / "data" / "NCBI-disease"
+    )
     shutil.copytree(FIXTURES / "release" / "ddi", raw / "DDI-2013" / "someone_BLURB" / "data" / "DDI")
     shutil.copytree(FIXTURES / "instruct" / "raw" / "LINNAEUS", raw / "LINNAEUS")
     (raw / "_licenses").mkdir()
-    (tmp_path / "data" / "eval_release_dirs.json").write_text(json.dumps({
-        "_doc": "dataset id -> folder", "ncbi_disease": "raw/NCBI-disease/someone_BLURB/data/NCBI-disease",
-        "ddi": "raw/DDI-2013/someone_BLURB/data/DDI"}))
+    (tmp_path / "data" / "eval_release_dirs.json").write_text(
+        json.dumps(
+            {
+                "_doc": "dataset id -> folder",
+                "ncbi_disease": "raw/NCBI-disease/someone_BLURB/data/NCBI-disease",
+                "ddi": "raw/DDI-2013/someone_BLURB/data/DDI",
+            }
+        )
+    )
     return raw
 
 
@@ -42,8 +50,13 @@ def test_links_evaluation_ids_and_corpus_folders_and_both_builders_read_them(sta
     assert (out / "ncbi_disease").resolve() == (staged / "NCBI-disease/someone_BLURB/data/NCBI-disease").resolve()
     assert (out / "ddi").resolve() == (staged / "DDI-2013").resolve()  # the whole copy: the XML lies below it too
 
-    assert builders(["build", "--raw-dir", str(out), "--out", str(tmp_path / "eval"), "--only", "ncbi_disease", "ddi"]) == 0
-    assert (tmp_path / "eval" / "ncbi_disease" / "dev.jsonl").exists() and (tmp_path / "eval" / "ddi" / "dev.jsonl").exists()
+    assert (
+        builders(["build", "--raw-dir", str(out), "--out", str(tmp_path / "eval"), "--only", "ncbi_disease", "ddi"])
+        == 0
+    )
+    assert (tmp_path / "eval" / "ncbi_disease" / "dev.jsonl").exists() and (
+        tmp_path / "eval" / "ddi" / "dev.jsonl"
+    ).exists()
     builders(["build-instruct", "--raw-dir", str(out), "--out", str(tmp_path / "instruct")])
     manifest = json.loads((tmp_path / "instruct" / "manifest.json").read_text())
     assert manifest["linnaeus"]["counts"] == {"ner": 2}  # the fixture's two sentences

@@ -27,9 +27,7 @@ _spec.loader.exec_module(merge)
 
 def save_checkpoint(directory, tensors, config=None, **files):
     directory.mkdir(parents=True)
-    save_file(
-        {k: v.contiguous() for k, v in tensors.items()}, directory / SINGLE_FILE, metadata={"format": "pt"}
-    )
+    save_file({k: v.contiguous() for k, v in tensors.items()}, directory / SINGLE_FILE, metadata={"format": "pt"})
     (directory / "config.json").write_text(json.dumps(config or {"model_type": "llama"}))
     for name, text in files.items():
         (directory / name).write_text(text)
@@ -42,9 +40,7 @@ def load(directory):
 
 
 def run(base, finetuned, out, *options):
-    merge.main(
-        ["--base", str(base), "--finetuned", *map(str, finetuned), "--out", str(out), *map(str, options)]
-    )
+    merge.main(["--base", str(base), "--finetuned", *map(str, finetuned), "--out", str(out), *map(str, options)])
     return load(out)
 
 
@@ -155,8 +151,9 @@ def test_kept_entries_are_delta_over_keep_probability_exactly_in_fp32(drop_rate)
 
 def test_mean_over_many_seeds_converges_to_base_plus_weight_times_delta():
     g = torch.Generator().manual_seed(0)
-    base, delta = torch.randn(2000, generator=g, dtype=torch.float64), torch.randn(
-        2000, generator=g, dtype=torch.float64
+    base, delta = (
+        torch.randn(2000, generator=g, dtype=torch.float64),
+        torch.randn(2000, generator=g, dtype=torch.float64),
     )
     p, w, seeds = 0.2, 0.5, 2000
     total = torch.zeros_like(base)
@@ -218,11 +215,7 @@ def test_same_seed_gives_identical_files_whatever_shard_size_and_threads(tmp_pat
     shapes = {f"layers.{i}.{part}": (16, 24) for i in range(6) for part in ("q", "k", "v")}
     b = save_checkpoint(tmp_path / "base", random_tensors(0, shapes=shapes))
     f = save_checkpoint(tmp_path / "ft", random_tensors(1, shapes=shapes))
-    runs = {
-        (shard, threads): tmp_path / f"out_{shard}_{threads}"
-        for shard in ("5GB", "4KB")
-        for threads in (1, 4)
-    }
+    runs = {(shard, threads): tmp_path / f"out_{shard}_{threads}" for shard in ("5GB", "4KB") for threads in (1, 4)}
     for (shard, threads), out in runs.items():
         run(b, [f], out, "--seed", 7, "--shard-size", shard, "--threads", threads)
     for shard in ("5GB", "4KB"):
@@ -285,18 +278,14 @@ def test_merged_model_loads_with_from_pretrained_and_matches_the_dense_reference
     else:
         assert torch.equal(state["lm_head.weight"], reference["lm_head.weight"])
     dense = LlamaForCausalLM(config)
-    dense.load_state_dict(
-        {**reference, **({"lm_head.weight": reference["model.embed_tokens.weight"]} if tied else {})}
-    )
+    dense.load_state_dict({**reference, **({"lm_head.weight": reference["model.embed_tokens.weight"]} if tied else {})})
     tokens = torch.arange(10).reshape(1, 10)
     with torch.no_grad():
         assert torch.equal(merged(tokens).logits, dense.eval()(tokens).logits)
 
 
 def test_merge_records_its_parameters_and_copies_side_files_from_the_chosen_model(tmp_path):
-    b = save_checkpoint(
-        tmp_path / "base", random_tensors(0), {"from": "base"}, **{"tokenizer_config.json": "base"}
-    )
+    b = save_checkpoint(tmp_path / "base", random_tensors(0), {"from": "base"}, **{"tokenizer_config.json": "base"})
     f = save_checkpoint(
         tmp_path / "ft",
         random_tensors(1),
@@ -365,9 +354,7 @@ def test_vocab_truncate_keeps_the_base_rows_and_needs_the_base_tokenizer(tmp_pat
     merged = run(b, [f], tmp_path / "out", "--vocab", "truncate", "--tokenizer-from", "base", "--seed", 2)
     assert merged["embed.weight"].shape == (32, 8)
     assert_same_bits(merged, reference_merge(base, [finetuned], [0.5], 0.2, 2))
-    assert json.loads((tmp_path / "out" / "merge_config.json").read_text())["truncated_rows"] == [
-        "embed.weight"
-    ]
+    assert json.loads((tmp_path / "out" / "merge_config.json").read_text())["truncated_rows"] == ["embed.weight"]
 
 
 def test_dry_run_lists_tensors_and_size_and_writes_nothing(tmp_path, capsys):
@@ -389,9 +376,7 @@ def test_dry_run_lists_tensors_and_size_and_writes_nothing(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "embed.weight" in printed and "[32, 8]" in printed
     size = sum(t.numel() * 4 for t in random_tensors(0).values())
-    assert (
-        f"4 tensors, {merge.human(size)} in 3 shard(s)" in printed
-    )  # [embed 1024 B] [layers 256 + 768 B] [norm 32 B]
+    assert f"4 tensors, {merge.human(size)} in 3 shard(s)" in printed  # [embed 1024 B] [layers 256 + 768 B] [norm 32 B]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["base", "ft"]
 
 

@@ -84,10 +84,14 @@ def test_entity_f1_is_a_multiset_match_by_label_with_whitespace_and_case_variant
 def test_relaxed_entity_f1_counts_overlaps_once_and_names_boundary_errors():
     # text: "severe chest pain and fever" ; gold: "chest pain" (7, 17), "fever" (22, 27)
     gold = [[("Disease", "chest pain", 7, 17), ("Disease", "fever", 22, 27)]]
-    pred = [[("Disease", "pain", 13, 17),            # overlaps chest pain: boundary error
-             ("Disease", "severe chest", 0, 12),     # overlaps chest pain too, but it is taken
-             ("Chemical", "fever", 22, 27),          # right place, wrong type
-             ("Disease", "cough", None, None)]]      # not in the text
+    pred = [
+        [
+            ("Disease", "pain", 13, 17),  # overlaps chest pain: boundary error
+            ("Disease", "severe chest", 0, 12),  # overlaps chest pain too, but it is taken
+            ("Chemical", "fever", 22, 27),  # right place, wrong type
+            ("Disease", "cough", None, None),
+        ]
+    ]  # not in the text
     strict = metrics.entity_f1([[g[:2] for g in gold[0]]], [[p[:2] for p in pred[0]]])
     relaxed = metrics.relaxed_entity_f1(gold, pred)
     assert (strict["tp"], strict["fp"], strict["fn"]) == (0, 4, 2)
@@ -100,6 +104,7 @@ def test_relaxed_entity_f1_counts_overlaps_once_and_names_boundary_errors():
 def test_relaxed_is_never_below_strict(instances):
     def located(spans):  # character offsets in the text "w0 w1 w2 ..." are not needed: token offsets do
         return [(label, " ".join(f"w{i}" for i in range(s, e)), s, e) for s, e, label in spans]
+
     gold = [located(g) for _, g, _ in instances]
     pred = [located(p) for _, _, p in instances]
     strict = metrics.entity_f1([[x[:2] for x in g] for g in gold], [[x[:2] for x in p] for p in pred])
@@ -115,8 +120,7 @@ def test_relaxed_is_never_below_strict(instances):
 def test_token_f1_by_hand():
     labels = ["Participants", "Interventions", "Outcomes"]
     gold = [{"Participants": {0, 1, 2}, "Interventions": {4}}, {"Outcomes": {3, 4}}]
-    pred = [{"Participants": {2}, "Interventions": {4, 5}, "Outcomes": {("not in text", 0)}},
-            {"Outcomes": {4}}]
+    pred = [{"Participants": {2}, "Interventions": {4, 5}, "Outcomes": {("not in text", 0)}}, {"Outcomes": {4}}]
     result = metrics.token_f1(gold, pred, labels)
     # P: tp1 fn2 -> P 100 R 33.3 F 50 ; I: tp1 fp1 -> 50/100 -> 66.7 ; O: tp1 fp1 fn1 -> 50
     assert result["per_label"]["Participants"]["f1"] == pytest.approx(50.0)
@@ -128,8 +132,9 @@ def test_token_f1_by_hand():
 
 
 def test_token_f1_macro_counts_an_element_never_found_as_zero():
-    result = metrics.token_f1([{"Participants": {0}, "Outcomes": {1}}], [{"Participants": {0}}],
-                              ["Participants", "Interventions", "Outcomes"])
+    result = metrics.token_f1(
+        [{"Participants": {0}, "Outcomes": {1}}], [{"Participants": {0}}], ["Participants", "Interventions", "Outcomes"]
+    )
     assert result["macro_f1"] == pytest.approx(100 / 3)
 
 
@@ -239,8 +244,9 @@ def test_released_span_lines_align_by_position_and_match_case_insensitively():
 
 
 def test_released_pico_tokens_are_case_sensitive():
-    counts = metrics.released_span_counts(["Participants: Adult patients"], ["Participants: adult patients"],
-                                          tokens=True)
+    counts = metrics.released_span_counts(
+        ["Participants: Adult patients"], ["Participants: adult patients"], tokens=True
+    )
     assert counts["Participants"] == [2, 2, 1]
 
 

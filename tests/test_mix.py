@@ -8,11 +8,18 @@ from pathlib import Path
 import pytest
 
 from data_builders.__main__ import main  # `python -m data_builders mix`, the documented command
-from data_builders.mix import (RecipeError, allocate, eval_texts, fingerprints, load_recipe, mix, overlaps_eval,
-                              sentence_records)
-from mnlu.records import check_record
+from data_builders.mix import (
+    RecipeError,
+    allocate,
+    eval_texts,
+    fingerprints,
+    load_recipe,
+    mix,
+    overlaps_eval,
+    sentence_records,
+)
 from mnlu.benchmarks import EVAL_DATASETS
-from mnlu.records import read_records, write_records
+from mnlu.records import check_record, read_records, write_records
 from mnlu.tasks import make_record, source_text
 
 RECIPES = Path(__file__).parents[1] / "data_builders" / "recipes"
@@ -20,12 +27,18 @@ RELEASE = Path(__file__).parent / "fixtures" / "release"
 
 # source -> (domain, {task: instances}); sizes chosen so some pools run short of an equal share
 SOURCES = {
-    "re_big": ("biomedical", {"re": 40}), "re_small": ("biomedical", {"re": 3}),
+    "re_big": ("biomedical", {"re": 40}),
+    "re_small": ("biomedical", {"re": 3}),
     "i2b2_2011_coref": ("clinical", {"re": 50, "ner": 10}),
-    "snli": ("general", {"nli": 100}), "bionli": ("biomedical", {"nli": 30}),
-    "ner_bio": ("biomedical", {"ner": 30}), "ner_bio_small": ("biomedical", {"ner": 4}),
-    "ner_clin": ("clinical", {"ner": 20}), "events": ("clinical", {"ete": 12, "eae": 9, "eac": 9}),
-    "sts_src": ("general", {"sts": 25}), "dc_src": ("clinical", {"dc": 40}), "summ_src": ("biomedical", {"summ": 5}),
+    "snli": ("general", {"nli": 100}),
+    "bionli": ("biomedical", {"nli": 30}),
+    "ner_bio": ("biomedical", {"ner": 30}),
+    "ner_bio_small": ("biomedical", {"ner": 4}),
+    "ner_clin": ("clinical", {"ner": 20}),
+    "events": ("clinical", {"ete": 12, "eae": 9, "eac": 9}),
+    "sts_src": ("general", {"sts": 25}),
+    "dc_src": ("clinical", {"dc": 40}),
+    "summ_src": ("biomedical", {"summ": 5}),
 }
 
 
@@ -33,18 +46,59 @@ def make(source, task, k):
     key = dict(id=f"{source}-{task}-{k}", dataset=source, split="train")
     text = f"Instance {k} of {source} {task} mentions aspirin and fever."
     if task in ("ner", "ete"):
-        return make_record(task, **key, text=text, labels=["Drug"], spans=[{"label": "Drug", "text": "aspirin", "start": text.index("aspirin"), "end": text.index("aspirin") + 7}])
+        return make_record(
+            task,
+            **key,
+            text=text,
+            labels=["Drug"],
+            spans=[
+                {"label": "Drug", "text": "aspirin", "start": text.index("aspirin"), "end": text.index("aspirin") + 7}
+            ],
+        )
     if task == "eae":
-        return make_record(task, **key, text=text, trigger="Drug", trigger_span="aspirin", attribute="Reason", spans=[{"text": "fever"}])
+        return make_record(
+            task,
+            **key,
+            text=text,
+            trigger="Drug",
+            trigger_span="aspirin",
+            attribute="Reason",
+            spans=[{"text": "fever"}],
+        )
     if task in ("eac", "dc", "re"):
-        fields = {"eac": dict(trigger="Drug", trigger_span="aspirin", attribute="Status", options=["start", "stop"], answer="stop"),
-                  "dc": dict(what="the topic", options=["drugs", "other"], answers=["drugs"]),
-                  "re": dict(type_1="Drug", span_1="aspirin", type_2="Disease", span_2="fever", options=["treats", "none"], answer="treats")}
+        fields = {
+            "eac": dict(
+                trigger="Drug", trigger_span="aspirin", attribute="Status", options=["start", "stop"], answer="stop"
+            ),
+            "dc": dict(what="the topic", options=["drugs", "other"], answers=["drugs"]),
+            "re": dict(
+                type_1="Drug",
+                span_1="aspirin",
+                type_2="Disease",
+                span_2="fever",
+                options=["treats", "none"],
+                answer="treats",
+            ),
+        }
         return make_record(task, **key, text=text, **fields[task])
     if task == "nli":
-        return make_record(task, **key, premise=f"Premise {k} of {source}.", hypothesis="A claim.", options=["entailment", "contradiction"], answer="entailment")
+        return make_record(
+            task,
+            **key,
+            premise=f"Premise {k} of {source}.",
+            hypothesis="A claim.",
+            options=["entailment", "contradiction"],
+            answer="entailment",
+        )
     if task == "sts":
-        return make_record(task, **key, sentence_1=f"Sentence {k}.", sentence_2="Other.", criteria=[(0, "different"), (1, "same")], score=1)
+        return make_record(
+            task,
+            **key,
+            sentence_1=f"Sentence {k}.",
+            sentence_2="Other.",
+            criteria=[(0, "different"), (1, "same")],
+            score=1,
+        )
     return make_record(task, **key, text=text, summary="A summary.")
 
 
@@ -77,14 +131,17 @@ def test_allocate_is_exact_and_gives_short_pools_everything():
         allocate(8, [3, 4])
 
 
-@pytest.mark.parametrize("recipe, total, per_task", [
-    ("tasks_re", 30, {"re": 30}),
-    ("tasks_re_nli_ner", 30, {"re": 10, "nli": 10, "ner": 10}),
-    ("tasks_re_nli_ner_ee_sts", 50, {"re": 10, "nli": 10, "ner": 10, "ete": 4, "eae": 3, "eac": 3, "sts": 10}),
-    ("tasks_dc", 31, {"dc": 31}),
-    ("tasks_dc_nli_ner", 31, {"dc": 10, "nli": 10, "ner": 11}),
-    ("tasks_dc_nli_ner_ee_sts", 50, {"dc": 10, "nli": 10, "ner": 10, "ete": 4, "eae": 3, "eac": 3, "sts": 10}),
-])
+@pytest.mark.parametrize(
+    "recipe, total, per_task",
+    [
+        ("tasks_re", 30, {"re": 30}),
+        ("tasks_re_nli_ner", 30, {"re": 10, "nli": 10, "ner": 10}),
+        ("tasks_re_nli_ner_ee_sts", 50, {"re": 10, "nli": 10, "ner": 10, "ete": 4, "eae": 3, "eac": 3, "sts": 10}),
+        ("tasks_dc", 31, {"dc": 31}),
+        ("tasks_dc_nli_ner", 31, {"dc": 10, "nli": 10, "ner": 11}),
+        ("tasks_dc_nli_ner_ee_sts", 50, {"dc": 10, "nli": 10, "ner": 10, "ete": 4, "eae": 3, "eac": 3, "sts": 10}),
+    ],
+)
 def test_task_diversity_recipes_hit_exact_per_task_totals(built, tmp_path, recipe, total, per_task):
     counts, records = run(built, recipe, tmp_path, total=total)
     assert counts["per_task"] == per_task == dict(Counter(r["task"] for r in records))
@@ -93,17 +150,27 @@ def test_task_diversity_recipes_hit_exact_per_task_totals(built, tmp_path, recip
         assert counts["per_source"] == {"re_big": 13, "re_small": 3, "i2b2_2011_coref": 14}
 
 
-@pytest.mark.parametrize("recipe, per_domain", [
-    ("domain_biomed_25k", {"biomedical": 34}), ("domain_clinical_50k", {"clinical": 40}),
-    ("domain_both_25k", {"biomedical": 20, "clinical": 20}), ("domain_both_50k", {"biomedical": 20, "clinical": 20}),
-])
+@pytest.mark.parametrize(
+    "recipe, per_domain",
+    [
+        ("domain_biomed_25k", {"biomedical": 34}),
+        ("domain_clinical_50k", {"clinical": 40}),
+        ("domain_both_25k", {"biomedical": 20, "clinical": 20}),
+        ("domain_both_50k", {"biomedical": 20, "clinical": 20}),
+    ],
+)
 def test_domain_recipes_take_ner_and_triggers_from_their_domain(built, tmp_path, recipe, per_domain):
     counts, records = run(built, recipe, tmp_path, total=sum(per_domain.values()))
     assert dict(Counter(SOURCES[r["dataset"]][0] for r in records)) == per_domain
     assert set(counts["per_task"]) <= {"ner", "ete"}
     if recipe == "domain_both_25k":  # 20 clinical: equal over i2b2 ner (10), ner_clin (20), events ete (12)
-        assert counts["per_source_task"] == {"events/ete": 7, "i2b2_2011_coref/ner": 6, "ner_bio/ner": 16,
-                                             "ner_bio_small/ner": 4, "ner_clin/ner": 7}
+        assert counts["per_source_task"] == {
+            "events/ete": 7,
+            "i2b2_2011_coref/ner": 6,
+            "ner_bio/ner": 16,
+            "ner_bio_small/ner": 4,
+            "ner_clin/ner": 7,
+        }
 
 
 def test_full_recipe_keeps_everything_but_the_seeded_caps(built, tmp_path):
@@ -115,7 +182,9 @@ def test_full_recipe_keeps_everything_but_the_seeded_caps(built, tmp_path):
     assert counts["total"] == len(records) == expected
     assert len({r["id"] for r in records}) == len(records)
     counts_file = json.loads((tmp_path / "mix" / "full.jsonl.counts.json").read_text())
-    assert counts_file == counts and counts["per_source"] == dict(sorted(Counter(r["dataset"] for r in records).items()))
+    assert counts_file == counts and counts["per_source"] == dict(
+        sorted(Counter(r["dataset"] for r in records).items())
+    )
 
 
 def test_mix_is_deterministic_for_a_seed_and_changes_with_it(built, tmp_path):
@@ -157,8 +226,12 @@ def eval_dir(tmp_path_factory):
 def dev_texts(eval_dir, dataset):
     """The texts of the built dev records of an evaluation dataset (the premises for MedNLI)."""
     records = read_records(eval_dir / dataset / "dev.jsonl")
-    return [r["messages"][0]["content"].split("Premise: ")[1].split(". Hypothesis: ")[0] if r["task"] == "nli"
-            else source_text(r) for r in records]
+    return [
+        r["messages"][0]["content"].split("Premise: ")[1].split(". Hypothesis: ")[0]
+        if r["task"] == "nli"
+        else source_text(r)
+        for r in records
+    ]
 
 
 def detokenized(text):
@@ -171,8 +244,16 @@ def ner(key, text):
 
 
 def nli(key, premise):
-    return make_record("nli", id=key, dataset="snli", split="train", premise=premise, hypothesis="A claim.",
-                       options=["entailment", "contradiction"], answer="contradiction")
+    return make_record(
+        "nli",
+        id=key,
+        dataset="snli",
+        split="train",
+        premise=premise,
+        hypothesis="A claim.",
+        options=["entailment", "contradiction"],
+        answer="contradiction",
+    )
 
 
 def test_instances_holding_evaluation_fixture_texts_are_dropped_from_a_mix(eval_dir, tmp_path):
@@ -185,8 +266,16 @@ def test_instances_holding_evaluation_fixture_texts_are_dropped_from_a_mix(eval_
         ner("ner_bio-leak-ncbi", f"Background. {detokenized(ncbi)} We followed 12 families."),
         ner("ner_clin-leak-bc5cdr", f"Day 3: {bc5cdr.lower()} Dose reduced."),
         nli("snli-leak-mednli", f"{premise}."),
-        make_record("dc", id="dc_src-leak-hoc", dataset="dc_src", split="train", text=dev_texts(eval_dir, "hoc")[0],
-                    what="the topic", options=["drugs", "other"], answers=["other"]),
+        make_record(
+            "dc",
+            id="dc_src-leak-hoc",
+            dataset="dc_src",
+            split="train",
+            text=dev_texts(eval_dir, "hoc")[0],
+            what="the topic",
+            options=["drugs", "other"],
+            answers=["other"],
+        ),
     ]
     kept = [
         ner("ner_bio-near-ncbi", detokenized(ncbi).replace("breast", "colon")),  # one word differs
@@ -197,7 +286,10 @@ def test_instances_holding_evaluation_fixture_texts_are_dropped_from_a_mix(eval_
 
     built = build_dir(tmp_path / "built", extra=leaked + kept)
     out = tmp_path / "mix.jsonl"
-    assert main(["mix", "--built", str(built), "--recipe", "full", "--out", str(out), "--exclude-eval", str(eval_dir)]) == 0
+    assert (
+        main(["mix", "--built", str(built), "--recipe", "full", "--out", str(out), "--exclude-eval", str(eval_dir)])
+        == 0
+    )
     counts = json.loads((tmp_path / "mix.jsonl.counts.json").read_text())
     assert counts["dropped_for_eval_overlap"] == {"dc_src": 1, "ner_bio": 1, "ner_clin": 1, "snli": 1}
     ids = {r["id"] for r in read_records(out)}
@@ -231,30 +323,41 @@ def test_records_of_every_built_evaluation_dataset_are_refused(eval_dir, tmp_pat
 
 
 def test_cli_mix_prints_counts_and_names_a_shipped_recipe(built, tmp_path, capsys):
-    assert main(["mix", "--built", str(built), "--recipe", "tasks_re", "--out", str(tmp_path / "m.jsonl"), "--total", "9"]) == 0
+    assert (
+        main(["mix", "--built", str(built), "--recipe", "tasks_re", "--out", str(tmp_path / "m.jsonl"), "--total", "9"])
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "per task:" in printed and "total 9" in printed
     with pytest.raises(SystemExit) as e:
-        main(["mix", "--built", str(built), "--recipe", "tasks_re", "--out", str(tmp_path / "n.jsonl"), "--total", "999"])
+        main(
+            ["mix", "--built", str(built), "--recipe", "tasks_re", "--out", str(tmp_path / "n.jsonl"), "--total", "999"]
+        )
     assert e.value.code == 2
     err = capsys.readouterr().err
     assert err.startswith("data_builders mix: error: ") and "group 're' cannot be met" in err
 
 
-@pytest.mark.parametrize("text, problem", [
-    ("total = ", "not valid TOML"),
-    ("[groups.a]\ntasks = ['qa ']", "groups.a.tasks"),
-    ("[groups.a]\ntasks = ['re']\n[caps]\nsnl = 0.03", "caps.snl names no declared source"),
-    ("[groups.a]\ntasks = ['re']\n[caps]\n'snli/re' = 0.03", "caps.snli/re names no declared source"),
-    ("[groups.a]\ntasks = ['re']\n[caps]\nsnli = 3", "caps.snli must be a fraction"),
-    ("total = 1\n[groups.a]\ntasks = ['re']\n[groups.b]\ntasks = ['nli']", "total must be"),
-    ("description = 'no groups'", "needs at least one"),
-    ("sentences = 1\n[groups.a]\ntasks = ['ner']", "sentences must be true or false"),
-    ("max_chars = 0\n[groups.a]\ntasks = ['ner']", "max_chars must be a positive integer"),
-    ("max_no_span = 1\n[groups.a]\ntasks = ['ner']", "max_no_span must be a fraction"),
-    ("[groups.a]\ntasks = ['ner']\ndomain = 'clincal'", "groups.a.domain must be one of"),
-    ("[groups.a]\ntasks = ['ner']\n[groups.b]\ntasks = ['ete', 'ner']\ndomain = 'clinical'", "groups.b selects tasks"),
-])
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ("total = ", "not valid TOML"),
+        ("[groups.a]\ntasks = ['qa ']", "groups.a.tasks"),
+        ("[groups.a]\ntasks = ['re']\n[caps]\nsnl = 0.03", "caps.snl names no declared source"),
+        ("[groups.a]\ntasks = ['re']\n[caps]\n'snli/re' = 0.03", "caps.snli/re names no declared source"),
+        ("[groups.a]\ntasks = ['re']\n[caps]\nsnli = 3", "caps.snli must be a fraction"),
+        ("total = 1\n[groups.a]\ntasks = ['re']\n[groups.b]\ntasks = ['nli']", "total must be"),
+        ("description = 'no groups'", "needs at least one"),
+        ("sentences = 1\n[groups.a]\ntasks = ['ner']", "sentences must be true or false"),
+        ("max_chars = 0\n[groups.a]\ntasks = ['ner']", "max_chars must be a positive integer"),
+        ("max_no_span = 1\n[groups.a]\ntasks = ['ner']", "max_no_span must be a fraction"),
+        ("[groups.a]\ntasks = ['ner']\ndomain = 'clincal'", "groups.a.domain must be one of"),
+        (
+            "[groups.a]\ntasks = ['ner']\n[groups.b]\ntasks = ['ete', 'ner']\ndomain = 'clinical'",
+            "groups.b selects tasks",
+        ),
+    ],
+)
 def test_malformed_recipes_are_named_errors(built, tmp_path, text, problem):
     recipe = tmp_path / "bad.toml"
     recipe.write_text(text)
@@ -265,9 +368,11 @@ def test_malformed_recipes_are_named_errors(built, tmp_path, text, problem):
 
 def test_shipped_recipes_load():
     names = sorted(p.stem for p in RECIPES.glob("*.toml"))
-    assert names == sorted(["demo", "full"] + [f"tasks_{t}" for t in ("re", "re_nli_ner", "re_nli_ner_ee_sts", "dc", "dc_nli_ner",
-                                                                  "dc_nli_ner_ee_sts")]
-                           + [f"domain_{d}_{n}k" for d in ("biomed", "clinical", "both") for n in (25, 50)])
+    assert names == sorted(
+        ["demo", "full"]
+        + [f"tasks_{t}" for t in ("re", "re_nli_ner", "re_nli_ner_ee_sts", "dc", "dc_nli_ner", "dc_nli_ner_ee_sts")]
+        + [f"domain_{d}_{n}k" for d in ("biomed", "clinical", "both") for n in (25, 50)]
+    )
     for name in names:
         recipe = load_recipe(RECIPES / f"{name}.toml")
         assert recipe.get("total") in (None, 480, 25000, 50000) and recipe["description"]
@@ -276,9 +381,17 @@ def test_shipped_recipes_load():
 
 def spans_record(text, spans, id="ner_bio-doc"):
     """A record over `text` whose spans are given as (label, first occurrence of the span text)."""
-    return make_record("ner", id=id, dataset=id.split("-")[0], split="train", text=text, labels=["Chemical", "Disease"],
-                       spans=[{"label": label, "text": t, "start": text.index(t), "end": text.index(t) + len(t)}
-                              for label, t in spans])
+    return make_record(
+        "ner",
+        id=id,
+        dataset=id.split("-")[0],
+        split="train",
+        text=text,
+        labels=["Chemical", "Disease"],
+        spans=[
+            {"label": label, "text": t, "start": text.index(t), "end": text.index(t) + len(t)} for label, t in spans
+        ],
+    )
 
 
 def test_sentence_records_move_each_span_to_its_sentence_with_shifted_offsets():
@@ -286,14 +399,24 @@ def test_sentence_records_move_each_span_to_its_sentence_with_shifted_offsets():
     doc = spans_record(text, [("Chemical", "Cisplatin"), ("Disease", "nephrotoxicity"), ("Chemical", "cisplatin")])
     parts = sentence_records(doc)
     # hand-cut: '. ' ends a sentence (so does "mg. "), white space is trimmed, a tab ends one too
-    assert [source_text(r) for r in parts] == ["Cisplatin nephrotoxicity.", "Rats got 5 mg.", "of cisplatin daily.",
-                                               "No fever was seen.", "Title two"]
+    assert [source_text(r) for r in parts] == [
+        "Cisplatin nephrotoxicity.",
+        "Rats got 5 mg.",
+        "of cisplatin daily.",
+        "No fever was seen.",
+        "Title two",
+    ]
     assert [[(s["label"], s["text"], s["start"]) for s in r["gold"]["spans"]] for r in parts] == [
-        [("Chemical", "Cisplatin", 0), ("Disease", "nephrotoxicity", 10)], [], [("Chemical", "cisplatin", 3)], [], []]
+        [("Chemical", "Cisplatin", 0), ("Disease", "nephrotoxicity", 10)],
+        [],
+        [("Chemical", "cisplatin", 3)],
+        [],
+        [],
+    ]
     for r in parts:
         check_record(r)
         assert sorted(r["gold"]["labels"]) == ["Chemical", "Disease"] and r["id"].startswith("ner_bio-doc-s")
-        assert all(source_text(r)[s["start"]:s["end"]] == s["text"] for s in r["gold"]["spans"])
+        assert all(source_text(r)[s["start"] : s["end"]] == s["text"] for s in r["gold"]["spans"])
     assert parts[3]["messages"][1]["content"].count("None") == 2  # a sentence without spans answers None
 
 
@@ -312,10 +435,19 @@ def test_sentence_records_leave_other_tasks_whole():
 
 
 def test_a_recipe_cuts_sentences_and_drops_long_records(tmp_path):
-    long_doc = spans_record("Aspirin helps. " * 30 + "Fever stays.", [("Chemical", "Aspirin"), ("Disease", "Fever")],
-                            id="ner_bio-long")
-    long_nli = make_record("nli", id="snli-long", dataset="snli", split="train", premise="A long premise. " * 30,
-                           hypothesis="A claim.", options=["entailment", "contradiction"], answer="entailment")
+    long_doc = spans_record(
+        "Aspirin helps. " * 30 + "Fever stays.", [("Chemical", "Aspirin"), ("Disease", "Fever")], id="ner_bio-long"
+    )
+    long_nli = make_record(
+        "nli",
+        id="snli-long",
+        dataset="snli",
+        split="train",
+        premise="A long premise. " * 30,
+        hypothesis="A claim.",
+        options=["entailment", "contradiction"],
+        answer="entailment",
+    )
     built = build_dir(tmp_path / "built", extra=[long_doc, long_nli])
     recipe = tmp_path / "short.toml"
     recipe.write_text("sentences = true\nmax_chars = 400\n[groups.a]\ntasks = ['ner', 'nli']")

@@ -15,16 +15,24 @@ from mnlu.tasks import dc_record, make_record, ner_record, normalize_space
 FIXTURES = json.loads((Path(__file__).parent / "fixtures" / "unified_format.json").read_text())
 
 # labels: words with unicode, never ':' or a newline (the format reserves them)
-label_text = st.text(alphabet="abcXYZ éü中-", min_size=1, max_size=12).map(normalize_space).filter(
-    lambda s: s and not s.startswith(("-", "*")))
+label_text = (
+    st.text(alphabet="abcXYZ éü中-", min_size=1, max_size=12)
+    .map(normalize_space)
+    .filter(lambda s: s and not s.startswith(("-", "*")))
+)
 # spans: may hold '...', ':' and unicode inside
-span_text = st.text(alphabet="ab.: éü中", min_size=1, max_size=10).map(normalize_space).filter(
-    lambda s: s and s.rstrip(".").casefold() != "none")
+span_text = (
+    st.text(alphabet="ab.: éü中", min_size=1, max_size=10)
+    .map(normalize_space)
+    .filter(lambda s: s and s.rstrip(".").casefold() != "none")
+)
 
 
 def gold_by_label(record):
-    return {label: [normalize_space(s["text"]) for s in record["gold"]["spans"] if s["label"] == label]
-            for label in record["gold"]["labels"]}
+    return {
+        label: [normalize_space(s["text"]) for s in record["gold"]["spans"] if s["label"] == label]
+        for label in record["gold"]["labels"]
+    }
 
 
 def build_ner(draw, labels, span_strategy):
@@ -35,8 +43,15 @@ def build_ner(draw, labels, span_strategy):
             text += " | " if text else ""
             spans.append({"label": label, "text": span, "start": len(text), "end": len(text) + len(span)})
             text += span
-    return ner_record(id=draw(st.text(min_size=1, max_size=8)), dataset="d", split="dev", text=text,
-                      labels=labels, spans=spans, shuffle=draw(st.booleans()))
+    return ner_record(
+        id=draw(st.text(min_size=1, max_size=8)),
+        dataset="d",
+        split="dev",
+        text=text,
+        labels=labels,
+        spans=spans,
+        shuffle=draw(st.booleans()),
+    )
 
 
 @settings(max_examples=300, deadline=None)
@@ -72,7 +87,7 @@ def test_spans_holding_ellipses_are_recovered_from_the_text_when_unambiguous(dat
     labels = data.draw(st.lists(label_text, min_size=1, max_size=3, unique_by=str.casefold))
     record = build_ner(data.draw, labels, span_text)
     text = normalize_space(record["messages"][0]["content"].split("\nMedical text: ", 1)[1])
-    for label, spans in gold_by_label(record).items():
+    for spans in gold_by_label(record).values():
         line = "...".join(spans)
         assume(line.count("...") <= 10)
         assume(not spans or readings(line, text) == {tuple(spans)})
@@ -89,13 +104,30 @@ def test_a_span_with_a_trailing_period_before_the_separator():
 @settings(max_examples=300, deadline=None)
 @given(st.data())
 def test_choice_answers_round_trip(data):
-    options = data.draw(st.lists(st.text(alphabet="ab cé中()", min_size=1, max_size=8).map(normalize_space)
-                                 .filter(bool), min_size=2, max_size=12, unique_by=str.casefold))
+    options = data.draw(
+        st.lists(
+            st.text(alphabet="ab cé中()", min_size=1, max_size=8).map(normalize_space).filter(bool),
+            min_size=2,
+            max_size=12,
+            unique_by=str.casefold,
+        )
+    )
     multi = data.draw(st.booleans())
-    answers = data.draw(st.lists(st.sampled_from(options), unique=True, min_size=0 if multi else 1,
-                                 max_size=len(options) if multi else 1))
-    record = dc_record(id=data.draw(st.text(max_size=5)), dataset="d", split="dev", text="t", what="w",
-                       options=options, answers=answers, multi_label=multi)
+    answers = data.draw(
+        st.lists(
+            st.sampled_from(options), unique=True, min_size=0 if multi else 1, max_size=len(options) if multi else 1
+        )
+    )
+    record = dc_record(
+        id=data.draw(st.text(max_size=5)),
+        dataset="d",
+        split="dev",
+        text="t",
+        what="w",
+        options=options,
+        answers=answers,
+        multi_label=multi,
+    )
     parsed = parse_answer(record, record["messages"][1]["content"])
     assert not parsed["unparseable"]
     assert parsed["letters"] == record["gold"]["letters"]
@@ -121,25 +153,35 @@ def test_every_fixture_round_trips(f):
 NLI = make_record("nli", **next(f["fields"] for f in FIXTURES if f["task"] == "nli"), shuffle=False)
 
 
-@pytest.mark.parametrize("output, letter", [
-    ("(C) contradiction", "C"),
-    ("(C)", "C"),                          # a bare letter in parentheses
-    ("  (c) contradiction.  ", "C"),       # case, spacing, trailing period
-    ("C", "C"),
-    ("C. contradiction", "C"),
-    ("Contradiction.", "C"),               # the option's text without its letter
-    ("The answer is (C) contradiction", "C"),
-    ("(B) neutral\nBecause (A) would need the patient to ...", "B"),
-])
+@pytest.mark.parametrize(
+    "output, letter",
+    [
+        ("(C) contradiction", "C"),
+        ("(C)", "C"),  # a bare letter in parentheses
+        ("  (c) contradiction.  ", "C"),  # case, spacing, trailing period
+        ("C", "C"),
+        ("C. contradiction", "C"),
+        ("Contradiction.", "C"),  # the option's text without its letter
+        ("The answer is (C) contradiction", "C"),
+        ("(B) neutral\nBecause (A) would need the patient to ...", "B"),
+    ],
+)
 def test_harmless_variation_in_choice_answers_is_tolerated(output, letter):
     parsed = parse_answer(NLI, output)
     assert parsed["letters"] == [letter] and not parsed["unparseable"]
 
 
-@pytest.mark.parametrize("output", [
-    "", "I am not sure.", "A patient with chest pain", "(D) something", "(A) entailment\n(B) neutral",
-    "either (A) or (B)",
-])
+@pytest.mark.parametrize(
+    "output",
+    [
+        "",
+        "I am not sure.",
+        "A patient with chest pain",
+        "(D) something",
+        "(A) entailment\n(B) neutral",
+        "either (A) or (B)",
+    ],
+)
 def test_answers_naming_no_option_or_two_options_are_unparseable(output):
     """Never a silent default to (A), as the released scorer did."""
     parsed = parse_answer(NLI, output)
@@ -183,8 +225,13 @@ RECORDS = [make_record(f["task"], **f["fields"]) for f in FIXTURES]
 
 
 @settings(max_examples=500, deadline=None)
-@given(st.sampled_from(RECORDS), st.text(max_size=300) | st.sampled_from(
-    ["...", "Disease:", ":::", "(A)(B)", "[SEP]" * 30, "." * 400, "None", "\n\n", "(Z)", "Drug - Dosage:..."]))
+@given(
+    st.sampled_from(RECORDS),
+    st.text(max_size=300)
+    | st.sampled_from(
+        ["...", "Disease:", ":::", "(A)(B)", "[SEP]" * 30, "." * 400, "None", "\n\n", "(Z)", "Drug - Dosage:..."]
+    ),
+)
 def test_parse_never_raises_on_arbitrary_text(record, output):
     parsed = parse_answer(record, output)
     assert isinstance(parsed["unparseable"], bool)

@@ -9,20 +9,30 @@ from mnlu.tasks import ner_record, nli_record
 
 
 def valid_record():
-    return nli_record(id="r1", dataset="mednli", split="dev", premise="p", hypothesis="h",
-                      options=["entailment", "neutral", "contradiction"], answer="neutral")
+    return nli_record(
+        id="r1",
+        dataset="mednli",
+        split="dev",
+        premise="p",
+        hypothesis="h",
+        options=["entailment", "neutral", "contradiction"],
+        answer="neutral",
+    )
 
 
-@pytest.mark.parametrize("breakage, message", [
-    (lambda r: r.pop("id"), "'id' must be a non-empty string"),
-    (lambda r: r.update(task="ocr"), "unknown task 'ocr'"),
-    (lambda r: r.update(messages=[]), "'messages' must be a non-empty list"),
-    (lambda r: r["messages"].pop(0), "no user turn"),
-    (lambda r: r["messages"][0].update(role="doctor"), r"messages\[0\]"),
-    (lambda r: r["gold"].update(letters=["A"]), "do not name the same options"),
-    (lambda r: r["gold"].update(letters=["Q"]), "do not name the same options"),
-    (lambda r: r.update(gold=[]), "'gold' must be an object"),
-])
+@pytest.mark.parametrize(
+    "breakage, message",
+    [
+        (lambda r: r.pop("id"), "'id' must be a non-empty string"),
+        (lambda r: r.update(task="ocr"), "unknown task 'ocr'"),
+        (lambda r: r.update(messages=[]), "'messages' must be a non-empty list"),
+        (lambda r: r["messages"].pop(0), "no user turn"),
+        (lambda r: r["messages"][0].update(role="doctor"), r"messages\[0\]"),
+        (lambda r: r["gold"].update(letters=["A"]), "do not name the same options"),
+        (lambda r: r["gold"].update(letters=["Q"]), "do not name the same options"),
+        (lambda r: r.update(gold=[]), "'gold' must be an object"),
+    ],
+)
 def test_broken_records_are_refused_with_the_reason(breakage, message):
     record = valid_record()
     breakage(record)
@@ -31,8 +41,14 @@ def test_broken_records_are_refused_with_the_reason(breakage, message):
 
 
 def test_span_gold_must_use_listed_labels():
-    record = ner_record(id="n", dataset="d", split="dev", text="fever", labels=["Disease"],
-                        spans=[{"label": "Disease", "text": "fever", "start": 0, "end": 5}])
+    record = ner_record(
+        id="n",
+        dataset="d",
+        split="dev",
+        text="fever",
+        labels=["Disease"],
+        spans=[{"label": "Disease", "text": "fever", "start": 0, "end": 5}],
+    )
     record["gold"]["spans"][0]["label"] = "Gene"
     with pytest.raises(RecordError, match=r"gold.spans\[0\].label 'Gene'"):
         check_record(record)

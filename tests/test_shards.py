@@ -15,8 +15,8 @@ from mnlu.shards import (
     INDEX_FILE,
     SINGLE_FILE,
     Checkpoint,
-    local_model,
     TensorSpec,
+    local_model,
     parse_size,
     plan_shards,
     shard_writer,
@@ -155,9 +155,7 @@ def test_reading_errors_name_the_folder_and_the_problem(tmp_path):
     with pytest.raises(ValueError, match="lists shard model-00001-of-00002.safetensors, which is missing"):
         weight_map(tmp_path)
     save_file({"b": torch.zeros(2)}, tmp_path / "model-00001-of-00002.safetensors")
-    with pytest.raises(
-        ValueError, match=r"index.json: maps 'a' to model-00001-of-00002.safetensors, which lacks it"
-    ):
+    with pytest.raises(ValueError, match=r"index.json: maps 'a' to model-00001-of-00002.safetensors, which lacks it"):
         Checkpoint(tmp_path)
     (tmp_path / INDEX_FILE).unlink()
     (tmp_path / SINGLE_FILE).write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json}      ")
@@ -203,6 +201,7 @@ def test_a_folder_is_itself_and_a_hub_id_becomes_its_safetensors_snapshot(tmp_pa
 
     save_file({"a": torch.zeros(2)}, tmp_path / SINGLE_FILE)
     asked = []
+
     def snapshot_download(repo_id, allow_patterns):
         asked.append((repo_id, allow_patterns))
         return str(tmp_path)
@@ -224,8 +223,7 @@ def test_a_folder_is_itself_and_a_hub_id_becomes_its_safetensors_snapshot(tmp_pa
     assert len(asked) == 2
 
 
-@pytest.mark.parametrize("name", ["./missing", "/no/such/model", "~/missing", "a/b/c", "runs/missing",
-                                  SINGLE_FILE])
+@pytest.mark.parametrize("name", ["./missing", "/no/such/model", "~/missing", "a/b/c", "runs/missing", SINGLE_FILE])
 def test_a_name_that_looks_local_must_exist(tmp_path, monkeypatch, name):
     import huggingface_hub
 
@@ -246,8 +244,10 @@ def test_hub_failures_and_folders_without_safetensors_are_one_clear_error(tmp_pa
         raise huggingface_hub.errors.LocalEntryNotFoundError("Cannot find it offline.\nsecond line")
 
     monkeypatch.setattr(huggingface_hub, "snapshot_download", offline)
-    expected = (r"^could not fetch owner/model from the Hugging Face hub \(Cannot find it offline.\);"
-                r" if it is a local folder, check the path$")
+    expected = (
+        r"^could not fetch owner/model from the Hugging Face hub \(Cannot find it offline.\);"
+        r" if it is a local folder, check the path$"
+    )
     with pytest.raises(InputError, match=expected):
         local_model("owner/model")
     (tmp_path / "pytorch_model.bin").write_bytes(b"pickle")

@@ -19,25 +19,44 @@ from safetensors.torch import load_file, save_file
 from transformers import AutoModelForCausalLM
 
 import train
+from helpers import make_model_dir, make_records, word_tokenizer, write_jsonl
 from mnlu.checkpoints import export_hf, latest_checkpoint, load_checkpoint
 from mnlu.data import IGNORE, collate, encode_records
 from mnlu.distributed import init_distributed, load_sharded_weights, shard_model, teardown
 from mnlu.memory import estimate_memory
-from test_data import make_model_dir, make_records, make_tokenizer, write_jsonl
 
 ROOT = Path(__file__).resolve().parents[1]
 TORCHRUN = [sys.executable, "-m", "torch.distributed.run"]
 # 6 steps of 4 sequences over records of 3 to 40 words: micro-batches of 4 pad heavily.
-COMMON = ["--global-batch-size", "4", "--max-steps", "6", "--save-every", "3", "--dtype", "fp32",
-          "--lr", "1e-2", "--eval-every", "3", "--eval-size", "6", "--export-dtype", "fp32"]
+COMMON = [
+    "--global-batch-size",
+    "4",
+    "--max-steps",
+    "6",
+    "--save-every",
+    "3",
+    "--dtype",
+    "fp32",
+    "--lr",
+    "1e-2",
+    "--eval-every",
+    "3",
+    "--eval-size",
+    "6",
+    "--export-dtype",
+    "fp32",
+]
 
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     root = tmp_path_factory.mktemp("train")
-    return {"root": root, "mistral": make_model_dir(root / "mistral"),
-            "llama": make_model_dir(root / "llama", family="llama"),
-            "data": write_jsonl(root / "data.jsonl", make_records(40))}
+    return {
+        "root": root,
+        "mistral": make_model_dir(root / "mistral"),
+        "llama": make_model_dir(root / "llama", family="llama"),
+        "data": write_jsonl(root / "data.jsonl", make_records(40)),
+    }
 
 
 def base_args(setup, out, model="mistral"):
@@ -51,8 +70,9 @@ def run_in_process(argv):
 def torchrun(args, nproc=2, extra=(), wait=True):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     cmd = TORCHRUN + ["--nproc_per_node", str(nproc), *extra, str(ROOT / "train.py"), *args]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+    )
     if not wait:
         return proc
     output, _ = proc.communicate(timeout=240)
@@ -104,12 +124,13 @@ def assert_same_trajectory(out_a, out_b, tol=1e-5):
     assert [m["step"] for m in a] == [m["step"] for m in b] == list(range(1, 7))
     for ma, mb in zip(a, b):
         for key in ("loss", "grad_norm", "eval_loss"):  # grad_norm catches a mis-scaled gradient,
-            if key in ma or key in mb:                 # which Adam alone would hide
+            if key in ma or key in mb:  # which Adam alone would hide
                 assert mb[key] == pytest.approx(ma[key], rel=tol, abs=tol), (ma["step"], key)
         assert (ma["tokens"], ma["loss_tokens"]) == (mb["tokens"], mb["loss_tokens"])
 
 
 # ---- the loss does not depend on the layout of the global batch --------------------------------
+
 
 @pytest.mark.slow
 def test_two_processes_match_one(reference, two_procs):
@@ -129,8 +150,16 @@ def test_accumulation_and_padding_do_not_change_the_loss(setup, reference):
 @pytest.mark.slow
 def test_two_nodes_match_one_process(setup, reference):
     out = setup["root"] / "nodes"
-    rdzv = ["--nnodes", "2", "--rdzv-backend", "c10d", "--rdzv-endpoint", f"127.0.0.1:{free_port()}",
-            "--rdzv-id", "mnlu-test"]
+    rdzv = [
+        "--nnodes",
+        "2",
+        "--rdzv-backend",
+        "c10d",
+        "--rdzv-endpoint",
+        f"127.0.0.1:{free_port()}",
+        "--rdzv-id",
+        "mnlu-test",
+    ]
     args = base_args(setup, out) + COMMON + ["--micro-batch-size", "2"]
     nodes = [torchrun(args, nproc=1, extra=rdzv, wait=False) for _ in range(2)]
     for node in nodes:
@@ -154,6 +183,7 @@ def test_tied_embeddings_train_the_same_on_two_processes(setup):
 
 
 # ---- resume -------------------------------------------------------------------------------------
+
 
 @pytest.mark.slow
 def test_sigkilled_run_resumes_bit_for_bit(setup, two_procs):
@@ -211,19 +241,34 @@ def test_when_rank_0_cannot_write_every_rank_stops(tmp_path):
     user's folder in the way), the other ranks hear of it at once instead of waiting for rank 0."""
     (tmp_path / "model").mkdir()
     (tmp_path / "model" / "notes.txt").write_text("a user's notes\n")
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "WORLD_SIZE": "2", "MASTER_ADDR": "127.0.0.1",
-           "MASTER_PORT": str(free_port())}
-    ranks = [subprocess.Popen([sys.executable, "-c", RANK0_REFUSES, str(tmp_path / "model")], cwd=ROOT,
-                              env={**env, "RANK": str(rank)}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True) for rank in range(2)]
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": "1",
+        "WORLD_SIZE": "2",
+        "MASTER_ADDR": "127.0.0.1",
+        "MASTER_PORT": str(free_port()),
+    }
+    ranks = [
+        subprocess.Popen(
+            [sys.executable, "-c", RANK0_REFUSES, str(tmp_path / "model")],
+            cwd=ROOT,
+            env={**env, "RANK": str(rank)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for rank in range(2)
+    ]
     outputs = [rank.communicate(timeout=120)[0] for rank in ranks]
     for output in outputs:
-        assert output.startswith(f"stopped: --out {tmp_path / 'model'} is a folder that train.py did not write"), \
+        assert output.startswith(f"stopped: --out {tmp_path / 'model'} is a folder that train.py did not write"), (
             outputs
+        )
     assert (tmp_path / "model" / "notes.txt").exists() and not list(tmp_path.glob(".model.*"))
 
 
 # ---- export -------------------------------------------------------------------------------------
+
 
 def sharded_model(model_dir, dtype=torch.float32):
     config = AutoModelForCausalLM.from_pretrained(model_dir).config
@@ -244,7 +289,7 @@ def logits_of(model, tokenizer, records):
 @pytest.mark.slow
 def test_export_reloads_with_the_trained_models_logits(setup, reference):
     """The FSDP model restored from the final checkpoint and the exported folder agree."""
-    tok, records = make_tokenizer(), make_records(5, seed=7)
+    tok, records = word_tokenizer(), make_records(5, seed=7)
     init_distributed()
     try:
         model = sharded_model(setup["mistral"])
@@ -263,7 +308,7 @@ def test_export_reloads_with_the_trained_models_logits(setup, reference):
 def test_tied_model_loads_sharded_and_exports_in_bf16_shards(setup, tmp_path):
     """Meta init + streamed load equals from_pretrained (rotary buffers recomputed, lm_head tied);
     the bf16 export splits into shards, writes the tied weight once and reloads tied."""
-    tok, records = make_tokenizer(), make_records(4, seed=5)
+    tok, records = word_tokenizer(), make_records(4, seed=5)
     reference = AutoModelForCausalLM.from_pretrained(setup["llama"], dtype=torch.float32)
     init_distributed()
     try:
@@ -286,7 +331,7 @@ def test_tied_model_loads_sharded_and_exports_in_bf16_shards(setup, tmp_path):
 
 
 def test_activation_checkpointing_gives_the_same_gradients(setup):
-    tok, records = make_tokenizer(), make_records(4, seed=9)
+    tok, records = word_tokenizer(), make_records(4, seed=9)
     examples = encode_records(tok, records, progress=False)[0]
     ids, targets, pos = collate([[i] for i in range(len(examples))], examples, tok.pad_token_id)
     grads = []
@@ -299,8 +344,7 @@ def test_activation_checkpointing_gives_the_same_gradients(setup):
             model = shard_model(model, torch.float32, activation_checkpointing=ac)
             load_sharded_weights(model, setup["mistral"], torch.device("cpu"))
             logits = model(input_ids=ids, position_ids=pos, use_cache=False).logits
-            torch.nn.functional.cross_entropy(logits.flatten(0, 1), targets.flatten(),
-                                              ignore_index=IGNORE).backward()
+            torch.nn.functional.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=IGNORE).backward()
             grads.append({n: p.grad.full_tensor() for n, p in model.named_parameters()})
     finally:
         teardown()
@@ -310,15 +354,33 @@ def test_activation_checkpointing_gives_the_same_gradients(setup):
 
 # ---- guards and the dry run ---------------------------------------------------------------------
 
+
 def test_non_finite_steps_are_skipped_and_said(setup, tmp_path, capsys):
     broken = make_model_dir(tmp_path / "broken")
     weights = load_file(broken / "model.safetensors")
     weights["model.norm.weight"][0] = float("nan")
     save_file(weights, broken / "model.safetensors", metadata={"format": "pt"})
     out = tmp_path / "run"
-    run_in_process(["--model", str(broken), "--data", str(setup["data"]), "--out", str(out),
-                    "--global-batch-size", "4", "--micro-batch-size", "4", "--max-steps", "2",
-                    "--dtype", "fp32", "--export-dtype", "fp32"])
+    run_in_process(
+        [
+            "--model",
+            str(broken),
+            "--data",
+            str(setup["data"]),
+            "--out",
+            str(out),
+            "--global-batch-size",
+            "4",
+            "--micro-batch-size",
+            "4",
+            "--max-steps",
+            "2",
+            "--dtype",
+            "fp32",
+            "--export-dtype",
+            "fp32",
+        ]
+    )
     assert [m.get("skipped") for m in metrics(out)] == [True, True]
     assert "step 1: loss nan or gradient norm nan is not finite; optimizer step skipped" in capsys.readouterr().out
     # the skipped steps left the weights untouched
@@ -329,9 +391,23 @@ def test_non_finite_steps_are_skipped_and_said(setup, tmp_path, capsys):
 
 def test_packed_run_trains_on_sequences_of_several_records(setup, tmp_path):
     out = tmp_path / "packed"
-    run_in_process(base_args(setup, out) + ["--pack", "--max-seq-len", "128", "--global-batch-size", "2",
-                                            "--micro-batch-size", "1", "--max-steps", "3", "--dtype", "fp32"])
-    longest = max(len(e[0]) for e in encode_records(make_tokenizer(), make_records(40), progress=False)[0])
+    run_in_process(
+        base_args(setup, out)
+        + [
+            "--pack",
+            "--max-seq-len",
+            "128",
+            "--global-batch-size",
+            "2",
+            "--micro-batch-size",
+            "1",
+            "--max-steps",
+            "3",
+            "--dtype",
+            "fp32",
+        ]
+    )
+    longest = max(len(e[0]) for e in encode_records(word_tokenizer(), make_records(40), progress=False)[0])
     steps = metrics(out)
     assert len(steps) == 3 and all(m["tokens"] <= 2 * 128 for m in steps)
     assert max(m["tokens"] for m in steps) > 2 * longest  # two sequences hold more than two records
@@ -343,20 +419,34 @@ def test_a_missing_weight_is_named(setup, tmp_path, capsys):
     del weights["model.norm.weight"]
     save_file(weights, broken / "model.safetensors", metadata={"format": "pt"})
     with pytest.raises(SystemExit):
-        run_in_process(["--model", str(broken), "--data", str(setup["data"]), "--out", str(tmp_path / "run"),
-                        "--global-batch-size", "4", "--dtype", "fp32"])
+        run_in_process(
+            [
+                "--model",
+                str(broken),
+                "--data",
+                str(setup["data"]),
+                "--out",
+                str(tmp_path / "run"),
+                "--global-batch-size",
+                "4",
+                "--dtype",
+                "fp32",
+            ]
+        )
     assert f"{broken}: tensor model.norm.weight is missing from the checkpoint" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()  # nothing is written before every input has been read
 
 
 def test_a_bad_model_or_data_path_is_one_line(setup, tmp_path, capsys):
     with pytest.raises(SystemExit):
-        run_in_process(["--model", str(tmp_path / "nowhere"), "--data", str(setup["data"]),
-                        "--out", str(tmp_path / "run")])
+        run_in_process(
+            ["--model", str(tmp_path / "nowhere"), "--data", str(setup["data"]), "--out", str(tmp_path / "run")]
+        )
     assert f"train.py: error: {tmp_path / 'nowhere'}: no such model folder" in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        run_in_process(["--model", str(setup["mistral"]), "--data", str(tmp_path / "none.jsonl"),
-                        "--out", str(tmp_path / "run")])
+        run_in_process(
+            ["--model", str(setup["mistral"]), "--data", str(tmp_path / "none.jsonl"), "--out", str(tmp_path / "run")]
+        )
     assert f"train.py: error: {tmp_path / 'none.jsonl'}: No such file or directory" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
 
@@ -368,9 +458,21 @@ def test_global_batch_must_divide(setup, tmp_path, capsys):
 
 
 def test_dry_run_prints_the_plan_and_memory_without_training(setup, tmp_path, capsys):
-    run_in_process(base_args(setup, tmp_path / "dry") + ["--dry-run", "--world-size", "2", "--global-batch-size",
-                                                         "4", "--micro-batch-size", "1", "--pack",
-                                                         "--max-seq-len", "64"])
+    run_in_process(
+        base_args(setup, tmp_path / "dry")
+        + [
+            "--dry-run",
+            "--world-size",
+            "2",
+            "--global-batch-size",
+            "4",
+            "--micro-batch-size",
+            "1",
+            "--pack",
+            "--max-seq-len",
+            "64",
+        ]
+    )
     printed = capsys.readouterr().out
     assert "of 4 sequences = 1 x 2 accumulation x 2 ranks" in printed
     assert "micro-batch 1 x 64 tokens" in printed and "total, checkpointing" in printed
@@ -392,5 +494,12 @@ def test_memory_estimate_by_hand():
 
 def make_config_like_mistral_7b():
     from transformers import MistralConfig
-    return MistralConfig(hidden_size=4096, intermediate_size=14336, num_hidden_layers=32,
-                         num_attention_heads=32, num_key_value_heads=8, vocab_size=32000)
+
+    return MistralConfig(
+        hidden_size=4096,
+        intermediate_size=14336,
+        num_hidden_layers=32,
+        num_attention_heads=32,
+        num_key_value_heads=8,
+        vocab_size=32000,
+    )

@@ -23,24 +23,49 @@ RECIPES = Path(__file__).resolve().parent.parent / "recipes"
 def add_build_command(commands, name="build"):
     b = commands.add_parser(name, help="build every MNLU-Instruct source whose release files are under --raw-dir")
     b.add_argument("--raw-dir", required=True, type=Path, help="folder holding the releases (like shared/data/raw)")
-    b.add_argument("--out", required=True, type=Path,
-                   help="output folder: <source>.jsonl and manifest.json (new, empty, or written by an earlier build)")
-    b.add_argument("--sources", nargs="+", choices=sorted(SOURCES), metavar="SOURCE",
-                   help="build only these (default: all); --out is replaced as a whole")
+    b.add_argument(
+        "--out",
+        required=True,
+        type=Path,
+        help="output folder: <source>.jsonl and manifest.json (new, empty, or written by an earlier build)",
+    )
+    b.add_argument(
+        "--sources",
+        nargs="+",
+        choices=sorted(SOURCES),
+        metavar="SOURCE",
+        help="build only these (default: all); --out is replaced as a whole",
+    )
     b.set_defaults(run=run_build, script=b.prog)
 
 
 def add_mix_command(commands, name="mix"):
     m = commands.add_parser(name, help="mix built MNLU-Instruct sources by a recipe")
-    m.add_argument("--built", required=True, type=Path, help="a folder of built MNLU-Instruct sources (written by the instruct build)")
-    m.add_argument("--recipe", required=True, type=Path,
-                   help=f"recipe TOML file or shipped name ({', '.join(p.stem for p in sorted(RECIPES.glob('*.toml')))})")
-    m.add_argument("--out", required=True, type=Path,
-                   help="output JSONL, outside every input; counts go to <out>.counts.json")
+    m.add_argument(
+        "--built",
+        required=True,
+        type=Path,
+        help="a folder of built MNLU-Instruct sources (written by the instruct build)",
+    )
+    m.add_argument(
+        "--recipe",
+        required=True,
+        type=Path,
+        help=f"recipe TOML file or shipped name ({', '.join(p.stem for p in sorted(RECIPES.glob('*.toml')))})",
+    )
+    m.add_argument(
+        "--out", required=True, type=Path, help="output JSONL, outside every input; counts go to <out>.counts.json"
+    )
     m.add_argument("--seed", type=int, default=42, help="sampling seed (default 42, the paper's)")
     m.add_argument("--total", type=int, help="override the recipe's total")
-    m.add_argument("--exclude-eval", nargs="*", default=[], type=Path, metavar="PATH",
-                   help="built evaluation records (files or folders): instances overlapping them are dropped")
+    m.add_argument(
+        "--exclude-eval",
+        nargs="*",
+        default=[],
+        type=Path,
+        metavar="PATH",
+        help="built evaluation records (files or folders): instances overlapping them are dropped",
+    )
     m.set_defaults(run=run_mix, script=m.prog)
 
 

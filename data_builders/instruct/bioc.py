@@ -24,6 +24,7 @@ class Annotation(NamedTuple):
 
 class Unit(NamedTuple):
     """A passage or sentence: its offset, text, annotations and relations (type, refid, refid)."""
+
     offset: int
     text: str
     annotations: list
@@ -32,8 +33,8 @@ class Unit(NamedTuple):
 
 class BiocDocument(NamedTuple):
     id: str
-    text: str        # the passages placed at their offsets
-    passages: list   # Units
+    text: str  # the passages placed at their offsets
+    passages: list  # Units
     sentences: list  # Units (empty when the file is not sentence-split)
 
 

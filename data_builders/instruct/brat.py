@@ -1,9 +1,9 @@
 """BRAT standoff: `<doc>.txt` beside `<doc>.ann` with T (text-bound), R, E (event) and A lines.
 
-    T1 <tab> Drug 10 17;20 25 <tab> text        (fragments separated by ';')
-    R1 <tab> Reason-Drug Arg1:T2 Arg2:T1
-    E1 <tab> Alcohol:T1 Status:T2 Amount:T3
-    A1 <tab> StatusTimeVal T2 current
+T1 <tab> Drug 10 17;20 25 <tab> text        (fragments separated by ';')
+R1 <tab> Reason-Drug Arg1:T2 Arg2:T1
+E1 <tab> Alcohol:T1 Status:T2 Amount:T3
+A1 <tab> StatusTimeVal T2 current
 """
 
 from typing import NamedTuple
@@ -18,23 +18,23 @@ class Entity(NamedTuple):
     type: str
     start: int  # first fragment start .. last fragment end
     end: int
-    text: str   # the document text over [start, end)
-    line: int   # of the .ann file, for errors
+    text: str  # the document text over [start, end)
+    line: int  # of the .ann file, for errors
 
 
 class Event(NamedTuple):
     id: str
     type: str
-    trigger: str      # entity id
+    trigger: str  # entity id
     arguments: tuple  # (role, entity id) pairs
     line: int
 
 
 class Annotations(NamedTuple):
     text: str
-    entities: dict    # id -> Entity
-    relations: list   # (type, arg1 id, arg2 id)
-    events: list      # Events
+    entities: dict  # id -> Entity
+    relations: list  # (type, arg1 id, arg2 id)
+    events: list  # Events
     attributes: dict  # (target id, attribute type) -> value
 
 

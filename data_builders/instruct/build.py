@@ -65,8 +65,11 @@ def build(raw_dir, out_dir, names=None):
             if records:
                 write_records(Path(tmp) / f"{name}.jsonl", records)
             manifest[name] = {
-                "title": source.title, "tasks": list(source.tasks), "domain": source.domain,
-                "format": source.format, "credentialed": source.credentialed,
+                "title": source.title,
+                "tasks": list(source.tasks),
+                "domain": source.domain,
+                "format": source.format,
+                "credentialed": source.credentialed,
                 "files": [str(p.relative_to(raw_dir)) for p in paths],
                 "counts": dict(sorted(Counter(r["task"] for r in records).items())),
                 "error": error,

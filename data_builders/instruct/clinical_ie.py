@@ -16,12 +16,24 @@ from data_builders.instruct.source import Source, fail
 from data_builders.instruct.tables import csv_columns
 from mnlu.parse import locate_spans
 
-STATUS_COLUMNS = {"active_medications": "active", "discontinued_medications": "discontinued",
-                  "neither_medications": "neither"}
-STATUS_LABELS = {"active": "active medication", "discontinued": "discontinued medication",
-                 "neither": "medication neither active nor discontinued"}
-ATTRIBUTE_LABELS = {"Medication": "medication", "Dosage": "dosage", "Route": "route", "Frequency": "frequency",
-                    "Duration": "duration", "Reason": "reason"}
+STATUS_COLUMNS = {
+    "active_medications": "active",
+    "discontinued_medications": "discontinued",
+    "neither_medications": "neither",
+}
+STATUS_LABELS = {
+    "active": "active medication",
+    "discontinued": "discontinued medication",
+    "neither": "medication neither active nor discontinued",
+}
+ATTRIBUTE_LABELS = {
+    "Medication": "medication",
+    "Dosage": "dosage",
+    "Route": "route",
+    "Frequency": "frequency",
+    "Duration": "duration",
+    "Reason": "reason",
+}
 ATTRIBUTE = re.compile(r"(Medication|Dosage|Route|Frequency|Duration|Reason)(\d+)")  # the digits group a medication
 
 
@@ -41,10 +53,12 @@ def _status(path):
         snippet, spans = row["snippet"], []
         for column, status in STATUS_COLUMNS.items():
             names = _json_list(path, lineno, row[column], column)
-            for k, (name, found) in enumerate(zip(names, locate_spans(snippet, names))):
+            for k, found in enumerate(locate_spans(snippet, names)):
                 if found is None:
                     fail(path, lineno, f"{column}[{k}] does not occur in the snippet")
-                spans.append({"label": status, "text": snippet[found[0]:found[1]], "start": found[0], "end": found[1]})
+                spans.append(
+                    {"label": status, "text": snippet[found[0] : found[1]], "start": found[0], "end": found[1]}
+                )
         yield lineno, snippet, list(STATUS_LABELS), spans
 
 
@@ -76,15 +90,32 @@ def _attributes(path):
 def _attribute_span(path, lineno, k, snippet, annotation):
     start, end, label = annotation if isinstance(annotation, (list, tuple)) and len(annotation) == 3 else (None,) * 3
     match = ATTRIBUTE.fullmatch(label) if isinstance(label, str) else None
-    if (match is None or type(start) is not int or type(end) is not int  # noqa: E721 (a bool is no offset)
-            or not 0 <= start <= end < len(snippet) or snippet[start].isspace() or snippet[end].isspace()):
-        fail(path, lineno, f"annotation {k} is not [start, inclusive end, '<Type><k>'] inside the snippet "
-                           f"with Type one of {', '.join(ATTRIBUTE_LABELS)}")
-    return {"label": match[1], "text": snippet[start:end + 1], "start": start, "end": end + 1}
+    if (
+        match is None
+        or type(start) is not int
+        or type(end) is not int  # noqa: E721 (a bool is no offset)
+        or not 0 <= start <= end < len(snippet)
+        or snippet[start].isspace()
+        or snippet[end].isspace()
+    ):
+        fail(
+            path,
+            lineno,
+            f"annotation {k} is not [start, inclusive end, '<Type><k>'] inside the snippet "
+            f"with Type one of {', '.join(ATTRIBUTE_LABELS)}",
+        )
+    return {"label": match[1], "text": snippet[start : end + 1], "start": start, "end": end + 1}
 
 
 SOURCES = [
-    Source("clinical_ie", "ClinicalIE medication status and attributes (Agrawal et al., 2022)", ("ner",), "clinical",
-           "CSV export of the HF dataset", ("ClinicalIE/*/medication_status/*.csv", "ClinicalIE/*/medication_attr/*.csv"),
-           {**STATUS_LABELS, **ATTRIBUTE_LABELS}, build_clinical_ie),
+    Source(
+        "clinical_ie",
+        "ClinicalIE medication status and attributes (Agrawal et al., 2022)",
+        ("ner",),
+        "clinical",
+        "CSV export of the HF dataset",
+        ("ClinicalIE/*/medication_status/*.csv", "ClinicalIE/*/medication_attr/*.csv"),
+        {**STATUS_LABELS, **ATTRIBUTE_LABELS},
+        build_clinical_ie,
+    ),
 ]

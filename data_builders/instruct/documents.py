@@ -8,8 +8,10 @@ from data_builders.instruct.tables import csv_rows, tab_lines
 from data_builders.readers import label_excerpt, open_release, read_json
 from mnlu.tasks import instance_rng
 
-NLI4CT_LABELS = {"Entailment": "the trial report(s) entail the statement",
-                 "Contradiction": "the trial report(s) contradict the statement"}
+NLI4CT_LABELS = {
+    "Entailment": "the trial report(s) entail the statement",
+    "Contradiction": "the trial report(s) contradict the statement",
+}
 
 
 def build_nli4ct(source, paths):
@@ -21,17 +23,31 @@ def build_nli4ct(source, paths):
             fail(path, 1, "expected a JSON object of statements keyed by their id")
         for uuid, item in statements.items():
             keys = ("Type", "Section_id", "Primary_id", "Statement", "Label")
-            if (not isinstance(item, dict) or not all(isinstance(item.get(k), str) and item[k].strip() for k in keys)
-                    or item["Label"] not in NLI4CT_LABELS):
-                fail(path, f"statement {label_excerpt(uuid)}",
-                     f"needs {', '.join(keys)} as non-empty strings, with Label Entailment|Contradiction")
+            if (
+                not isinstance(item, dict)
+                or not all(isinstance(item.get(k), str) and item[k].strip() for k in keys)
+                or item["Label"] not in NLI4CT_LABELS
+            ):
+                fail(
+                    path,
+                    f"statement {label_excerpt(uuid)}",
+                    f"needs {', '.join(keys)} as non-empty strings, with Label Entailment|Contradiction",
+                )
             parts = [("Primary trial", item["Primary_id"])]
             if item["Type"] == "Comparison":
                 parts.append(("Secondary trial", item.get("Secondary_id")))
-            text = "\n".join(f"{name}:\n{_section(path, uuid, trials_dir, nct, item['Section_id'])}" for name, nct in parts)
-            yield choice_instance(source, "dc", uuid, text=text,
-                                  what=f"whether the statement \"{item['Statement'].strip()}\" holds",
-                                  options=list(NLI4CT_LABELS), answers=[item["Label"]])
+            text = "\n".join(
+                f"{name}:\n{_section(path, uuid, trials_dir, nct, item['Section_id'])}" for name, nct in parts
+            )
+            yield choice_instance(
+                source,
+                "dc",
+                uuid,
+                text=text,
+                what=f'whether the statement "{item["Statement"].strip()}" holds',
+                options=list(NLI4CT_LABELS),
+                answers=[item["Label"]],
+            )
 
 
 def _section(path, uuid, trials_dir, nct, section):
@@ -47,12 +63,22 @@ def _section(path, uuid, trials_dir, nct, section):
 
 
 TRIALSTOP_LABELS = {
-    "Insufficient_Enrollment": "insufficient enrollment", "Business_Administrative": "business or administrative",
-    "Negative": "negative results (lack of efficacy)", "Logistics_Resources": "logistics or resources",
-    "Study_Design": "study design", "Invalid_Reason": "invalid reason", "Study_Staff_Moved": "study staff moved",
-    "Covid19": "COVID-19", "Another_Study": "another study", "Safety_Sideeffects": "safety or side effects",
-    "Regulatory": "regulatory", "No_Context": "no context", "Interim_Analysis": "interim analysis",
-    "Endpoint_Met": "endpoint met", "Insufficient_Data": "insufficient data", "Ethical_Reason": "ethical reason",
+    "Insufficient_Enrollment": "insufficient enrollment",
+    "Business_Administrative": "business or administrative",
+    "Negative": "negative results (lack of efficacy)",
+    "Logistics_Resources": "logistics or resources",
+    "Study_Design": "study design",
+    "Invalid_Reason": "invalid reason",
+    "Study_Staff_Moved": "study staff moved",
+    "Covid19": "COVID-19",
+    "Another_Study": "another study",
+    "Safety_Sideeffects": "safety or side effects",
+    "Regulatory": "regulatory",
+    "No_Context": "no context",
+    "Interim_Analysis": "interim analysis",
+    "Endpoint_Met": "endpoint met",
+    "Insufficient_Data": "insufficient data",
+    "Ethical_Reason": "ethical reason",
     "Success": "success",
 }
 
@@ -67,20 +93,58 @@ def build_trialstop(source, paths):
                 continue
             if len(fields) < 3 or fields[-1] not in TRIALSTOP_LABELS:
                 fail(path, lineno, "expected a stop reason and a declared class in the last column")
-            yield choice_instance(source, "dc", f"{lineno}-{fields[2]}", text=fields[0].strip(),
-                                  what="why the clinical trial stopped", options=list(TRIALSTOP_LABELS),
-                                  answers=[fields[-1]])
+            yield choice_instance(
+                source,
+                "dc",
+                f"{lineno}-{fields[2]}",
+                text=fields[0].strip(),
+                what="why the clinical trial stopped",
+                options=list(TRIALSTOP_LABELS),
+                answers=[fields[-1]],
+            )
 
 
 MTSAMPLES_SPECIALTIES = (
-    "Allergy / Immunology", "Autopsy", "Bariatrics", "Cardiovascular / Pulmonary", "Chiropractic",
-    "Consult - History and Phy.", "Cosmetic / Plastic Surgery", "Dentistry", "Dermatology", "Diets and Nutritions",
-    "Discharge Summary", "ENT - Otolaryngology", "Emergency Room Reports", "Endocrinology", "Gastroenterology",
-    "General Medicine", "Hematology - Oncology", "Hospice - Palliative Care", "IME-QME-Work Comp etc.",
-    "Lab Medicine - Pathology", "Letters", "Nephrology", "Neurology", "Neurosurgery", "Obstetrics / Gynecology",
-    "Office Notes", "Ophthalmology", "Orthopedic", "Pain Management", "Pediatrics - Neonatal",
-    "Physical Medicine - Rehab", "Podiatry", "Psychiatry / Psychology", "Radiology", "Rheumatology",
-    "SOAP / Chart / Progress Notes", "Sleep Medicine", "Speech - Language", "Surgery", "Urology",
+    "Allergy / Immunology",
+    "Autopsy",
+    "Bariatrics",
+    "Cardiovascular / Pulmonary",
+    "Chiropractic",
+    "Consult - History and Phy.",
+    "Cosmetic / Plastic Surgery",
+    "Dentistry",
+    "Dermatology",
+    "Diets and Nutritions",
+    "Discharge Summary",
+    "ENT - Otolaryngology",
+    "Emergency Room Reports",
+    "Endocrinology",
+    "Gastroenterology",
+    "General Medicine",
+    "Hematology - Oncology",
+    "Hospice - Palliative Care",
+    "IME-QME-Work Comp etc.",
+    "Lab Medicine - Pathology",
+    "Letters",
+    "Nephrology",
+    "Neurology",
+    "Neurosurgery",
+    "Obstetrics / Gynecology",
+    "Office Notes",
+    "Ophthalmology",
+    "Orthopedic",
+    "Pain Management",
+    "Pediatrics - Neonatal",
+    "Physical Medicine - Rehab",
+    "Podiatry",
+    "Psychiatry / Psychology",
+    "Radiology",
+    "Rheumatology",
+    "SOAP / Chart / Progress Notes",
+    "Sleep Medicine",
+    "Speech - Language",
+    "Surgery",
+    "Urology",
 )
 MTSAMPLES_OPTIONS = 10  # 40 specialties are too many letters: the gold one and 9 others drawn per note
 
@@ -97,8 +161,15 @@ def build_mtsamples(source, paths):
                 key = f"note{index}"
                 others = [s for s in MTSAMPLES_SPECIALTIES if s != specialty]
                 options = [specialty] + instance_rng(f"{source.name}-{key}").sample(others, MTSAMPLES_OPTIONS - 1)
-                yield choice_instance(source, "dc", key, text=transcription,
-                                      what="the medical specialty of the note", options=options, answers=[specialty])
+                yield choice_instance(
+                    source,
+                    "dc",
+                    key,
+                    text=transcription,
+                    what="the medical specialty of the note",
+                    options=options,
+                    answers=[specialty],
+                )
 
 
 def _mtsamples_rows(path):
@@ -137,17 +208,57 @@ def build_drsm(source, paths):
             if not answers or any(a not in DRSM_CATEGORIES for a in answers):
                 fail(path, lineno, "expected declared CATEGORIES (comma-separated) or an IRRELEVANT mark")
             text = f"{row['TITLE'].strip()}\n{row['ABSTRACT'].strip()}"
-            yield choice_instance(source, "dc", row["ID_PAPER"], text=text, what="the kind of disease research reported",
-                                  options=list(DRSM_CATEGORIES), answers=answers, multi_label=True)
+            yield choice_instance(
+                source,
+                "dc",
+                row["ID_PAPER"],
+                text=text,
+                what="the kind of disease research reported",
+                options=list(DRSM_CATEGORIES),
+                answers=answers,
+                multi_label=True,
+            )
 
 
 SOURCES = [
-    Source("nli4ct", "SemEval-2024 Task 2, NLI4CT (Jullien et al., 2024)", ("dc",), "biomedical", "JSON",
-           ("NLI4CT-SemEval2024/*/training_data/train.json",), NLI4CT_LABELS, build_nli4ct),
-    Source("trialstop", "TrialStop, why clinical trials stop (Razuvayevskaya et al., 2024)", ("dc",), "biomedical",
-           "TSV", ("TrialStop/*/data/stopped_predictions_*.tsv",), TRIALSTOP_LABELS, build_trialstop),
-    Source("mtsamples", "MTSamples medical specialty (mtsamples.com)", ("dc",), "clinical", "CSV",
-           ("MTSamples/*/mtsamples.csv",), {s: s for s in MTSAMPLES_SPECIALTIES}, build_mtsamples),
-    Source("czi_drsm", "CZI DRSM disease research state (Chan Zuckerberg Initiative, 2022)", ("dc",), "biomedical",
-           "TSV", ("CZI-DRSM/*/final_data.tsv",), DRSM_CATEGORIES, build_drsm),
+    Source(
+        "nli4ct",
+        "SemEval-2024 Task 2, NLI4CT (Jullien et al., 2024)",
+        ("dc",),
+        "biomedical",
+        "JSON",
+        ("NLI4CT-SemEval2024/*/training_data/train.json",),
+        NLI4CT_LABELS,
+        build_nli4ct,
+    ),
+    Source(
+        "trialstop",
+        "TrialStop, why clinical trials stop (Razuvayevskaya et al., 2024)",
+        ("dc",),
+        "biomedical",
+        "TSV",
+        ("TrialStop/*/data/stopped_predictions_*.tsv",),
+        TRIALSTOP_LABELS,
+        build_trialstop,
+    ),
+    Source(
+        "mtsamples",
+        "MTSamples medical specialty (mtsamples.com)",
+        ("dc",),
+        "clinical",
+        "CSV",
+        ("MTSamples/*/mtsamples.csv",),
+        {s: s for s in MTSAMPLES_SPECIALTIES},
+        build_mtsamples,
+    ),
+    Source(
+        "czi_drsm",
+        "CZI DRSM disease research state (Chan Zuckerberg Initiative, 2022)",
+        ("dc",),
+        "biomedical",
+        "TSV",
+        ("CZI-DRSM/*/final_data.tsv",),
+        DRSM_CATEGORIES,
+        build_drsm,
+    ),
 ]

@@ -39,7 +39,11 @@ def standoff_xml(path):
             except (TypeError, ValueError):
                 fail(path, line_of[tag], f"<{tag.tag}> start and end must be integers")
             if text[start:end].split() != required(tag, "text", path, line_of).split():
-                fail(path, line_of[tag], f"<{tag.tag} id={excerpt(tag.get('id'))}> does not match the text at its offsets")
+                fail(
+                    path,
+                    line_of[tag],
+                    f"<{tag.tag} id={excerpt(tag.get('id'))}> does not match the text at its offsets",
+                )
         tags.append((tag, line_of[tag]))
     return root, text, tags
 

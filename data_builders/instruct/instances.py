@@ -11,21 +11,42 @@ SPLIT = "train"
 
 def span_instance(source, key, text, labels, spans, task="ner"):
     """NER (or event-trigger) record over `text`; spans are {label, text, start, end}."""
-    return make_record(task, id=f"{source.name}-{key}", dataset=source.name, split=SPLIT, text=text,
-                       labels=list(labels), spans=spans, expand=source.labels)
+    return make_record(
+        task,
+        id=f"{source.name}-{key}",
+        dataset=source.name,
+        split=SPLIT,
+        text=text,
+        labels=list(labels),
+        spans=spans,
+        expand=source.labels,
+    )
 
 
 def relation_instance(source, key, text, head, tail, options, answer, negative):
     """RE record between two typed mentions `head`/`tail` = (type, span text)."""
-    return make_record("re", id=f"{source.name}-{key}", dataset=source.name, split=SPLIT, text=text,
-                       type_1=head[0], span_1=head[1], type_2=tail[0], span_2=tail[1],
-                       options=list(options), answer=answer, negative=negative, expand=source.labels)
+    return make_record(
+        "re",
+        id=f"{source.name}-{key}",
+        dataset=source.name,
+        split=SPLIT,
+        text=text,
+        type_1=head[0],
+        span_1=head[1],
+        type_2=tail[0],
+        span_2=tail[1],
+        options=list(options),
+        answer=answer,
+        negative=negative,
+        expand=source.labels,
+    )
 
 
 def choice_instance(source, task, key, **fields):
     """A dc / nli / eac record with the source's label expansion."""
-    return make_record(task, id=f"{source.name}-{key}", dataset=source.name, split=SPLIT,
-                       expand=source.labels, **fields)
+    return make_record(
+        task, id=f"{source.name}-{key}", dataset=source.name, split=SPLIT, expand=source.labels, **fields
+    )
 
 
 def negative_pairs(key, candidates, related, limit):
@@ -66,8 +87,11 @@ def note_pieces(text, spans, max_chars=NOTE_CHARS):
 def note_instances(source, key, text, labels, spans, task="ner"):
     """Span records over the pieces of a long note (see note_pieces), spans shifted into each."""
     for k, (offset, piece) in enumerate(note_pieces(text, spans)):
-        inside = [{**s, "start": s["start"] - offset, "end": s["end"] - offset}
-                  for s in spans if offset <= s["start"] and s["end"] <= offset + len(piece)]
+        inside = [
+            {**s, "start": s["start"] - offset, "end": s["end"] - offset}
+            for s in spans
+            if offset <= s["start"] and s["end"] <= offset + len(piece)
+        ]
         yield span_instance(source, f"{key}-{k}", piece, labels, inside, task)
 
 

@@ -13,8 +13,17 @@ from data_builders.instruct.instances import negative_pairs, relation_instance, 
 from data_builders.instruct.pubtator import read_pubtator
 from data_builders.instruct.source import Source, fail
 from data_builders.instruct.tables import tab_lines
-from data_builders.readers import (bio_spans, is_count, label_excerpt, open_release, read_conll, read_exact_text,
-                                   read_jsonl, read_lines, sentence_bounds)
+from data_builders.readers import (
+    bio_spans,
+    is_count,
+    label_excerpt,
+    open_release,
+    read_conll,
+    read_exact_text,
+    read_jsonl,
+    read_lines,
+    sentence_bounds,
+)
 from mnlu.cli import excerpt
 
 
@@ -26,8 +35,11 @@ def _spans(mentions, types):
 def _check_types(path, doc_id, mentions, types):
     for m in mentions:
         if m.type not in types:
-            fail(path, f"document {excerpt(doc_id)}",
-                 f"undeclared entity type {label_excerpt(m.type)} (declared: {', '.join(types)})")
+            fail(
+                path,
+                f"document {excerpt(doc_id)}",
+                f"undeclared entity type {label_excerpt(m.type)} (declared: {', '.join(types)})",
+            )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -71,7 +83,9 @@ def build_biored(source, paths):
     for path in paths:
         for doc in read_pubtator(path):
             _check_types(path, doc.pmid, doc.mentions, BIORED_ENTITIES)
-            yield span_instance(source, f"{doc.pmid}-ner", doc.text, BIORED_ENTITIES, _spans(doc.mentions, BIORED_ENTITIES))
+            yield span_instance(
+                source, f"{doc.pmid}-ner", doc.text, BIORED_ENTITIES, _spans(doc.mentions, BIORED_ENTITIES)
+            )
             yield from _biored_relations(source, path, doc)
 
 
@@ -83,14 +97,19 @@ def _biored_relations(source, path, doc):
     related = {}
     for type_, id_1, id_2, lineno in doc.relations:
         if type_ not in BIORED_RELATIONS or id_1 not in first or id_2 not in first:
-            fail(path, lineno, f"relation {label_excerpt(type_)} names an undeclared type or an identifier with no mention")
+            fail(
+                path,
+                lineno,
+                f"relation {label_excerpt(type_)} names an undeclared type or an identifier with no mention",
+            )
         related[(id_1, id_2)] = type_
     entities = [i for i, (t, _) in first.items() if t in BIORED_RELATED_TYPES and i not in ("", "-")]
     negatives = negative_pairs(doc.pmid, list(itertools.combinations(entities, 2)), related, len(related))
     pairs = list(related.items()) + [(pair, "None") for pair in negatives]
     for k, ((id_1, id_2), answer) in enumerate(pairs):
-        yield relation_instance(source, f"{doc.pmid}-re{k}", doc.text, first[id_1], first[id_2],
-                                BIORED_RELATIONS, answer, "None")
+        yield relation_instance(
+            source, f"{doc.pmid}-re{k}", doc.text, first[id_1], first[id_2], BIORED_RELATIONS, answer, "None"
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -129,11 +148,19 @@ def build_nlm_gene(source, paths):
 
 DRUGPROT_ENTITIES = {"CHEMICAL": "chemical", "GENE-Y": "gene (normalisable)", "GENE-N": "gene (not normalisable)"}
 DRUGPROT_RELATIONS = {
-    "ACTIVATOR": "activator", "AGONIST": "agonist", "AGONIST-ACTIVATOR": "agonist and activator",
-    "AGONIST-INHIBITOR": "agonist and inhibitor", "ANTAGONIST": "antagonist",
-    "DIRECT-REGULATOR": "direct regulator", "INDIRECT-DOWNREGULATOR": "indirect downregulator",
-    "INDIRECT-UPREGULATOR": "indirect upregulator", "INHIBITOR": "inhibitor", "PART-OF": "part of",
-    "PRODUCT-OF": "product of", "SUBSTRATE": "substrate", "SUBSTRATE_PRODUCT-OF": "substrate and product of",
+    "ACTIVATOR": "activator",
+    "AGONIST": "agonist",
+    "AGONIST-ACTIVATOR": "agonist and activator",
+    "AGONIST-INHIBITOR": "agonist and inhibitor",
+    "ANTAGONIST": "antagonist",
+    "DIRECT-REGULATOR": "direct regulator",
+    "INDIRECT-DOWNREGULATOR": "indirect downregulator",
+    "INDIRECT-UPREGULATOR": "indirect upregulator",
+    "INHIBITOR": "inhibitor",
+    "PART-OF": "part of",
+    "PRODUCT-OF": "product of",
+    "SUBSTRATE": "substrate",
+    "SUBSTRATE_PRODUCT-OF": "substrate and product of",
     "NONE": "no relation",
 }
 
@@ -157,8 +184,16 @@ def _drugprot_pairs(source, doc_id, text, mentions, sentences, related):
         genes = [m for m in inside if m.type != "CHEMICAL"]
         for chemical, gene in itertools.product(chemicals, genes):
             answer = related.get((chemical.id, gene.id), "NONE")
-            yield relation_instance(source, f"{doc_id}-re{k}", text[start:end], (chemical.type, chemical.text),
-                                    (gene.type, gene.text), DRUGPROT_RELATIONS, answer, "NONE")
+            yield relation_instance(
+                source,
+                f"{doc_id}-re{k}",
+                text[start:end],
+                (chemical.type, chemical.text),
+                (gene.type, gene.text),
+                DRUGPROT_RELATIONS,
+                answer,
+                "NONE",
+            )
             k += 1
 
 
@@ -182,12 +217,15 @@ def _drugprot_tsv(path):
         if label not in DRUGPROT_RELATIONS:
             fail(path.with_name(stem + "relations.tsv"), lineno, f"undeclared relation {label_excerpt(label)}")
         relations[pmid][(arg_1.removeprefix("Arg1:"), arg_2.removeprefix("Arg2:"))] = label
-    for lineno, (pmid, title, abstract) in _tsv(path, 3):
+    for _, (pmid, title, abstract) in _tsv(path, 3):
         text = f"{title}\t{abstract}"
         for entity_line, m in entities[pmid]:
-            if text[m.start:m.end] != m.text:
-                fail(path.with_name(stem + "entities.tsv"), entity_line,
-                     f"entity {excerpt(m.id)} does not match the abstract text")
+            if text[m.start : m.end] != m.text:
+                fail(
+                    path.with_name(stem + "entities.tsv"),
+                    entity_line,
+                    f"entity {excerpt(m.id)} does not match the abstract text",
+                )
         mentions = [m for _, m in entities[pmid]]
         yield pmid, text, mentions, sentence_bounds(text), relations[pmid]
 
@@ -212,8 +250,16 @@ def build_euadr(source, paths):
             sentence, label = fields[-2:] if len(fields) in (2, 3) else ("", None)
             if label not in ("0", "1") or "@GENE$" not in sentence or "@DISEASE$" not in sentence:
                 fail(path, lineno, "expected `[index<TAB>]sentence<TAB>0|1` with @GENE$ and @DISEASE$")
-            yield relation_instance(source, f"{path.parent.name}-{path.stem}-{lineno}", sentence,
-                                    ("gene", "@GENE$"), ("disease", "@DISEASE$"), ("1", "0"), label, "0")
+            yield relation_instance(
+                source,
+                f"{path.parent.name}-{path.stem}-{lineno}",
+                sentence,
+                ("gene", "@GENE$"),
+                ("disease", "@DISEASE$"),
+                ("1", "0"),
+                label,
+                "0",
+            )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -241,23 +287,45 @@ def build_genia(source, paths):
     for path in paths:
         for lineno, doc in read_jsonl(path):
             sentences, ner = doc.get("sentences"), doc.get("ner")
-            if (not isinstance(doc.get("doc_key"), str) or not isinstance(sentences, list) or not isinstance(ner, list)
-                    or len(ner) != len(sentences) or not all(isinstance(n, list) for n in ner)
-                    or not all(isinstance(t, list) and t and all(isinstance(x, str) for x in t) for t in sentences)):
-                fail(path, lineno, "expected a doc_key, sentences (lists of token strings) and one ner list per sentence")
+            if (
+                not isinstance(doc.get("doc_key"), str)
+                or not isinstance(sentences, list)
+                or not isinstance(ner, list)
+                or len(ner) != len(sentences)
+                or not all(isinstance(n, list) for n in ner)
+                or not all(isinstance(t, list) and t and all(isinstance(x, str) for x in t) for t in sentences)
+            ):
+                fail(
+                    path, lineno, "expected a doc_key, sentences (lists of token strings) and one ner list per sentence"
+                )
             offset = 0
             for k, (tokens, entities) in enumerate(zip(sentences, ner)):
                 text, starts = " ".join(tokens), _token_starts(tokens)
                 spans = []
                 for entity in entities:
                     first, last, label = entity if isinstance(entity, list) and len(entity) == 3 else (None,) * 3
-                    if not (_is_int(first) and _is_int(last) and 0 <= first - offset <= last - offset < len(tokens)
-                            and isinstance(label, str) and label in source.labels):
-                        fail(path, lineno, f"sentence {k}: entity {excerpt(entity)} is not [first, last, type] "
-                                           "inside it with a declared type")
+                    if not (
+                        _is_int(first)
+                        and _is_int(last)
+                        and 0 <= first - offset <= last - offset < len(tokens)
+                        and isinstance(label, str)
+                        and label in source.labels
+                    ):
+                        fail(
+                            path,
+                            lineno,
+                            f"sentence {k}: entity {excerpt(entity)} is not [first, last, type] "
+                            "inside it with a declared type",
+                        )
                     i, j = first - offset, last - offset
-                    spans.append({"label": label, "text": text[starts[i]:starts[j] + len(tokens[j])],
-                                  "start": starts[i], "end": starts[j] + len(tokens[j])})
+                    spans.append(
+                        {
+                            "label": label,
+                            "text": text[starts[i] : starts[j] + len(tokens[j])],
+                            "start": starts[i],
+                            "end": starts[j] + len(tokens[j]),
+                        }
+                    )
                 offset += len(tokens)
                 yield span_instance(source, f"{doc['doc_key']}-{k}", text, source.labels, spans)
 
@@ -289,9 +357,18 @@ def build_pico_data(source, paths):
             participants = annotation.get("Participants")
             ranges = participants.get("HMMCrowd") if isinstance(participants, dict) else None
             if not isinstance(ranges, list) or not all(
-                    isinstance(r, list) and len(r) == 2 and _is_int(r[0]) and _is_int(r[1]) and 0 <= r[0] < r[1] <= len(text)
-                    for r in ranges):
-                fail(path, lineno, "missing HMMCrowd Participants spans, or a span that is not [start, end] in the abstract")
+                isinstance(r, list)
+                and len(r) == 2
+                and _is_int(r[0])
+                and _is_int(r[1])
+                and 0 <= r[0] < r[1] <= len(text)
+                for r in ranges
+            ):
+                fail(
+                    path,
+                    lineno,
+                    "missing HMMCrowd Participants spans, or a span that is not [start, end] in the abstract",
+                )
             spans = [{"label": "Participants", "text": text[s:e], "start": s, "end": e} for s, e in ranges]
             yield span_instance(source, annotation["docid"], text, source.labels, spans)
 
@@ -302,8 +379,15 @@ def build_pico_data(source, paths):
 # the sentence labels the paper maps from the section headings of structured abstracts; only the
 # PICO elements are asked for, so a record extracts the sentences of an abstract that describe
 # its participants, intervention(s) and outcome(s), and the other labels stay unasked
-PUBMED_PICO_LABELS = {"P": "participants (population or problem)", "I": "intervention", "O": "outcome",
-                      "A": "aim", "M": "method", "R": "results", "C": "conclusion"}
+PUBMED_PICO_LABELS = {
+    "P": "participants (population or problem)",
+    "I": "intervention",
+    "O": "outcome",
+    "A": "aim",
+    "M": "method",
+    "R": "results",
+    "C": "conclusion",
+}
 PUBMED_PICO_ELEMENTS = ("P", "I", "O")
 
 
@@ -335,46 +419,136 @@ def _pico_abstracts(path):
                 if pmid is None or len(fields) != 3 or not fields[2].strip():
                     fail(path, lineno, "expected `heading|label|sentence` after a `###<PMID>` line")
                 if fields[1] not in PUBMED_PICO_LABELS:
-                    fail(path, lineno, f"undeclared sentence label {label_excerpt(fields[1])} "
-                                   f"(declared: {', '.join(PUBMED_PICO_LABELS)})")
+                    fail(
+                        path,
+                        lineno,
+                        f"undeclared sentence label {label_excerpt(fields[1])} "
+                        f"(declared: {', '.join(PUBMED_PICO_LABELS)})",
+                    )
                 sentences.append((fields[1], " ".join(fields[2].split())))
     if pmid is not None and sentences:
         yield pmid, sentences
 
 
 SOURCES = [
-    Source("tmvar", "tmVar (Wei et al., 2013)", ("ner",), "biomedical", "PubTator",
-           ("tmVar/*/corpora/original/tmVar/train.PubTator.txt",),
-           {"DNAMutation": "DNA mutation", "ProteinMutation": "protein mutation",
-            "SNP": "single nucleotide polymorphism (SNP)"}, build_pubtator_ner),
-    Source("biored", "BioRED (Luo et al., 2022)", ("ner", "re"), "biomedical", "PubTator",
-           ("BioRED/*/*/data/BioRED/Train.PubTator",), {**BIORED_ENTITIES, **BIORED_RELATIONS}, build_biored),
-    Source("drugprot", "DrugProt (Miranda et al., 2021)", ("ner", "re"), "biomedical", "DrugProt TSV / BioC XML",
-           ("DrugProt/*/training/drugprot_training_abstracs.tsv", "DrugProt/*/data/drugprot_two_dev/train.bioc.xml"),
-           {**DRUGPROT_ENTITIES, **DRUGPROT_RELATIONS}, build_drugprot),
-    Source("euadr", "EU-ADR (van Mulligen et al., 2012)", ("re",), "biomedical", "BioBERT RE TSV",
-           ("EU-ADR/*/datasets/RE/euadr/1/train.tsv", "EU-ADR/*/datasets/RE/euadr/1/test.tsv"),
-           {"1": "the gene is associated with the disease", "0": "no association", "gene": "gene", "disease": "disease"},
-           build_euadr),
-    Source("gnormplus", "GNormPlus / BioCreative II GN (Wei et al., 2015)", ("ner",), "biomedical", "BioC XML",
-           ("GNormPlus/*/BC2GNtrain.BioC.xml", "GNormPlus/*/NLMIAT.BioC.xml"),
-           {"Gene": "gene", "FamilyName": "gene family", "DomainMotif": "protein domain or motif"}, build_bioc_ner),
-    Source("nlm_gene", "NLM-Gene (Islamaj et al., 2021)", ("ner",), "biomedical", "BioC XML",
-           ("NLM-Gene/*/Corpus/Pmidlist.Train.txt",),
-           {"Gene": "gene", "GENERIF": "gene reference into a function (GeneRIF)", "STARGENE": "gene (focus of the article)",
-            "Domain": "protein domain", "Other": "other gene-related mention"}, build_nlm_gene),
-    Source("linnaeus", "LINNAEUS (Gerner et al., 2010)", ("ner",), "biomedical", "CoNLL/IOB",
-           ("LINNAEUS/*/linnaeus-IOB/train.tsv",), {"Species": "species"}, build_iob_ner),
-    Source("bc4chemd", "BC4CHEMD / CHEMDNER (Krallinger et al., 2015)", ("ner",), "biomedical", "CoNLL/IOB",
-           ("BC4CHEMD/*/BC4CHEMD-IOB/train.tsv",), {"Chemical": "chemical"}, build_iob_ner),
-    Source("genia", "GENIA nested NER (Kim et al., 2003; Yu et al., 2020 split)", ("ner",), "biomedical", "JSON lines",
-           ("GENIA/*/genia/train.json",),
-           {"DNA": "DNA", "RNA": "RNA", "protein": "protein", "cell_line": "cell line", "cell_type": "cell type"},
-           build_genia),
-    Source("pico_data", "PICO-data crowd annotations (Nguyen et al., 2017)", ("ner",), "biomedical", "JSON lines + text",
-           ("EBM-NLP-PICO/*/annotations/train/PICO-annos-crowdsourcing-agg.json",),
-           {"Participants": "participants (population)"}, build_pico_data),
-    Source("pubmed_pico", "PubMed PICO element detection (Jin & Szolovits, 2018)", ("ner",), "biomedical",
-           "`###PMID` + `heading|label|sentence` lines", ("PubMed-PICO/*/**/splitted/*train*.txt",),
-           PUBMED_PICO_LABELS, build_pubmed_pico),
+    Source(
+        "tmvar",
+        "tmVar (Wei et al., 2013)",
+        ("ner",),
+        "biomedical",
+        "PubTator",
+        ("tmVar/*/corpora/original/tmVar/train.PubTator.txt",),
+        {
+            "DNAMutation": "DNA mutation",
+            "ProteinMutation": "protein mutation",
+            "SNP": "single nucleotide polymorphism (SNP)",
+        },
+        build_pubtator_ner,
+    ),
+    Source(
+        "biored",
+        "BioRED (Luo et al., 2022)",
+        ("ner", "re"),
+        "biomedical",
+        "PubTator",
+        ("BioRED/*/*/data/BioRED/Train.PubTator",),
+        {**BIORED_ENTITIES, **BIORED_RELATIONS},
+        build_biored,
+    ),
+    Source(
+        "drugprot",
+        "DrugProt (Miranda et al., 2021)",
+        ("ner", "re"),
+        "biomedical",
+        "DrugProt TSV / BioC XML",
+        ("DrugProt/*/training/drugprot_training_abstracs.tsv", "DrugProt/*/data/drugprot_two_dev/train.bioc.xml"),
+        {**DRUGPROT_ENTITIES, **DRUGPROT_RELATIONS},
+        build_drugprot,
+    ),
+    Source(
+        "euadr",
+        "EU-ADR (van Mulligen et al., 2012)",
+        ("re",),
+        "biomedical",
+        "BioBERT RE TSV",
+        ("EU-ADR/*/datasets/RE/euadr/1/train.tsv", "EU-ADR/*/datasets/RE/euadr/1/test.tsv"),
+        {"1": "the gene is associated with the disease", "0": "no association", "gene": "gene", "disease": "disease"},
+        build_euadr,
+    ),
+    Source(
+        "gnormplus",
+        "GNormPlus / BioCreative II GN (Wei et al., 2015)",
+        ("ner",),
+        "biomedical",
+        "BioC XML",
+        ("GNormPlus/*/BC2GNtrain.BioC.xml", "GNormPlus/*/NLMIAT.BioC.xml"),
+        {"Gene": "gene", "FamilyName": "gene family", "DomainMotif": "protein domain or motif"},
+        build_bioc_ner,
+    ),
+    Source(
+        "nlm_gene",
+        "NLM-Gene (Islamaj et al., 2021)",
+        ("ner",),
+        "biomedical",
+        "BioC XML",
+        ("NLM-Gene/*/Corpus/Pmidlist.Train.txt",),
+        {
+            "Gene": "gene",
+            "GENERIF": "gene reference into a function (GeneRIF)",
+            "STARGENE": "gene (focus of the article)",
+            "Domain": "protein domain",
+            "Other": "other gene-related mention",
+        },
+        build_nlm_gene,
+    ),
+    Source(
+        "linnaeus",
+        "LINNAEUS (Gerner et al., 2010)",
+        ("ner",),
+        "biomedical",
+        "CoNLL/IOB",
+        ("LINNAEUS/*/linnaeus-IOB/train.tsv",),
+        {"Species": "species"},
+        build_iob_ner,
+    ),
+    Source(
+        "bc4chemd",
+        "BC4CHEMD / CHEMDNER (Krallinger et al., 2015)",
+        ("ner",),
+        "biomedical",
+        "CoNLL/IOB",
+        ("BC4CHEMD/*/BC4CHEMD-IOB/train.tsv",),
+        {"Chemical": "chemical"},
+        build_iob_ner,
+    ),
+    Source(
+        "genia",
+        "GENIA nested NER (Kim et al., 2003; Yu et al., 2020 split)",
+        ("ner",),
+        "biomedical",
+        "JSON lines",
+        ("GENIA/*/genia/train.json",),
+        {"DNA": "DNA", "RNA": "RNA", "protein": "protein", "cell_line": "cell line", "cell_type": "cell type"},
+        build_genia,
+    ),
+    Source(
+        "pico_data",
+        "PICO-data crowd annotations (Nguyen et al., 2017)",
+        ("ner",),
+        "biomedical",
+        "JSON lines + text",
+        ("EBM-NLP-PICO/*/annotations/train/PICO-annos-crowdsourcing-agg.json",),
+        {"Participants": "participants (population)"},
+        build_pico_data,
+    ),
+    Source(
+        "pubmed_pico",
+        "PubMed PICO element detection (Jin & Szolovits, 2018)",
+        ("ner",),
+        "biomedical",
+        "`###PMID` + `heading|label|sentence` lines",
+        ("PubMed-PICO/*/**/splitted/*train*.txt",),
+        PUBMED_PICO_LABELS,
+        build_pubmed_pico,
+    ),
 ]

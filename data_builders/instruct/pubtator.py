@@ -62,8 +62,12 @@ def _title_or_abstract(path, lineno, line, current, docs):
 
 def _annotation(path, lineno, fields, doc):
     if fields[0] != doc["pmid"]:  # often a line of text (a title or abstract broken by a newline): never shown
-        fail(path, lineno, f"inside document {label_excerpt(doc['pmid'])}, a line that is no title or abstract "
-                           "and does not start with that PMID")
+        fail(
+            path,
+            lineno,
+            f"inside document {label_excerpt(doc['pmid'])}, a line that is no title or abstract "
+            "and does not start with that PMID",
+        )
     if len(fields) >= 5 and is_count(fields[1]) and is_count(fields[2]):
         start, end = int(fields[1]), int(fields[2])
         if doc["text"][start:end] != fields[3]:

@@ -7,7 +7,8 @@ forms the prompts show. Readers raise ReleaseError (the one error of every data 
 notes that must not reach a log.
 """
 
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 from data_builders.readers import ReleaseError
 
@@ -15,14 +16,14 @@ DOMAINS = ("biomedical", "clinical", "general")  # literature and trials, clinic
 
 
 class Source(NamedTuple):
-    name: str                  # the dataset id of its records
-    title: str                 # corpus and citation, for the docs table
-    tasks: tuple               # the unified-format tasks of its records
-    domain: str                # one of DOMAINS
-    format: str                # the release format its reader parses
-    files: tuple               # glob patterns under the raw folder: the train split (or whole set)
-    labels: dict               # label as released -> expanded form shown in prompts
-    build: Callable            # build(source, paths) -> iterator of records
+    name: str  # the dataset id of its records
+    title: str  # corpus and citation, for the docs table
+    tasks: tuple  # the unified-format tasks of its records
+    domain: str  # one of DOMAINS
+    format: str  # the release format its reader parses
+    files: tuple  # glob patterns under the raw folder: the train split (or whole set)
+    labels: dict  # label as released -> expanded form shown in prompts
+    build: Callable  # build(source, paths) -> iterator of records
     credentialed: bool = False  # i2b2/n2c2 data use agreement: tested on fixtures only
 
 

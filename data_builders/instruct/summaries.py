@@ -7,8 +7,9 @@ from mnlu.tasks import summ_record
 
 
 def _summary(source, key, text, summary):
-    return summ_record(id=f"{source.name}-{key}", dataset=source.name, split="train", text=text.strip(),
-                       summary=summary)
+    return summ_record(
+        id=f"{source.name}-{key}", dataset=source.name, split="train", text=text.strip(), summary=summary
+    )
 
 
 def build_pubmed(source, paths):
@@ -22,8 +23,10 @@ def build_pubmed(source, paths):
             yield _summary(source, path.stem, read_text(path), read_text(abstract))
             continue
         for lineno, article in read_jsonl(path):
-            if not all(isinstance(article.get(k), list) and article[k] and all(isinstance(s, str) for s in article[k])
-                       for k in ("article_text", "abstract_text")):
+            if not all(
+                isinstance(article.get(k), list) and article[k] and all(isinstance(s, str) for s in article[k])
+                for k in ("article_text", "abstract_text")
+            ):
                 fail(path, lineno, "expected non-empty article_text and abstract_text lists of strings")
             summary = " ".join(s.replace("<S>", "").replace("</S>", "").strip() for s in article["abstract_text"])
             yield _summary(source, article.get("article_id", lineno), "\n".join(article["article_text"]), summary)
@@ -52,11 +55,34 @@ def build_aci_bench(source, paths):
 
 
 SOURCES = [
-    Source("pubmed_summ", "PubMed summarization (Cohan et al., 2018; SumPubMed layout also read)", ("summ",),
-           "biomedical", "JSON lines / text files",
-           ("PubMed-summarization/*/pubmed-dataset/train.txt", "PubMed-summarization/*/text/text_*.txt"), {}, build_pubmed),
-    Source("cdsr", "CDSR lay summaries (Devaraj et al., 2021 release)", ("summ",), "biomedical", "line-aligned text",
-           ("CDSR-lay-summaries/*/data/data-1024/train.source",), {}, build_cdsr),
-    Source("aci_bench", "ACI-bench (Yim et al., 2023)", ("summ",), "clinical", "CSV",
-           ("ACI-bench/*/data/challenge_data/train.csv",), {}, build_aci_bench),
+    Source(
+        "pubmed_summ",
+        "PubMed summarization (Cohan et al., 2018; SumPubMed layout also read)",
+        ("summ",),
+        "biomedical",
+        "JSON lines / text files",
+        ("PubMed-summarization/*/pubmed-dataset/train.txt", "PubMed-summarization/*/text/text_*.txt"),
+        {},
+        build_pubmed,
+    ),
+    Source(
+        "cdsr",
+        "CDSR lay summaries (Devaraj et al., 2021 release)",
+        ("summ",),
+        "biomedical",
+        "line-aligned text",
+        ("CDSR-lay-summaries/*/data/data-1024/train.source",),
+        {},
+        build_cdsr,
+    ),
+    Source(
+        "aci_bench",
+        "ACI-bench (Yim et al., 2023)",
+        ("summ",),
+        "clinical",
+        "CSV",
+        ("ACI-bench/*/data/challenge_data/train.csv",),
+        {},
+        build_aci_bench,
+    ),
 ]
