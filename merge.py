@@ -24,7 +24,7 @@ from tqdm import tqdm
 from mnlu.cli import AT_LEAST_1, FINITE, SEED, InputError, run_main
 from mnlu.dare import METHODS, keep_mask, mask_generator, merge_entries
 from mnlu.fileio import atomic_directory, check_output_folder, written_by
-from mnlu.shards import Checkpoint, local_model, parse_size, plan_shards, shard_writer
+from mnlu.shards import MAX_SHARD_BYTES, Checkpoint, local_model, parse_size, plan_shards, shard_writer
 
 TOOL = "merge.py"
 CHUNK = 1 << 22  # entries per float64 slice: 32 MiB per temporary
@@ -104,7 +104,11 @@ def build_parser():
         " any other existing file or non-empty folder is never replaced",
     )
     p.add_argument(
-        "--shard-size", type=parse_size, default="5GB", metavar="SIZE", help="max bytes per output shard (default 5GB)"
+        "--shard-size",
+        type=parse_size,
+        default=MAX_SHARD_BYTES,
+        metavar="SIZE",
+        help="max bytes per output shard (default 5GB)",
     )
     p.add_argument(
         "--tokenizer-from",

@@ -59,7 +59,7 @@ from mnlu.data import (
     training_plan,
 )
 from mnlu.distributed import (
-    DTYPES,
+    DTYPE_OPTIONS,
     all_sum,
     init_distributed,
     load_sharded_weights,
@@ -135,7 +135,7 @@ def parse_args(argv=None):
     g = p.add_argument_group("precision and memory")
     g.add_argument(
         "--dtype",
-        choices=tuple(DTYPES),
+        choices=tuple(DTYPE_OPTIONS),
         default="bf16",
         help="compute dtype; master weights and gradient reduction stay fp32; use fp32 on CPU" + d,
     )
@@ -149,7 +149,7 @@ def parse_args(argv=None):
     g.add_argument("--eval-size", type=AT_LEAST_0, default=256, help="records held out when --eval-every > 0" + d)
     g.add_argument("--save-every", type=AT_LEAST_1, default=500, help="resumable checkpoint every N steps" + d)
     g.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in --out")
-    g.add_argument("--export-dtype", choices=tuple(DTYPES), default="bf16", help="dtype of OUT/model" + d)
+    g.add_argument("--export-dtype", choices=tuple(DTYPE_OPTIONS), default="bf16", help="dtype of OUT/model" + d)
     g.add_argument(
         "--dry-run", action="store_true", help="print the plan (steps, tokens, per-GPU memory estimate) and exit"
     )
@@ -225,7 +225,7 @@ def main(args):
     # Model: shard on meta, then fill each rank's shards from the checkpoint, tensor by tensor.
     # On CPU, memory is plentiful and gloo all-gathers are slow (~1.6 s for 135M fp32 parameters):
     # layers stay gathered from forward to backward there. On GPUs they are resharded (ZeRO-3).
-    model = shard_model(model, DTYPES[args.dtype], args.activation_checkpointing, reshard_after_forward=on_cuda)
+    model = shard_model(model, DTYPE_OPTIONS[args.dtype], args.activation_checkpointing, reshard_after_forward=on_cuda)
     unused = load_sharded_weights(model, model_dir, device)
     if unused:
         say(f"{model_dir}: {len(unused)} checkpoint tensors not used by the model: {', '.join(unused[:3])}")
@@ -238,7 +238,7 @@ def main(args):
         say(f"resumed from {checkpoint} at step {start}")
     on_rank0(lambda: open_run_folder(Path(args.out), inputs, start))  # every input read: only now write
     train(args, model, optimizer, data, start, device, say)
-    export_hf(Path(args.out) / "model", model, tokenizer, DTYPES[args.export_dtype])
+    export_hf(Path(args.out) / "model", model, tokenizer, DTYPE_OPTIONS[args.export_dtype])
     say(f"exported {Path(args.out) / 'model'}")
 
 
@@ -362,7 +362,9 @@ def print_memory_plan(args, config, model, data, world_size):
     )
     print(
         format_estimate(
-            estimate_memory(config, n_params, world_size, args.micro_batch_size, seq_len, DTYPES[args.dtype].itemsize)
+            estimate_memory(
+                config, n_params, world_size, args.micro_batch_size, seq_len, DTYPE_OPTIONS[args.dtype].itemsize
+            )
         )
     )
 

@@ -28,7 +28,7 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 import torch.distributed.checkpoint as dcp
-from safetensors.torch import load_file, save, save_file
+from safetensors.torch import load_file, save
 from torch.distributed.checkpoint import FileSystemReader
 from torch.distributed.checkpoint._traverse import set_element
 from torch.distributed.checkpoint.api import CheckpointException
@@ -55,8 +55,8 @@ from mnlu.chat import chat_template
 from mnlu.cli import InputError, excerpt
 from mnlu.distributed import on_rank0
 from mnlu.fileio import OutputError, atomic_directory, check_output_folder, read_json
+from mnlu.shards import MAX_SHARD_BYTES, TensorSpec, shard_writer
 
-SHARD_BYTES = 5 * 2**30  # safetensors shard size of the export, as Hugging Face's save_pretrained
 TOOL = "train.py"  # the writer named in every checkpoint's and export's marker file
 # Everything torch 2.13 pickles into a DCP index (found by unpickling real ones with a logging
 # find_class): the metadata dataclasses, the file-system reader's storage records, sizes, dtypes,
@@ -401,40 +401,28 @@ def _write_synced(path, data):
         os.fsync(f.fileno())
 
 
-def export_hf(out_dir, model, tokenizer, dtype, shard_bytes=SHARD_BYTES):
+def export_hf(out_dir, model, tokenizer, dtype, max_shard_bytes=MAX_SHARD_BYTES):
     """Write `out_dir` as a Hugging Face model folder that from_pretrained and vLLM load as is.
 
-    Collective: tensors are all-gathered one at a time in the same order on every rank; rank 0
-    casts them to `dtype` and writes a `model-0000k-of-0000n.safetensors` shard whenever it holds
-    `shard_bytes`, so its memory peaks at one shard. A tied lm_head is written once, under the
-    embedding's name, as save_pretrained does. The tokenizer keeps the chat template mnlu trained with.
+    Collective: tensors are all-gathered one at a time in the same order on every rank, and rank 0
+    casts each to `dtype` and writes it straight to its planned place (`mnlu.shards.shard_writer`,
+    as merge.py writes), so memory peaks at one full tensor. A tied lm_head is written once, under
+    the embedding's name, as save_pretrained does. The tokenizer keeps the chat template mnlu
+    trained with.
     """
-    rank = dist.get_rank()
+    first = {}  # id -> (name, tensor): a tensor shared by several names keeps its first name
+    for name, tensor in model.state_dict(keep_vars=True).items():
+        first.setdefault(id(tensor), (name, tensor))
+    tensors = dict(first.values())
+    specs = {name: TensorSpec(tuple(tensor.shape), dtype) for name, tensor in tensors.items()}  # DTensor: full shape
+    rank0 = dist.get_rank() == 0
     with _rank0_atomic_directory(out_dir) as tmp:
-        shards, current, size, weight_map, seen = [], {}, 0, {}, set()
-        for name, tensor in model.state_dict(keep_vars=True).items():
-            if id(tensor) in seen:
-                continue
-            seen.add(id(tensor))
-            full = tensor.full_tensor() if isinstance(tensor, DTensor) else tensor
-            if rank != 0:
-                continue
-            current[name] = full.detach().to(device="cpu", dtype=dtype).contiguous()
-            size += current[name].numel() * current[name].element_size()
-            if size >= shard_bytes:
-                shards.append(_write_shard(tmp, len(shards), current))
-                current, size = {}, 0
-        if rank == 0:
-            if current:
-                shards.append(_write_shard(tmp, len(shards), current))
-            total = 0
-            for k, (path, names, nbytes) in enumerate(shards):
-                final = f"model-{k + 1:05d}-of-{len(shards):05d}.safetensors"
-                os.replace(path, tmp / final)
-                weight_map.update((n, final) for n in names)
-                total += nbytes
-            index = {"metadata": {"total_size": total}, "weight_map": weight_map}
-            (tmp / "model.safetensors.index.json").write_text(json.dumps(index, indent=2))
+        with shard_writer(tmp, specs, max_shard_bytes) if rank0 else contextlib.nullcontext() as write:
+            for name, tensor in tensors.items():
+                full = tensor.full_tensor() if isinstance(tensor, DTensor) else tensor
+                if rank0:
+                    write(name, full.detach().to(device="cpu", dtype=dtype))
+        if rank0:
             config = copy.deepcopy(model.config)
             config.dtype = dtype
             config.save_pretrained(tmp)
@@ -442,9 +430,3 @@ def export_hf(out_dir, model, tokenizer, dtype, shard_bytes=SHARD_BYTES):
                 model.generation_config.save_pretrained(tmp)
             tokenizer.chat_template = chat_template(tokenizer)
             tokenizer.save_pretrained(tmp)
-
-
-def _write_shard(folder, index, tensors):
-    path = folder / f".shard-{index}.safetensors"
-    save_file(tensors, path, metadata={"format": "pt"})
-    return path, list(tensors), sum(t.numel() * t.element_size() for t in tensors.values())

@@ -21,7 +21,7 @@ from torch.distributed.tensor import DTensor, distribute_tensor
 from mnlu.cli import InputError, describe_os_error
 from mnlu.shards import Checkpoint
 
-DTYPES = {"bf16": torch.bfloat16, "fp32": torch.float32}
+DTYPE_OPTIONS = {"bf16": torch.bfloat16, "fp32": torch.float32}  # train.py --dtype/--export-dtype values
 
 
 def init_distributed():

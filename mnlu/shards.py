@@ -6,7 +6,8 @@ dtypes first (which shard, which byte offset), writes each shard's header up fro
 tensor's bytes go straight to their planned place with `os.pwrite`: in any order, from any thread,
 with nothing accumulated in memory. The files are laid out exactly as `safetensors.torch.save_file`
 lays them out, and a folder holds either one `model.safetensors` or numbered shards plus
-`model.safetensors.index.json`, as `transformers`' `save_pretrained` writes them.
+`model.safetensors.index.json`, as `transformers`' `save_pretrained` writes them. merge.py and
+train.py's export both write through `shard_writer`.
 """
 
 import contextlib
@@ -25,10 +26,12 @@ from mnlu.cli import InputError, one_line
 from mnlu.fileio import read_json
 
 SINGLE_FILE = "model.safetensors"
+MAX_SHARD_BYTES = 5 * 10**9  # "5GB" of tensor data per shard at most: save_pretrained's default
 INDEX_FILE = "model.safetensors.index.json"
 
-# safetensors' dtype names; the byte order on disk is little-endian, like every machine torch runs on.
-DTYPES = {
+# The dtype codes of a safetensors header (its "dtype" field) and the torch dtypes they stand for;
+# the byte order on disk is little-endian, like every machine torch runs on.
+SAFETENSORS_DTYPES = {
     "F64": torch.float64,
     "F32": torch.float32,
     "F16": torch.float16,
@@ -40,7 +43,7 @@ DTYPES = {
     "U8": torch.uint8,
     "BOOL": torch.bool,
 }
-DTYPE_NAMES = {dtype: name for name, dtype in DTYPES.items()}
+SAFETENSORS_CODES = {dtype: code for code, dtype in SAFETENSORS_DTYPES.items()}
 assert sys.byteorder == "little", "safetensors stores little-endian bytes; this writer copies memory as is"
 
 
@@ -160,11 +163,12 @@ class Checkpoint:
                         raise InputError(f"{self.directory / INDEX_FILE}: maps {name!r} to {file}, which lacks it")
                     view = handle.get_slice(name)
                     dtype = view.get_dtype()
-                    if dtype not in DTYPES:
+                    if dtype not in SAFETENSORS_DTYPES:
                         raise InputError(
-                            f"{self.directory / file}: tensor {name!r} has dtype {dtype}, not one of {sorted(DTYPES)}"
+                            f"{self.directory / file}: tensor {name!r} has dtype {dtype},"
+                            f" not one of {sorted(SAFETENSORS_DTYPES)}"
                         )
-                    self.specs[name] = TensorSpec(tuple(view.get_shape()), DTYPES[dtype])
+                    self.specs[name] = TensorSpec(tuple(view.get_shape()), SAFETENSORS_DTYPES[dtype])
 
     def get(self, name):
         with _open(self.directory / self.files[name]) as handle:
@@ -215,7 +219,7 @@ def file_layout(specs, metadata):
     for name in order:
         spec = specs[name]
         header[name] = {
-            "dtype": DTYPE_NAMES[spec.dtype],
+            "dtype": SAFETENSORS_CODES[spec.dtype],
             "shape": list(spec.shape),
             "data_offsets": [position, position + spec.nbytes],
         }

@@ -481,7 +481,7 @@ def test_a_damaged_newest_checkpoint_is_skipped_with_a_warning(finished, tmp_pat
         m.setattr(checkpoints, "shutil", SimpleNamespace(rmtree=lambda path: None))
         train.run(args_for(finished, out=str(out)))
     assert [f.name for f, _ in checkpoint_folders(out)] == ["step-000002", "step-000001"]
-    exported = out / "model" / "model-00001-of-00001.safetensors"
+    exported = out / "model" / "model.safetensors"
     first, weights = (out / "metrics.jsonl").read_text(), load_file(exported)
     (out / "checkpoints" / "step-000002" / ".metadata").unlink()
     capsys.readouterr()
