@@ -11,6 +11,7 @@ mnlu/dare.py. Defaults reproduce the paper: p = 0.2, weight 0.5, i.e. base + 0.5
 """
 
 import argparse
+import inspect
 import json
 import shutil
 import time
@@ -311,13 +312,17 @@ def write_merge(args, base, finetuned, truncated, copied, params):
             **params,
             "truncated_rows": sorted(truncated),
             "shards": len(plan_shards(specs, args.shard_size)),
-            "mask_rule": "entry j of fine-tuned model i's tensor NAME is dropped when "
-            "torch.rand(shape, generator=torch.Generator().manual_seed(int.from_bytes("
-            "sha256(f'{seed}:{i}:{NAME}').digest()[:8], 'little')))[j] < drop_rate",
+            "mask_rule": mask_rule(),
             "versions": {"torch": torch.__version__, "mnlu": version("mnlu")},
         }
         (tmp / "merge_config.json").write_text(json.dumps(record, indent=2) + "\n")
     return record["shards"]
+
+
+def mask_rule():
+    """The code that drew every mask, as mnlu.dare holds it: recorded, not restated, so that the
+    record is the rule that ran (with the torch version below, it recomputes any mask)."""
+    return {f"mnlu.dare.{f.__name__}": inspect.getsource(f).splitlines() for f in (mask_generator, keep_mask)}
 
 
 def main(argv=None):

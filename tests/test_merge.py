@@ -7,6 +7,7 @@ import math
 import subprocess
 import sys
 import textwrap
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -305,6 +306,12 @@ def test_merge_records_its_parameters_and_copies_side_files_from_the_chosen_mode
     )
     with safe_open(out / SINGLE_FILE, "pt") as handle:
         assert json.loads(handle.metadata()["mnlu_merge"])["seed"] == 4
+    recorded = {"hashlib": hashlib, "torch": torch, "Sequence": Sequence}  # the recorded code, run on its own
+    for lines in record["mask_rule"].values():
+        exec("\n".join(lines), recorded)
+    for name, tensor in random_tensors(0).items():
+        keep = recorded["keep_mask"](tensor.shape, 0.2, recorded["mask_generator"](4, 0, name))
+        assert torch.equal(keep, reference_mask_keep(4, 0, name, tensor.shape, 0.2)), name
     run(b, [f], out, "--tokenizer-from", "base", "--overwrite")
     assert (out / "tokenizer_config.json").read_text() == "base"
 
