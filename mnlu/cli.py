@@ -13,17 +13,21 @@ are clinical and biomedical texts, and error lines end up in logs and bug report
 import argparse
 import math
 import sys
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class InputError(ValueError):
     """Input the user can fix; the message names the file (and line, field) and the expected form."""
 
 
-def argument(convert, accept, expected):
+def argument(convert: Callable[[str], T], accept: Callable[[T], bool], expected: str) -> Callable[[str], T]:
     """An argparse type: the `convert`ed text when `accept` holds for it (NaN never does), else a
     usage error saying what was `expected`."""
 
-    def parse(text):
+    def parse(text: str) -> T:
         try:
             value = convert(text)
         except ValueError:
@@ -44,27 +48,27 @@ NON_NEGATIVE = argument(float, lambda x: 0 <= x < math.inf, "a finite number of 
 FRACTION = argument(float, lambda x: 0 <= x <= 1, "a number from 0 to 1")
 
 
-def excerpt(value, limit=40):
+def excerpt(value: object, limit: int = 40) -> str:
     """A bounded excerpt of a label or score field for an error message (never use it on text fields)."""
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def one_line(error, limit=300):
+def one_line(error: BaseException, limit: int = 300) -> str:
     """The first line of a library's error message, at most `limit` characters, to put in
     parentheses after what mnlu says went wrong (model loading, hub downloads: never record text)."""
     text = next((line.strip() for line in str(error).splitlines() if line.strip()), type(error).__name__)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def describe_os_error(error):
+def describe_os_error(error: OSError) -> str:
     """'path: reason' for an OSError, as `ls` would say it."""
     names = [n for n in (error.filename, error.filename2) if n is not None]
     reason = error.strerror or str(error)
     return f"{' -> '.join(map(str, names))}: {reason}" if names else reason
 
 
-def run_main(script, main, *args):
+def run_main(script: str, main: Callable[..., T], *args: object) -> T:
     """Call `main(*args)`; bad input and file-system errors become one line and exit status 2."""
     try:
         return main(*args)

@@ -32,26 +32,27 @@ from that generator on the CPU.
 """
 
 import hashlib
+from collections.abc import Sequence
 
 import torch
 
 METHODS = ("dare_linear", "dare_ties")
 
 
-def mask_generator(seed, model_index, name):
+def mask_generator(seed: int, model_index: int, name: str) -> torch.Generator:
     """A CPU generator seeded by (seed, model index, tensor name) alone."""
     digest = hashlib.sha256(f"{seed}:{model_index}:{name}".encode()).digest()
     return torch.Generator().manual_seed(int.from_bytes(digest[:8], "little"))
 
 
-def keep_mask(shape, drop_rate, generator):
+def keep_mask(shape: Sequence[int], drop_rate: float, generator: torch.Generator) -> torch.Tensor:
     """True where an entry survives: u >= drop_rate for u = torch.rand(shape) drawn from `generator`."""
     if not 0 <= drop_rate < 1:
         raise ValueError(f"drop rate {drop_rate} is outside [0, 1)")
     return torch.rand(shape, generator=generator, dtype=torch.float32) >= drop_rate
 
 
-def dare_(delta, keep, drop_rate):
+def dare_(delta: torch.Tensor, keep: torch.Tensor, drop_rate: float) -> torch.Tensor:
     """Zero the entries of `delta` where `keep` is False, divide the others by 1 - drop_rate; in place.
 
     Kept entries are exactly delta / (1 - drop_rate) in delta's dtype; dropped entries are 0.
@@ -59,7 +60,15 @@ def dare_(delta, keep, drop_rate):
     return delta.div_(1 - drop_rate).masked_fill_(keep.logical_not(), 0)
 
 
-def merge_entries(base, finetuned, keeps, weights, drop_rate, method, normalize=False):
+def merge_entries(
+    base: torch.Tensor,
+    finetuned: Sequence[torch.Tensor],
+    keeps: Sequence[torch.Tensor],
+    weights: Sequence[float],
+    drop_rate: float,
+    method: str,
+    normalize: bool = False,
+) -> torch.Tensor:
     """base + combine_i(w_i * DARE(finetuned_i - base)) in float64, for matching slices of one tensor.
 
     The inputs are left as they are (copy=True: a float64 input would otherwise be changed in place).
@@ -72,7 +81,7 @@ def merge_entries(base, finetuned, keeps, weights, drop_rate, method, normalize=
     return combine(taus, weights, method, normalize).add_(base)
 
 
-def combine(taus, weights, method, normalize=False):
+def combine(taus: list[torch.Tensor], weights: Sequence[float], method: str, normalize: bool = False) -> torch.Tensor:
     """Sum the weighted DARE deltas `taus` (tau_i = w_i * DARE(delta_i)) by `method`; may reuse taus[0]."""
     if method == "dare_linear":
         total = taus[0]

@@ -12,6 +12,8 @@ lets 1 process and N processes, or 4x1 and 1x4 micro-batches, optimise the very 
 """
 
 import itertools
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -20,15 +22,28 @@ from tqdm import tqdm
 from mnlu.chat import prompt_token_ids, render_conversation, render_prompt
 from mnlu.cli import excerpt
 
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
+
+    from mnlu.records import Record
+
 IGNORE = -100  # the target of a position that carries no loss (PyTorch's cross-entropy default)
 LENGTH_GROUP = 64  # global batches whose sequences are sorted by length together
+Example = tuple[torch.Tensor, int]  # (ids, n_masked): one tokenized conversation
+Batch = list[list[int]]  # sequences, each a list of example indices: a global batch or a micro-batch
 
 
 class DataError(ValueError):
     """The data cannot be trained on; the message names the record (its id as a bounded excerpt)."""
 
 
-def encode_records(tokenizer, records, loss="completion", max_seq_len=2048, progress=True):
+def encode_records(
+    tokenizer: "PreTrainedTokenizerBase",
+    records: Iterable["Record"],
+    loss: str = "completion",
+    max_seq_len: int = 2048,
+    progress: bool = True,
+) -> tuple[list[Example], dict[str, int]]:
     """Tokenize records (any iterable, read in chunks) into examples; return (examples, stats).
 
     Records longer than `max_seq_len` are cut at the end and counted; a record left with no
@@ -57,7 +72,9 @@ def encode_records(tokenizer, records, loss="completion", max_seq_len=2048, prog
     return examples, stats
 
 
-def _split_conversations(tokenizer, records):
+def _split_conversations(
+    tokenizer: "PreTrainedTokenizerBase", records: Iterable["Record"]
+) -> tuple[list[str], list[str]]:
     """(prompts, answers): each rendered conversation cut where its generation prompt ends."""
     prompts, answers = [], []
     for record in records:
@@ -73,19 +90,19 @@ def _split_conversations(tokenizer, records):
     return prompts, answers
 
 
-def targets_of(ids, n_masked):
+def targets_of(ids: torch.Tensor, n_masked: int) -> torch.Tensor:
     """targets[i] = ids[i + 1], the token position i predicts, or IGNORE where no loss is taken."""
     targets = torch.full((len(ids),), IGNORE, dtype=torch.long)
     targets[n_masked - 1 : -1] = ids[n_masked:]
     return targets
 
 
-def tokens_in(sequence, lengths):
+def tokens_in(sequence: Iterable[int], lengths: Sequence[int]) -> int:
     """Number of tokens of a sequence (a list of example indices)."""
     return sum(lengths[i] for i in sequence)
 
 
-def pack(order, lengths, max_seq_len):
+def pack(order: Iterable[int], lengths: Sequence[int], max_seq_len: int) -> list[list[int]]:
     """Greedily fill sequences of at most `max_seq_len` tokens with examples, in the given order."""
     sequences, current, used = [], [], 0
     for i in order:
@@ -99,7 +116,9 @@ def pack(order, lengths, max_seq_len):
     return sequences
 
 
-def epoch_plan(lengths, global_batch_size, seed, epoch, pack_to=None):
+def epoch_plan(
+    lengths: Sequence[int], global_batch_size: int, seed: int, epoch: int, pack_to: int | None = None
+) -> list[Batch]:
     """The global batches of one epoch: a seeded shuffle, optional packing, then length grouping.
 
     Length grouping sorts each run of LENGTH_GROUP global batches by length before cutting it, so a
@@ -118,7 +137,14 @@ def epoch_plan(lengths, global_batch_size, seed, epoch, pack_to=None):
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
-def training_plan(lengths, global_batch_size, seed, epochs, max_steps=None, pack_to=None):
+def training_plan(
+    lengths: Sequence[int],
+    global_batch_size: int,
+    seed: int,
+    epochs: int,
+    max_steps: int | None = None,
+    pack_to: int | None = None,
+) -> tuple[list[Batch], int]:
     """(global batches of the whole run, steps per epoch); `max_steps` overrides `epochs`.
 
     Epoch e is `epoch_plan(..., epoch=e)`, so a resumed run rebuilds the very same plan.
@@ -134,7 +160,9 @@ def training_plan(lengths, global_batch_size, seed, epochs, max_steps=None, pack
     return plan[:total], len(first)
 
 
-def micro_batches(batch, lengths, rank, world_size, micro_batch_size):
+def micro_batches(
+    batch: Batch, lengths: Sequence[int], rank: int, world_size: int, micro_batch_size: int
+) -> list[Batch]:
     """This rank's micro-batches of a global batch, in accumulation order.
 
     The batch is sorted by length and cut into consecutive micro-batches (so each pads little);
@@ -148,7 +176,9 @@ def micro_batches(batch, lengths, rank, world_size, micro_batch_size):
     return cut[rank::world_size]
 
 
-def collate(sequences, examples, pad_id):
+def collate(
+    sequences: Batch, examples: Sequence[Example], pad_id: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Right-padded tensors (input_ids, targets, position_ids) of shape [rows, longest].
 
     Positions restart at 0 for every example and for the padding. Called with these position ids,
@@ -171,7 +201,7 @@ def collate(sequences, examples, pad_id):
     return input_ids, targets, position_ids
 
 
-def padding_efficiency(plan, lengths, world_size, micro_batch_size):
+def padding_efficiency(plan: Iterable[Batch], lengths: Sequence[int], world_size: int, micro_batch_size: int) -> float:
     """Real tokens / tokens computed (padding included) over the plan's micro-batches."""
     real = padded = 0
     for batch in plan:

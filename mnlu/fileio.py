@@ -19,7 +19,9 @@ import os
 import re
 import shutil
 import uuid
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import IO, Any
 
 from mnlu.cli import InputError, excerpt
 
@@ -31,11 +33,11 @@ class OutputError(InputError):
     """An --out that would replace or delete something this tool did not write."""
 
 
-def _temporary_name(path, suffix="tmp"):
+def _temporary_name(path: Path, suffix: str = "tmp") -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:12]}.{suffix}")
 
 
-def _process_alive(pid):
+def _process_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except (ProcessLookupError, OverflowError):  # no such process; a number no PID can be
@@ -45,7 +47,7 @@ def _process_alive(pid):
     return True
 
 
-def _remove(path):
+def _remove(path: Path) -> None:
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path, ignore_errors=True)
     else:
@@ -53,7 +55,7 @@ def _remove(path):
             path.unlink()
 
 
-def remove_stale_temporaries(folder, name_pattern):
+def remove_stale_temporaries(folder: str | Path, name_pattern: str) -> None:
     """Delete the temporaries beside outputs named like `name_pattern` (a glob) whose writer has died.
 
     A killed job's `.NAME.PID-RANDOM.tmp` files and folders would otherwise stay forever (many GB
@@ -79,7 +81,7 @@ def remove_stale_temporaries(folder, name_pattern):
 
 
 @contextlib.contextmanager
-def atomic_write(path, mode="w", encoding="utf-8"):
+def atomic_write(path: str | Path, mode: str = "w", encoding: str = "utf-8") -> Iterator[IO[Any]]:
     """Open a temporary file beside `path`; on success fsync it and rename it onto `path`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -98,7 +100,7 @@ def atomic_write(path, mode="w", encoding="utf-8"):
 
 
 @contextlib.contextmanager
-def atomic_directory(path, tool):
+def atomic_directory(path: str | Path, tool: str) -> Iterator[Path]:
     """Yield a temporary folder beside `path`; on success it replaces `path` in one rename.
 
     The folder gets the marker naming `tool` and the entries it wrote. An existing `path` must be
@@ -129,7 +131,7 @@ def atomic_directory(path, tool):
         raise
 
 
-def read_json(path):
+def read_json(path: str | Path) -> Any:
     """The JSON document in `path`; InputError naming the file (and line) when it is not one.
 
     Covers what json.loads lets through as other errors: bytes that are not UTF-8, nesting past
@@ -145,7 +147,7 @@ def read_json(path):
         raise InputError(f"{path}: a JSON value too large or too deeply nested to read") from None
 
 
-def numbered_lines(path):
+def numbered_lines(path: str | Path) -> Iterator[tuple[int, str]]:
     """Yield (line number, text without its newline) for each line of a UTF-8 file.
 
     Lines are split at \\n only (a record's text may hold U+2028 or a lone \\r) and decoded one by
@@ -159,17 +161,17 @@ def numbered_lines(path):
                 raise InputError(f"{path}:{lineno}: not UTF-8 text") from None
 
 
-def glob_escape(name):
+def glob_escape(name: str) -> str:
     """`name` as a glob pattern that matches only itself."""
     return re.sub(r"([*?\[])", r"[\1]", name)
 
 
-def written_by(folder):
+def written_by(folder: str | Path) -> str | None:
     """The tool named by `folder`'s marker, or None."""
     return _marker(folder).get("written_by")
 
 
-def _marker(folder):
+def _marker(folder: str | Path) -> dict[str, Any]:
     """`folder`'s marker: {"written_by": tool, "entries": [names]} ("entries" for folders written
     whole), or {} when there is none or it cannot be read."""
     try:
@@ -179,7 +181,7 @@ def _marker(folder):
     return marker if isinstance(marker, dict) else {}
 
 
-def check_output_folder(out, tool, inputs=()):
+def check_output_folder(out: str | Path, tool: str, inputs: Iterable[str | Path] = ()) -> None:
     """Raise OutputError unless `tool` may write the folder `out`, possibly replacing it.
 
     Allowed: a path that does not exist, an empty folder, or a folder whose marker names `tool`
@@ -212,7 +214,7 @@ def check_output_folder(out, tool, inputs=()):
         )
 
 
-def claim_output_folder(out, tool, inputs=()):
+def claim_output_folder(out: str | Path, tool: str, inputs: Iterable[str | Path] = ()) -> None:
     """check_output_folder, then create `out` if needed and mark it as `tool`'s (outputs added in place)."""
     check_output_folder(out, tool, inputs)
     out = Path(out)

@@ -7,7 +7,9 @@ between the backends can only come from the model's arithmetic, never from the p
 """
 
 import inspect
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import torch
 from safetensors import SafetensorError, safe_open
@@ -15,10 +17,14 @@ from safetensors import SafetensorError, safe_open
 from mnlu.chat import render_conversation, render_prompt
 from mnlu.cli import InputError, one_line
 
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+SamplingSettings = dict[str, Any]  # every decoding field, by its vLLM `SamplingParams` name (`sampling_settings`)
 _PROBE = "\x00answer\x00"  # a string no template writes, to find what a template puts around a turn
 
 
-def template_markers(tokenizer):
+def template_markers(tokenizer: "PreTrainedTokenizerBase") -> tuple[str, str]:
     """(answer_prefix, end_of_turn): what the chat template writes before and after an answer.
 
     E.g. `<|assistant|>` and `</s>` for the Zephyr fallback, `<|im_start|>assistant` and
@@ -33,7 +39,7 @@ def template_markers(tokenizer):
     return prefix.strip(), end.strip()
 
 
-def stop_token_ids(tokenizer):
+def stop_token_ids(tokenizer: "PreTrainedTokenizerBase") -> list[int]:
     """EOS, and the template's end-of-turn token where that is a single token (`<|im_end|>`)."""
     ids = {tokenizer.eos_token_id}
     end = template_markers(tokenizer)[1]
@@ -44,7 +50,7 @@ def stop_token_ids(tokenizer):
     return sorted(i for i in ids if i is not None)
 
 
-def sampling_settings(tokenizer, max_tokens=512, seed=0):
+def sampling_settings(tokenizer: "PreTrainedTokenizerBase", max_tokens: int = 512, seed: int = 0) -> SamplingSettings:
     """Every decoding field, set explicitly: greedy, at most `max_tokens`, stop at EOS.
 
     The keys are vLLM `SamplingParams` fields; the hf backend implements exactly this setting
@@ -69,7 +75,7 @@ def sampling_settings(tokenizer, max_tokens=512, seed=0):
     }
 
 
-def completion_text(tokenizer, token_ids, settings):
+def completion_text(tokenizer: "PreTrainedTokenizerBase", token_ids: Sequence[int], settings: SamplingSettings) -> str:
     """The prediction: generated ids up to the first stop token, decoded, template markers removed.
 
     Only a leading answer prefix (a model repeating `<|assistant|>`) and everything from an
@@ -83,7 +89,7 @@ def completion_text(tokenizer, token_ids, settings):
     return strip_template_markers(text, *template_markers(tokenizer))
 
 
-def strip_template_markers(text, answer_prefix, end_of_turn):
+def strip_template_markers(text: str, answer_prefix: str, end_of_turn: str) -> str:
     """`text` without a leading `answer_prefix` and without anything from `end_of_turn` on."""
     text = text.strip()
     if answer_prefix and text.startswith(answer_prefix):
@@ -97,7 +103,7 @@ def strip_template_markers(text, answer_prefix, end_of_turn):
 # the model folder
 
 
-def check_model_folder(folder):
+def check_model_folder(folder: str | Path) -> None:
     """Raise InputError, naming the file, for a model folder that either backend would fail to load.
 
     `mnlu.shards.local_model` has found the folder and its weights; here every safetensors header
@@ -115,7 +121,7 @@ def check_model_folder(folder):
             raise InputError(f"{file}: not a readable safetensors file ({one_line(e)})") from None
 
 
-def load_tokenizer(folder, trust_remote_code=False):
+def load_tokenizer(folder: str | Path, trust_remote_code: bool = False) -> "PreTrainedTokenizerBase":
     """The tokenizer saved in the model folder `folder`; InputError naming the folder if there is none."""
     from transformers import AutoTokenizer
 
@@ -132,7 +138,9 @@ def load_tokenizer(folder, trust_remote_code=False):
 # hf backend: transformers on CPU or GPU
 
 
-def load_hf_model(folder, dtype, device, trust_remote_code=False):
+def load_hf_model(
+    folder: str | Path, dtype: torch.dtype, device: str | torch.device, trust_remote_code: bool = False
+) -> "PreTrainedModel":
     """A causal LM from safetensors weights only, in eval mode on `device`.
 
     A checkpoint transformers cannot read (a broken config.json, weights that do not fit it) is
@@ -162,7 +170,9 @@ _HF_IMPLEMENTS = {
 
 
 @torch.no_grad()
-def greedy_generate(model, prompts, settings, pad_token_id):
+def greedy_generate(
+    model: "PreTrainedModel", prompts: Sequence[Sequence[int]], settings: SamplingSettings, pad_token_id: int
+) -> list[list[int]]:
     """Greedy continuations of token-id `prompts`, as one left-padded batch with a KV cache.
 
     Left padding puts every prompt's last token in the last column, so each step appends one
@@ -213,9 +223,16 @@ def greedy_generate(model, prompts, settings, pad_token_id):
 
 
 def vllm_engine(
-    model, settings, *, dtype, tensor_parallel_size, max_num_seqs, gpu_memory_utilization, trust_remote_code=False
-):
-    """A vLLM engine and a function prompts -> generated ids, decoding with `settings`.
+    model: str,
+    settings: SamplingSettings,
+    *,
+    dtype: str,
+    tensor_parallel_size: int,
+    max_num_seqs: int,
+    gpu_memory_utilization: float,
+    trust_remote_code: bool = False,
+) -> Callable[[Sequence[Sequence[int]]], list[list[int]]]:
+    """A vLLM engine on `model`, returned as a function prompts -> generated ids, decoding with `settings`.
 
     `generation_config="vllm"` keeps vLLM from taking defaults from the model's
     generation_config.json; the engine's seed is the run's seed.
@@ -236,7 +253,7 @@ def vllm_engine(
     )
     params = SamplingParams(**settings)
 
-    def generate(prompts):
+    def generate(prompts: Sequence[Sequence[int]]) -> list[list[int]]:
         outputs = llm.generate([TokensPrompt(prompt_token_ids=list(p)) for p in prompts], params, use_tqdm=False)
         return [list(o.outputs[0].token_ids) for o in outputs]
 

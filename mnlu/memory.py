@@ -5,10 +5,18 @@ CUDA context (a few GiB together) come on top. Activation sizes follow Korthikan
 adapted to a Llama-style block with SDPA/flash attention (no attention-score matrix is stored).
 """
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedConfig
+
 GIB = 2**30
 
 
-def estimate_memory(config, n_params, world_size, micro_batch_size, seq_len, compute_bytes):
+def estimate_memory(
+    config: "PreTrainedConfig", n_params: int, world_size: int, micro_batch_size: int, seq_len: int, compute_bytes: int
+) -> dict[str, float]:
     """Bytes per GPU by category; `compute_bytes` is 2 for bf16 compute, 4 for fp32."""
     h, i, layers = config.hidden_size, config.intermediate_size, config.num_hidden_layers
     head_dim = getattr(config, "head_dim", None) or h // config.num_attention_heads
@@ -29,7 +37,7 @@ def estimate_memory(config, n_params, world_size, micro_batch_size, seq_len, com
     }
 
 
-def format_estimate(estimate):
+def format_estimate(estimate: Mapping[str, float]) -> str:
     """Lines of the estimate and the two totals (with and without activation checkpointing)."""
     fixed = sum(v for k, v in estimate.items() if not k.startswith("activations"))
     lines = [f"  {k:<32} {v / GIB:8.1f} GiB" for k, v in estimate.items()]

@@ -11,14 +11,18 @@ quirks are listed in docs/evaluate.md; everything above it follows the benchmark
 
 import math
 from collections import Counter
+from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence, Set
+from typing import Any
 
 import numpy as np
 
 from mnlu.records import LETTERS
 from mnlu.tasks import SPAN_SEPARATOR, normalize_space
 
+LocatedSpan = tuple[str, str, int | None, int | None]  # (label, text, start, end), offsets None where unknown
 
-def precision_recall_f1(tp, fp, fn):
+
+def precision_recall_f1(tp: int, fp: int, fn: int) -> dict[str, float]:
     """P/R/F1 in percent from pooled counts, with the counts kept for the report."""
     precision = 100 * tp / (tp + fp) if tp + fp else 0.0
     recall = 100 * tp / (tp + fn) if tp + fn else 0.0
@@ -30,7 +34,9 @@ def precision_recall_f1(tp, fp, fn):
 # named entities
 
 
-def entity_f1(gold, pred, casefold=False):
+def entity_f1(
+    gold: Iterable[Iterable[tuple[str, str]]], pred: Iterable[Iterable[tuple[str, str]]], casefold: bool = False
+) -> dict[str, float]:
     """Entity-level micro P/R/F1: exact match of (label, span text) within each instance.
 
     `gold` and `pred` hold one list of (label, text) pairs per instance. Matching is a multiset
@@ -46,12 +52,12 @@ def entity_f1(gold, pred, casefold=False):
     return precision_recall_f1(tp, fp, fn)
 
 
-def _span_key(label, text, casefold):
+def _span_key(label: str, text: str, casefold: bool) -> tuple[str, str]:
     text = normalize_space(text)
     return label, text.casefold() if casefold else text
 
 
-def relaxed_entity_f1(gold, pred):
+def relaxed_entity_f1(gold: Iterable[Iterable[LocatedSpan]], pred: Iterable[Sequence[LocatedSpan]]) -> dict[str, float]:
     """Entity F1 where a predicted span that overlaps a gold span of its label counts as found.
 
     Spans are (label, text, start, end) with character offsets, start/end None where unknown.
@@ -84,11 +90,13 @@ def relaxed_entity_f1(gold, pred):
     return {**precision_recall_f1(tp, fp, fn), "boundary_errors": boundary}
 
 
-def _overlap(start_1, end_1, start_2, end_2):
+def _overlap(start_1: int | None, end_1: int | None, start_2: int | None, end_2: int | None) -> bool:
     return None not in (start_1, start_2) and start_1 < end_2 and start_2 < end_1
 
 
-def token_f1(gold, pred, labels):
+def token_f1(
+    gold: Iterable[Mapping[str, Set[Hashable]]], pred: Iterable[Mapping[str, Set[Hashable]]], labels: Sequence[str]
+) -> dict[str, Any]:
     """Token-level P/R/F1 per label, their macro average over `labels` and the pooled micro.
 
     `gold` and `pred` hold one dict per instance, label -> set of token ids covered by that label
@@ -113,7 +121,7 @@ def token_f1(gold, pred, labels):
 # choices
 
 
-def relation_f1(gold, pred, negative):
+def relation_f1(gold: Iterable[str], pred: Iterable[str | None], negative: Iterable[str | None]) -> dict[str, Any]:
     """Micro P/R/F1 over the positive relation classes (BLUE's eval_rel), with per-class rows.
 
     `gold` is one label per instance, `pred` the predicted label or None (unparseable), and
@@ -131,7 +139,7 @@ def relation_f1(gold, pred, negative):
     return {**precision_recall_f1(*(sum(c[i] for c in counts.values()) for i in range(3))), "per_class": per_class}
 
 
-def multilabel_f1(gold, pred):
+def multilabel_f1(gold: Sequence[set[str]], pred: Iterable[set[str]]) -> dict[str, Any]:
     """Multi-label document classification (HoC): micro, macro and example-based F1.
 
     `gold` and `pred` hold one set of labels per document. Micro pools (document, label) pairs;
@@ -157,13 +165,13 @@ def multilabel_f1(gold, pred):
     return {"micro": micro, "macro_f1": macro, "example_based_f1": example, "per_label": per_label}
 
 
-def accuracy(gold, pred):
+def accuracy(gold: Sequence[object], pred: Iterable[object]) -> float:
     """Share of instances whose predicted answer equals the gold; None (unparseable) is wrong."""
     right = sum(p is not None and p == g for g, p in zip(gold, pred, strict=True))
     return 100 * right / len(gold) if gold else 0.0
 
 
-def pearson(gold, pred):
+def pearson(gold: Sequence[float], pred: Sequence[float]) -> float:
     """Pearson correlation (x100) of two real-valued lists; 0 where one side is constant.
 
     A constant side has no linear association to measure (the coefficient is 0/0), so it is
@@ -191,13 +199,13 @@ def pearson(gold, pred):
 _RELEASED_EXCLUDED = (",no,", ",not mentioned,", "not related to", "cannot be", "can not be", "none,")
 
 
-def released_excluded(label):
+def released_excluded(label: str) -> bool:
     """Whether the released scorer drops `label` from its overall score as a negative class."""
     key = f",{label.replace(',', '-').lower()},"
     return any(pattern in key for pattern in _RELEASED_EXCLUDED)
 
 
-def released_overall(counts, negatives=()):
+def released_overall(counts: Mapping[str, Sequence[int]], negatives: Collection[str] = ()) -> dict[str, float]:
     """The released "Overall": micro P/R/F1 over labels with gold instances, negatives left out.
 
     `counts` maps label -> [n_gold, n_predicted, tp]. Labels without gold drop their false
@@ -208,7 +216,9 @@ def released_overall(counts, negatives=()):
     return precision_recall_f1(tp, n_pred - tp, n_gold - tp)
 
 
-def released_span_counts(references, predictions, tokens=False):
+def released_span_counts(
+    references: Iterable[str], predictions: Iterable[str], tokens: bool = False
+) -> dict[str, list[int]]:
     """Per-label [n_gold, n_predicted, tp] of the released span scorer (NER lines, PICO tokens).
 
     Lines are aligned by position when the reference has several lines and the prediction as
@@ -240,7 +250,7 @@ def released_span_counts(references, predictions, tokens=False):
     return counts
 
 
-def _released_spans(rest, tokens):
+def _released_spans(rest: str, tokens: bool) -> Counter[str]:
     spans = [s.strip() for s in rest.split(SPAN_SEPARATOR)]
     spans = [s for s in spans if s and s != "None"]
     if len(spans) > 20:
@@ -250,13 +260,15 @@ def _released_spans(rest, tokens):
     return Counter(s.lower() for s in spans)
 
 
-def released_read_option(options, text):
+def released_read_option(options: Sequence[str], text: str) -> str:
     """The released `read_options`: the first option, in option order, whose `(X)` occurs in
     `text`; option (A) when none does, so an unparseable answer counts as (A)."""
     return next((o for x, o in zip(LETTERS, options) if f"({x})" in text), options[0])
 
 
-def released_choice_counts(options, references, predictions):
+def released_choice_counts(
+    options: Iterable[Sequence[str]], references: Iterable[str], predictions: Iterable[str]
+) -> dict[str, list[int]]:
     """Per-label [n_gold, n_predicted, tp] of the released single-label classification scorer."""
     counts = {}
     for opts, reference, prediction in zip(options, references, predictions, strict=True):
@@ -267,7 +279,9 @@ def released_choice_counts(options, references, predictions):
     return counts
 
 
-def released_multilabel_counts(options, references, predictions):
+def released_multilabel_counts(
+    options: Iterable[Sequence[str]], references: Iterable[str], predictions: Iterable[str]
+) -> dict[str, list[int]]:
     """Per-label [n_gold, n_predicted, tp] of the released multi-label scorer: `(X)` membership."""
     counts = {}
     for opts, reference, prediction in zip(options, references, predictions, strict=True):
@@ -280,7 +294,7 @@ def released_multilabel_counts(options, references, predictions):
     return counts
 
 
-def released_accuracy(references, predictions):
+def released_accuracy(references: Sequence[str], predictions: Iterable[str]) -> float:
     """The released QA/NLI accuracy: right iff the whole gold answer line is in the output."""
     right = sum(r.strip().lower() in p.strip().lower() for r, p in zip(references, predictions, strict=True))
     return 100 * right / len(references) if references else 0.0

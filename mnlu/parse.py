@@ -10,16 +10,21 @@ default option. Every function returns a dict with an `unparseable` flag and nev
 import bisect
 import itertools
 import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
-from mnlu.records import CHOICE_TASKS, LETTERS, SPAN_TASKS
+from mnlu.records import CHOICE_TASKS, LETTERS, SPAN_TASKS, Record
 from mnlu.tasks import NO_SPAN, SPAN_SEPARATOR, normalize_space, source_text
+
+ParsedAnswer = dict[str, Any]  # what a parser returns: the structure read, and an "unparseable" flag
+SpanLocator = Callable[[Iterable[str]], list[tuple[int, int] | None]]  # spans -> their (start, end) in one text
 
 _MAX_SEPARATORS = 64  # past this many `...` in one line, skip the text-guided segmentation
 _COLON = re.compile(":")
 _SEPARATOR_AT = re.compile(r"(?=\.\.\.)")  # every position where a `...` starts, overlapping ones too
 
 
-def parse_answer(record, prediction):
+def parse_answer(record: Record, prediction: object) -> ParsedAnswer:
     """Parse `prediction` against what `record` asked (its labels or options)."""
     if not isinstance(prediction, str):
         prediction = ""
@@ -39,7 +44,7 @@ def parse_answer(record, prediction):
 # spans
 
 
-def parse_spans(output, labels, text=None):
+def parse_spans(output: str, labels: Sequence[str], text: str | None = None) -> ParsedAnswer:
     """`Label: span...span` lines -> {"spans": {label: [span, ...]}, "unparseable": bool}.
 
     Labels are matched case-insensitively to the expected `labels` and returned in their
@@ -63,12 +68,12 @@ def parse_spans(output, labels, text=None):
     return {"spans": spans, "unparseable": False}
 
 
-def _label_key(label):
+def _label_key(label: str) -> str:
     """What two spellings of a label must share: words and case-folded letters."""
     return normalize_space(label).strip("*").strip().casefold()
 
 
-def _split_label_line(line, expected):
+def _split_label_line(line: str, expected: Mapping[str, str]) -> tuple[str | None, str]:
     """(label, rest) for a `label: rest` line, the label in its expected spelling where it is one."""
     line = line.strip()
     if line.startswith(("- ", "* ", "• ")):
@@ -83,7 +88,7 @@ def _split_label_line(line, expected):
     return None, ""
 
 
-def _split_spans(rest, text):
+def _split_spans(rest: str, text: str | None) -> list[str]:
     rest = normalize_space(rest.replace("[SEP]", SPAN_SEPARATOR))
     if not rest or rest.rstrip(".").casefold() == NO_SPAN.casefold():
         return []
@@ -96,7 +101,7 @@ def _split_spans(rest, text):
     return [p.strip() for p in rest.split(SPAN_SEPARATOR) if p.strip()]
 
 
-def _segment_from_text(line, text):
+def _segment_from_text(line: str, text: str) -> list[str] | None:
     """Cut `line` at `...` separators so that every piece occurs in `text`; longest pieces first.
 
     Returns None when no such reading exists (then the caller splits at every separator).
@@ -104,7 +109,7 @@ def _segment_from_text(line, text):
     cuts = [m.start() for m in _SEPARATOR_AT.finditer(line)] + [len(line)]
     memo = {}
 
-    def segment(start):
+    def segment(start: int) -> tuple[str, ...] | None:
         if start not in memo:
             memo[start] = None
             for cut in reversed([c for c in cuts if c >= start]):
@@ -129,7 +134,9 @@ _OPTION_LINE = re.compile(r"^\(([A-Za-z])\)(?=\s|$|[.:,;])|^([A-Za-z])[).:]?$|^(
 _OPTION_ANYWHERE = re.compile(r"\(([A-Z])\)")
 
 
-def parse_choice(output, options, multi_label=False, label=None):
+def parse_choice(
+    output: str, options: Sequence[str], multi_label: bool = False, label: str | None = None
+) -> ParsedAnswer:
     """Lettered answer -> {"letters": [...], "answers": [option texts], "unparseable": bool}.
 
     A line that starts with an option letter (`(B) entailment`, `(b)`, `B.`) names that option; a
@@ -156,11 +163,11 @@ def parse_choice(output, options, multi_label=False, label=None):
     return {"letters": chosen, "answers": [options[valid.index(x)] for x in chosen], "unparseable": False}
 
 
-def _option_key(text):
+def _option_key(text: str) -> str:
     return normalize_space(text).rstrip(".!").strip().casefold()
 
 
-def _strip_prefix(line, label):
+def _strip_prefix(line: str, label: str | None) -> str:
     """Remove a leading `label:` (any case or spacing) from `line`."""
     if label and ":" in line and _label_key(line.split(":", 1)[0]) == _label_key(label):
         return line.split(":", 1)[1].strip()
@@ -171,7 +178,7 @@ def _strip_prefix(line, label):
 # offsets
 
 
-def locate_spans(text, spans):
+def locate_spans(text: str, spans: Iterable[str]) -> list[tuple[int, int] | None]:
     """Character offsets (start, end) of each span in `text`, or None for a span not in the text.
 
     Spans are looked up in order and a repeated span takes the next occurrence of its string, so
@@ -182,7 +189,7 @@ def locate_spans(text, spans):
     return span_locator(text)(spans)
 
 
-def span_locator(text):
+def span_locator(text: str) -> SpanLocator:
     """`locate_spans` for one text, as a function of the spans: the text is indexed once.
 
     The search runs with str.find in the text with its white-space runs collapsed to one space
@@ -193,18 +200,18 @@ def span_locator(text):
     flat = " ".join(words)
     if flat == text:  # already single-spaced: positions are the same
 
-        def original(position):
+        def original(position: int) -> int:
             return position
     else:
         word_starts = [m.start() for m in re.finditer(r"\S+", text)]
         flat_starts = list(itertools.accumulate((len(w) + 1 for w in words[:-1]), initial=0))
 
-        def original(position):
+        def original(position: int) -> int:
             """Position in `text` of the non-space character at `position` in `flat`."""
             k = bisect.bisect_right(flat_starts, position) - 1
             return word_starts[k] + position - flat_starts[k]
 
-    def locate(spans):
+    def locate(spans: Iterable[str]) -> list[tuple[int, int] | None]:
         next_start, found = {}, []
         for span in spans:
             key = " ".join(span.split())

@@ -21,6 +21,9 @@ Extra keys are allowed and kept, so later stages can annotate a record without l
 import json
 import re
 import string
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any, NoReturn
 
 from mnlu.cli import InputError, excerpt
 from mnlu.fileio import atomic_write, numbered_lines
@@ -31,16 +34,17 @@ TASKS = SPAN_TASKS + CHOICE_TASKS + ("summ",)
 LETTERS = string.ascii_uppercase  # option letters: (A), (B), ...
 # A dataset id becomes a file name (infer.py writes `<dataset>.jsonl`): a plain name, no path.
 DATASET_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+Record = dict[str, Any]  # one record of the contract above (a JSON object)
 
 
 class RecordError(InputError):
     """A record breaks the contract; the message starts with `file:line:` (or the record id)."""
 
 
-def check_record(record, where="record"):
+def check_record(record: object, where: str = "record") -> Record:
     """Return `record` if it keeps the contract, else raise RecordError naming `where` and the field."""
 
-    def fail(what):
+    def fail(what: str) -> NoReturn:
         raise RecordError(f"{where}: {what}")
 
     if not isinstance(record, dict):
@@ -69,7 +73,7 @@ def check_record(record, where="record"):
     return record
 
 
-def _check_gold(task, gold, fail):
+def _check_gold(task: str, gold: dict[str, Any], fail: Callable[[str], NoReturn]) -> None:
     if task in SPAN_TASKS:
         labels = gold.get("labels")
         if not isinstance(labels, list) or not all(isinstance(x, str) and x for x in labels):
@@ -101,13 +105,13 @@ def _check_gold(task, gold, fail):
         fail("gold.summary must be a string")
 
 
-def read_records(path):
+def read_records(path: str | Path) -> Iterator[Record]:
     """Yield the records of a JSONL file, each checked; errors name `path:line`."""
     for _, record in numbered_records(path):
         yield record
 
 
-def numbered_records(path):
+def numbered_records(path: str | Path) -> Iterator[tuple[int, Record]]:
     """Yield (line number, record) for each record of a JSONL file, checked; errors name `path:line`."""
     for lineno, line in numbered_lines(path):
         if not line.strip():
@@ -121,7 +125,7 @@ def numbered_records(path):
         yield lineno, check_record(record, f"{path}:{lineno}")
 
 
-def write_records(path, records):
+def write_records(path: str | Path, records: Iterable[Record]) -> int:
     """Write records as JSONL atomically; return how many were written."""
     n = 0
     with atomic_write(path) as f:

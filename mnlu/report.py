@@ -9,7 +9,9 @@ NaN); an incomplete dataset is marked.
 import csv
 import io
 import json
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from mnlu.benchmarks import EVAL_DATASETS
 from mnlu.fileio import atomic_directory
@@ -26,13 +28,16 @@ BENCHMARKS = ("BLURB", "BLUE")
 # keys of a system in scores.json beside its datasets: no dataset may be named like one
 SYSTEM_KEYS = (*(f"{b}{s}" for b in BENCHMARKS for s in ("", "_present", "_missing")), "BLURB_task_macro")
 NOT_CHECKED = {"checked": False, "reason": "not checked"}
+# read_paper_table()'s pair: ({system: {dataset: score or None}}, {system: {"BLURB"/"BLUE": score or None}})
+PaperTable = tuple[dict[str, dict[str, float | None]], dict[str, dict[str, float | None]]]
+Summary = dict[str, dict[str, Any]]  # scores.json's "systems": system -> {dataset: scores, average: value}
 
 
 # ---------------------------------------------------------------------------------------------
 # averages and the paper's table
 
 
-def benchmark_averages(scores):
+def benchmark_averages(scores: Mapping[str, float | None]) -> dict[str, float | list[str] | None]:
     """BLURB and BLUE as the paper averages them (plain means over datasets), with the datasets
     present and missing, and BLURB's official score (mean over task types of their means).
 
@@ -55,11 +60,11 @@ def benchmark_averages(scores):
     return result
 
 
-def _mean(values):
+def _mean(values: Sequence[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def read_paper_table(path=PAPER_TABLE):
+def read_paper_table(path: str | Path = PAPER_TABLE) -> PaperTable:
     """The paper's Table 5: ({system: {dataset: score or None}}, {system: {"BLURB", "BLUE"}})."""
     lines = [line for line in Path(path).read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
     scores = {name: {} for name in PAPER_SYSTEMS.values()}
@@ -75,7 +80,14 @@ def read_paper_table(path=PAPER_TABLE):
 # writing the report
 
 
-def write_report(out, systems, paper=None, plot=False, mode="benchmark", completeness=None):
+def write_report(
+    out: str | Path,
+    systems: Mapping[str, Mapping[str, dict[str, Any]]],
+    paper: PaperTable | None = None,
+    plot: bool = False,
+    mode: str = "benchmark",
+    completeness: Mapping[str, dict[str, Any] | None] | None = None,
+) -> dict[str, Any]:
     """Write scores.json, scores.csv, report.md (and report.png) into `out`, all or nothing.
 
     `systems` maps system name -> {dataset: score dict}; `paper` is read_paper_table()'s pair
@@ -101,7 +113,7 @@ def write_report(out, systems, paper=None, plot=False, mode="benchmark", complet
     return document
 
 
-def _system_summary(scores, expected):
+def _system_summary(scores: Mapping[str, dict[str, Any]], expected: Mapping[str, int]) -> dict[str, Any]:
     """A system's entry of scores.json: its datasets, each with the record count run.json expects
     ("expected", None where not checked) and "complete", then its averages."""
     marked = {
@@ -111,7 +123,7 @@ def _system_summary(scores, expected):
     return {**marked, **benchmark_averages({d: s["score"] for d, s in scores.items()})}
 
 
-def _dataset_columns(dataset, summary):
+def _dataset_columns(dataset: str, summary: Summary) -> tuple[str, str, str, str]:
     known = EVAL_DATASETS.get(dataset)
     task = known.task if known else next((s[dataset]["task"] for s in summary.values() if dataset in s), "")
     metric = next((s[dataset]["metric"] for s in summary.values() if dataset in s), known.metric if known else "")
@@ -120,7 +132,7 @@ def _dataset_columns(dataset, summary):
     return task, metric, bench, "/".join(map(str, ns)) or "-"
 
 
-def _scores_csv(datasets, summary, checks):
+def _scores_csv(datasets: Iterable[str], summary: Summary, checks: Mapping[str, dict[str, Any]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(
@@ -142,22 +154,28 @@ def _scores_csv(datasets, summary, checks):
     return buffer.getvalue()
 
 
-def _number(value, spec=".1f"):
+def _number(value: float | None, spec: str = ".1f") -> str:
     return "-" if value is None else format(value, spec)
 
 
-def _score_cell(s, d, spec=".1f"):
+def _score_cell(s: Mapping[str, Any], d: str, spec: str = ".1f") -> str:
     """System `s`'s score on dataset `d`, or `-` for a dataset not evaluated."""
     return format(s[d]["score"], spec) if d in s else "-"
 
 
-def _incomplete_mark(check, d):
+def _incomplete_mark(check: Mapping[str, Any], d: str) -> str:
     """`n=10 of 79, incomplete` when a system's completeness `check` found dataset `d` short, else ''."""
     short = check.get("incomplete", {}).get(d)
     return f"n={short['n']} of {short['expected']}, incomplete" if short else ""
 
 
-def render_markdown(datasets, summary, checks, paper=None, mode="benchmark"):
+def render_markdown(
+    datasets: Sequence[str],
+    summary: Summary,
+    checks: Mapping[str, dict[str, Any]],
+    paper: PaperTable | None = None,
+    mode: str = "benchmark",
+) -> str:
     """report.md: the Table-5 layout, the averages with their datasets, completeness (`checks`:
     system -> mnlu.scoring.completeness()'s finding), then error analysis."""
     names = list(summary)
@@ -218,13 +236,13 @@ def render_markdown(datasets, summary, checks, paper=None, mode="benchmark"):
     return "\n".join(lines) + "\n"
 
 
-def _average_cell(s, check, average):
+def _average_cell(s: Mapping[str, Any], check: Mapping[str, Any], average: str) -> str:
     bench = average.split("_")[0]
     partial = s[f"{bench}_missing"] or any(_incomplete_mark(check, d) for d in s[f"{bench}_present"])
     return _number(s[average]) + ("*" if partial and s[average] is not None else "")
 
 
-def _average_notes(summary, checks):
+def _average_notes(summary: Summary, checks: Mapping[str, dict[str, Any]]) -> list[str]:
     """What each average is over: the datasets present, missing and incomplete."""
     lines = ["", "`*`: the average is over the datasets present only, or some of them are incomplete:", ""]
     for name, s in summary.items():
@@ -241,7 +259,7 @@ def _average_notes(summary, checks):
     return lines
 
 
-def _completeness_notes(summary, checks):
+def _completeness_notes(summary: Summary, checks: Mapping[str, dict[str, Any]]) -> list[str]:
     """Whether each system's files were checked against run.json's record counts, and what was short."""
     lines = [
         "",
@@ -271,11 +289,11 @@ def _completeness_notes(summary, checks):
     return lines
 
 
-def _error_analysis(datasets, summary):
+def _error_analysis(datasets: Sequence[str], summary: Summary) -> list[str]:
     """NER boundaries, per-class RE precision/recall, HoC and PICO variants, BIOSSES confusion;
     a section appears only when some dataset has what it shows."""
 
-    def rows_of(key):
+    def rows_of(key: str) -> list[tuple[str, str, dict[str, Any]]]:
         return [(d, name, s[d]) for d in datasets for name, s in summary.items() if d in s and key in s[d]]
 
     lines = ["", "## Error analysis"]
@@ -352,14 +370,14 @@ def _error_analysis(datasets, summary):
     return lines
 
 
-def _float(text):
+def _float(text: str) -> float:
     try:
         return float(text)
     except ValueError:
         return float("inf")
 
 
-def _plot(path, datasets, summary):
+def _plot(path: Path, datasets: Sequence[str], summary: Summary) -> None:
     """Grouped bars: one group per dataset, one colour per system (matplotlib, an optional extra)."""
     import matplotlib  # evaluate.py checked that it is installed before scoring
 

@@ -7,13 +7,15 @@ anything after the last newline is one line the run did not finish.
 """
 
 import json
+from collections.abc import Hashable
 from pathlib import Path
+from typing import TextIO
 
 from mnlu.cli import excerpt
-from mnlu.records import RecordError
+from mnlu.records import Record, RecordError
 
 
-def finished_ids(path):
+def finished_ids(path: str | Path) -> set[Hashable]:
     """Ids of the records already in the prediction file `path` (an empty set if there is none).
 
     Only reads: a last line cut short by a kill is not counted (that record is done again, once)
@@ -40,7 +42,7 @@ def finished_ids(path):
     return ids
 
 
-def open_for_append(path):
+def open_for_append(path: str | Path) -> TextIO:
     """The prediction file `path` opened for appending, after removing a last line a kill cut short."""
     path = Path(path)
     if path.exists():
@@ -52,7 +54,7 @@ def open_for_append(path):
     return open(path, "a", encoding="utf-8")
 
 
-def append_line(f, record):
+def append_line(f: TextIO, record: Record) -> None:
     """Write `record` as one JSON line to the open file `f` and flush it to the OS."""
     f.write(json.dumps(record, ensure_ascii=False) + "\n")
     f.flush()

@@ -3,12 +3,12 @@
 import math
 
 
-def warmup_steps(total_steps, warmup_ratio):
+def warmup_steps(total_steps: int, warmup_ratio: float) -> int:
     """Warm-up length, rounded up as Hugging Face's `get_warmup_steps` does."""
     return math.ceil(total_steps * warmup_ratio)
 
 
-def lr_at(step, total_steps, warmup, peak):
+def lr_at(step: int, total_steps: int, warmup: int, peak: float) -> float:
     """Learning rate of optimizer step `step` (1-based); no step gets a zero rate.
 
     Steps 1..warmup climb linearly to `peak`; the remaining steps follow half a cosine from

@@ -13,7 +13,9 @@ import gc
 import math
 import os
 import re
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any, NoReturn
 
 from tqdm import tqdm
 
@@ -21,8 +23,8 @@ from mnlu import metrics
 from mnlu.benchmarks import EVAL_DATASETS
 from mnlu.cli import InputError, excerpt
 from mnlu.fileio import read_json
-from mnlu.parse import parse_answer, span_locator
-from mnlu.records import DATASET_ID, LETTERS, SPAN_TASKS, RecordError, numbered_records
+from mnlu.parse import ParsedAnswer, SpanLocator, parse_answer, span_locator
+from mnlu.records import DATASET_ID, LETTERS, SPAN_TASKS, Record, RecordError, numbered_records
 from mnlu.tasks import source_text
 
 # the metric of a dataset outside both benchmarks, by task ("dc" multi-label: micro F1, as HoC)
@@ -43,7 +45,7 @@ DEFAULT_METRIC = {
 # reading prediction folders
 
 
-def read_predictions(path, compat=None):
+def read_predictions(path: str | Path, compat: str | None = None) -> list[Record]:
     """The prediction records of one `<dataset id>.jsonl`, checked; errors name `path:line`.
 
     With `compat="released"` each record must have the assistant turn (the gold answer text)
@@ -81,12 +83,12 @@ def read_predictions(path, compat=None):
     return records
 
 
-def check_scored_gold(record, where):
+def check_scored_gold(record: Record, where: str) -> None:
     """Raise RecordError for a gold field that scoring reads and the record contract leaves loose:
     a wrong type there would crash a metric, or worse, skew it (a NaN gold score, a string offset)."""
     gold, task = record["gold"], record["task"]
 
-    def fail(what):
+    def fail(what: str) -> NoReturn:
         raise RecordError(f"{where}: {what}")
 
     if task in SPAN_TASKS:
@@ -119,11 +121,11 @@ def check_scored_gold(record, where):
         fail("sts gold needs a finite number 'score' and a list of finite numbers 'option_scores'")
 
 
-def _is_int(value):
+def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def is_real(value):
+def is_real(value: object) -> bool:
     """A finite int or float (not a bool): NaN, infinity and ints past float's range are no score."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return False
@@ -134,7 +136,7 @@ def is_real(value):
 
 
 @contextlib.contextmanager
-def long_lived():
+def long_lived() -> Iterator[None]:
     """Allocate and use objects in bulk without the garbage collector rescanning them.
 
     Records and parsed answers hold no reference cycles, so reference counting frees them; yet
@@ -149,7 +151,7 @@ def long_lived():
         gc.enable()
 
 
-def read_system(folder, compat=None):
+def read_system(folder: str | Path, compat: str | None = None) -> dict[str, list[Record]]:
     """{dataset id: records} of one prediction folder; a file with no instances is left out."""
     folder = Path(folder)
     if not folder.is_dir():
@@ -162,7 +164,7 @@ def read_system(folder, compat=None):
     return {name: records for name, records in datasets.items() if records}
 
 
-def completeness(folder, datasets):
+def completeness(folder: str | Path, datasets: Mapping[str, Sequence[Record]]) -> dict[str, Any]:
     """How each prediction file's record count compares with what infer.py was asked for.
 
     infer.py writes `run.json` with `"instances": {dataset id: records to answer}`; a file with
@@ -190,7 +192,7 @@ def completeness(folder, datasets):
     return {"checked": True, "source": str(path), "expected": expected, "incomplete": incomplete}
 
 
-def _expected_instances(path):
+def _expected_instances(path: Path) -> dict[str, int] | None:
     """run.json's `instances` map, checked; None when it has none."""
     run = read_json(path)
     if not isinstance(run, dict):
@@ -210,7 +212,7 @@ def _expected_instances(path):
 # scoring one dataset
 
 
-def score_dataset(dataset, records, compat=None):
+def score_dataset(dataset: str, records: Sequence[Record], compat: str | None = None) -> dict[str, Any]:
     """The scores of one dataset's predictions: metric, headline score, n, unparseable, details."""
     task = records[0]["task"]
     multi_label = task == "dc" and records[0]["gold"].get("multi_label", False)
@@ -251,7 +253,7 @@ def score_dataset(dataset, records, compat=None):
     }
 
 
-def _score_entities(records, parsed):
+def _score_entities(records: Sequence[Record], parsed: Sequence[ParsedAnswer]) -> dict[str, Any]:
     gold, pred, gold_located, pred_located = [], [], [], []
     for record, p in zip(records, parsed):
         locate = span_locator(source_text(record) or "")
@@ -276,14 +278,14 @@ def _score_entities(records, parsed):
     }
 
 
-def _offsets(locate, span):
+def _offsets(locate: SpanLocator, span: Mapping[str, Any]) -> tuple[int, int] | tuple[None, None]:
     """A gold span's character offsets: its own where the builder gave them, else looked up."""
     if span.get("start") is not None and span.get("end") is not None:
         return span["start"], span["end"]
     return locate([span["text"]])[0] or (None, None)
 
 
-def _score_tokens(records, parsed):
+def _score_tokens(records: Sequence[Record], parsed: Sequence[ParsedAnswer]) -> dict[str, Any]:
     """EBM PICO: each element's set of whitespace-token positions; unlocated spans are all FP."""
     gold, pred, labels = [], [], {}
     for record, p in zip(records, parsed):
@@ -310,7 +312,12 @@ def _score_tokens(records, parsed):
     }
 
 
-def _covered(tokens, where, span_text, tag):
+def _covered(
+    tokens: tuple[list[int], list[int]],
+    where: tuple[int, int] | tuple[None, None] | None,
+    span_text: str,
+    tag: Hashable,
+) -> set[Hashable]:
     """Positions of the text's whitespace tokens that overlap the span at `where`.
 
     A span not found in the text covers tokens of its own, ids that no gold span can share, one
@@ -323,7 +330,7 @@ def _covered(tokens, where, span_text, tag):
     return set(range(bisect.bisect_right(ends, start), bisect.bisect_left(starts, end)))
 
 
-def _score_relations(records, parsed):
+def _score_relations(records: Sequence[Record], parsed: Sequence[ParsedAnswer]) -> dict[str, Any]:
     result = metrics.relation_f1(
         [r["gold"]["answers"][0] for r in records],
         [None if p["unparseable"] else p["answers"][0] for p in parsed],
@@ -332,7 +339,7 @@ def _score_relations(records, parsed):
     return {"score": result["f1"], **result}
 
 
-def _score_multilabel(records, parsed):
+def _score_multilabel(records: Sequence[Record], parsed: Sequence[ParsedAnswer]) -> dict[str, Any]:
     result = metrics.multilabel_f1([set(r["gold"]["answers"]) for r in records], [set(p["answers"]) for p in parsed])
     return {
         "score": result["micro"]["f1"],
@@ -343,7 +350,7 @@ def _score_multilabel(records, parsed):
     }
 
 
-def _score_similarity(records, parsed):
+def _score_similarity(records: Sequence[Record], parsed: Sequence[ParsedAnswer]) -> dict[str, Any]:
     """Pearson on real-valued gold scores; an unparseable answer is scored as the mean of the
     parsed predictions, a guess that carries no information, so it can only lower the correlation."""
     scores = [p["score"] for p in parsed]
@@ -359,7 +366,7 @@ def _score_similarity(records, parsed):
     return {**_pearson([r["gold"]["score"] for r in records], predicted), "confusion": confusion}
 
 
-def _pearson(gold, predicted):
+def _pearson(gold: Sequence[float], predicted: Sequence[float]) -> dict[str, float | str]:
     """{"score": Pearson x 100}; where it is undefined (0/0: a constant side has no variation to
     correlate) the score is 0, with a note the report prints, as a constant guesser deserves."""
     for side, values in (("predicted", predicted), ("gold", gold)):
@@ -368,7 +375,7 @@ def _pearson(gold, predicted):
     return {"score": metrics.pearson(gold, predicted)}
 
 
-def _score_released(records, task, token_level, multi_label):
+def _score_released(records: Sequence[Record], task: str, token_level: bool, multi_label: bool) -> dict[str, Any]:
     """The released BioMistral-NLU scorer on the raw outputs (see mnlu.metrics, last section)."""
     references = [next(m["content"] for m in reversed(r["messages"]) if m["role"] == "assistant") for r in records]
     predictions = [r["prediction"] for r in records]

@@ -8,8 +8,12 @@ seeded by (seed, dataset, id): the same instance always gets the same demonstrat
 the order of the file or a resume, and never itself.
 """
 
+import random
+from collections.abc import Iterable, Iterator, Sequence
+
+from mnlu.chat import Message
 from mnlu.cli import InputError, excerpt
-from mnlu.records import SPAN_TASKS
+from mnlu.records import SPAN_TASKS, Record
 from mnlu.tasks import TEXT_MARKER, instance_rng, normalize_space, source_text, user_turn
 
 FORMAT_EXPLANATION = (
@@ -20,7 +24,7 @@ FORMAT_EXPLANATION = (
 _RANDOM_DRAWS = 1000  # then every train record is tried once, in a seeded order
 
 
-def pick_demonstrations(record, train, k, seed):
+def pick_demonstrations(record: Record, train: Sequence[Record], k: int, seed: int) -> list[Record]:
     """`k` train records with distinct answers, none of them `record` itself (same id or same text).
 
     Raises InputError when the train split has fewer than `k` usable records.
@@ -42,14 +46,14 @@ def pick_demonstrations(record, train, k, seed):
     )
 
 
-def _candidate_order(rng, n):
+def _candidate_order(rng: random.Random, n: int) -> Iterator[int]:
     """Random indices: quick draws with replacement first, then every index once (so it ends)."""
     for _ in range(_RANDOM_DRAWS if n else 0):
         yield rng.randrange(n)
     yield from rng.sample(range(n), n)
 
 
-def few_shot_messages(record, demonstrations):
+def few_shot_messages(record: Record, demonstrations: Iterable[Record]) -> list[Message]:
     """The chat a model answers: each demonstration's question and answer, then `record`'s question."""
     messages = [m for m in record["messages"] if m["role"] == "system"]
     for demo in demonstrations:
@@ -60,7 +64,7 @@ def few_shot_messages(record, demonstrations):
     return messages + [{"role": "user", "content": with_format_explanation(record)}]
 
 
-def with_format_explanation(record):
+def with_format_explanation(record: Record) -> str:
     """The user turn of `record`, for span tasks with the answer format spelled out before the text.
 
     The format lists the record's own labels in its own order, as `Label: {span}` lines.
@@ -73,12 +77,12 @@ def with_format_explanation(record):
     return f"{instruction}\n{FORMAT_EXPLANATION}\n{lines}{TEXT_MARKER}{text}"
 
 
-def _question(record):
+def _question(record: Record) -> str:
     """What makes two records the same instance: their text (NLI/STS: their whole question)."""
     return source_text(record) or user_turn(record)
 
 
-def _answer_key(record):
+def _answer_key(record: Record) -> tuple[tuple[str, str], ...] | tuple[str | None, ...]:
     """The gold answer, independent of the per-instance order of labels and options."""
     gold = record["gold"]
     if "spans" in gold:
@@ -86,5 +90,5 @@ def _answer_key(record):
     return tuple(sorted(gold.get("answers", [gold.get("summary")])))
 
 
-def _answer(record):
+def _answer(record: Record) -> str:
     return next(m["content"] for m in record["messages"] if m["role"] == "assistant")

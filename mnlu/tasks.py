@@ -24,9 +24,11 @@ index; a label is shown as a bounded excerpt.
 
 import hashlib
 import random
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from mnlu.cli import excerpt
-from mnlu.records import LETTERS, RecordError
+from mnlu.records import LETTERS, Record, RecordError
 
 NER_INSTRUCTION = (
     "Extract all relevant medical named entities from the medical text below. "
@@ -50,13 +52,13 @@ SPAN_SEPARATOR = "..."
 NO_SPAN = "None"
 
 
-def instance_rng(instance_id):
+def instance_rng(instance_id: str) -> random.Random:
     """A generator that depends on the instance id only (not on PYTHONHASHSEED or build order)."""
     digest = hashlib.sha256(instance_id.encode("utf-8")).digest()
     return random.Random(int.from_bytes(digest[:8], "big"))
 
 
-def normalize_space(s):
+def normalize_space(s: str) -> str:
     """Collapse runs of white space: spans and labels are rendered on one line."""
     return " ".join(s.split())
 
@@ -65,7 +67,18 @@ def normalize_space(s):
 # span tasks: NER, event trigger extraction (ete), event argument extraction (eae)
 
 
-def ner_record(*, id, dataset, split, text, labels, spans, task="ner", expand=None, shuffle=True):
+def ner_record(
+    *,
+    id: str,
+    dataset: str,
+    split: str,
+    text: str,
+    labels: Iterable[str],
+    spans: Iterable[Mapping[str, Any]],
+    task: str = "ner",
+    expand: Mapping[str, str] | None = None,
+    shuffle: bool = True,
+) -> Record:
     """NER or event-trigger extraction: which spans of `text` are of each label.
 
     `spans` are dicts with `label` and `text`, plus `start`/`end` character offsets where known.
@@ -78,7 +91,18 @@ def ner_record(*, id, dataset, split, text, labels, spans, task="ner", expand=No
     return _span_record(id, dataset, split, task, instruction, text, labels, spans)
 
 
-def eae_record(*, id, dataset, split, text, trigger, trigger_span, attribute, spans, expand=None):
+def eae_record(
+    *,
+    id: str,
+    dataset: str,
+    split: str,
+    text: str,
+    trigger: str,
+    trigger_span: str,
+    attribute: str,
+    spans: Iterable[Mapping[str, Any]],
+    expand: Mapping[str, str] | None = None,
+) -> Record:
     """Event argument extraction: which spans fill `attribute` of one trigger mention."""
     trigger, attribute = (expand or {}).get(trigger, trigger), (expand or {}).get(attribute, attribute)
     label = f"{trigger} - {attribute}"
@@ -87,12 +111,21 @@ def eae_record(*, id, dataset, split, text, trigger, trigger_span, attribute, sp
     return _span_record(id, dataset, split, "eae", instruction, text, [label], spans)
 
 
-def _refuse(dataset, id, what):
+def _refuse(dataset: str, id: str, what: str) -> RecordError:
     """The RecordError of an instance the format cannot render: `<dataset> instance '<id>': what`."""
     return RecordError(f"{dataset} instance {excerpt(id)}: {what}")
 
 
-def _span_record(id, dataset, split, task, instruction, text, labels, spans):
+def _span_record(
+    id: str,
+    dataset: str,
+    split: str,
+    task: str,
+    instruction: str,
+    text: str,
+    labels: list[str],
+    spans: list[dict[str, Any]],
+) -> Record:
     seen = set()
     for label in labels:
         if not normalize_space(label) or "\n" in label or ":" in label:
@@ -111,7 +144,7 @@ def _span_record(id, dataset, split, task, instruction, text, labels, spans):
     return _record(id, dataset, split, task, instruction + TEXT_MARKER + text, answer, gold)
 
 
-def render_span_line(label, span_texts):
+def render_span_line(label: str, span_texts: Iterable[str]) -> str:
     """`Label: span1...span2`, or `Label: None` when there is no span."""
     spans = SPAN_SEPARATOR.join(normalize_space(t) for t in span_texts)
     return f"{label}: {spans or NO_SPAN}"
@@ -123,8 +156,19 @@ def render_span_line(label, span_texts):
 
 
 def eac_record(
-    *, id, dataset, split, text, trigger, trigger_span, attribute, options, answer, expand=None, shuffle=True
-):
+    *,
+    id: str,
+    dataset: str,
+    split: str,
+    text: str,
+    trigger: str,
+    trigger_span: str,
+    attribute: str,
+    options: Iterable[str],
+    answer: str,
+    expand: Mapping[str, str] | None = None,
+    shuffle: bool = True,
+) -> Record:
     """Event argument classification: which option is the value of `attribute` of one trigger."""
     trigger, attribute = (expand or {}).get(trigger, trigger), (expand or {}).get(attribute, attribute)
     label = f"{trigger} - {attribute}"
@@ -145,7 +189,19 @@ def eac_record(
     )
 
 
-def dc_record(*, id, dataset, split, text, what, options, answers, multi_label=False, expand=None, shuffle=True):
+def dc_record(
+    *,
+    id: str,
+    dataset: str,
+    split: str,
+    text: str,
+    what: str,
+    options: Iterable[str],
+    answers: Iterable[str],
+    multi_label: bool = False,
+    expand: Mapping[str, str] | None = None,
+    shuffle: bool = True,
+) -> Record:
     """Document classification; `multi_label` documents may have several answers, or none."""
     instruction = DC_INSTRUCTION.format(what=what)
     return _choice_record(
@@ -155,20 +211,20 @@ def dc_record(*, id, dataset, split, text, what, options, answers, multi_label=F
 
 def re_record(
     *,
-    id,
-    dataset,
-    split,
-    text,
-    type_1,
-    span_1,
-    type_2,
-    span_2,
-    options,
-    answer,
-    negative=None,
-    expand=None,
-    shuffle=True,
-):
+    id: str,
+    dataset: str,
+    split: str,
+    text: str,
+    type_1: str,
+    span_1: str,
+    type_2: str,
+    span_2: str,
+    options: Iterable[str],
+    answer: str,
+    negative: str | None = None,
+    expand: Mapping[str, str] | None = None,
+    shuffle: bool = True,
+) -> Record:
     """Relation extraction between two marked entities; `negative` names the no-relation option."""
     expand = expand or {}
     instruction = RE_INSTRUCTION.format(
@@ -180,18 +236,50 @@ def re_record(
     )
 
 
-def qa_record(*, id, dataset, split, question, text, options, answer, expand=None, shuffle=True):
+def qa_record(
+    *,
+    id: str,
+    dataset: str,
+    split: str,
+    question: str,
+    text: str,
+    options: Iterable[str],
+    answer: str,
+    expand: Mapping[str, str] | None = None,
+    shuffle: bool = True,
+) -> Record:
     """Question answering over a text (PubMedQA, BioASQ): the question is the instruction."""
     return _choice_record(id, dataset, split, "qa", question, text, options, [answer], expand, shuffle)
 
 
-def nli_record(*, id, dataset, split, premise, hypothesis, options, answer, expand=None, shuffle=True):
+def nli_record(
+    *,
+    id: str,
+    dataset: str,
+    split: str,
+    premise: str,
+    hypothesis: str,
+    options: Iterable[str],
+    answer: str,
+    expand: Mapping[str, str] | None = None,
+    shuffle: bool = True,
+) -> Record:
     """Natural language inference: premise and hypothesis live in the instruction, no text."""
     instruction = NLI_INSTRUCTION.format(premise=_clause(premise), hypothesis=hypothesis.strip())
     return _choice_record(id, dataset, split, "nli", instruction, None, options, [answer], expand, shuffle)
 
 
-def sts_record(*, id, dataset, split, sentence_1, sentence_2, criteria, score, shuffle=True):
+def sts_record(
+    *,
+    id: str,
+    dataset: str,
+    split: str,
+    sentence_1: str,
+    sentence_2: str,
+    criteria: Sequence[tuple[float, str]],
+    score: float,
+    shuffle: bool = True,
+) -> Record:
     """Sentence similarity as a choice among the dataset's scoring criteria.
 
     `criteria` are (value, option text) pairs, e.g. (0, "The two sentences are on different
@@ -219,28 +307,28 @@ def sts_record(*, id, dataset, split, sentence_1, sentence_2, criteria, score, s
     return record
 
 
-def _clause(sentence):
+def _clause(sentence: str) -> str:
     """Drop one trailing period: the instruction template supplies its own."""
     sentence = sentence.strip()
     return sentence[:-1] if sentence.endswith(".") else sentence
 
 
 def _choice_record(
-    id,
-    dataset,
-    split,
-    task,
-    instruction,
-    text,
-    options,
-    answers,
-    expand,
-    shuffle,
+    id: str,
+    dataset: str,
+    split: str,
+    task: str,
+    instruction: str,
+    text: str | None,
+    options: Iterable[str],
+    answers: Iterable[str],
+    expand: Mapping[str, str] | None,
+    shuffle: bool,
     *,
-    multi_label=False,
-    answer_prefix="",
-    gold_extra=None,
-):
+    multi_label: bool = False,
+    answer_prefix: str = "",
+    gold_extra: Mapping[str, Any] | None = None,
+) -> Record:
     options = [(expand or {}).get(o, o) for o in options]
     answers = [(expand or {}).get(a, a) for a in answers]
     if len(set(options)) != len(options) or not 1 < len(options) <= len(LETTERS):
@@ -272,14 +360,14 @@ def _choice_record(
 # summarization (training only)
 
 
-def summ_record(*, id, dataset, split, text, summary):
+def summ_record(*, id: str, dataset: str, split: str, text: str, summary: str) -> Record:
     """Summarization: a training-only task that keeps the model fluent on free text."""
     return _record(
         id, dataset, split, "summ", SUMM_INSTRUCTION + TEXT_MARKER + text, summary.strip(), {"summary": summary.strip()}
     )
 
 
-def _record(id, dataset, split, task, user, assistant, gold):
+def _record(id: str, dataset: str, split: str, task: str, user: str, assistant: str, gold: dict[str, Any]) -> Record:
     return {
         "id": id,
         "dataset": dataset,
@@ -290,12 +378,12 @@ def _record(id, dataset, split, task, user, assistant, gold):
     }
 
 
-def user_turn(record):
+def user_turn(record: Record) -> str:
     """The content of a record's (first) user turn: its whole question."""
     return next(m["content"] for m in record["messages"] if m["role"] == "user")
 
 
-def source_text(record):
+def source_text(record: Record) -> str | None:
     """The text after `Medical text: ` in the user turn (None for NLI/STS, which have none)."""
     user = user_turn(record)
     if TEXT_MARKER not in user:
@@ -304,7 +392,7 @@ def source_text(record):
     return text.rsplit(OPTIONS_MARKER, 1)[0] if "options" in record["gold"] else text
 
 
-def make_record(task, **fields):
+def make_record(task: str, **fields: Any) -> Record:
     """The record function of `task`, called with `fields` (ete is NER's format on event triggers)."""
     if task == "ete":
         return ner_record(task="ete", **fields)
