@@ -27,7 +27,7 @@ lint: install
 	$(BIN)/ruff check .
 
 demo: install
-	$(BIN)/python scripts/demo.py
+	$(BIN)/python -m demo
 
 # vLLM against the hf backend on the demo model. Not part of `make test`: vLLM's CPU build
 # (about 4 minutes and 3.5 GB to install) pins its own torch, so it gets its own environment.

@@ -48,6 +48,7 @@ SIDE_FILES = (
 
 
 def build_parser():
+    """The options in three groups, as --help shows them: the models, the DARE merge, the output."""
     p = argparse.ArgumentParser(prog=TOOL, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument(
         "--base",
@@ -62,6 +63,12 @@ def build_parser():
         metavar="MODEL",
         help="one or more fine-tuned models (folders or hub ids)",
     )
+    add_dare_options(p.add_argument_group("DARE"))
+    add_output_options(p.add_argument_group("output"))
+    return p
+
+
+def add_dare_options(p):
     p.add_argument(
         "--weight",
         type=FINITE,
@@ -91,6 +98,9 @@ def build_parser():
     p.add_argument(
         "--seed", type=SEED, default=0, metavar="S", help="masks are seeded by (seed, model index, tensor name)"
     )
+
+
+def add_output_options(p):
     p.add_argument(
         "--out",
         required=True,
@@ -137,7 +147,6 @@ def build_parser():
         action="store_true",
         help="make every check, list what would be merged and the output size, write nothing",
     )
-    return p
 
 
 def parse_args(argv=None):

@@ -108,21 +108,7 @@ def parse_args(argv=None):
     p.add_argument("--out", required=True, help="run folder: metrics.jsonl, checkpoints/, model/")
     p.add_argument("--trust-remote-code", action="store_true", help="run modelling code from the hub")
     d = " (default: %(default)s)"
-    g = p.add_argument_group("optimisation (defaults: the paper)")
-    g.add_argument(
-        "--global-batch-size",
-        type=AT_LEAST_1,
-        default=16,
-        help="sequences per optimizer step = micro batch x accumulation x world size" + d,
-    )
-    g.add_argument("--micro-batch-size", type=AT_LEAST_1, default=4, help="sequences per forward pass per rank" + d)
-    g.add_argument("--epochs", type=AT_LEAST_1, default=3, help="passes over the data" + d)
-    g.add_argument("--max-steps", type=AT_LEAST_1, help="optimizer steps; overrides --epochs")
-    g.add_argument("--lr", type=POSITIVE, default=2e-4, help="peak learning rate of AdamW" + d)
-    g.add_argument("--warmup-ratio", type=FRACTION, default=0.1, help="share of steps in linear warm-up" + d)
-    g.add_argument("--weight-decay", type=NON_NEGATIVE, default=0.0, help="AdamW weight decay" + d)
-    g.add_argument("--grad-clip", type=POSITIVE, default=1.0, help="max global gradient norm" + d)
-    g.add_argument("--seed", type=SEED, default=42, help="data order and initial RNG state" + d)
+    add_optimisation_options(p.add_argument_group("optimisation (defaults: the paper)"), d)
     g = p.add_argument_group("data")
     g.add_argument(
         "--loss",
@@ -162,6 +148,24 @@ def parse_args(argv=None):
     if not args.eval_every:
         args.eval_size = 0  # nothing is held out without evaluation (a resumed run compares it)
     return args
+
+
+def add_optimisation_options(g, d):
+    """Batch, schedule and AdamW: the paper's settings by default (the released ones: docs/train.md)."""
+    g.add_argument(
+        "--global-batch-size",
+        type=AT_LEAST_1,
+        default=16,
+        help="sequences per optimizer step = micro batch x accumulation x world size" + d,
+    )
+    g.add_argument("--micro-batch-size", type=AT_LEAST_1, default=4, help="sequences per forward pass per rank" + d)
+    g.add_argument("--epochs", type=AT_LEAST_1, default=3, help="passes over the data" + d)
+    g.add_argument("--max-steps", type=AT_LEAST_1, help="optimizer steps; overrides --epochs")
+    g.add_argument("--lr", type=POSITIVE, default=2e-4, help="peak learning rate of AdamW" + d)
+    g.add_argument("--warmup-ratio", type=FRACTION, default=0.1, help="share of steps in linear warm-up" + d)
+    g.add_argument("--weight-decay", type=NON_NEGATIVE, default=0.0, help="AdamW weight decay" + d)
+    g.add_argument("--grad-clip", type=POSITIVE, default=1.0, help="max global gradient norm" + d)
+    g.add_argument("--seed", type=SEED, default=42, help="data order and initial RNG state" + d)
 
 
 def _rank():

@@ -10,6 +10,7 @@ runs (expected: none in float32).
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -21,7 +22,9 @@ from mnlu.generate import greedy_generate, load_hf_model, sampling_settings
 from mnlu.records import read_records
 from mnlu.tasks import make_record
 
-FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "unified_format.json"
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # demo/ (the demo model) lives in the checkout, not in the installed packages
+FIXTURES = ROOT / "tests" / "fixtures" / "unified_format.json"
 
 
 def main():
@@ -35,7 +38,7 @@ def main():
     args = p.parse_args()
 
     if args.model is None:
-        from mnlu.demo_model import demo_model_dir
+        from demo.model import demo_model_dir
 
         args.model = demo_model_dir()
     if args.data:

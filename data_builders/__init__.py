@@ -1,28 +1,8 @@
-"""Builders: release files of a dataset -> records in the unified format (`mnlu.records`).
+"""Release files of public corpora -> records in the unified format (`mnlu.records`).
 
-A builder is a function `(folder, split) -> iterator of (where, fields)`: `where` names the
-release file and line an instance came from, `fields` are the arguments of its task's record
-function in `mnlu.tasks`. Builders raise `ReleaseError` for a malformed file and
-`MissingRelease` when a split's files are absent; `python -m data_builders build` runs them.
+    eval/       the 15 evaluation datasets of BLURB and BLUE, one builder each (`build`)
+    instruct/   the 33 MNLU-Instruct sources (`build-instruct`) and the mixer with its recipes (`mix`)
+    readers.py  the release-format readers and errors both share
+
+`python -m data_builders --help` lists the commands (`__main__.py`).
 """
-
-from data_builders import hoc, i2b2, ner, nli, qa, relations, sts
-
-# The 15 evaluation datasets of BLURB and BLUE, keyed like mnlu.benchmarks.EVAL_DATASETS.
-EVAL_BUILDERS = {
-    "bc2gm": ner.single_type_builder("bc2gm"),
-    "bc5cdr_chem": ner.single_type_builder("bc5cdr_chem"),
-    "bc5cdr_disease": ner.single_type_builder("bc5cdr_disease"),
-    "ncbi_disease": ner.single_type_builder("ncbi_disease"),
-    "jnlpba": ner.jnlpba,
-    "ebm_pico": ner.ebm_pico,
-    "hoc": hoc.hoc,
-    "pubmedqa": qa.pubmedqa,
-    "bioasq": qa.bioasq,
-    "gad": relations.gad,
-    "ddi": relations.ddi,
-    "chemprot": relations.chemprot,
-    "i2b2_2010": i2b2.i2b2_2010,
-    "mednli": nli.mednli,
-    "biosses": sts.biosses,
-}

@@ -3,35 +3,25 @@
     python -m data_builders build --raw-dir RAW --out OUT [--only ID ...] [--split SPLIT ...]
     python -m data_builders build-instruct --raw-dir RAW --out BUILT [--sources NAME ...]
     python -m data_builders mix --built BUILT --recipe full --out mnlu_instruct.jsonl --exclude-eval OUT
-    python -m data_builders demo-corpus --out RAW [--seed 42]
 
-`build` reads each evaluation dataset's release files from RAW/<id>/ (found by their release names anywhere below
-that folder) and writes OUT/<id>/<split>.jsonl in the record contract (mnlu.records). A missing
-folder or split is skipped with a one-line notice. A malformed file stops its dataset with
-`data_builders build: error: file:line: what is wrong` and exit status 2; a dataset's files are
-written only once all its splits have been built, so a failure leaves nothing of it half-written.
-OUT is a folder `build` made (or a new or empty one), never RAW or a folder holding it.
+`build` writes the 15 evaluation datasets (data_builders/eval/) as OUT/<id>/<split>.jsonl,
+`build-instruct` the 33 MNLU-Instruct sources (data_builders/instruct/) as BUILT/<source>.jsonl,
+and `mix` samples a training file from BUILT by a recipe (data_builders/instruct/recipes/). A
+malformed release file ends its dataset or source with `data_builders <command>: error: file:line:
+what is wrong` and exit status 2; the others are still built. Each output folder is one the
+command made (or a new or empty one), never a raw folder or a folder holding one.
 """
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
-from tqdm import tqdm
-
-from data_builders import EVAL_BUILDERS
-from data_builders.demo_corpus import add_demo_command
-from data_builders.instruct.__main__ import add_build_command, add_mix_command
-from data_builders.readers import MissingRelease, ReleaseError
-from mnlu.benchmarks import EVAL_DATASETS
-from mnlu.cli import InputError, describe_os_error, excerpt, run_main
-from mnlu.fileio import check_output_folder, claim_output_folder
-from mnlu.records import SPAN_TASKS, RecordError, check_record, write_records
-from mnlu.tasks import make_record
-
-SPLITS = ("train", "dev", "test")
-TOOL = "build"  # the name in OUT's marker file: the folders `build` may write into
+from data_builders.eval import EVAL_BUILDERS
+from data_builders.eval.build import SPLITS, run_eval_build
+from data_builders.instruct.build import run_instruct_build
+from data_builders.instruct.mix import RECIPES, run_mix
+from data_builders.instruct.registry import SOURCES
+from mnlu.cli import run_main
 
 
 def main(argv=None):
@@ -41,50 +31,18 @@ def main(argv=None):
     return run_main(args.script, args.run, args)
 
 
-def run_eval_build(args):
-    """`build`: every dataset found is built; each malformed one is reported (one line each) and exits 2."""
-    if not args.raw_dir.is_dir():
-        raise InputError(f"--raw-dir {args.raw_dir} is not a folder")
-    check_output_folder(args.out, TOOL, inputs=[args.raw_dir])
-    table, failed, found, claimed = [], [], 0, False
-    for dataset in args.only or list(EVAL_BUILDERS):
-        folder = args.raw_dir / dataset
-        if not folder.is_dir():
-            if os.path.lexists(folder):
-                failed.append(f"{folder}: not a folder (a file, a broken link or a link loop)")
-            else:
-                print(f"{dataset}: skipped, no folder {folder}")
-            continue
-        found += 1
-        try:
-            built = build_dataset(dataset, folder, args.split)
-        except InputError as e:
-            failed.append(str(e))
-            continue
-        except OSError as e:  # a release file that cannot be read: permissions, a folder named like a file
-            failed.append(describe_os_error(e))
-            continue
-        if built and not claimed:  # OUT is made and marked at the first write, not before
-            claim_output_folder(args.out, TOOL, inputs=[args.raw_dir])
-            claimed = True
-        for split, (source, records) in built.items():
-            write_records(args.out / dataset / f"{split}.jsonl", records)
-            table.append(summary_row(dataset, split, source, records))
-    if not found and not failed:
-        raise InputError(
-            f"--raw-dir {args.raw_dir} holds no dataset folder (named by its id: {', '.join(EVAL_BUILDERS)})"
-        )
-    print_table(table)
-    for message in failed:  # last, after the progress bars: one line per failed dataset
-        print(f"{args.script}: error: {message}", file=sys.stderr)
-    return 2 if failed else 0
-
-
 def parse_args(argv):
     parser = argparse.ArgumentParser(
         prog="data_builders", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     commands = parser.add_subparsers(dest="command", required=True)
+    add_eval_build(commands)
+    add_instruct_build(commands)
+    add_mix(commands)
+    return parser.parse_args(argv)
+
+
+def add_eval_build(commands):
     build = commands.add_parser(
         "build",
         help="build evaluation datasets from their release files",
@@ -118,74 +76,59 @@ def parse_args(argv):
         help="splits to build (default: all three; absent ones are skipped)",
     )
     build.set_defaults(run=run_eval_build, script=build.prog)
-    add_build_command(commands, name="build-instruct")
-    add_mix_command(commands)
-    add_demo_command(commands)
-    return parser.parse_args(argv)
 
 
-def build_dataset(dataset, folder, splits):
-    """{split: (source, records)} for the splits whose files exist; raises on a malformed file.
-
-    A split whose files hold no instance at all is malformed too: an empty split is never what a
-    release means, and would pass for a built dataset.
-    """
-    task = EVAL_DATASETS[dataset].task
-    built = {}
-    for split in splits:
-        records, source = [], None
-        try:
-            for where, fields in tqdm(
-                EVAL_BUILDERS[dataset](folder, split), desc=f"{dataset} {split}", unit=" instances", leave=False
-            ):
-                records.append((where, check_record(record_at(where, task, fields), where)))
-                source = source or Path(where.split(":")[0]).relative_to(folder)
-        except MissingRelease as e:
-            print(f"{dataset} {split}: skipped, {e}")
-            continue
-        if not records:
-            raise ReleaseError(f"{folder}: the {split} release files hold no instance")
-        require_unique_ids(records)
-        built[split] = (source, [record for _, record in records])
-    return built
+def add_instruct_build(commands):
+    b = commands.add_parser(
+        "build-instruct", help="build every MNLU-Instruct source whose release files are under --raw-dir"
+    )
+    b.add_argument(
+        "--raw-dir", required=True, type=Path, help="folder holding the releases, one sub-folder per release"
+    )
+    b.add_argument(
+        "--out",
+        required=True,
+        type=Path,
+        help="output folder: <source>.jsonl and manifest.json (new, empty, or written by an earlier build)",
+    )
+    b.add_argument(
+        "--sources",
+        nargs="+",
+        choices=sorted(SOURCES),
+        metavar="SOURCE",
+        help="build only these (default: all); --out is replaced as a whole",
+    )
+    b.set_defaults(run=run_instruct_build, script=b.prog)
 
 
-def record_at(where, task, fields):
-    """The record of one instance; an instance the format refuses (RecordError) becomes an error
-    naming `where`. Any other exception is a bug in a builder and keeps its traceback."""
-    try:
-        return make_record(task, **fields)
-    except RecordError as e:
-        raise ReleaseError(f"{where}: {e}") from None
-
-
-def require_unique_ids(records):
-    """Two instances with one id would overwrite each other's predictions and scores downstream."""
-    seen = {}
-    for where, record in records:
-        if record["id"] in seen:
-            raise ReleaseError(
-                f"{where}: a second instance with the id {excerpt(record['id'])} (the first is at "
-                f"{seen[record['id']]}; the release repeats a key)"
-            )
-        seen[record["id"]] = where
-
-
-def summary_row(dataset, split, source, records):
-    """dataset, split, source file, instances, entity mentions (span tasks), labels or options per instance."""
-    gold = [r["gold"] for r in records]
-    mentions = sum(len(g["spans"]) for g in gold) if EVAL_DATASETS[dataset].task in SPAN_TASKS else ""
-    sizes = sorted({len(g.get("labels") or g["options"]) for g in gold})
-    options = "-".join(dict.fromkeys(str(n) for n in sizes[:1] + sizes[-1:]))  # "5", or a range "2-6"
-    return (dataset, split, source or "", len(records), mentions, options)
-
-
-def print_table(rows):
-    header = ("dataset", "split", "source", "instances", "mentions", "options")
-    rows = [header] + [tuple(str(x) for x in row) for row in rows]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    for row in rows:
-        print("  ".join(x.rjust(w) if i >= 3 else x.ljust(w) for i, (x, w) in enumerate(zip(row, widths))))
+def add_mix(commands):
+    m = commands.add_parser("mix", help="mix built MNLU-Instruct sources by a recipe")
+    m.add_argument(
+        "--built",
+        required=True,
+        type=Path,
+        help="a folder of built MNLU-Instruct sources (written by the instruct build)",
+    )
+    m.add_argument(
+        "--recipe",
+        required=True,
+        type=Path,
+        help=f"recipe TOML file or shipped name ({', '.join(p.stem for p in sorted(RECIPES.glob('*.toml')))})",
+    )
+    m.add_argument(
+        "--out", required=True, type=Path, help="output JSONL, outside every input; counts go to <out>.counts.json"
+    )
+    m.add_argument("--seed", type=int, default=42, help="sampling seed (default 42, the paper's)")
+    m.add_argument("--total", type=int, help="override the recipe's total")
+    m.add_argument(
+        "--exclude-eval",
+        nargs="*",
+        default=[],
+        type=Path,
+        metavar="PATH",
+        help="built evaluation records (files or folders): instances overlapping them are dropped",
+    )
+    m.set_defaults(run=run_mix, script=m.prog)
 
 
 if __name__ == "__main__":

@@ -15,11 +15,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from mnlu.demo_model import demo_model_dir
-from mnlu.records import write_records
-from mnlu.tasks import make_record
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # demo/ (the demo model) lives in the checkout, not in the installed packages
+from demo.model import demo_model_dir  # noqa: E402
+from mnlu.records import write_records  # noqa: E402
+from mnlu.tasks import make_record  # noqa: E402
+
 FIXTURES = ROOT / "tests" / "fixtures" / "unified_format.json"
 
 

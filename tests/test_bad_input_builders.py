@@ -1,4 +1,4 @@
-"""Bad input to `python -m data_builders` (build, build-instruct, mix, demo-corpus): how each must fail.
+"""Bad input to `python -m data_builders` (build, build-instruct, mix) and `python -m demo.corpus`: how each must fail.
 
 Every case is a small release written here in its real format, with one fault. The promise
 (tests/clichecks.py): exit status 2 and one `data_builders <command>: error:` line naming the file
@@ -17,12 +17,12 @@ from typing import NamedTuple
 
 import pytest
 
-import data_builders.__main__ as build_cli
+import data_builders.eval.build as build_cli
+import demo.corpus
 from clichecks import assert_clean_failure, checksums, hidden_leftovers, run_command
-from data_builders import EVAL_BUILDERS
 from data_builders.__main__ import main
+from data_builders.eval import EVAL_BUILDERS
 from data_builders.instruct import build as instruct_build
-from data_builders.instruct.__main__ import main as instruct_main
 from data_builders.instruct.registry import SOURCES
 from mnlu.fileio import MARKER, written_by
 from mnlu.records import write_records
@@ -57,10 +57,10 @@ def write_tree(root, files):
     return Path(root)
 
 
-def run_in_process(argv, capsys):
-    """main(argv) as `python -m data_builders` runs it: exit status, stdout and stderr."""
+def run_in_process(argv, capsys, cli=main):
+    """cli(argv) as `python -m data_builders` (the default) runs it: exit status, stdout and stderr."""
     try:
-        code = main([str(a) for a in argv])
+        code = cli([str(a) for a in argv])
     except SystemExit as e:
         code = e.code
     out, err = capsys.readouterr()
@@ -852,8 +852,8 @@ def test_mix_on_a_full_disk_leaves_nothing(inputs, capsys, monkeypatch):
 
 def test_demo_corpus_never_replaces_a_file(tmp_path, capsys):
     write_tree(tmp_path, {"raw": "my notes\n"})
-    result = run_in_process(["demo-corpus", "--out", tmp_path / "raw"], capsys)
-    assert_clean_failure(result, "data_builders demo-corpus", names=[f"--out {tmp_path / 'raw'}"])
+    result = run_in_process(["--out", tmp_path / "raw"], capsys, demo.corpus.main)
+    assert_clean_failure(result, "demo.corpus", names=[f"--out {tmp_path / 'raw'}"])
     assert (tmp_path / "raw").read_text() == "my notes\n" and not hidden_leftovers(tmp_path)
 
 
@@ -863,13 +863,8 @@ def test_demo_corpus_never_replaces_a_file(tmp_path, capsys):
         (main, ["build", "--raw-dir", "RAW", "--out", "OUT", "--only", "nope"], "data_builders build"),
         (main, ["build-instruct", "--raw-dir", "RAW"], "data_builders build-instruct"),
         (main, ["mix", "--built", "B", "--recipe", "full", "--out", "M", "--seed", "x"], "data_builders mix"),
-        (main, ["demo-corpus", "--out", "RAW", "--seed", "x"], "data_builders demo-corpus"),
-        (instruct_main, ["build", "--out", "OUT"], "data_builders.instruct build"),
-        (
-            instruct_main,
-            ["mix", "--built", "B", "--recipe", "full", "--out", "M", "--total", "x"],
-            "data_builders.instruct mix",
-        ),
+        (main, ["mix", "--built", "B", "--recipe", "full", "--out", "M", "--total", "x"], "data_builders mix"),
+        (demo.corpus.main, ["--out", "RAW", "--seed", "x"], "demo.corpus"),
     ],
 )
 def test_argument_errors_start_like_every_other_error_of_the_command(capsys, cli, argv, script):
@@ -900,10 +895,10 @@ def test_the_command_lines_fail_the_same_way(tmp_path):
     assert_clean_failure(build, "data_builders build", names=[f"{raw / 'biosses/dev.tsv'}:3:"], secrets=[SECRET])
     instruct = run_command(["-m", "data_builders", "build-instruct", "--raw-dir", raw, "--out", tmp_path / "instruct"])
     assert_clean_failure(instruct, "data_builders build-instruct", names=[f"--out {tmp_path / 'instruct'}"])
-    instruct = run_command(["-m", "data_builders.instruct", "build", "--raw-dir", raw, "--out", tmp_path / "built"])
+    instruct = run_command(["-m", "data_builders", "build-instruct", "--raw-dir", raw, "--out", tmp_path / "built"])
     assert_clean_failure(
         instruct,
-        "data_builders.instruct build",
+        "data_builders build-instruct",
         names=[f"{raw / 'SNLI/x/snli_1.0/snli_1.0_train.jsonl'}:1:"],
         secrets=[SECRET],
     )

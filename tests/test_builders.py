@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from data_builders import EVAL_BUILDERS
 from data_builders.__main__ import main
-from data_builders.qa import official_split
+from data_builders.eval import EVAL_BUILDERS
+from data_builders.eval.qa import official_split
 from data_builders.readers import ReleaseError
 from mnlu.benchmarks import EVAL_DATASETS
 from mnlu.parse import parse_answer

@@ -1,4 +1,4 @@
-"""scripts/demo.py end to end on a tiny random model: every stage runs, connects and resumes.
+"""The demo (`python -m demo`) end to end on a tiny random model: every stage runs, connects and resumes.
 
 The real demo (SmolLM2-135M, ~12 minutes) is `make demo`; this runs the same script, stages and
 scale constants with `--model` pointing at a tiny Llama, so the wiring is checked on every test run.
@@ -32,7 +32,7 @@ STAGES = [
 def run_demo(model, out):
     env = {**os.environ, "MNLU_RAW": ""}  # the bundled corpus, whatever the caller's environment
     result = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "demo.py"), "--model", str(model), "--out", str(out)],
+        [sys.executable, "-m", "demo", "--model", str(model), "--out", str(out)],
         cwd=ROOT,
         env=env,
         capture_output=True,

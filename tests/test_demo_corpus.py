@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 
 from data_builders.__main__ import main as data_builders
-from data_builders.demo_corpus import write_demo_corpus
-from data_builders.mix import mix
+from data_builders.instruct.mix import mix
+from demo.corpus import main as demo_corpus
+from demo.corpus import write_demo_corpus
 from mnlu.fileio import MARKER
 from mnlu.records import SPAN_TASKS, read_records
 from mnlu.tasks import source_text, user_turn
 
-RECIPES = Path(__file__).resolve().parent.parent / "data_builders" / "recipes"
+RECIPES = Path(__file__).resolve().parent.parent / "data_builders" / "instruct" / "recipes"
 
 EVAL_IDS = (
     "ncbi_disease",
@@ -48,7 +49,7 @@ INSTRUCT_COUNTS = {
 def corpus(tmp_path_factory):
     """The demo corpus written through the CLI and built by both builders; each must exit 0."""
     root = tmp_path_factory.mktemp("demo")
-    assert data_builders(["demo-corpus", "--out", str(root / "raw")]) == 0
+    assert demo_corpus(["--out", str(root / "raw")]) == 0
     assert data_builders(["build", "--raw-dir", str(root / "raw"), "--out", str(root / "eval")]) == 0
     assert data_builders(["build-instruct", "--raw-dir", str(root / "raw"), "--out", str(root / "instruct")]) == 0
     return root
@@ -173,10 +174,10 @@ def test_replaces_an_earlier_demo_corpus_but_never_other_data(tmp_path, capsys):
     (downloads / "BioRED").mkdir(parents=True)
     (downloads / "BioRED" / "Train.PubTator").write_text("mine")
     with pytest.raises(SystemExit) as e:
-        data_builders(["demo-corpus", "--out", str(downloads)])
+        demo_corpus(["--out", str(downloads)])
     assert e.value.code == 2
     assert capsys.readouterr().err == (
-        f"data_builders demo-corpus: error: --out {downloads} is a folder that demo-corpus "
+        f"demo.corpus: error: --out {downloads} is a folder that demo-corpus "
         f"did not write (no {MARKER} naming it); choose a new or empty --out, "
         "or remove that folder yourself\n"
     )
@@ -185,10 +186,10 @@ def test_replaces_an_earlier_demo_corpus_but_never_other_data(tmp_path, capsys):
     demo = tmp_path / "demo"
     write_demo_corpus(demo, seed=1)
     first = (demo / "biosses" / "dev.tsv").read_bytes()
-    assert data_builders(["demo-corpus", "--out", str(demo), "--seed", "2"]) == 0
+    assert demo_corpus(["--out", str(demo), "--seed", "2"]) == 0
     assert (demo / "biosses" / "dev.tsv").read_bytes() != first
     (demo / "notes.txt").write_text("mine")  # put there by hand since: the corpus is no longer only its own
     with pytest.raises(SystemExit) as e:
-        data_builders(["demo-corpus", "--out", str(demo), "--seed", "3"])
+        demo_corpus(["--out", str(demo), "--seed", "3"])
     assert e.value.code == 2 and "now also holds 'notes.txt'" in capsys.readouterr().err
     assert (demo / "notes.txt").read_text() == "mine"

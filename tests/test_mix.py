@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from data_builders.__main__ import main  # `python -m data_builders mix`, the documented command
-from data_builders.mix import (
+from data_builders.instruct.mix import (
     RecipeError,
     allocate,
     eval_texts,
@@ -22,7 +22,7 @@ from mnlu.benchmarks import EVAL_DATASETS
 from mnlu.records import check_record, read_records, write_records
 from mnlu.tasks import make_record, source_text
 
-RECIPES = Path(__file__).parents[1] / "data_builders" / "recipes"
+RECIPES = Path(__file__).parents[1] / "data_builders" / "instruct" / "recipes"
 RELEASE = Path(__file__).parent / "fixtures" / "release"
 
 # source -> (domain, {task: instances}); sizes chosen so some pools run short of an equal share

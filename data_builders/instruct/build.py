@@ -1,4 +1,5 @@
-"""Build every source found under a raw folder into `<out>/<source>.jsonl` and `manifest.json`.
+"""`python -m data_builders build-instruct`: every source found under a raw folder -> `<out>/<source>.jsonl`
+and `manifest.json`.
 
 The output folder is written atomically, and only ever replaces an earlier output of this build
 (`mnlu.fileio.atomic_directory`). A source whose release is malformed gets no file: its one-line
@@ -8,6 +9,7 @@ UTF-8) fails its source the same way; a failure to write the output stops the wh
 """
 
 import json
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -16,7 +18,7 @@ from tqdm import tqdm
 from data_builders.instruct.registry import SOURCES
 from data_builders.readers import ReleaseError
 from mnlu.cli import InputError, describe_os_error, excerpt
-from mnlu.fileio import atomic_directory
+from mnlu.fileio import atomic_directory, check_output_folder
 from mnlu.records import check_record, write_records
 
 TOOL = "build-instruct"  # the name in the output folder's marker file: the folders this build may replace
@@ -77,3 +79,18 @@ def build(raw_dir, out_dir, names=None):
         with open(Path(tmp) / "manifest.json", "w", encoding="utf-8") as f:
             json.dump(manifest, f, indent=1)
     return manifest
+
+
+def run_instruct_build(args):
+    """Build, print one line per source; 2 if a source failed (one error line each, after the table)."""
+    if not args.raw_dir.is_dir():
+        raise InputError(f"--raw-dir {args.raw_dir} is not a folder")
+    check_output_folder(args.out, TOOL, inputs=[args.raw_dir])
+    manifest = build(args.raw_dir, args.out, args.sources)
+    for name, entry in manifest.items():
+        counts = ", ".join(f"{t} {n}" for t, n in entry["counts"].items()) or "no release files found"
+        print(f"{name:20s} {entry['domain']:10s} {'FAILED' if entry['error'] else counts}")
+    failed = [entry["error"] for entry in manifest.values() if entry["error"]]
+    for message in failed:
+        print(f"{args.script}: error: {message}", file=sys.stderr)
+    return 2 if failed else 0

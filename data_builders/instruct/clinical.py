@@ -11,7 +11,7 @@ import itertools
 from pathlib import Path
 
 from data_builders.instruct.brat import read_brat
-from data_builders.instruct.i2b2 import TokenIndex, concept_lines, inline_tagged, standoff_xml
+from data_builders.instruct.i2b2_formats import TokenIndex, concept_lines, inline_tagged, standoff_xml
 from data_builders.instruct.instances import (
     choice_instance,
     line_window,

@@ -1,6 +1,6 @@
 """The bundled demo corpus: small raw releases written by us, in the real release formats.
 
-    python -m data_builders demo-corpus --out DIR [--seed 42]
+    python -m demo.corpus --out DIR [--seed 42]
 
 `make demo` runs the whole pipeline on a laptop CPU, so it needs data that is small, free to
 ship and read by the same builders as the real releases (`build --raw-dir DIR` for ten of the
@@ -15,14 +15,17 @@ not memorised entities. Labels are correct by construction: a label is chosen fi
 that states it second, and every offset, tag and identifier is computed where a value lands.
 """
 
+import argparse
 import csv
 import io
 import json
 import random
 import re
+import sys
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
+from mnlu.cli import run_main
 from mnlu.fileio import atomic_directory
 
 
@@ -241,7 +244,7 @@ DDI_FRAMES = {
         "Patients received @DRUG$ or @DRUG$ as first-line therapy.",
     ],
 }
-HOC_CUES = {  # hallmark index (data_builders.hoc.HALLMARKS, alphabetical) -> sentences that signal it
+HOC_CUES = {  # hallmark index (data_builders.eval.hoc.HALLMARKS, alphabetical) -> sentences that signal it
     0: [
         "Knockdown of {gene} reduced the invasion and migration of tumour cells .",
         "{gene} expression correlated with lymph node metastasis .",
@@ -1012,30 +1015,31 @@ def write_demo_corpus(out, seed=42):
     return sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file())
 
 
-def add_demo_command(commands):
-    demo = commands.add_parser(
-        "demo-corpus",
-        help="write the bundled demo corpus: small raw releases for both builds",
-        description=__doc__.split("\n\n")[0],
-    )
-    demo.add_argument(
+def main(argv=None):
+    """Write the corpus and say where; an --out that is not safe to replace is one error line, exit 2."""
+    parser = argparse.ArgumentParser(prog="demo.corpus", description=__doc__.split("\n\n")[0])
+    parser.add_argument(
         "--out",
         type=Path,
         required=True,
         metavar="RAW",
         help="raw folder to write (replaced as a whole; must be new, empty or an earlier demo corpus)",
     )
-    demo.add_argument(
+    parser.add_argument(
         "--seed", type=int, default=42, help="generator seed (default 42); the same seed gives the same bytes"
     )
-    demo.set_defaults(run=run_demo_corpus, script=demo.prog)
+    args = parser.parse_args(argv)
+    return run_main(parser.prog, write_and_report, args)
 
 
-def run_demo_corpus(args):
-    """Write the corpus and say where (an --out that is not safe to replace is an OutputError)."""
+def write_and_report(args):
     files = write_demo_corpus(args.out, args.seed)
     print(
-        f"demo corpus (seed {args.seed}): {len(files)} files below {args.out}; "
-        f"build them with `build --raw-dir {args.out}` and `build-instruct --raw-dir {args.out}`"
+        f"demo corpus (seed {args.seed}): {len(files)} files below {args.out}; build them with "
+        f"`python -m data_builders build --raw-dir {args.out}` and `build-instruct --raw-dir {args.out}`"
     )
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

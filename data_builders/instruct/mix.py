@@ -1,6 +1,6 @@
-"""Mix built MNLU-Instruct sources into one training file, as a recipe says.
+"""`python -m data_builders mix`: built MNLU-Instruct sources -> one training file, as a recipe says.
 
-A recipe is a small TOML file (see data_builders/recipes/):
+A recipe is a small TOML file (the shipped ones are in data_builders/instruct/recipes/):
 
     description = "..."
     total = 50000              # optional; without it every selected instance is taken (after caps)
@@ -39,6 +39,7 @@ from mnlu.fileio import OutputError, atomic_write, read_json
 from mnlu.records import DATASET_ID, SPAN_TASKS, TASKS, read_records, write_records
 from mnlu.tasks import OPTIONS_MARKER, make_record, source_text, user_turn
 
+RECIPES = Path(__file__).resolve().parent / "recipes"  # the shipped recipes, by name (--recipe full)
 NGRAM = 13  # words: the decontamination unit of GPT-3 and later LLM reports
 MIN_WORDS = 5  # shorter evaluation texts (short hypotheses, labels) are too common to prove a leak
 
@@ -340,3 +341,22 @@ def mix(built_dir, recipe_path, out_path, seed=42, total=None, eval_paths=()):
     with atomic_write(f"{out_path}.counts.json") as f:
         json.dump(counts, f, indent=1)
     return counts
+
+
+def run_mix(args):
+    """Mix, print the recipe and the per-task and per-source counts."""
+    recipe = args.recipe if args.recipe.is_file() else RECIPES / f"{args.recipe}.toml"
+    if not recipe.is_file():
+        raise InputError(f"--recipe {args.recipe} is neither a file nor a shipped recipe name")
+    counts = mix(args.built, recipe, args.out, args.seed, args.total, args.exclude_eval)
+    print(counts["description"])
+    for title, table in (("per task", counts["per_task"]), ("per source", counts["per_source"])):
+        print(title + ":")
+        for key, n in table.items():
+            print(f"  {key:20s} {n:8d}")
+    print(f"total {counts['total']} -> {args.out} (counts in {args.out}.counts.json)")
+    if counts["dropped_for_eval_overlap"]:
+        print(f"dropped for overlap with evaluation texts: {counts['dropped_for_eval_overlap']}")
+    if counts["sources_not_built"]:
+        print(f"sources with no built records: {', '.join(counts['sources_not_built'])}")
+    return 0

