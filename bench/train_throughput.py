@@ -23,28 +23,18 @@ sys.path.insert(0, str(ROOT / "tests"))  # helpers.py: the word-level tokenizer 
 
 
 def build_inputs(folder):
-    import torch
-    from transformers import AutoModelForCausalLM, LlamaConfig
+    from helpers import make_model_dir, make_records, write_jsonl
 
-    from helpers import make_records, word_tokenizer, write_jsonl
-
-    tok = word_tokenizer()
-    config = LlamaConfig(
-        vocab_size=len(tok),
+    make_model_dir(
+        folder / "model",
+        family="llama",
         hidden_size=256,
         intermediate_size=688,
         num_hidden_layers=4,
         num_attention_heads=8,
         num_key_value_heads=4,
         max_position_embeddings=1024,
-        bos_token_id=tok.bos_token_id,
-        eos_token_id=tok.eos_token_id,
-        pad_token_id=tok.pad_token_id,
-        tie_word_embeddings=True,
     )
-    torch.manual_seed(0)
-    AutoModelForCausalLM.from_config(config).save_pretrained(folder / "model")
-    tok.save_pretrained(folder / "model")
     write_jsonl(folder / "data.jsonl", make_records(400, seed=1, max_words=300))
 
 

@@ -77,28 +77,35 @@ def write_jsonl(path, records):
     return path
 
 
-def make_model_dir(path, family="mistral", seed=0):
-    """A tiny random Mistral (untied) or Llama (tied embeddings) saved with its tokenizer."""
-    tok = word_tokenizer()
+TINY = dict(  # the dimensions of the tests' models; bench/ scales them up
+    hidden_size=32,
+    intermediate_size=64,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    num_key_value_heads=2,
+    max_position_embeddings=256,
+)
+
+
+def tiny_config(tok, family="mistral", **size):
+    """A Mistral (untied) or Llama (tied embeddings) config for `tok`; `size` overrides TINY's dimensions."""
     common = dict(
         vocab_size=len(tok),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=256,
         bos_token_id=tok.bos_token_id,
         eos_token_id=tok.eos_token_id,
         pad_token_id=tok.pad_token_id,
+        **{**TINY, **size},
     )
-    config = (
-        MistralConfig(**common, tie_word_embeddings=False)
-        if family == "mistral"
-        else LlamaConfig(**common, tie_word_embeddings=True)
-    )
+    if family == "mistral":
+        return MistralConfig(**common, tie_word_embeddings=False)
+    return LlamaConfig(**common, tie_word_embeddings=True)
+
+
+def make_model_dir(path, family="mistral", seed=0, **size):
+    """A random model of `tiny_config` saved with the word-level tokenizer, in fp32."""
+    tok = word_tokenizer()
     torch.manual_seed(seed)
-    model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    model = AutoModelForCausalLM.from_config(tiny_config(tok, family, **size), dtype=torch.float32)
     model.save_pretrained(path)
     tok.save_pretrained(path)
     return path

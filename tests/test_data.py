@@ -5,9 +5,9 @@ import random
 
 import pytest
 import torch
-from transformers import AutoModelForCausalLM, MistralConfig
+from transformers import AutoModelForCausalLM
 
-from helpers import make_record, make_records, word_tokenizer
+from helpers import make_record, make_records, tiny_config, word_tokenizer
 from mnlu.chat import render_conversation, render_prompt
 from mnlu.data import (
     IGNORE,
@@ -157,15 +157,7 @@ def test_packed_and_padded_rows_give_each_example_its_own_logits():
     tok = word_tokenizer()
     examples = encode_records(tok, make_records(3, seed=3), progress=False)[0]
     torch.manual_seed(0)
-    config = MistralConfig(
-        vocab_size=len(tok),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-    )
-    model = AutoModelForCausalLM.from_config(config, dtype=torch.float32).eval()
+    model = AutoModelForCausalLM.from_config(tiny_config(tok), dtype=torch.float32).eval()
 
     def logits(sequences):
         ids, _, pos = collate(sequences, examples, tok.pad_token_id)
