@@ -19,11 +19,14 @@ a refusal stops every rank rather than leaving the others waiting for rank 0.
 
 import contextlib
 import copy
+import io
 import json
 import os
 import pickle
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.distributed as dist
@@ -43,6 +46,7 @@ from torch.distributed.checkpoint.metadata import (
     TensorProperties,
     TensorStorageMetadata,
 )
+from torch.distributed.checkpoint.planner import ReadItem
 from torch.distributed.checkpoint.state_dict import (
     get_model_state_dict,
     get_optimizer_state_dict,
@@ -56,6 +60,9 @@ from mnlu.cli import InputError, excerpt
 from mnlu.distributed import on_rank0
 from mnlu.fileio import OutputError, atomic_directory, check_output_folder, read_json
 from mnlu.shards import MAX_SHARD_BYTES, TensorSpec, shard_writer
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 TOOL = "train.py"  # the writer named in every checkpoint's and export's marker file
 # Everything torch 2.13 pickles into a DCP index (found by unpickling real ones with a logging
@@ -95,16 +102,16 @@ _BUILT = (
 )
 
 
-def checkpoint_path(out, step):
+def checkpoint_path(out: str | Path, step: int) -> Path:
     return Path(out) / "checkpoints" / f"step-{step:06d}"
 
 
-def checkpoint_entries(out):
+def checkpoint_entries(out: str | Path) -> list[Path]:
     """Every `step-*` entry of a run's checkpoints folder, newest first, whatever it is."""
     return sorted((Path(out) / "checkpoints").glob("step-*"), reverse=True)
 
 
-def checkpoints(out):
+def checkpoints(out: str | Path) -> list[tuple[Path, str | None]]:
     """Every checkpoint folder of a run, newest first, each with why it cannot be resumed (None: it can).
 
     Every `step-*` entry must be a folder train.py wrote, holding nothing else (else InputError):
@@ -123,7 +130,7 @@ def checkpoints(out):
     return found
 
 
-def _ours(folder):
+def _ours(folder: Path) -> bool:
     """Whether `folder` is a folder train.py wrote holding nothing else, which it may delete."""
     try:
         check_output_folder(folder, TOOL)
@@ -132,12 +139,12 @@ def _ours(folder):
     return folder.is_dir()
 
 
-def latest_checkpoint(out):
+def latest_checkpoint(out: str | Path) -> Path | None:
     """The newest complete checkpoint folder of a run, or None."""
     return next((folder for folder, problem in checkpoints(out) if problem is None), None)
 
 
-def _problem(folder):
+def _problem(folder: Path) -> str | None:
     """The first missing, cut or unreadable part of a checkpoint folder, as an error message; or None."""
     try:
         state = read_state(folder)
@@ -150,7 +157,7 @@ def _problem(folder):
     return None
 
 
-def read_state(folder):
+def read_state(folder: str | Path) -> dict[str, Any]:
     """A checkpoint's state.json: {"step", "ranks", "args", ...}, checked; InputError naming what is wrong."""
     path = Path(folder) / "state.json"
     try:
@@ -174,7 +181,7 @@ class _IndexUnpickler(pickle._Unpickler):
     the whole process (say `PosixPath.__fspath__`, which every open(path) calls).
     """
 
-    def find_class(self, module, name):
+    def find_class(self, module: str, name: str) -> Any:
         if (module, name) not in _INDEX_GLOBALS:
             raise InputError(
                 f"names {excerpt(f'{module}.{name}')}, which no checkpoint index holds; "
@@ -182,7 +189,7 @@ class _IndexUnpickler(pickle._Unpickler):
             )
         return super().find_class(module, name)
 
-    def load_build(self):
+    def load_build(self) -> None:
         target = self.stack[-2]  # below the state to set
         if not isinstance(target, _BUILT):
             what = getattr(target, "__qualname__", None) or f"a {type(target).__name__} object"
@@ -195,7 +202,7 @@ class _IndexUnpickler(pickle._Unpickler):
     dispatch = {**pickle._Unpickler.dispatch, pickle.BUILD[0]: load_build}
 
 
-def _read_index(folder):
+def _read_index(folder: str | Path) -> Metadata:
     """The DCP index (`.metadata`) of a checkpoint, unpickled safely and checked to be one DCP can load."""
     path = Path(folder) / ".metadata"
     try:
@@ -226,13 +233,13 @@ def _read_index(folder):
     return metadata
 
 
-def _fields(obj, cls, *names):
+def _fields(obj: object, cls: type, *names: str) -> list[Any]:
     """The fields `names` of `obj` if it is a `cls` (None where unset, as an index may leave any), else Nones."""
     state = vars(obj) if isinstance(obj, cls) else {}
     return [state.get(name) for name in names]
 
 
-def _data_keys(fqn, entry):
+def _data_keys(fqn: str, entry: object) -> list[MetadataIndex] | None:
     """The data records that DCP reads for index entry `fqn`; None if the entry is malformed.
 
     A tensor's chunks must lie inside it and add up to its size, or DCP would restore it partly or fail.
@@ -258,7 +265,7 @@ def _data_keys(fqn, entry):
     return keys if covered == size.numel() else None
 
 
-def _check_record(path, folder, info):
+def _check_record(path: Path, folder: str | Path, info: _StorageInfo) -> None:
     """Refuse a data record that DCP would read outside `folder`, past a file's end, or through a transform."""
     name, offset, length, transforms = _fields(
         info, _StorageInfo, "relative_path", "offset", "length", "transform_descriptors"
@@ -286,22 +293,22 @@ def _check_record(path, folder, info):
 class _IndexReader(FileSystemReader):
     """DCP's file-system reader, handed the index that `_read_index` read instead of unpickling it itself."""
 
-    def __init__(self, folder, metadata):
+    def __init__(self, folder: str | Path, metadata: Metadata) -> None:
         super().__init__(folder)
         self.metadata = metadata
 
-    def read_metadata(self, *args, **kwargs):
+    def read_metadata(self, *args: Any, **kwargs: Any) -> Metadata:
         return self.metadata
 
 
 class _PlainDataPlanner(DefaultLoadPlanner):
     """DCP's default load planner, except that non-tensor entries load with torch.load(weights_only=True)."""
 
-    def __init__(self, folder):
+    def __init__(self, folder: str | Path) -> None:
         super().__init__()
         self.folder = folder
 
-    def load_bytes(self, read_item, value):
+    def load_bytes(self, read_item: ReadItem, value: io.BytesIO) -> None:
         fqn = read_item.dest_index.fqn
         try:
             loaded = torch.load(value, weights_only=True)
@@ -317,7 +324,7 @@ class _PlainDataPlanner(DefaultLoadPlanner):
 
 
 @contextlib.contextmanager
-def _rank0_atomic_directory(path):
+def _rank0_atomic_directory(path: str | Path) -> Iterator[Path]:
     """atomic_directory on rank 0, its temporary path shared with every rank (collective).
 
     Files inside need no atomic writes of their own: the folder appears whole or not at all. Rank 0
@@ -331,7 +338,9 @@ def _rank0_atomic_directory(path):
         on_rank0(rank0.close)  # the rename; no rank goes on before the folder is visible
 
 
-def save_checkpoint(out, step, model, optimizer, state):
+def save_checkpoint(
+    out: str | Path, step: int, model: torch.nn.Module, optimizer: torch.optim.Optimizer, state: dict[str, Any]
+) -> None:
     """Write checkpoint `step` (collective), then delete the older ones, keeping disk use bounded.
 
     Every file is synced to disk before the folder takes its final name (DCP syncs its own), so
@@ -350,14 +359,14 @@ def save_checkpoint(out, step, model, optimizer, state):
     on_rank0(lambda: _delete_older(out, step))
 
 
-def _delete_older(out, step):
+def _delete_older(out: str | Path, step: int) -> None:
     """Delete every checkpoint of `out` but `step`'s: only train.py's own folders, as checked at the start."""
     for old in checkpoint_entries(out):
         if old != checkpoint_path(out, step) and _ours(old):  # else something came in since the start: kept
             shutil.rmtree(old)
 
 
-def load_checkpoint(path, model, optimizer):
+def load_checkpoint(path: str | Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> dict[str, Any]:
     """Restore model, optimizer and this rank's RNG from `path` (collective); return its state.json.
 
     Nothing in `path` is unpickled but through `_IndexUnpickler` and torch.load(weights_only=True);
@@ -383,25 +392,31 @@ def load_checkpoint(path, model, optimizer):
     return read_state(path)
 
 
-def _rng_name(rank):
+def _rng_name(rank: int) -> str:
     return f"rng-rank{rank:05d}.safetensors"
 
 
-def _rng_state():
+def _rng_state() -> dict[str, torch.Tensor]:
     state = {"cpu": torch.get_rng_state()}
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state()
     return state
 
 
-def _write_synced(path, data):
+def _write_synced(path: Path, data: bytes) -> None:
     with open(path, "wb") as f:
         f.write(data)
         f.flush()
         os.fsync(f.fileno())
 
 
-def export_hf(out_dir, model, tokenizer, dtype, max_shard_bytes=MAX_SHARD_BYTES):
+def export_hf(
+    out_dir: str | Path,
+    model: "PreTrainedModel",
+    tokenizer: "PreTrainedTokenizerBase",
+    dtype: torch.dtype,
+    max_shard_bytes: int = MAX_SHARD_BYTES,
+) -> None:
     """Write `out_dir` as a Hugging Face model folder that from_pretrained and vLLM load as is.
 
     Collective: tensors are all-gathered one at a time in the same order on every rank, and rank 0

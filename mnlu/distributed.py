@@ -10,7 +10,10 @@ import contextlib
 import json
 import os
 import time
+from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 import torch
 import torch.distributed as dist
@@ -21,10 +24,15 @@ from torch.distributed.tensor import DTensor, distribute_tensor
 from mnlu.cli import InputError, describe_os_error
 from mnlu.shards import Checkpoint
 
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel
+
+T = TypeVar("T")
+
 DTYPE_OPTIONS = {"bf16": torch.bfloat16, "fp32": torch.float32}  # train.py --dtype/--export-dtype values
 
 
-def init_distributed():
+def init_distributed() -> tuple[int, int, torch.device]:
     """Join the torchrun job (or a one-process group without torchrun); return (rank, world, device).
 
     NCCL on CUDA, gloo on CPU. Every rank must call it, and `teardown` at the end.
@@ -42,7 +50,7 @@ def init_distributed():
     return dist.get_rank(), dist.get_world_size(), device
 
 
-def teardown(finished=False):
+def teardown(finished: bool = False) -> None:
     """Leave the process group. `finished`: every rank got here after the last collective, so wait
     for all of them first; rank 0's last broadcast may still be in flight, and destroying the
     group under it aborts the process ("terminate called without an active exception")."""
@@ -52,7 +60,7 @@ def teardown(finished=False):
         dist.destroy_process_group()
 
 
-def tell_launcher(message):
+def tell_launcher(message: str) -> None:
     """Hand torchrun the one line that says why this worker stops, for the failure summary it prints.
 
     torchrun's elastic agent gives every worker a TORCHELASTIC_ERROR_FILE and, when workers fail,
@@ -66,7 +74,7 @@ def tell_launcher(message):
             json.dump({"message": error}, f)
 
 
-def on_rank0(action):
+def on_rank0(action: Callable[[], T]) -> T:
     """`action()` run on rank 0 alone, its result handed to every rank (collective; it must pickle).
 
     When it raises, every rank raises: rank 0 its error, the others the same message, as an
@@ -89,7 +97,7 @@ def on_rank0(action):
     return shared[0]
 
 
-def _for_the_others(error):
+def _for_the_others(error: Exception) -> Exception:
     """What the other ranks raise for rank 0's `error`."""
     if isinstance(error, OSError):
         return InputError(describe_os_error(error))
@@ -98,14 +106,14 @@ def _for_the_others(error):
     return RuntimeError(f"rank 0 failed: {type(error).__name__}: {error}")
 
 
-def all_sum(value, device):
+def all_sum(value: float | torch.Tensor, device: torch.device) -> float:
     """Sum a number or a 0-d tensor over all ranks (every rank must call it); returns a float."""
     t = torch.as_tensor(value, device=device).to(torch.float64)
     dist.all_reduce(t)
     return t.item()
 
 
-def decoder_layers(model):
+def decoder_layers(model: "PreTrainedModel") -> list[torch.nn.Module]:
     """The repeated transformer blocks, found by the class names transformers declares unsplittable."""
     names = set(model._no_split_modules or ())
     layers = [m for m in model.modules() if type(m).__name__ in names]
@@ -114,7 +122,12 @@ def decoder_layers(model):
     return layers
 
 
-def shard_model(model, compute_dtype, activation_checkpointing, reshard_after_forward=True):
+def shard_model(
+    model: "PreTrainedModel",
+    compute_dtype: torch.dtype,
+    activation_checkpointing: bool,
+    reshard_after_forward: bool = True,
+) -> "PreTrainedModel":
     """Wrap each decoder layer, then the root, with FSDP2; return the model.
 
     Invariants: parameters stay fp32 (the optimizer's master copy) and are all-gathered in
@@ -137,7 +150,7 @@ def shard_model(model, compute_dtype, activation_checkpointing, reshard_after_fo
     return model
 
 
-def load_sharded_weights(model, model_dir, device):
+def load_sharded_weights(model: "PreTrainedModel", model_dir: str | Path, device: torch.device) -> list[str]:
     """Materialise a sharded meta model and fill it from `model_dir`, one tensor at a time.
 
     Every rank reads each tensor and keeps its own shard (`distribute_tensor` without a source
@@ -175,6 +188,6 @@ def load_sharded_weights(model, model_dir, device):
     return sorted(set(checkpoint.specs) - set(wanted))
 
 
-def _is_persistent(model, name):
+def _is_persistent(model: torch.nn.Module, name: str) -> bool:
     owner, _, leaf = name.rpartition(".")
     return leaf not in model.get_submodule(owner)._non_persistent_buffers_set

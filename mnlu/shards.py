@@ -16,6 +16,7 @@ import math
 import os
 import re
 import sys
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import NamedTuple
 
@@ -54,15 +55,15 @@ class TensorSpec(NamedTuple):
     dtype: torch.dtype
 
     @property
-    def nbytes(self):
+    def nbytes(self) -> int:
         return math.prod(self.shape) * self.dtype.itemsize
 
 
-def spec_of(tensor):
+def spec_of(tensor: torch.Tensor) -> TensorSpec:
     return TensorSpec(tuple(tensor.shape), tensor.dtype)
 
 
-def parse_size(text):
+def parse_size(text: str) -> int:
     """'5GB' -> 5_000_000_000, '512MiB' -> 536_870_912, '1000' -> 1000 bytes: transformers' reading."""
     units = {
         "": 1,
@@ -89,7 +90,7 @@ def parse_size(text):
 # Reading
 
 
-def weight_map(directory):
+def weight_map(directory: str | Path) -> dict[str, str]:
     """Tensor name -> file name of the checkpoint in `directory` (sharded with an index, or single).
 
     Every weights file must lie in `directory` (`_shard_path`); anything a user can fix raises InputError.
@@ -113,7 +114,7 @@ def weight_map(directory):
     raise InputError(f"{directory}: neither {INDEX_FILE} nor {SINGLE_FILE}{hint}")
 
 
-def _read_index(index):
+def _read_index(index: Path) -> dict[str, str]:
     """The index's weight map, checked to be {tensor name: file name}."""
     document = read_json(index)
     mapping = document.get("weight_map") if isinstance(document, dict) else None
@@ -124,7 +125,7 @@ def _read_index(index):
     return mapping
 
 
-def _shard_path(directory, file, source):
+def _shard_path(directory: Path, file: str, source: Path) -> Path:
     """`directory / file`, refused unless `file` (named in `source`) is a plain file name.
 
     An index is data: `../other/model.safetensors` or `/abs/path` would read another model's
@@ -135,7 +136,7 @@ def _shard_path(directory, file, source):
     return directory / file
 
 
-def _open(path):
+def _open(path: Path) -> safe_open:
     try:
         return safe_open(path, framework="pt")
     except (SafetensorError, OSError) as e:
@@ -151,7 +152,7 @@ class Checkpoint:
     several threads.
     """
 
-    def __init__(self, directory):
+    def __init__(self, directory: str | Path) -> None:
         self.directory = Path(directory)
         self.files = weight_map(self.directory)
         self.specs = {}
@@ -170,12 +171,12 @@ class Checkpoint:
                         )
                     self.specs[name] = TensorSpec(tuple(view.get_shape()), SAFETENSORS_DTYPES[dtype])
 
-    def get(self, name):
+    def get(self, name: str) -> torch.Tensor:
         with _open(self.directory / self.files[name]) as handle:
             return handle.get_tensor(name)
 
     @property
-    def nbytes(self):
+    def nbytes(self) -> int:
         return sum(spec.nbytes for spec in self.specs.values())
 
 
@@ -183,7 +184,7 @@ class Checkpoint:
 # Writing
 
 
-def plan_shards(specs, max_shard_bytes):
+def plan_shards(specs: Mapping[str, TensorSpec], max_shard_bytes: int) -> list[list[str]]:
     """Split tensors, in name order, into shards of at most `max_shard_bytes` of data each.
 
     A tensor larger than the limit gets a shard of its own, as in transformers and mergekit.
@@ -201,13 +202,13 @@ def plan_shards(specs, max_shard_bytes):
     return shards
 
 
-def shard_file_names(count):
+def shard_file_names(count: int) -> list[str]:
     if count == 1:
         return [SINGLE_FILE]
     return [f"model-{i:05d}-of-{count:05d}.safetensors" for i in range(1, count + 1)]
 
 
-def file_layout(specs, metadata):
+def file_layout(specs: Mapping[str, TensorSpec], metadata: Mapping[str, str]) -> tuple[bytes, dict[str, int], int]:
     """The header bytes of a safetensors file holding `specs`, and each tensor's absolute byte offset.
 
     The same layout as `safetensors.torch.save_file`: tensors ordered by decreasing alignment, then
@@ -233,7 +234,12 @@ def file_layout(specs, metadata):
 
 
 @contextlib.contextmanager
-def shard_writer(directory, specs, max_shard_bytes, metadata=None):
+def shard_writer(
+    directory: str | Path,
+    specs: Mapping[str, TensorSpec],
+    max_shard_bytes: int,
+    metadata: Mapping[str, str] | None = None,
+) -> Iterator[Callable[[str, torch.Tensor], None]]:
     """Create the shards of a checkpoint with tensors `specs` in `directory`; yield `write(name, tensor)`.
 
     `write` may be called in any order and from several threads; each tensor must match its spec and
@@ -256,7 +262,7 @@ def shard_writer(directory, specs, max_shard_bytes, metadata=None):
             places.update({name: (fd, offsets[name], file) for name in shard})
         written = set()
 
-        def write(name, tensor):
+        def write(name: str, tensor: torch.Tensor) -> None:
             if name not in specs:
                 raise ValueError(f"tensor {name!r} is not part of the planned checkpoint")
             if spec_of(tensor) != specs[name]:
@@ -287,7 +293,7 @@ def shard_writer(directory, specs, max_shard_bytes, metadata=None):
         (directory / INDEX_FILE).write_text(json.dumps(index, indent=2) + "\n")
 
 
-def local_model(name, weights=True):
+def local_model(name: str | Path, weights: bool = True) -> Path:
     """The folder of the model `name`: a local folder as it is, or the hub snapshot of a hub id.
 
     Every command that takes a model resolves it here, so they agree on what a name means. A name
@@ -309,7 +315,7 @@ def local_model(name, weights=True):
     return path
 
 
-def _download(name, weights):
+def _download(name: str, weights: bool) -> Path:
     from huggingface_hub import snapshot_download
 
     patterns = ["*.json", "*.jinja", "*.model", "*.txt"] + (["*.safetensors"] if weights else [])
