@@ -420,13 +420,17 @@ def train(args, model, optimizer, data, start, device, say):
 
 
 def optimizer_step(args, model, optimizer, data, step, device):
-    """Optimizer step `step` over its global batch; returns the step's metrics."""
+    """Optimizer step `step` over its global batch; returns the step's metrics.
+
+    Invariant: the gradient is that of the mean loss over the global batch's supervised tokens,
+    however the batch is split into ranks and micro-batches. Each micro-batch's summed loss is
+    divided by the step's supervised-token count over all ranks, counted first, and the ranks'
+    gradients are summed (not averaged).
+    """
     rank, world_size, on_cuda = dist.get_rank(), dist.get_world_size(), device.type == "cuda"
     mine = micro_batches(data.plan[step - 1], data.lengths, rank, world_size, args.micro_batch_size)
     micros = [collate(m, data.examples, data.pad_id) for m in mine]
-    # Count the step's supervised tokens over all micro-batches and ranks first: each
-    # micro-batch's summed loss is divided by this one number, and FSDP sums (not averages)
-    # gradients, so the step's gradient is exactly that of the global per-token mean.
+    # The invariant's denominator: supervised tokens over all micro-batches and ranks.
     loss_tokens = all_sum(sum((t != IGNORE).sum().item() for _, t, _ in micros), device)
     tokens = all_sum(sum(tokens_in(seq, data.lengths) for m in mine for seq in m), device)
     loss_sum = 0.0
