@@ -12,6 +12,10 @@ BioMistral-NLU code did, quirks included (docs/evaluate.md), to compare with pub
 
 A prediction file with fewer records than infer.py was asked for (its folder's run.json) is a
 killed run: evaluate.py refuses it unless --allow-partial, which marks it incomplete in the report.
+
+Every score comes with its 95% bootstrap interval and the number of instances behind it, and
+every system after the first with its paired difference to the first on the same instances
+(mnlu.bootstrap); an interval wider than 20 points is flagged as too few instances to tell.
 Exit status: 0 done, 2 bad input (one line on stderr naming the file), 1 a bug in mnlu.
 """
 
@@ -21,9 +25,10 @@ import os
 import sys
 from pathlib import Path
 
-from mnlu.cli import InputError, run_main
+from mnlu.bootstrap import report_intervals
+from mnlu.cli import AT_LEAST_0, SEED, InputError, run_main
 from mnlu.fileio import check_output_folder
-from mnlu.report import SYSTEM_KEYS, read_paper_table, write_report
+from mnlu.report import BENCHMARK_DATASETS, SYSTEM_KEYS, read_paper_table, write_report
 from mnlu.scoring import completeness, long_lived, read_system, score_dataset
 
 TOOL = "evaluate.py"
@@ -50,6 +55,14 @@ def parse_args():
         choices=["released"],
         help="score like the released BioMistral-NLU evaluation.py instead of the benchmarks' metrics",
     )
+    parser.add_argument(
+        "--bootstrap",
+        type=AT_LEAST_0,
+        default=1000,
+        metavar="N",
+        help="resamples behind each 95%% interval and paired difference (default 1000; 0: no intervals)",
+    )
+    parser.add_argument("--seed", type=SEED, default=0, help="seed of the bootstrap draws (default 0)")
     parser.add_argument(
         "--allow-partial",
         action="store_true",
@@ -83,11 +96,25 @@ def main():
                     f"{name:>20} {dataset:<16} {s['metric']:<38} {s['score']:6.1f}  "
                     f"n={s['n']} unparseable={s['unparseable']}"
                 )
+        # 3. intervals: each dataset's records resampled, the same draws for every system
+        units = {
+            name: {d: s["units"] for d, s in by_dataset.items() if "units" in s} for name, by_dataset in scores.items()
+        }
+        intervals = None
+        if args.bootstrap and any(units.values()):
+            intervals = report_intervals(units, BENCHMARK_DATASETS, args.bootstrap, args.seed)
 
-    # 3. the report: per-dataset table, BLURB/BLUE averages, completeness, error analysis
+    # 4. the report: per-dataset table with intervals, BLURB/BLUE averages, paired differences,
+    # completeness, error analysis
     paper = read_paper_table() if args.paper else None
     document = write_report(
-        args.out, scores, paper, plot=args.plot, mode=args.compat or "benchmark", completeness=checks
+        args.out,
+        scores,
+        paper,
+        plot=args.plot,
+        mode=args.compat or "benchmark",
+        completeness=checks,
+        intervals=intervals,
     )
     for name, s in document["systems"].items():
         averages = "  ".join(

@@ -2,8 +2,10 @@
 
 Every function takes one list entry per instance (gold and prediction side by side) and pools
 counts over the whole corpus before dividing, so F1 and Pearson are never means of per-instance
-scores. Scores are percentages (0-100). A precision with nothing predicted, or a recall with
-nothing to find, is 0 (seqeval's and scikit-learn's convention), so an empty prediction scores 0.
+scores. The `*_counts` functions give what each instance adds to those pooled counts, one row
+per instance; the headline scores are computed from their sums, and mnlu.bootstrap resamples them.
+Scores are percentages (0-100). A precision with nothing predicted, or a recall with nothing to
+find, is 0 (seqeval's and scikit-learn's convention), so an empty prediction scores 0.
 
 The last section re-implements the released BioMistral-NLU scorer (`--compat released`), whose
 quirks are listed in docs/evaluate.md; everything above it follows the benchmarks' definitions.
@@ -43,13 +45,20 @@ def entity_f1(
     intersection, so a span listed twice in the gold must be predicted twice; span texts are
     compared after collapsing white space (and case, with `casefold`).
     """
-    tp = fp = fn = 0
+    return precision_recall_f1(*(int(c) for c in entity_counts(gold, pred, casefold).sum(axis=0)))
+
+
+def entity_counts(
+    gold: Iterable[Iterable[tuple[str, str]]], pred: Iterable[Iterable[tuple[str, str]]], casefold: bool = False
+) -> np.ndarray:
+    """(tp, fp, fn) of each instance, as entity_f1 matches its spans: an (instances x 3) array."""
+    rows = []
     for gold_spans, pred_spans in zip(gold, pred, strict=True):
         g = Counter(_span_key(label, text, casefold) for label, text in gold_spans)
         p = Counter(_span_key(label, text, casefold) for label, text in pred_spans)
         hits = sum((g & p).values())
-        tp, fp, fn = tp + hits, fp + p.total() - hits, fn + g.total() - hits
-    return precision_recall_f1(tp, fp, fn)
+        rows.append((hits, p.total() - hits, g.total() - hits))
+    return np.array(rows, dtype=np.int64).reshape(-1, 3)
 
 
 def _span_key(label: str, text: str, casefold: bool) -> tuple[str, str]:
@@ -103,18 +112,28 @@ def token_f1(
     (EBM PICO: whitespace-token positions). A label's F1 counts even when it is 0, so the macro
     is the plain mean over the listed elements, as BLURB averages Participants/Interventions/Outcomes.
     """
-    counts = {label: [0, 0, 0] for label in labels}  # tp, fp, fn
-    for gold_tokens, pred_tokens in zip(gold, pred, strict=True):
-        for label in set(gold_tokens) | set(pred_tokens):
-            g, p = gold_tokens.get(label, set()), pred_tokens.get(label, set())
-            c = counts.setdefault(label, [0, 0, 0])
-            c[0] += len(g & p)
-            c[1] += len(p - g)
-            c[2] += len(g - p)
-    per_label = {label: precision_recall_f1(*c) for label, c in counts.items()}
+    gold, pred = list(gold), list(pred)
+    # labels first, then any other label a gold or predicted instance uses, in order of appearance
+    every = list(dict.fromkeys([*labels, *(label for side in (gold, pred) for d in side for label in d)]))
+    sums = token_counts(gold, pred, every).sum(axis=0)
+    per_label = {label: precision_recall_f1(*(int(c) for c in sums[k])) for k, label in enumerate(every)}
     macro = sum(per_label[label]["f1"] for label in labels) / len(labels) if labels else 0.0
-    micro = precision_recall_f1(*(sum(c[i] for c in counts.values()) for i in range(3)))
+    micro = precision_recall_f1(*(int(c) for c in sums.sum(axis=0)))
     return {"macro_f1": macro, "micro": micro, "per_label": per_label}
+
+
+def token_counts(
+    gold: Iterable[Mapping[str, Set[Hashable]]], pred: Iterable[Mapping[str, Set[Hashable]]], labels: Sequence[str]
+) -> np.ndarray:
+    """(tp, fp, fn) of each instance and label, as token_f1 counts tokens: (instances x labels x 3)."""
+    rows = []
+    for gold_tokens, pred_tokens in zip(gold, pred, strict=True):
+        row = []
+        for label in labels:
+            g, p = gold_tokens.get(label, set()), pred_tokens.get(label, set())
+            row.append((len(g & p), len(p - g), len(g - p)))
+        rows.append(row)
+    return np.array(rows, dtype=np.int64).reshape(-1, len(labels), 3)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -131,12 +150,32 @@ def relation_f1(gold: Iterable[str], pred: Iterable[str | None], negative: Itera
     """
     counts = {}  # label -> [tp, fp, fn]
     for g, p, neg in zip(gold, pred, negative, strict=True):
-        if p is not None and p != neg:
-            counts.setdefault(p, [0, 0, 0])[0 if p == g else 1] += 1
-        if g != neg and p != g:
-            counts.setdefault(g, [0, 0, 0])[2] += 1
+        for label, kind in _relation_events(g, p, neg):
+            counts.setdefault(label, [0, 0, 0])[kind] += 1
     per_class = {label: precision_recall_f1(*c) for label, c in sorted(counts.items())}
     return {**precision_recall_f1(*(sum(c[i] for c in counts.values()) for i in range(3))), "per_class": per_class}
+
+
+def relation_counts(gold: Iterable[str], pred: Iterable[str | None], negative: Iterable[str | None]) -> np.ndarray:
+    """(tp, fp, fn) of each instance over the positive classes, as relation_f1 pools them."""
+    rows = []
+    for g, p, neg in zip(gold, pred, negative, strict=True):
+        row = [0, 0, 0]
+        for _, kind in _relation_events(g, p, neg):
+            row[kind] += 1
+        rows.append(row)
+    return np.array(rows, dtype=np.int64).reshape(-1, 3)
+
+
+def _relation_events(g: str, p: str | None, neg: str | None) -> list[tuple[str, int]]:
+    """What one instance counts: (class, 0 tp | 1 fp | 2 fn). A negative or missing prediction is no
+    positive; a wrong positive is a false positive of its class and a false negative of the gold's."""
+    events = []
+    if p is not None and p != neg:
+        events.append((p, 0 if p == g else 1))
+    if g != neg and p != g:
+        events.append((g, 2))
+    return events
 
 
 def multilabel_f1(gold: Sequence[set[str]], pred: Iterable[set[str]]) -> dict[str, Any]:
@@ -149,6 +188,7 @@ def multilabel_f1(gold: Sequence[set[str]], pred: Iterable[set[str]]) -> dict[st
     """
     counts = {}
     doc_p = doc_r = 0.0
+    gold, pred = list(gold), list(pred)
     for g, p in zip(gold, pred, strict=True):
         for label in g | p:
             c = counts.setdefault(label, [0, 0, 0])
@@ -163,6 +203,12 @@ def multilabel_f1(gold: Sequence[set[str]], pred: Iterable[set[str]]) -> dict[st
     p_mean, r_mean = (100 * doc_p / n, 100 * doc_r / n) if n else (0.0, 0.0)
     example = 2 * p_mean * r_mean / (p_mean + r_mean) if p_mean + r_mean else 0.0
     return {"micro": micro, "macro_f1": macro, "example_based_f1": example, "per_label": per_label}
+
+
+def multilabel_counts(gold: Iterable[set[str]], pred: Iterable[set[str]]) -> np.ndarray:
+    """(tp, fp, fn) of each document over its (document, label) pairs: what micro F1 pools."""
+    rows = [(len(g & p), len(p - g), len(g - p)) for g, p in zip(gold, pred, strict=True)]
+    return np.array(rows, dtype=np.int64).reshape(-1, 3)
 
 
 def accuracy(gold: Sequence[object], pred: Iterable[object]) -> float:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from mnlu.benchmarks import EVAL_DATASETS
+from mnlu.bootstrap import LEVEL, WIDE
 from mnlu.fileio import atomic_directory
 
 PAPER_TABLE = Path(__file__).with_name("paper_table5.csv")
@@ -25,8 +26,9 @@ PAPER_SYSTEMS = {
     "biomistral_nlu": "BioMistral-NLU",
 }
 BENCHMARKS = ("BLURB", "BLUE")
+BENCHMARK_DATASETS = {b: [d for d, e in EVAL_DATASETS.items() if getattr(e, b.lower())] for b in BENCHMARKS}
 # keys of a system in scores.json beside its datasets: no dataset may be named like one
-SYSTEM_KEYS = (*(f"{b}{s}" for b in BENCHMARKS for s in ("", "_present", "_missing")), "BLURB_task_macro")
+SYSTEM_KEYS = (*(f"{b}{s}" for b in BENCHMARKS for s in ("", "_present", "_missing", "_ci")), "BLURB_task_macro")
 NOT_CHECKED = {"checked": False, "reason": "not checked"}
 # read_paper_table()'s pair: ({system: {dataset: score or None}}, {system: {"BLURB"/"BLUE": score or None}})
 PaperTable = tuple[dict[str, dict[str, float | None]], dict[str, dict[str, float | None]]]
@@ -46,8 +48,7 @@ def benchmark_averages(scores: Mapping[str, float | None]) -> dict[str, float | 
     dataset at all is None.
     """
     result = {}
-    for bench in BENCHMARKS:
-        members = [d for d, e in EVAL_DATASETS.items() if getattr(e, bench.lower())]
+    for bench, members in BENCHMARK_DATASETS.items():
         present = [d for d in members if scores.get(d) is not None]
         result[bench] = _mean([scores[d] for d in present])
         result[f"{bench}_present"] = present
@@ -87,17 +88,28 @@ def write_report(
     plot: bool = False,
     mode: str = "benchmark",
     completeness: Mapping[str, dict[str, Any] | None] | None = None,
+    intervals: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write scores.json, scores.csv, report.md (and report.png) into `out`, all or nothing.
 
     `systems` maps system name -> {dataset: score dict}; `paper` is read_paper_table()'s pair
     to print the published columns beside them; `completeness` maps system name ->
-    mnlu.scoring.completeness()'s finding (a system without one is marked not checked).
+    mnlu.scoring.completeness()'s finding (a system without one is marked not checked);
+    `intervals` is mnlu.bootstrap.report_intervals()'s result, or None for a report without them.
     """
     checks = {name: (completeness or {}).get(name) or NOT_CHECKED for name in systems}
     summary = {name: _system_summary(scores, checks[name].get("expected", {})) for name, scores in systems.items()}
+    for name, cis in (intervals or {}).get("systems", {}).items():
+        for key, ci in cis.items():
+            if key in BENCHMARKS:
+                summary[name][f"{key}_ci"] = ci
+            else:
+                summary[name][key]["ci"] = ci
     checks = {name: {k: v for k, v in check.items() if k != "expected"} for name, check in checks.items()}
     document = {"mode": mode, "systems": summary, "completeness": checks}
+    if intervals is not None:
+        document["bootstrap"] = {k: intervals[k] for k in ("level", "resamples", "seed")}
+        document["differences"] = intervals["differences"]
     if paper is not None:
         document["paper"] = {name: {**paper[0][name], **paper[1][name]} for name in PAPER_SYSTEMS.values()}
     incomplete = {d for check in checks.values() for d in check.get("incomplete", ())}
@@ -107,7 +119,9 @@ def write_report(
     with atomic_directory(out, "evaluate.py") as tmp:
         (tmp / "scores.json").write_text(scores_json, encoding="utf-8")
         (tmp / "scores.csv").write_text(_scores_csv(datasets, summary, checks), encoding="utf-8")
-        (tmp / "report.md").write_text(render_markdown(datasets, summary, checks, paper, mode), encoding="utf-8")
+        (tmp / "report.md").write_text(
+            render_markdown(datasets, summary, checks, paper, mode, document.get("differences")), encoding="utf-8"
+        )
         if plot:
             _plot(tmp / "report.png", datasets, summary)
     return document
@@ -116,8 +130,12 @@ def write_report(
 def _system_summary(scores: Mapping[str, dict[str, Any]], expected: Mapping[str, int]) -> dict[str, Any]:
     """A system's entry of scores.json: its datasets, each with the record count run.json expects
     ("expected", None where not checked) and "complete", then its averages."""
-    marked = {
-        d: {**s, "expected": expected.get(d), "complete": s["n"] >= expected[d] if d in expected else None}
+    marked = {  # "units" (per-record counts, for the bootstrap) stay out of scores.json
+        d: {
+            **{k: v for k, v in s.items() if k != "units"},
+            "expected": expected.get(d),
+            "complete": s["n"] >= expected[d] if d in expected else None,
+        }
         for d, s in scores.items()
     }
     return {**marked, **benchmark_averages({d: s["score"] for d, s in scores.items()})}
@@ -137,19 +155,21 @@ def _scores_csv(datasets: Iterable[str], summary: Summary, checks: Mapping[str, 
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(
         ["dataset", "task", "metric", "benchmark"]
-        + [f"{name}{suffix}" for name in summary for suffix in ("", " n", " unparseable")]
+        + [f"{name}{suffix}" for name in summary for suffix in ("", " low", " high", " n", " unparseable")]
     )
     for d in datasets:
         task, metric, bench, _ = _dataset_columns(d, summary)
         row = [d, task, metric, bench]
         for name, s in summary.items():
             n = _incomplete_mark(checks[name], d) or (s[d]["n"] if d in s else "-")
-            row += [_score_cell(s, d, ".4f"), n, s[d]["unparseable"] if d in s else "-"]
+            ci = [_number(x, ".4f") for x in s[d]["ci"]] if d in s and "ci" in s[d] else ["-", "-"]
+            row += [_score_cell(s, d, ".4f"), *ci, n, s[d]["unparseable"] if d in s else "-"]
         writer.writerow(row)
     for average in ("BLURB", "BLUE", "BLURB_task_macro"):
         row = [average, "", "macro", ""]
         for s in summary.values():
-            row += [_number(s[average], ".4f"), "", ""]
+            ci = [_number(x, ".4f") for x in s.get(f"{average}_ci", (None, None))]
+            row += [_number(s[average], ".4f"), *ci, "", ""]
         writer.writerow(row)
     return buffer.getvalue()
 
@@ -161,6 +181,14 @@ def _number(value: float | None, spec: str = ".1f") -> str:
 def _score_cell(s: Mapping[str, Any], d: str, spec: str = ".1f") -> str:
     """System `s`'s score on dataset `d`, or `-` for a dataset not evaluated."""
     return format(s[d]["score"], spec) if d in s else "-"
+
+
+def _with_interval(value: str, ci: Sequence[float] | None, signed: bool = False) -> str:
+    """`34.2 [28.1, 40.0]`, flagged `‡` when the interval is wider than WIDE points."""
+    if ci is None or value == "-":
+        return value
+    spec = "+.1f" if signed else ".1f"
+    return f"{value} [{ci[0]:{spec}}, {ci[1]:{spec}}]" + ("‡" if ci[1] - ci[0] > WIDE else "")
 
 
 def _incomplete_mark(check: Mapping[str, Any], d: str) -> str:
@@ -175,9 +203,11 @@ def render_markdown(
     checks: Mapping[str, dict[str, Any]],
     paper: PaperTable | None = None,
     mode: str = "benchmark",
+    differences: Sequence[Mapping[str, Any]] | None = None,
 ) -> str:
-    """report.md: the Table-5 layout, the averages with their datasets, completeness (`checks`:
-    system -> mnlu.scoring.completeness()'s finding), then error analysis."""
+    """report.md: the Table-5 layout with intervals, the averages with their datasets, the paired
+    differences, completeness (`checks`: system -> mnlu.scoring.completeness()'s finding), then
+    error analysis."""
     names = list(summary)
     paper_names = list(PAPER_SYSTEMS.values()) if paper else []
     lines = ["# Evaluation report", ""]
@@ -203,7 +233,8 @@ def render_markdown(
     for d in datasets:
         task, metric, bench, n = _dataset_columns(d, summary)
         cells = [
-            _score_cell(s, d) + (f" ({mark})" if (mark := _incomplete_mark(checks[name], d)) else "")
+            _with_interval(_score_cell(s, d), s[d].get("ci") if d in s else None)
+            + (f" ({mark})" if (mark := _incomplete_mark(checks[name], d)) else "")
             for name, s in summary.items()
         ]
         cells += [_number(paper[0][p].get(d)) for p in paper_names]
@@ -213,10 +244,14 @@ def render_markdown(
         ("BLUE", "**BLUE** (mean of 8 datasets)"),
         ("BLURB_task_macro", "BLURB, official (mean of 6 task types)"),
     ):
-        cells = [_average_cell(s, checks[name], average) for name, s in summary.items()]
+        cells = [
+            _with_interval(_average_cell(s, checks[name], average), s.get(f"{average}_ci"))
+            for name, s in summary.items()
+        ]
         cells += [_number(paper[1][p].get(average, benchmark_averages(paper[0][p])[average])) for p in paper_names]
         lines.append(f"| AVG | macro | {label} | | | " + " | ".join(cells) + " |")
-    lines += _average_notes(summary, checks) + _completeness_notes(summary, checks)
+    lines += _interval_notes(summary) + _average_notes(summary, checks)
+    lines += _differences(datasets, differences or []) + _completeness_notes(summary, checks)
     lines += [
         "",
         "## Unparseable answers",
@@ -240,6 +275,48 @@ def _average_cell(s: Mapping[str, Any], check: Mapping[str, Any], average: str) 
     bench = average.split("_")[0]
     partial = s[f"{bench}_missing"] or any(_incomplete_mark(check, d) for d in s[f"{bench}_present"])
     return _number(s[average]) + ("*" if partial and s[average] is not None else "")
+
+
+def _interval_notes(summary: Summary) -> list[str]:
+    """What the brackets mean, and which scores rest on too few instances."""
+    if not any("ci" in entry for s in summary.values() for entry in s.values() if isinstance(entry, dict)):
+        return ["", "No intervals (`--bootstrap 0`, or `--compat released`): differences below are not tested."]
+    return [
+        "",
+        f"`[low, high]`: the {LEVEL}% bootstrap interval, the benchmark's units (sentences, abstracts, "
+        "instances) resampled; Instances is the number of them behind each score. "
+        f"`‡`: the interval is wider than {WIDE:g} points, too few instances to tell systems apart.",
+    ]
+
+
+def _differences(datasets: Sequence[str], differences: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Each later system minus the first, on the instances both answered, with the paired interval."""
+    if not differences:
+        return []
+    pairs = list(dict.fromkeys((row["a"], row["b"]) for row in differences))
+    cell = {(row["a"], row["b"], row["dataset"]): row for row in differences}
+    lines = [
+        "",
+        "## Paired differences",
+        "",
+        "Each system minus the first, on the instances both answered: the same resamples for both, "
+        "so the interval is that of the difference. An interval holding 0 cannot tell the two apart.",
+        "",
+        "| Dataset | " + " | ".join(f"`{b}` - `{a}`" for a, b in pairs) + " |",
+        "|" + "---|" * (1 + len(pairs)),
+    ]
+    for d in [*datasets, *BENCHMARKS]:
+        rows = [cell.get((a, b, d)) for a, b in pairs]
+        if any(rows):
+            shown = [
+                _with_interval(f"{r['difference']:+.1f}", r["ci"], signed=True)
+                + f" (n={r['n']}{', no clear difference' if r['ci'][0] <= 0 <= r['ci'][1] else ''})"
+                if r
+                else "-"
+                for r in rows
+            ]
+            lines.append(f"| {'**' + d + '**' if d in BENCHMARKS else d} | " + " | ".join(shown) + " |")
+    return lines
 
 
 def _average_notes(summary: Summary, checks: Mapping[str, dict[str, Any]]) -> list[str]:

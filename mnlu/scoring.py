@@ -19,7 +19,7 @@ from typing import Any, NoReturn
 
 from tqdm import tqdm
 
-from mnlu import metrics
+from mnlu import bootstrap, metrics
 from mnlu.benchmarks import EVAL_DATASETS
 from mnlu.cli import InputError, excerpt
 from mnlu.fileio import read_json
@@ -237,12 +237,7 @@ def score_dataset(dataset: str, records: Sequence[Record], compat: str | None = 
     elif task == "sts":
         details = _score_similarity(records, parsed)
     else:
-        details = {
-            "score": metrics.accuracy(
-                [tuple(r["gold"]["answers"]) for r in records],
-                [None if p["unparseable"] else tuple(p["answers"]) for p in parsed],
-            )
-        }
+        details = _score_choices(records, parsed)
     return {
         "task": task,
         "metric": metric,
@@ -251,6 +246,18 @@ def score_dataset(dataset: str, records: Sequence[Record], compat: str | None = 
         "unparseable": unparseable,
         **details,
     }
+
+
+def _ids(records: Sequence[Record]) -> list[str]:
+    return [r["id"] for r in records]
+
+
+def _score_choices(records: Sequence[Record], parsed: Sequence[ParsedAnswer]) -> dict[str, Any]:
+    """Accuracy: the answer set equals the gold's; an unparseable answer is wrong."""
+    gold = [tuple(r["gold"]["answers"]) for r in records]
+    pred = [None if p["unparseable"] else tuple(p["answers"]) for p in parsed]
+    hits = [p is not None and p == g for g, p in zip(gold, pred)]
+    return {"score": metrics.accuracy(gold, pred), "units": bootstrap.accuracy_units(_ids(records), hits)}
 
 
 def _score_entities(records: Sequence[Record], parsed: Sequence[ParsedAnswer]) -> dict[str, Any]:
@@ -275,6 +282,7 @@ def _score_entities(records: Sequence[Record], parsed: Sequence[ParsedAnswer]) -
         **strict,
         "f1_case_insensitive": metrics.entity_f1(gold, pred, casefold=True)["f1"],
         "relaxed": relaxed,
+        "units": bootstrap.f1_units(_ids(records), metrics.entity_counts(gold, pred)),
     }
 
 
@@ -309,6 +317,7 @@ def _score_tokens(records: Sequence[Record], parsed: Sequence[ParsedAnswer]) -> 
         "macro_f1": result["macro_f1"],
         "micro_f1": result["micro"]["f1"],
         "per_element": result["per_label"],
+        "units": bootstrap.macro_f1_units(_ids(records), metrics.token_counts(gold, pred, list(labels))),
     }
 
 
@@ -331,17 +340,19 @@ def _covered(
 
 
 def _score_relations(records: Sequence[Record], parsed: Sequence[ParsedAnswer]) -> dict[str, Any]:
-    result = metrics.relation_f1(
-        [r["gold"]["answers"][0] for r in records],
-        [None if p["unparseable"] else p["answers"][0] for p in parsed],
-        [r["gold"].get("negative") for r in records],
-    )
-    return {"score": result["f1"], **result}
+    gold = [r["gold"]["answers"][0] for r in records]
+    pred = [None if p["unparseable"] else p["answers"][0] for p in parsed]
+    negative = [r["gold"].get("negative") for r in records]
+    result = metrics.relation_f1(gold, pred, negative)
+    units = bootstrap.f1_units(_ids(records), metrics.relation_counts(gold, pred, negative))
+    return {"score": result["f1"], **result, "units": units}
 
 
 def _score_multilabel(records: Sequence[Record], parsed: Sequence[ParsedAnswer]) -> dict[str, Any]:
-    result = metrics.multilabel_f1([set(r["gold"]["answers"]) for r in records], [set(p["answers"]) for p in parsed])
+    gold, pred = [set(r["gold"]["answers"]) for r in records], [set(p["answers"]) for p in parsed]
+    result = metrics.multilabel_f1(gold, pred)
     return {
+        "units": bootstrap.f1_units(_ids(records), metrics.multilabel_counts(gold, pred)),
         "score": result["micro"]["f1"],
         "micro_f1": result["micro"]["f1"],
         "macro_f1": result["macro_f1"],
@@ -363,7 +374,9 @@ def _score_similarity(records: Sequence[Record], parsed: Sequence[ParsedAnswer])
         row = confusion.setdefault(f"{gold_value:g}", {})
         column = "unparseable" if s is None else f"{s:g}"
         row[column] = row.get(column, 0) + 1
-    return {**_pearson([r["gold"]["score"] for r in records], predicted), "confusion": confusion}
+    gold = [r["gold"]["score"] for r in records]
+    units = bootstrap.pearson_units(_ids(records), gold, predicted)
+    return {**_pearson(gold, predicted), "confusion": confusion, "units": units}
 
 
 def _pearson(gold: Sequence[float], predicted: Sequence[float]) -> dict[str, float | str]:

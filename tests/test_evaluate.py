@@ -294,8 +294,11 @@ def test_report_of_two_systems_averages_by_hand(tmp_path):
     blurb = next(line for line in table.splitlines() if "**BLURB**" in line)
     assert "58.3*" in blurb and "50.0*" in blurb
     csv_rows = (tmp_path / "report" / "scores.csv").read_text().splitlines()
-    assert csv_rows[0] == "dataset,task,metric,benchmark,alpha,alpha n,alpha unparseable,beta,beta n,beta unparseable"
-    assert "mednli,nli,accuracy,BLUE,50.0000,2,0,-,-,-" in csv_rows
+    assert csv_rows[0] == (
+        "dataset,task,metric,benchmark,alpha,alpha low,alpha high,alpha n,alpha unparseable,"
+        "beta,beta low,beta high,beta n,beta unparseable"
+    )
+    assert "mednli,nli,accuracy,BLUE,50.0000,-,-,2,0,-,-,-,-,-" in csv_rows  # no intervals asked for
 
 
 def test_paper_table_averages_give_the_papers_own_rows():

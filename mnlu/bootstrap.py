@@ -1,0 +1,214 @@
+"""Confidence intervals of corpus-level scores: the bootstrap over the benchmark's units.
+
+Every benchmark score is a formula of sums over units (mnlu.metrics' `*_counts`): F1 of the summed
+(tp, fp, fn), accuracy of the summed hits, Pearson of the summed moments. A record is the
+benchmark's unit (a sentence for NER, an abstract for HoC and EBM PICO, an instance elsewhere), so
+one resample is a vector of record weights (how often each record was drawn, out of n draws with
+replacement) and its score is the formula applied to the weighted sums: the whole corpus-level
+metric recomputed on the resample, never a mean of per-record scores.
+
+Two systems scored on the same records are compared by the paired bootstrap: each resample draws
+the same records for both, and the interval is that of the difference B - A. Intervals are
+percentile intervals (the 2.5th and 97.5th percentiles of the resampled scores). The draws are
+seeded by (seed, dataset, number of records) and made over records sorted by id, so a report is
+reproducible and systems scored on the same records meet the same draws.
+"""
+
+import zlib
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple
+
+import numpy as np
+
+LEVEL = 95  # percent: the intervals' coverage
+WIDE = 20.0  # points: an interval wider than this rests on too few instances to tell systems apart
+
+
+class Units(NamedTuple):
+    """What each record adds to a score's sums, and the formula that turns sums into the score."""
+
+    ids: tuple[str, ...]  # one per record, in the order of `stats`
+    stats: np.ndarray  # records x ...: each record's counts (tp/fp/fn, hits, moments)
+    formula: str  # "f1", "macro_f1", "accuracy" or "pearson"
+
+
+def f1_units(ids: Sequence[str], counts: np.ndarray) -> Units:
+    return Units(tuple(ids), np.asarray(counts, dtype=np.float64), "f1")
+
+
+def macro_f1_units(ids: Sequence[str], counts: np.ndarray) -> Units:
+    return Units(tuple(ids), np.asarray(counts, dtype=np.float64), "macro_f1")
+
+
+def accuracy_units(ids: Sequence[str], hits: Sequence[bool]) -> Units:
+    """Each record's (hit, 1): accuracy is the summed hits over the summed records."""
+    hits = np.asarray(hits, dtype=np.float64)
+    return Units(tuple(ids), np.stack([hits, np.ones_like(hits)], axis=1), "accuracy")
+
+
+def pearson_units(ids: Sequence[str], gold: Sequence[float], pred: Sequence[float]) -> Units:
+    """Each record's moments (1, x, y, x², y², xy), x and y centred on their means first so the sums
+    stay well conditioned (Pearson does not change under a shift)."""
+    x, y = np.asarray(gold, dtype=np.float64), np.asarray(pred, dtype=np.float64)
+    x, y = x - x.mean(), y - y.mean()
+    return Units(tuple(ids), np.stack([np.ones_like(x), x, y, x * x, y * y, x * y], axis=1), "pearson")
+
+
+def score_of(formula: str, sums: np.ndarray) -> np.ndarray:
+    """The score (0-100) of summed stats: `sums` is (..., stat shape), the result (...)."""
+    if formula == "f1":
+        return _f1(sums)
+    if formula == "macro_f1":  # (..., labels, 3): the plain mean of the labels' F1
+        return _f1(sums).mean(axis=-1) if sums.shape[-2] else np.zeros(sums.shape[:-2])
+    if formula == "accuracy":
+        return 100 * _ratio(sums[..., 0], sums[..., 1])
+    if formula == "pearson":  # 0 where a side is constant, as mnlu.metrics.pearson scores it
+        n, sx, sy, sxx, syy, sxy = np.moveaxis(sums, -1, 0)
+        covariance, var_x, var_y = n * sxy - sx * sy, n * sxx - sx * sx, n * syy - sy * sy
+        scale = np.sqrt(np.clip(var_x, 0, None) * np.clip(var_y, 0, None))
+        tiny = 1e-12 * (n * np.maximum(sxx, syy)) ** 2  # variance lost to rounding: a constant side
+        return 100 * np.clip(np.divide(covariance, scale, out=np.zeros_like(scale), where=scale**2 > tiny), -1, 1)
+    raise ValueError(f"unknown formula {formula!r}")
+
+
+def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.divide(a, b, out=np.zeros_like(np.asarray(a, dtype=np.float64)), where=b > 0)
+
+
+def _f1(sums: np.ndarray) -> np.ndarray:
+    """F1 = 2tp / (2tp + fp + fn), 0 where tp is 0: the same number as 2PR / (P + R)."""
+    tp, fp, fn = sums[..., 0], sums[..., 1], sums[..., 2]
+    return 100 * _ratio(2 * tp, np.where(tp > 0, 2 * tp + fp + fn, 0))
+
+
+def point_score(units: Units) -> float:
+    """The score of all records: the headline score, from the same sums the bootstrap resamples."""
+    return float(score_of(units.formula, units.stats.sum(axis=0)))
+
+
+# ---------------------------------------------------------------------------------------------
+# resampling
+
+
+def resample_weights(n: int, resamples: int, seed: int, dataset: str) -> np.ndarray:
+    """(resamples x n) draw counts: row r says how often resample r drew each of n records."""
+    rng = np.random.default_rng([seed, zlib.crc32(dataset.encode()), n])
+    draws = rng.integers(0, n, size=(resamples, n))
+    weights = np.zeros((resamples, n), dtype=np.float64)
+    np.add.at(weights, (np.arange(resamples)[:, None], draws), 1)
+    return weights
+
+
+def resampled_scores(units: Units, weights: np.ndarray) -> np.ndarray:
+    """The score of each resample (weights: resamples x records, records in `units` order)."""
+    flat = units.stats.reshape(len(units.ids), -1)
+    sums = (weights @ flat).reshape(len(weights), *units.stats.shape[1:])
+    return score_of(units.formula, sums)
+
+
+def by_sorted_id(units: Units, ids: Sequence[str]) -> Units:
+    """`units` restricted to `ids` and put in their order (sorted ids: the canonical order)."""
+    where = {record_id: k for k, record_id in enumerate(units.ids)}
+    index = [where[record_id] for record_id in ids]
+    return Units(tuple(ids), units.stats[index], units.formula)
+
+
+def interval(samples: np.ndarray) -> list[float]:
+    """The percentile interval of resampled values, at LEVEL."""
+    tail = (100 - LEVEL) / 2
+    low, high = np.percentile(samples, [tail, 100 - tail])
+    return [float(low), float(high)]
+
+
+def dataset_resamples(
+    systems: Mapping[str, Units], dataset: str, resamples: int, seed: int
+) -> tuple[dict[str, np.ndarray], dict[tuple[str, str], tuple[np.ndarray, int]]]:
+    """Each system's resampled scores on `dataset`, and for each system after the first the
+    resampled difference to the first on the records both answered, with that number of records.
+
+    Resamples are drawn over the records sorted by id, so two systems with the same records get
+    the very same draws: their intervals, the averages and the differences agree resample by resample.
+    """
+    own = {}
+    for name, units in systems.items():
+        ids = sorted(units.ids)
+        own[name] = resampled_scores(by_sorted_id(units, ids), resample_weights(len(ids), resamples, seed, dataset))
+    differences = {}
+    names = list(systems)
+    for name in names[1:]:
+        common = sorted(set(systems[names[0]].ids) & set(systems[name].ids))
+        if not common:
+            continue
+        weights = resample_weights(len(common), resamples, seed, dataset)
+        a = resampled_scores(by_sorted_id(systems[names[0]], common), weights)
+        b = resampled_scores(by_sorted_id(systems[name], common), weights)
+        differences[(names[0], name)] = (b - a, len(common))
+    return own, differences
+
+
+def report_intervals(
+    units: Mapping[str, Mapping[str, Units]],
+    averages: Mapping[str, Sequence[str]],
+    resamples: int,
+    seed: int,
+) -> dict[str, object]:
+    """Every interval a report shows, from `units` (system -> dataset -> Units).
+
+    `averages` maps an average's name (BLURB, BLUE) to its datasets; an average is the plain mean
+    of the datasets a system has, resample by resample. Returns {"systems": {system: {dataset or
+    average: [low, high]}}, "differences": [one entry per later system, dataset and average: the
+    point difference to the first system on the records both answered, its interval and n]}, with
+    the level, resamples and seed that made them.
+    """
+    names = list(units)
+    own = {name: {} for name in names}  # system -> dataset -> resampled scores
+    paired = {name: {} for name in names[1:]}  # later system -> dataset -> (resampled B - A, n)
+    datasets = list(dict.fromkeys(d for name in names for d in units[name]))
+    for dataset in datasets:
+        having = {name: units[name][dataset] for name in names if dataset in units[name]}
+        scores, differences = dataset_resamples(having, dataset, resamples, seed)
+        for name, samples in scores.items():
+            own[name][dataset] = samples
+        if names[0] in having:
+            for (_, name), difference in differences.items():
+                paired[name][dataset] = difference
+    result = {
+        "level": LEVEL,
+        "resamples": resamples,
+        "seed": seed,
+        "systems": {name: {d: interval(s) for d, s in own[name].items()} for name in names},
+        "differences": [],
+    }
+    for name in names:
+        for average, members in averages.items():
+            present = [own[name][d] for d in members if d in own[name]]
+            if present:
+                result["systems"][name][average] = interval(np.mean(present, axis=0))
+    for name, by_dataset in paired.items():
+        rows = [_difference(names[0], name, d, units, samples, n) for d, (samples, n) in by_dataset.items()]
+        for average, members in averages.items():
+            both = [d for d in members if d in by_dataset]
+            if both:
+                point = float(np.mean([row["difference"] for row in rows if row["dataset"] in both]))
+                samples = np.mean([by_dataset[d][0] for d in both], axis=0)
+                rows.append(
+                    {
+                        "a": names[0],
+                        "b": name,
+                        "dataset": average,
+                        "difference": point,
+                        "ci": interval(samples),
+                        "n": sum(by_dataset[d][1] for d in both),
+                    }
+                )
+        result["differences"] += rows
+    return result
+
+
+def _difference(
+    a: str, b: str, dataset: str, units: Mapping[str, Mapping[str, Units]], samples: np.ndarray, n: int
+) -> dict[str, object]:
+    """One row of the differences: B - A on the records both answered, with its paired interval."""
+    common = sorted(set(units[a][dataset].ids) & set(units[b][dataset].ids))
+    point = point_score(by_sorted_id(units[b][dataset], common)) - point_score(by_sorted_id(units[a][dataset], common))
+    return {"a": a, "b": b, "dataset": dataset, "difference": point, "ci": interval(samples), "n": n}
