@@ -10,6 +10,7 @@ default option. Every function returns a dict with an `unparseable` flag and nev
 import bisect
 import itertools
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -49,9 +50,12 @@ def parse_spans(output: str, labels: Sequence[str], text: str | None = None) -> 
 
     Labels are matched case-insensitively to the expected `labels` and returned in their
     expected spelling; lines with other labels are kept under their own name (they can only be
-    false positives). Spans keep their multiplicity. When the source `text` is given, a span
-    that itself contains `...` is recovered by preferring the reading whose pieces all occur in
-    the text. An answer with no line for any expected label is unparseable and yields no spans.
+    false positives). Spans keep their multiplicity within a line (`cancer...cancer`: the text
+    names it twice). Several lines for one label, which a model stuck in a loop writes
+    (`Disease: cancer` again and again), are read as one answer, not as new spans: a span counts
+    as often as the line that lists it most often. When the source `text` is given, a span that
+    itself contains `...` is recovered by preferring the reading whose pieces all occur in the
+    text. An answer with no line for any expected label is unparseable and yields no spans.
     """
     expected = {_label_key(x): x for x in labels}
     spans = {x: [] for x in labels}
@@ -62,7 +66,12 @@ def parse_spans(output: str, labels: Sequence[str], text: str | None = None) -> 
         if label is None:
             continue
         found_expected |= label in expected.values()
-        spans.setdefault(label, []).extend(_split_spans(rest, flat_text))
+        listed = spans.setdefault(label, [])
+        have, here = Counter(listed), Counter()
+        for span in _split_spans(rest, flat_text):  # in order, only what earlier lines did not list as often
+            here[span] += 1
+            if here[span] > have[span]:
+                listed.append(span)
     if not found_expected:
         return {"spans": {x: [] for x in labels}, "unparseable": True}
     return {"spans": spans, "unparseable": False}

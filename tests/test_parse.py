@@ -199,6 +199,14 @@ def test_span_lines_are_matched_by_label_not_position_and_keep_multiplicity():
     assert parsed["spans"] == {"Disease": ["fever", "fever"], "Chemical": ["aspirin"], "Gene": ["TP53"]}
 
 
+def test_a_label_line_repeated_by_a_looping_model_adds_no_span():
+    looped = "Disease: cancer\nDisease: cancer\nDisease: cancer"  # until the token limit
+    assert parse_spans(looped, ["Disease"])["spans"] == {"Disease": ["cancer"]}
+    # a span counts as often as the line listing it most often, in the order first listed
+    lines = "Disease: cancer...tumor\nDisease: cancer...cancer\nDisease: tumor"
+    assert parse_spans(lines, ["Disease"])["spans"] == {"Disease": ["cancer", "tumor", "cancer"]}
+
+
 def test_span_answers_without_any_expected_label_are_unparseable():
     assert parse_spans("There are no entities here.", ["Disease"]) == {"spans": {"Disease": []}, "unparseable": True}
     assert parse_spans("Gene: TP53", ["Disease"])["unparseable"]
