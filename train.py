@@ -116,7 +116,12 @@ def parse_args(argv=None):
         default="completion",
         help="completion: loss on the assistant answer only; full: on every token" + d,
     )
-    g.add_argument("--max-seq-len", type=AT_LEAST_1, default=2048, help="longer records are truncated (counted)" + d)
+    g.add_argument(
+        "--max-seq-len",
+        type=AT_LEAST_1,
+        default=2048,
+        help="longer records get their medical text shortened (counted)" + d,
+    )
     g.add_argument("--pack", action="store_true", help="pack several records into each sequence")
     g = p.add_argument_group("precision and memory")
     g.add_argument(
@@ -318,8 +323,8 @@ def prepare_data(args, tokenizer, world_size, say):
     except DataError as e:
         raise InputError(f"{args.data}: {e}") from None
     say(
-        f"{args.data}: {stats['records']} records, {stats['truncated']} truncated to "
-        f"{args.max_seq_len} tokens, {stats['dropped']} dropped (no answer token left)"
+        f"{args.data}: {stats['records']} records, {stats['shortened']} with their medical text shortened to "
+        f"fit {args.max_seq_len} tokens, {stats['dropped']} dropped (too long to fit whole)"
     )
     order = torch.randperm(len(examples), generator=torch.Generator().manual_seed(args.seed)).tolist()
     eval_examples = [examples[i] for i in order[: args.eval_size]]

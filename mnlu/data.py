@@ -21,6 +21,7 @@ from tqdm import tqdm
 
 from mnlu.chat import prompt_token_ids, render_conversation, render_prompt
 from mnlu.cli import excerpt
+from mnlu.tasks import TEXT_MARKER, source_text, user_turn
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
@@ -46,11 +47,14 @@ def encode_records(
 ) -> tuple[list[Example], dict[str, int]]:
     """Tokenize records (any iterable, read in chunks) into examples; return (examples, stats).
 
-    Records longer than `max_seq_len` are cut at the end and counted; a record left with no
-    supervised token is dropped and counted, never trained on as an empty sum.
+    A record longer than `max_seq_len` tokens keeps its instruction, options and answer and has
+    its medical text cut short instead (`shortened`, counted): cutting the end would cut the
+    answer, the one part that carries the loss. A record that cannot be shortened to fit (no
+    medical text, an answer quoting text beyond the cut, or too long even without its text) is
+    dropped and counted, never trained on without its answer.
     """
     records = iter(records)
-    examples, stats = [], {"records": 0, "truncated": 0, "dropped": 0}
+    examples, stats = [], {"records": 0, "shortened": 0, "dropped": 0}
     bar = tqdm(desc="tokenizing", unit=" records", disable=not progress)
     while chunk := list(itertools.islice(records, 1024)):
         prompts, answers = _split_conversations(tokenizer, chunk)
@@ -58,14 +62,14 @@ def encode_records(
         # continues it.
         prompt_ids = [prompt_token_ids(tokenizer, p) for p in prompts]
         answer_ids = tokenizer(answers, add_special_tokens=False).input_ids
-        for p, a in zip(prompt_ids, answer_ids):
-            ids = (p + a)[:max_seq_len]
-            stats["truncated"] += len(p) + len(a) > max_seq_len
+        for record, p, a in zip(chunk, prompt_ids, answer_ids):
+            if len(p) + len(a) > max_seq_len:
+                p, a = _shortened(tokenizer, record, len(p) + len(a) - max_seq_len, max_seq_len)
+                stats["shortened" if p else "dropped"] += 1
+                if not p:
+                    continue
             n_masked = len(p) if loss == "completion" else 1
-            if len(ids) <= n_masked:  # no token left to predict
-                stats["dropped"] += 1
-                continue
-            examples.append((torch.tensor(ids, dtype=torch.int32), n_masked))
+            examples.append((torch.tensor(p + a, dtype=torch.int32), n_masked))
         stats["records"] += len(chunk)
         bar.update(len(chunk))
     bar.close()
@@ -88,6 +92,50 @@ def _split_conversations(
         prompts.append(prompt)
         answers.append(conversation[len(prompt) :])
     return prompts, answers
+
+
+def _shortened(
+    tokenizer: "PreTrainedTokenizerBase", record: "Record", excess: int, max_seq_len: int
+) -> tuple[list[int], list[int]]:
+    """(prompt ids, answer ids) of `record` with its medical text cut by about `excess` tokens, so
+    that both fit in `max_seq_len`; ([], []) where no cut can keep the record whole and true."""
+    text = source_text(record)
+    if not text:
+        return [], []
+    ends = [end for _, end in tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]]
+    keep = len(ends) - excess
+    for _ in range(4):  # the text may tokenize a little differently in context: cut a little more
+        if keep <= 0:
+            return [], []
+        kept = text[: ends[keep - 1]]
+        if not _answer_within(record, kept):
+            return [], []
+        prompts, answers = _split_conversations(tokenizer, [_with_text(record, kept)])
+        p, a = prompt_token_ids(tokenizer, prompts[0]), tokenizer(answers[0], add_special_tokens=False).input_ids
+        if len(p) + len(a) <= max_seq_len:
+            return p, a
+        keep -= len(p) + len(a) - max_seq_len
+    return [], []
+
+
+def _answer_within(record: "Record", kept: str) -> bool:
+    """Whether every span the answer quotes still lies in the kept text (at its offsets, if known)."""
+    for span in record["gold"].get("spans") or ():
+        if span.get("end") is not None:
+            if span["end"] > len(kept):
+                return False
+        elif span["text"] not in kept:
+            return False
+    return True
+
+
+def _with_text(record: "Record", text: str) -> "Record":
+    """`record` with the medical text of its user turn replaced by `text`."""
+    user = user_turn(record)
+    head, rest = user.split(TEXT_MARKER, 1)
+    new = head + TEXT_MARKER + text + rest[len(source_text(record)) :]
+    messages = [dict(m, content=new) if m["content"] is user else m for m in record["messages"]]
+    return {**record, "messages": messages}
 
 
 def targets_of(ids: torch.Tensor, n_masked: int) -> torch.Tensor:

@@ -22,6 +22,7 @@ from mnlu.data import (
     training_plan,
 )
 from mnlu.schedule import lr_at, warmup_steps
+from mnlu.tasks import ner_record
 
 # ---- encoding and completion-only masking -------------------------------------------------------
 
@@ -59,16 +60,35 @@ def test_prompt_tokens_match_what_inference_sees():
     assert tok.decode(ids[1:]).replace(" ", "") == render_conversation(tok, record["messages"]).replace(" ", "")
 
 
-def test_truncation_is_counted_and_answerless_records_dropped():
+def ner(i, words, spans):
+    """A NER record on the word vocabulary: `Medical text: ` then the words."""
+    return ner_record(
+        id=f"n{i}",
+        dataset="toy",
+        split="train",
+        text=" ".join(words),
+        labels=["Disease"],
+        spans=[{"label": "Disease", "text": s} for s in spans],
+    )
+
+
+def test_a_long_record_has_its_medical_text_shortened_never_its_answer():
     tok = word_tokenizer()
-    records = [
-        make_record(0, ["fever"] * 3, ["fever"]),  # 15 tokens: fits
-        make_record(1, ["fever"] * 6, ["fever"]),  # 18: truncated, keeps answer tokens
-        make_record(2, ["fever"] * 20, ["fever"]),
-    ]  # 32: the answer is cut off entirely
-    examples, stats = encode_records(tok, records, max_seq_len=16, progress=False)
-    assert stats == {"records": 3, "truncated": 2, "dropped": 1}
-    assert [len(e[0]) for e in examples] == [15, 16]
+    fits = ner(0, ["fever"] * 3, ["fever"])
+    ((ids, _),), _ = encode_records(tok, [fits], progress=False)
+    limit = len(ids) + 3
+    long = ner(1, ["rash"] + ["pain"] * 10, ["rash"])  # its span opens the text: it survives the cut
+    lost = ner(2, ["pain"] * 10 + ["rash"], ["rash"])  # its span closes the text: cutting it would lie
+    no_text = make_record(3, ["fever"] * 30, ["fever"])  # nothing but the question to cut
+    examples, stats = encode_records(tok, [fits, long, lost, no_text], max_seq_len=limit, progress=False)
+    assert stats == {"records": 4, "shortened": 1, "dropped": 2}
+    (whole, whole_masked), (short, short_masked) = examples
+    assert torch.equal(whole, ids) and len(short) == limit
+    ((full, full_masked),), _ = encode_records(tok, [long], progress=False)
+    assert short[short_masked:].tolist() == full[full_masked:].tolist()  # the answer, whole
+    text_starts = full.tolist().index(tok.convert_tokens_to_ids("rash"))
+    assert short[:text_starts].tolist() == full[:text_starts].tolist()  # the instruction, whole
+    assert short.tolist().count(tok.convert_tokens_to_ids("pain")) == 10 - (len(full) - limit)
 
 
 def test_a_template_whose_prompt_is_not_a_prefix_is_refused_naming_the_record():
