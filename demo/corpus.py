@@ -567,7 +567,7 @@ INSTRUCT_POOLS = {
     "variant": variant,
 }
 
-SPLIT_SIZES = {"train": 16, "dev": 32, "test": 32}
+SPLIT_SIZES = {"train": 16, "dev": 64, "test": 32}  # dev: what the demo evaluates on
 EVAL_SIZE = sum(SPLIT_SIZES.values())  # instances per evaluation dataset, all distinct
 
 

@@ -15,11 +15,12 @@ reproducible and systems scored on the same records meet the same draws.
 """
 
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import NamedTuple
 
 import numpy as np
 
+CHUNK = 4_000_000  # draws held at once (resamples x records): about 64 MB
 LEVEL = 95  # percent: the intervals' coverage
 WIDE = 20.0  # points: an interval wider than this rests on too few instances to tell systems apart
 
@@ -90,13 +91,22 @@ def point_score(units: Units) -> float:
 # resampling
 
 
-def resample_weights(n: int, resamples: int, seed: int, dataset: str) -> np.ndarray:
-    """(resamples x n) draw counts: row r says how often resample r drew each of n records."""
+def weight_chunks(n: int, resamples: int, seed: int, dataset: str) -> Iterator[np.ndarray]:
+    """The (resamples x n) draw counts, row r saying how often resample r drew each of n records,
+    a block of rows at a time so memory stays bounded on large test sets (same rows as one block)."""
     rng = np.random.default_rng([seed, zlib.crc32(dataset.encode()), n])
-    draws = rng.integers(0, n, size=(resamples, n))
-    weights = np.zeros((resamples, n), dtype=np.float64)
-    np.add.at(weights, (np.arange(resamples)[:, None], draws), 1)
-    return weights
+    rows = max(1, min(resamples, CHUNK // max(n, 1)))
+    for start in range(0, resamples, rows):
+        size = min(rows, resamples - start)
+        draws = rng.integers(0, n, size=(size, n))
+        weights = np.zeros((size, n), dtype=np.float64)
+        np.add.at(weights, (np.arange(size)[:, None], draws), 1)
+        yield weights
+
+
+def resample_weights(n: int, resamples: int, seed: int, dataset: str) -> np.ndarray:
+    """All the draw counts of `weight_chunks` at once (small cases and tests)."""
+    return np.concatenate(list(weight_chunks(n, resamples, seed, dataset)))
 
 
 def resampled_scores(units: Units, weights: np.ndarray) -> np.ndarray:
@@ -132,17 +142,19 @@ def dataset_resamples(
     own = {}
     for name, units in systems.items():
         ids = sorted(units.ids)
-        own[name] = resampled_scores(by_sorted_id(units, ids), resample_weights(len(ids), resamples, seed, dataset))
+        ordered = by_sorted_id(units, ids)
+        chunks = weight_chunks(len(ids), resamples, seed, dataset)
+        own[name] = np.concatenate([resampled_scores(ordered, weights) for weights in chunks])
     differences = {}
     names = list(systems)
     for name in names[1:]:
         common = sorted(set(systems[names[0]].ids) & set(systems[name].ids))
         if not common:
             continue
-        weights = resample_weights(len(common), resamples, seed, dataset)
-        a = resampled_scores(by_sorted_id(systems[names[0]], common), weights)
-        b = resampled_scores(by_sorted_id(systems[name], common), weights)
-        differences[(names[0], name)] = (b - a, len(common))
+        a, b = by_sorted_id(systems[names[0]], common), by_sorted_id(systems[name], common)
+        chunks = weight_chunks(len(common), resamples, seed, dataset)
+        samples = [resampled_scores(b, weights) - resampled_scores(a, weights) for weights in chunks]
+        differences[(names[0], name)] = (np.concatenate(samples), len(common))
     return own, differences
 
 

@@ -123,3 +123,11 @@ def test_records_meet_the_same_draws_whatever_their_order_and_differences_use_co
     report = bootstrap.report_intervals({"a": {"ner": units}, "b": {"ner": fewer}}, {}, 200, 5)
     (row,) = report["differences"]
     assert row["n"] == 20 and row["difference"] == 0.0  # the 20 records both answered
+
+
+def test_draws_made_in_blocks_are_the_draws_made_at_once(monkeypatch):
+    whole = bootstrap.resample_weights(50, 30, seed=2, dataset="ncbi_disease")
+    monkeypatch.setattr(bootstrap, "CHUNK", 50 * 7)  # blocks of 7 resamples
+    assert [len(w) for w in bootstrap.weight_chunks(50, 30, 2, "ncbi_disease")] == [7, 7, 7, 7, 2]
+    assert np.array_equal(bootstrap.resample_weights(50, 30, seed=2, dataset="ncbi_disease"), whole)
+    assert (whole.sum(axis=1) == 50).all()  # each resample draws n records

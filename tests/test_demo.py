@@ -57,10 +57,10 @@ def test_the_demo_runs_every_stage_and_a_second_run_skips_the_finished_ones(tmp_
     assert [row.split(" | ")[0][2:] for row in table.splitlines()[2:-1]] == STAGES  # time and memory of each
     report = (out / "report" / "report.md").read_text()
     assert report in first and "| base | fine-tuned | merged |" in report
-    for system in ("base", "fine-tuned", "merged"):  # each answered the first 24 of each of the six dev sets
+    for system in ("base", "fine-tuned", "merged"):  # each answered the first 64 of each of the six dev sets
         for dataset in ("ncbi_disease", "bc5cdr_chem", "gad", "hoc", "bioasq", "biosses"):
             lines = (out / "preds" / system / f"{dataset}.jsonl").read_text().splitlines()
-            assert len(lines) == 24 and all(json.loads(line)["split"] == "dev" for line in lines)
+            assert len(lines) == 64 and all(json.loads(line)["split"] == "dev" for line in lines)
     assert json.loads((out / "preds" / "base" / "run.json").read_text())["shots"] == "paper"
     assert json.loads((out / "preds" / "merged" / "run.json").read_text())["shots"] == 0
     mix = (out / "data" / "mix.jsonl").read_text().splitlines()

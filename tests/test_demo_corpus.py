@@ -29,7 +29,7 @@ EVAL_IDS = (
     "bioasq",
     "biosses",
 )
-EVAL_COUNTS = {"train": 16, "dev": 32, "test": 32}
+EVAL_COUNTS = {"train": 16, "dev": 64, "test": 32}
 # instances per source and task, from the numbers of documents, sentences and rows the corpus
 # promises; None: counted from the raw files in the test (they depend on the drawn content)
 INSTRUCT_COUNTS = {
