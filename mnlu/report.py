@@ -252,23 +252,26 @@ def render_markdown(
         lines.append(f"| AVG | macro | {label} | | | " + " | ".join(cells) + " |")
     lines += _interval_notes(summary) + _average_notes(summary, checks)
     lines += _differences(datasets, differences or []) + _completeness_notes(summary, checks)
-    lines += [
-        "",
-        "## Unparseable answers",
-        "",
-        "| Dataset | " + " | ".join(names) + " |",
-        "|" + "---|" * (1 + len(names)),
-    ]
-    for d in datasets:
-        if any(d in s for s in summary.values()):
-            lines.append(
-                f"| {d} | "
-                + " | ".join(f"{s[d]['unparseable']} / {s[d]['n']}" if d in s else "-" for s in summary.values())
-                + " |"
-            )
+    lines += _unparseable(datasets, summary)
     if mode == "benchmark":
         lines += _error_analysis(datasets, summary)
     return "\n".join(lines) + "\n"
+
+
+def _unparseable(datasets: Sequence[str], summary: Summary) -> list[str]:
+    """How many answers of each dataset and system the parser could not read."""
+    lines = [
+        "",
+        "## Unparseable answers",
+        "",
+        "| Dataset | " + " | ".join(summary) + " |",
+        "|" + "---|" * (1 + len(summary)),
+    ]
+    for d in datasets:
+        if any(d in s for s in summary.values()):
+            cells = [f"{s[d]['unparseable']} / {s[d]['n']}" if d in s else "-" for s in summary.values()]
+            lines.append(f"| {d} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def _average_cell(s: Mapping[str, Any], check: Mapping[str, Any], average: str) -> str:
