@@ -132,9 +132,10 @@ def interval(samples: np.ndarray) -> list[float]:
 
 def dataset_resamples(
     systems: Mapping[str, Units], dataset: str, resamples: int, seed: int
-) -> tuple[dict[str, np.ndarray], dict[tuple[str, str], tuple[np.ndarray, int]]]:
-    """Each system's resampled scores on `dataset`, and for each system after the first the
-    resampled difference to the first on the records both answered, with that number of records.
+) -> tuple[dict[str, np.ndarray], dict[tuple[str, str], tuple[np.ndarray, int, float]]]:
+    """Each system's resampled scores on `dataset`, and for each system after the first its
+    difference to the first on the records both answered: (resampled differences, number of
+    records, the difference on all of them).
 
     Resamples are drawn over the records sorted by id, so two systems with the same records get
     the very same draws: their intervals, the averages and the differences agree resample by resample.
@@ -154,7 +155,8 @@ def dataset_resamples(
         a, b = by_sorted_id(systems[names[0]], common), by_sorted_id(systems[name], common)
         chunks = weight_chunks(len(common), resamples, seed, dataset)
         samples = [resampled_scores(b, weights) - resampled_scores(a, weights) for weights in chunks]
-        differences[(names[0], name)] = (np.concatenate(samples), len(common))
+        point = point_score(b) - point_score(a)
+        differences[(names[0], name)] = (np.concatenate(samples), len(common), point)
     return own, differences
 
 
@@ -174,7 +176,7 @@ def report_intervals(
     """
     names = list(units)
     own = {name: {} for name in names}  # system -> dataset -> resampled scores
-    paired = {name: {} for name in names[1:]}  # later system -> dataset -> (resampled B - A, n)
+    paired = {name: {} for name in names[1:]}  # later system -> dataset -> (resampled B - A, n, B - A)
     datasets = list(dict.fromkeys(d for name in names for d in units[name]))
     for dataset in datasets:
         having = {name: units[name][dataset] for name in names if dataset in units[name]}
@@ -197,30 +199,18 @@ def report_intervals(
             if present:
                 result["systems"][name][average] = interval(np.mean(present, axis=0))
     for name, by_dataset in paired.items():
-        rows = [_difference(names[0], name, d, units, samples, n) for d, (samples, n) in by_dataset.items()]
+        rows = [_difference(names[0], name, d, *difference) for d, difference in by_dataset.items()]
         for average, members in averages.items():
             both = [d for d in members if d in by_dataset]
             if both:
-                point = float(np.mean([row["difference"] for row in rows if row["dataset"] in both]))
+                point = float(np.mean([by_dataset[d][2] for d in both]))
                 samples = np.mean([by_dataset[d][0] for d in both], axis=0)
-                rows.append(
-                    {
-                        "a": names[0],
-                        "b": name,
-                        "dataset": average,
-                        "difference": point,
-                        "ci": interval(samples),
-                        "n": sum(by_dataset[d][1] for d in both),
-                    }
-                )
+                n = sum(by_dataset[d][1] for d in both)
+                rows.append(_difference(names[0], name, average, samples, n, point))
         result["differences"] += rows
     return result
 
 
-def _difference(
-    a: str, b: str, dataset: str, units: Mapping[str, Mapping[str, Units]], samples: np.ndarray, n: int
-) -> dict[str, object]:
-    """One row of the differences: B - A on the records both answered, with its paired interval."""
-    common = sorted(set(units[a][dataset].ids) & set(units[b][dataset].ids))
-    point = point_score(by_sorted_id(units[b][dataset], common)) - point_score(by_sorted_id(units[a][dataset], common))
+def _difference(a: str, b: str, dataset: str, samples: np.ndarray, n: int, point: float) -> dict[str, object]:
+    """One row of the differences: B - A on the n records both answered, with its paired interval."""
     return {"a": a, "b": b, "dataset": dataset, "difference": point, "ci": interval(samples), "n": n}

@@ -57,12 +57,7 @@ def encode_records(
     examples, stats = [], {"records": 0, "shortened": 0, "dropped": 0}
     bar = tqdm(desc="tokenizing", unit=" records", disable=not progress)
     while chunk := list(itertools.islice(records, 1024)):
-        prompts, answers = _split_conversations(tokenizer, chunk)
-        # The prompt is tokenized alone, exactly as a model sees it at inference; the answer
-        # continues it.
-        prompt_ids = [prompt_token_ids(tokenizer, p) for p in prompts]
-        answer_ids = tokenizer(answers, add_special_tokens=False).input_ids
-        for record, p, a in zip(chunk, prompt_ids, answer_ids):
+        for record, p, a in zip(chunk, *_token_ids(tokenizer, chunk)):
             if len(p) + len(a) > max_seq_len:
                 p, a = _shortened(tokenizer, record, len(p) + len(a) - max_seq_len, max_seq_len)
                 stats["shortened" if p else "dropped"] += 1
@@ -94,6 +89,15 @@ def _split_conversations(
     return prompts, answers
 
 
+def _token_ids(
+    tokenizer: "PreTrainedTokenizerBase", records: Sequence["Record"]
+) -> tuple[list[list[int]], list[list[int]]]:
+    """(prompt ids, answer ids) of each record. The prompt is tokenized alone, exactly as a model
+    sees it at inference; the answer continues it."""
+    prompts, answers = _split_conversations(tokenizer, records)
+    return [prompt_token_ids(tokenizer, p) for p in prompts], tokenizer(answers, add_special_tokens=False).input_ids
+
+
 def _shortened(
     tokenizer: "PreTrainedTokenizerBase", record: "Record", excess: int, max_seq_len: int
 ) -> tuple[list[int], list[int]]:
@@ -110,8 +114,7 @@ def _shortened(
         kept = text[: ends[keep - 1]]
         if not _answer_within(record, kept):
             return [], []
-        prompts, answers = _split_conversations(tokenizer, [_with_text(record, kept)])
-        p, a = prompt_token_ids(tokenizer, prompts[0]), tokenizer(answers[0], add_special_tokens=False).input_ids
+        (p,), (a,) = _token_ids(tokenizer, [_with_text(record, kept)])
         if len(p) + len(a) <= max_seq_len:
             return p, a
         keep -= len(p) + len(a) - max_seq_len

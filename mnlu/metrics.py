@@ -45,7 +45,12 @@ def entity_f1(
     intersection, so a span listed twice in the gold must be predicted twice; span texts are
     compared after collapsing white space (and case, with `casefold`).
     """
-    return precision_recall_f1(*(int(c) for c in entity_counts(gold, pred, casefold).sum(axis=0)))
+    return pooled_f1(entity_counts(gold, pred, casefold))
+
+
+def pooled_f1(counts: np.ndarray) -> dict[str, float]:
+    """P/R/F1 of per-instance (tp, fp, fn) rows, pooled over the corpus."""
+    return precision_recall_f1(*(int(c) for c in counts.sum(axis=0)))
 
 
 def entity_counts(
@@ -213,8 +218,12 @@ def multilabel_counts(gold: Iterable[set[str]], pred: Iterable[set[str]]) -> np.
 
 def accuracy(gold: Sequence[object], pred: Iterable[object]) -> float:
     """Share of instances whose predicted answer equals the gold; None (unparseable) is wrong."""
-    right = sum(p is not None and p == g for g, p in zip(gold, pred, strict=True))
-    return 100 * right / len(gold) if gold else 0.0
+    return 100 * int(accuracy_counts(gold, pred).sum()) / len(gold) if gold else 0.0
+
+
+def accuracy_counts(gold: Iterable[object], pred: Iterable[object]) -> np.ndarray:
+    """Whether each instance's predicted answer equals the gold (None, unparseable, never does)."""
+    return np.array([p is not None and p == g for g, p in zip(gold, pred, strict=True)], dtype=bool)
 
 
 def pearson(gold: Sequence[float], pred: Sequence[float]) -> float:

@@ -256,8 +256,8 @@ def _score_choices(records: Sequence[Record], parsed: Sequence[ParsedAnswer]) ->
     """Accuracy: the answer set equals the gold's; an unparseable answer is wrong."""
     gold = [tuple(r["gold"]["answers"]) for r in records]
     pred = [None if p["unparseable"] else tuple(p["answers"]) for p in parsed]
-    hits = [p is not None and p == g for g, p in zip(gold, pred)]
-    return {"score": metrics.accuracy(gold, pred), "units": bootstrap.accuracy_units(_ids(records), hits)}
+    units = bootstrap.accuracy_units(_ids(records), metrics.accuracy_counts(gold, pred))
+    return {"score": metrics.accuracy(gold, pred), "units": units}
 
 
 def _score_entities(records: Sequence[Record], parsed: Sequence[ParsedAnswer]) -> dict[str, Any]:
@@ -275,14 +275,15 @@ def _score_entities(records: Sequence[Record], parsed: Sequence[ParsedAnswer]) -
                 for t, where in zip(texts, locate(texts))
             ]
         )
-    strict = metrics.entity_f1(gold, pred)
+    counts = metrics.entity_counts(gold, pred)  # entity_f1's counts: the headline score and the bootstrap's
+    strict = metrics.pooled_f1(counts)
     relaxed = metrics.relaxed_entity_f1(gold_located, pred_located)
     return {
         "score": strict["f1"],
         **strict,
         "f1_case_insensitive": metrics.entity_f1(gold, pred, casefold=True)["f1"],
         "relaxed": relaxed,
-        "units": bootstrap.f1_units(_ids(records), metrics.entity_counts(gold, pred)),
+        "units": bootstrap.f1_units(_ids(records), counts),
     }
 
 

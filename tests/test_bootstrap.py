@@ -55,8 +55,7 @@ def metric_and_units(kind, gold, pred):
         score = metrics.multilabel_f1(gold, pred)["micro"]["f1"]
         return score, bootstrap.f1_units(ids, metrics.multilabel_counts(gold, pred))
     if kind == "accuracy":
-        hits = [p is not None and p == g for g, p in zip(gold, pred)]
-        return metrics.accuracy(gold, pred), bootstrap.accuracy_units(ids, hits)
+        return metrics.accuracy(gold, pred), bootstrap.accuracy_units(ids, metrics.accuracy_counts(gold, pred))
     return metrics.pearson(gold, pred), bootstrap.pearson_units(ids, gold, pred)
 
 
