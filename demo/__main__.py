@@ -22,18 +22,14 @@ stopped (train.py and infer.py also resume inside a stage). Everything lands in 
 
 import argparse
 import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 from demo.model import CACHE_DIR, ROOT
+from demo.stages import PYTHON, TORCHRUN, Stages
 from mnlu.cli import run_main
 from mnlu.fileio import claim_output_folder
 
 TOOL = "demo"  # the name in --out's marker file
-
-PYTHON, TORCHRUN = sys.executable, str(Path(sys.executable).with_name("torchrun"))  # this environment's
 
 # The demo's scale, in one place. The paper's settings are the scripts' defaults (docs/train.md).
 EVAL = ["ncbi_disease", "bc5cdr_chem", "gad", "hoc", "bioasq", "biosses"]  # NER x2, RE, DC, QA, STS
@@ -46,7 +42,7 @@ TRAIN = ["--epochs", "1", "--global-batch-size", "8", "--micro-batch-size", "4",
 def main():
     args = parse_args()
     claim_output_folder(args.out, TOOL)  # every stage writes below it; a user's own folder is refused
-    stages = Stages()
+    stages = Stages(TOOL, args.out / "stages.json")
     if args.model:
         model = args.model
     else:
@@ -56,49 +52,6 @@ def main():
     run_models(args, stages, model, datasets)
     print("\n" + (args.out / "report" / "report.md").read_text(encoding="utf-8"))
     print(stages.table())
-
-
-class Stages:
-    """Runs the stages, each the documented command line, and keeps their wall time and peak memory."""
-
-    def __init__(self):
-        self.done = []  # (name, seconds, peak RSS in MiB) of the stages run now
-
-    def run(self, name, command, done=None, partial_ok=False):
-        """Run `command` unless `done` exists; record its wall time and its largest process's peak RSS.
-
-        `partial_ok`: a failure that still wrote `done` (build-instruct with one malformed source) is a warning.
-        """
-        print(f"\n=== {name}: {shell(command)}", flush=True)
-        if done is not None and done.exists():
-            print(f"    done already ({done})")
-            return
-        start = time.monotonic()
-        process = subprocess.Popen(list(map(str, command)), cwd=ROOT)
-        _, status, usage = os.wait4(process.pid, 0)  # usage covers the children it waited for (torchrun's ranks)
-        exit_code = os.waitstatus_to_exitcode(status)
-        if exit_code != 0 and partial_ok and done.exists():
-            print(f"demo: stage '{name}' reported the errors above; going on with what it built", flush=True)
-        elif exit_code != 0:
-            print(
-                f"demo: stage '{name}' failed (exit status {exit_code}); "
-                "fix the cause and run the demo again: finished stages are kept",
-                file=sys.stderr,
-            )
-            sys.exit(exit_code)
-        self.done.append((name, time.monotonic() - start, usage.ru_maxrss / 1024))
-
-    def table(self):
-        rows = [f"| {name} | {seconds / 60:.1f} | {peak:,.0f} |" for name, seconds, peak in self.done]
-        total = sum(seconds for _, seconds, _ in self.done)
-        return "\n".join(
-            [
-                "| stage (run now) | minutes | peak RSS of its largest process (MiB) |",
-                "|---|---:|---:|",
-                *rows,
-                f"| total | {total / 60:.1f} | |",
-            ]
-        )
 
 
 def build_data(args, stages):
@@ -186,12 +139,6 @@ def parse_args():
     if args.model and Path(args.model).exists():
         args.model = Path(args.model).resolve()  # a local folder rather than a hub id
     return args
-
-
-def shell(command):
-    """The command as a user would type it in the repository root."""
-    shown = {PYTHON: "python", TORCHRUN: "torchrun"}
-    return " ".join(shown.get(str(c)) or (os.path.relpath(c, ROOT) if isinstance(c, Path) else str(c)) for c in command)
 
 
 def gpu_count():

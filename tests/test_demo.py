@@ -53,8 +53,7 @@ def test_the_demo_runs_every_stage_and_a_second_run_skips_the_finished_ones(tmp_
 
     first = run_demo(model, out)
     assert [line.split(": ")[0][4:] for line in first.splitlines() if line.startswith("=== ")] == STAGES
-    table = first[first.index("| stage (run now) |") :]
-    assert [row.split(" | ")[0][2:] for row in table.splitlines()[2:-1]] == STAGES  # time and memory of each
+    assert stage_rows(first) == STAGES  # time and memory of each
     report = (out / "report" / "report.md").read_text()
     assert report in first and "| base | fine-tuned | merged |" in report
     for system in ("base", "fine-tuned", "merged"):  # each answered the first 64 of each of the six dev sets
@@ -72,3 +71,9 @@ def test_the_demo_runs_every_stage_and_a_second_run_skips_the_finished_ones(tmp_
     second = run_demo(model, out)  # finished stages are skipped; infer.py finds nothing left to answer
     assert sum(line.startswith("    done already") for line in second.splitlines()) == 6
     assert report in second and (out / "train" / "metrics.jsonl").read_text().splitlines() == metrics
+    assert stage_rows(second) == STAGES  # the earlier run's stages are still reported, from --out/stages.json
+
+
+def stage_rows(stdout):
+    table = stdout[stdout.index("| stage |") :]
+    return [row.split(" | ")[0][2:] for row in table.splitlines()[2:-1]]
