@@ -351,6 +351,8 @@ def test_cli_mix_prints_counts_and_names_a_shipped_recipe(built, tmp_path, capsy
         ("sentences = 1\n[groups.a]\ntasks = ['ner']", "sentences must be true or false"),
         ("max_chars = 0\n[groups.a]\ntasks = ['ner']", "max_chars must be a positive integer"),
         ("max_no_span = 1\n[groups.a]\ntasks = ['ner']", "max_no_span must be a fraction"),
+        ("one_label = 1.5\n[groups.a]\ntasks = ['ner']", "one_label must be a fraction"),
+        ("one_label = true\n[groups.a]\ntasks = ['ner']", "one_label must be a fraction"),
         ("[groups.a]\ntasks = ['ner']\ndomain = 'clincal'", "groups.a.domain must be one of"),
         (
             "[groups.a]\ntasks = ['ner']\n[groups.b]\ntasks = ['ete', 'ner']\ndomain = 'clinical'",
@@ -475,3 +477,29 @@ def test_max_no_span_keeps_a_seeded_share_of_the_records_without_entities(tmp_pa
     assert (tmp_path / "again.jsonl").read_bytes() == (tmp_path / "out.jsonl").read_bytes()
     recipe.write_text("max_no_span = 0\n[groups.a]\ntasks = ['ner']")
     assert mix(built, recipe, tmp_path / "none.jsonl")["total"] == 30
+
+
+def test_one_label_asks_a_seeded_share_of_multi_label_records_for_one_of_their_labels(tmp_path):
+    docs = [
+        spans_record(f"Aspirin eased fever {k}.", [("Chemical", "Aspirin"), ("Disease", "fever")], id=f"ner_bio-d{k}")
+        for k in range(200)
+    ]
+    built = build_dir(tmp_path / "built", sources={"ner_bio": ("biomedical", {})}, extra=docs)
+    recipe = tmp_path / "r.toml"
+    recipe.write_text("one_label = 0.5\n[groups.a]\ntasks = ['ner']")
+    mix(built, recipe, tmp_path / "out.jsonl")
+    records = list(read_records(tmp_path / "out.jsonl"))
+    single = [r for r in records if len(r["gold"]["labels"]) == 1]
+    assert len(records) == 200 and 70 <= len(single) <= 130  # about half, a seeded draw (binomial sd 7)
+    for r in single:
+        check_record(r)
+        (label,) = r["gold"]["labels"]
+        assert [s["label"] for s in r["gold"]["spans"]] == [label]  # the answer keeps that label's span only
+        assert r["messages"][1]["content"] == f"{label}: {dict(Chemical='Aspirin', Disease='fever')[label]}"
+        assert r["messages"][0]["content"].endswith(source_text(r)) and "Disease, " not in r["messages"][0]["content"]
+    assert {r["gold"]["labels"][0] for r in single} == {"Chemical", "Disease"}
+    mix(built, recipe, tmp_path / "again.jsonl")
+    assert (tmp_path / "again.jsonl").read_bytes() == (tmp_path / "out.jsonl").read_bytes()
+    recipe.write_text("one_label = 0\n[groups.a]\ntasks = ['ner']")
+    mix(built, recipe, tmp_path / "none.jsonl")
+    assert all(len(r["gold"]["labels"]) == 2 for r in read_records(tmp_path / "none.jsonl"))

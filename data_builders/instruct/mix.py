@@ -10,11 +10,13 @@ A recipe is a small TOML file (the shipped ones are in data_builders/instruct/re
     [caps]                     # optional: "source" or "source/task" -> fraction kept, drawn as a
     snli = 0.03                #   seeded random sample (not the first rows)
 
-Three optional keys shape a mix for CPU-scale runs (the demo's recipe uses them): `sentences = true`
-cuts each NER and trigger record into one record per sentence (`sentence_records`); `max_chars = N`
-leaves out records whose question and answer together are longer than N characters; and
-`max_no_span = f` keeps records that answer None for every label to at most a share f of their
-pool (a seeded sample), since most sentences of LINNAEUS or tmVar name no entity at all.
+Four optional keys shape a mix for CPU-scale runs (the demo's recipe uses them): `sentences = true`
+cuts each NER and trigger record into one record per sentence (`sentence_records`); `one_label = f`
+asks a seeded share f of the multi-label NER and trigger records for one of their labels only
+(`one_label_records`); `max_chars = N` leaves out records whose question and answer together are
+longer than N characters; and `max_no_span = f` keeps records that answer None for every label to
+at most a share f of their pool (a seeded sample), since most sentences of LINNAEUS or tmVar name
+no entity at all.
 
 Every draw uses a generator seeded by (seed, source, task), so a mix is identical for a seed
 whatever else is in the built folder. No evaluation dataset can enter: a pool named after one is
@@ -84,6 +86,12 @@ def load_recipe(path):
         raise RecipeError(f"{path}: sentences must be true or false")
     if "max_chars" in recipe and (not isinstance(recipe["max_chars"], int) or recipe["max_chars"] < 1):
         raise RecipeError(f"{path}: max_chars must be a positive integer")
+    if "one_label" in recipe and (
+        not isinstance(recipe["one_label"], (int, float))
+        or isinstance(recipe["one_label"], bool)
+        or not 0 <= recipe["one_label"] <= 1
+    ):
+        raise RecipeError(f"{path}: one_label must be a fraction in [0, 1]")
     if "max_no_span" in recipe and (
         not isinstance(recipe["max_no_span"], (int, float)) or not 0 <= recipe["max_no_span"] < 1
     ):
@@ -215,6 +223,36 @@ def sentence_records(record):
     ]
 
 
+def one_label_records(records, share, seed, key):
+    """`records` with a seeded `share` of the multi-label NER and trigger records asking for one label.
+
+    A record whose question lists every type of its source teaches an answer of that many lines;
+    asked for one type (as NCBI-disease or BC5CDR-chem ask), a model that never saw such a
+    question goes on writing lines for types nobody asked. The label is drawn among the record's
+    own, the answer keeps that label's spans, and the record keeps its place in the pool.
+    """
+    rng = random.Random(f"{seed}:{key[0]}:{key[1]}:one-label")
+    out = []
+    for record in records:
+        labels = record["gold"].get("labels", [])
+        if record["task"] not in ("ner", "ete") or len(labels) < 2 or rng.random() >= share:
+            out.append(record)
+            continue
+        label = rng.choice(labels)
+        out.append(
+            make_record(
+                record["task"],
+                id=f"{record['id']}-{labels.index(label)}",
+                dataset=record["dataset"],
+                split=record["split"],
+                text=source_text(record),
+                labels=[label],
+                spans=[s for s in record["gold"]["spans"] if s["label"] == label],
+            )
+        )
+    return out
+
+
 def record_chars(record):
     return sum(len(m["content"]) for m in record["messages"])
 
@@ -319,6 +357,8 @@ def mix(built_dir, recipe_path, out_path, seed=42, total=None, eval_paths=()):
             dropped[key[0]] += len(records) - len(pools[key])
     if recipe.get("sentences"):
         pools = {key: [s for r in records for s in sentence_records(r)] for key, records in pools.items()}
+    if "one_label" in recipe:
+        pools = {key: one_label_records(records, recipe["one_label"], seed, key) for key, records in pools.items()}
     if "max_chars" in recipe:
         pools = {key: [r for r in records if record_chars(r) <= recipe["max_chars"]] for key, records in pools.items()}
     if "max_no_span" in recipe:
