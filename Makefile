@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 TORCH  ?= torch==2.13.0
 VLLM_VENV := .venv-vllm
 
-.PHONY: install test lint demo test-vllm clean
+.PHONY: install test lint demo reproduce-small test-vllm clean
 
 install: $(VENV)/.installed
 
@@ -28,6 +28,10 @@ lint: install
 
 demo: install
 	$(BIN)/python -m demo
+
+# The paper's claim on real release files at CPU scale (about an hour): MNLU_RAW=/path/to/raw make reproduce-small
+reproduce-small: install
+	$(BIN)/python -m scripts.reproduce_small
 
 # vLLM against the hf backend on the demo model. Not part of `make test`: vLLM's CPU build
 # (about 4 minutes and 3.5 GB to install) pins its own torch, so it gets its own environment.

@@ -158,6 +158,17 @@ def test_no_instruction_instance_overlaps_an_evaluation_text(corpus, tmp_path):
     assert not any(counts["dropped_for_eval_overlap"].values())
 
 
+@pytest.mark.parametrize("recipe", ["demo", "small"])
+def test_the_cpu_recipes_are_met_by_the_demo_corpus(corpus, tmp_path, recipe):
+    counts = mix(corpus / "instruct", RECIPES / f"{recipe}.toml", tmp_path / "mix.jsonl", eval_paths=[corpus / "eval"])
+    assert counts["total"] == 480 and counts["per_task"]["ner"] + counts["per_task"]["ete"] == 240  # half entities
+    records = list(read_records(tmp_path / "mix.jsonl"))
+    multi = [r for r in records if r["task"] in SPAN_TASKS and len(r["gold"]["labels"]) > 1]
+    asked_one = [r for r in records if re.search(r"-s\d+-\d+$", r["id"])]  # a sentence asked for one label
+    assert multi and all(len(r["gold"]["labels"]) == 1 for r in asked_one)
+    assert bool(asked_one) == (recipe == "small")
+
+
 def test_every_gold_span_sits_at_its_offsets(corpus):
     records = [r for r in eval_records(corpus) + instruct_records(corpus) if r["task"] in SPAN_TASKS]
     spans = 0

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SCRIPTS = ("train.py", "merge.py", "infer.py", "evaluate.py", "demo/__main__.py")
+SCRIPTS = ("train.py", "merge.py", "infer.py", "evaluate.py", "demo/__main__.py", "scripts/reproduce_small.py")
 MAX_FUNCTION_LINES = 60
 
 

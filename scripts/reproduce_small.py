@@ -1,0 +1,217 @@
+"""make reproduce-small: the paper's claim at small scale, on real release files, every score with its interval.
+
+    MNLU_RAW=/path/to/releases/raw python -m scripts.reproduce_small    # from the repository root
+
+Does instruction tuning on MNLU-Instruct make a model better, zero-shot, on datasets it never
+saw? The paper's experiment, scaled to SmolLM2-135M-Instruct on a CPU:
+
+1. data       the evaluation sets whose release files are present (dev splits, never trained on)
+              and an MNLU-Instruct mix of recipe `small` from the instruction sources present,
+              evaluation texts excluded
+2. base       the paper's baseline (2-shot on span tasks, zero-shot on choice tasks) and the base
+              model zero-shot throughout (they differ on span tasks only)
+3. fine-tune  torchrun --nproc_per_node 2 train.py (gloo, fp32 on CPU)
+4. merge      the paper's base + 0.5 x DARE(fine-tuned - base), and weight 1.0 beside it
+5. evaluate   the fine-tuned and merged models zero-shot, then evaluate.py on every system: each
+              score with its 95% interval, each system's paired difference to the paper's baseline
+
+Every stage is the documented command line, printed before it runs; a finished stage is skipped,
+so a killed run resumes. Everything lands in --out; the results (scores, paired differences, the
+commands, time and memory per stage, the figure) are written into --results between its
+`reproduce_small` markers, leaving the text around them as it is.
+"""
+
+import argparse
+import json
+import os
+import shutil
+from pathlib import Path
+
+from demo.model import CACHE_DIR, ROOT
+from demo.stages import PYTHON, TORCHRUN, Stages
+from mnlu.benchmarks import EVAL_DATASETS
+from mnlu.cli import InputError, run_main
+from mnlu.fileio import atomic_write, claim_output_folder
+from mnlu.records import SPAN_TASKS
+
+TOOL = "reproduce_small"  # the name in --out's marker file
+BEGIN, END = "<!-- reproduce_small: begin -->", "<!-- reproduce_small: end -->"
+
+# The scale, in one place: sized for 2 CPU cores and about an hour (docs/results.md has the times).
+LIMIT = 200  # dev instances per dataset (the whole split where it is smaller)
+MAX_TOKENS = 48  # enough for a sentence's entities and any choice answer; a rambling model stops here
+# One or more per task type. Left out to fit the hour: BC2GM and BC5CDR-disease (more NER of the same
+# kind), EBM-PICO (answers of ~165 tokens over abstracts), BioASQ (passages up to 9,000 characters),
+# ChemProt and DDI (pass them with --datasets).
+DATASETS = ["ncbi_disease", "bc5cdr_chem", "jnlpba", "gad", "hoc", "pubmedqa", "biosses"]
+MERGE_WEIGHTS = ("0.5", "1.0")  # the paper's, and the whole fine-tuning change
+TRAIN = ["--epochs", "1", "--global-batch-size", "4", "--micro-batch-size", "2", "--lr", "1e-4", "--save-every", "40"]
+
+
+def main():
+    args = parse_args()
+    claim_output_folder(args.out, TOOL)  # every stage writes below it; a user's own folder is refused
+    stages = Stages(TOOL, args.out / "stages.json")
+    model = CACHE_DIR
+    stages.run("convert the demo model", [PYTHON, "-m", "demo.model"], model / "model.safetensors")
+    dev_sets = build_data(args, stages)
+    systems = run_models(args, stages, model, dev_sets)
+    report = args.out / "report"
+    stages.run(
+        "evaluate",
+        [PYTHON, "evaluate.py", *(args.out / "preds" / s for s in systems), "--out", report, "--plot"],
+    )
+    write_results(args.results, report, stages, dev_sets, args.raw)
+    print(f"\nwrote {os.path.relpath(args.results, ROOT)} and {os.path.relpath(figure_path(args.results), ROOT)}")
+    print(stages.table())
+
+
+def build_data(args, stages):
+    """1. release files -> evaluation records and the training mix. Returns the dev files built."""
+    raw, data = args.out / "raw", args.out / "data"
+    builders = [PYTHON, "-m", "data_builders"]
+    stages.run("link real release files", [PYTHON, "scripts/link_raw.py", args.raw, "--out", raw], raw)
+    stages.run(
+        "build evaluation sets",
+        [*builders, "build", "--raw-dir", raw, "--out", data / "eval", "--only", *args.datasets]
+        + ["--split", "train", "dev"],  # seconds; run every time, as a dataset's files may have been added
+    )
+    stages.run(
+        "build MNLU-Instruct",
+        [*builders, "build-instruct", "--raw-dir", raw, "--out", data / "instruct"],
+        data / "instruct" / "manifest.json",
+        partial_ok=True,
+    )
+    stages.run(
+        "mix",
+        [*builders, "mix", "--built", data / "instruct", "--recipe", "small", "--out", data / "mix.jsonl"]
+        + ["--exclude-eval", data / "eval"],
+        data / "mix.jsonl",
+    )
+    dev_sets = [data / "eval" / d / "dev.jsonl" for d in args.datasets if (data / "eval" / d / "dev.jsonl").exists()]
+    if not dev_sets:
+        raise InputError(f"--raw {args.raw}: none of the evaluation datasets {', '.join(args.datasets)} is there")
+    return dev_sets
+
+
+def run_models(args, stages, model, dev_sets):
+    """2-4. the base twice, the fine-tune, the merges and their answers. Returns the systems, baseline first."""
+    out, preds = args.out, args.out / "preds"
+    infer = [PYTHON, "infer.py", "--limit", LIMIT, "--max-tokens", MAX_TOKENS]
+    # The paper's 2-shot baseline draws demonstrations from the train split; a span task without one is left out.
+    with_shots = [f for f in dev_sets if f.with_name("train.jsonl").exists() or task_of(f) not in SPAN_TASKS]
+    stages.run(
+        "base, the paper's baseline",
+        [*infer, "--data", *with_shots, "--model", model, "--shots", "paper"] + ["--out", preds / "base-paper"],
+    )
+    span_sets = [f for f in dev_sets if task_of(f) in SPAN_TASKS]  # choice tasks: the same run as above
+    stages.run("base, zero-shot", [*infer, "--data", *span_sets, "--model", model, "--out", preds / "base-zero-shot"])
+    stages.run(
+        "fine-tune",
+        [TORCHRUN, "--nproc_per_node", 2, "train.py", "--model", model, "--data", out / "data" / "mix.jsonl"]
+        + ["--out", out / "train", "--dtype", "fp32", "--export-dtype", "fp32", *TRAIN, "--resume"],
+        out / "train" / "model",
+    )
+    systems = ["base-paper", "base-zero-shot", "fine-tuned"]
+    stages.run(
+        "fine-tuned inference",
+        [*infer, "--data", *dev_sets, "--model", out / "train" / "model"] + ["--out", preds / "fine-tuned"],
+    )
+    for weight in MERGE_WEIGHTS:
+        merged = out / f"merged-{weight}"
+        stages.run(
+            f"merge, weight {weight}",
+            [PYTHON, "merge.py", "--base", model, "--finetuned", out / "train" / "model", "--weight", weight]
+            + ["--out", merged],
+            merged,
+        )
+        stages.run(
+            f"merged {weight} inference",
+            [*infer, "--data", *dev_sets, "--model", merged] + ["--out", preds / f"merged-{weight}"],
+        )
+        systems.append(f"merged-{weight}")
+    return systems
+
+
+def task_of(dev_file):
+    with open(dev_file, encoding="utf-8") as f:
+        return json.loads(f.readline())["task"]
+
+
+def write_results(path, report, stages, dev_sets, raw):
+    """The generated block of `path`: the report's scores and differences, the commands, the stage table.
+
+    The copy of the releases is shown as `$MNLU_RAW`: where it lies is the reader's own business."""
+    text = (report / "report.md").read_text(encoding="utf-8")
+    scores = text[text.index("\n") : text.index("## Completeness")].strip()  # after the title, before the counts
+    shutil.copyfile(report / "report.png", figure_path(path))
+    block = "\n\n".join(
+        [
+            BEGIN,
+            "## Scores",
+            f"SmolLM2-135M-Instruct; the first {LIMIT} dev instances of each dataset (all of a smaller split), "
+            f"{MAX_TOKENS} new tokens at most; {len(dev_sets)} datasets. `base-paper` is the paper's baseline "
+            "(2-shot on span tasks, zero-shot on choice tasks), `base-zero-shot` the base model zero-shot on "
+            "the span tasks (on choice tasks it is `base-paper`), `merged-W` the base + W x DARE merge.",
+            scores.replace("# ", "### ").replace("\n## ", "\n### "),
+            f"![scores per dataset]({figure_path(path).name})",
+            "## Commands",
+            "Run from the repository root, in this order (`python -m scripts.reproduce_small` runs them all):",
+            "```bash\n"
+            + "\n".join(d["command"] for d in stages.done).replace(os.path.relpath(raw, ROOT), "$MNLU_RAW")
+            + "\n```",
+            "## Time and memory per stage",
+            "2 CPU cores (wall minutes of each stage, over every run of it if it was resumed):",
+            stages.table(),
+            END,
+        ]
+    )
+    old = path.read_text(encoding="utf-8") if path.exists() else "# Results\n\n"
+    if BEGIN in old and END in old:
+        new = old[: old.index(BEGIN)] + block + old[old.index(END) + len(END) :]
+    else:
+        new = old.rstrip("\n") + "\n\n" + block + "\n"
+    with atomic_write(path) as f:
+        f.write(new)
+
+
+def figure_path(results):
+    return results.with_name("results.png")
+
+
+def parse_args():
+    p = argparse.ArgumentParser(
+        prog="python -m scripts.reproduce_small",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--raw",
+        type=Path,
+        default=os.environ.get("MNLU_RAW") or None,
+        help="a copy of the real release files, with eval_release_dirs.json beside it (default: $MNLU_RAW)",
+    )
+    p.add_argument(
+        "--datasets",
+        nargs="+",
+        default=DATASETS,
+        choices=EVAL_DATASETS,
+        metavar="ID",
+        help=f"evaluation datasets, those present are used (default: {' '.join(DATASETS)})",
+    )
+    p.add_argument("--out", type=Path, default=ROOT / "runs" / "reproduce-small", help="folder for everything it makes")
+    p.add_argument(
+        "--results",
+        type=Path,
+        default=ROOT / "docs" / "results.md",
+        help="the Markdown file whose reproduce_small block is (re)written; results.png lands beside it",
+    )
+    args = p.parse_args()
+    if args.raw is None:
+        p.error("needs the real release files: --raw, or MNLU_RAW (scripts/link_raw.py says which)")
+    args.out, args.raw, args.results = args.out.resolve(), args.raw.resolve(), args.results.resolve()
+    return args
+
+
+if __name__ == "__main__":
+    run_main(TOOL, main)
