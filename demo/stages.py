@@ -27,6 +27,7 @@ class Stages:
     def __init__(self, tool: str, log: Path):
         self.tool, self.log = tool, log
         self.done = json.loads(log.read_text(encoding="utf-8")) if log.exists() else []
+        self.commands = []  # every stage's command of this invocation, run or skipped, in order
 
     def run(self, name: str, command: list, done: Path | None = None, partial_ok: bool = False) -> None:
         """Run `command` unless `done` exists; record its wall time and its largest process's peak RSS.
@@ -34,6 +35,7 @@ class Stages:
         `partial_ok`: a failure that still wrote `done` (build-instruct with one malformed source) is a warning.
         """
         print(f"\n=== {name}: {shell(command)}", flush=True)
+        self.commands.append(command)
         if done is not None and done.exists():
             print(f"    done already ({done})")
             return

@@ -1,6 +1,6 @@
 """make reproduce-small: the paper's claim at small scale, on real release files, every score with its interval.
 
-    MNLU_RAW=/path/to/releases/raw python -m scripts.reproduce_small    # from the repository root
+    MNLU_RAW=/path/to/releases python -m scripts.reproduce_small    # from the repository root
 
 Does instruction tuning on MNLU-Instruct make a model better, zero-shot, on datasets it never
 saw? The paper's experiment, scaled to SmolLM2-135M-Instruct on a CPU:
@@ -28,7 +28,7 @@ import shutil
 from pathlib import Path
 
 from demo.model import CACHE_DIR, ROOT
-from demo.stages import PYTHON, TORCHRUN, Stages
+from demo.stages import PYTHON, TORCHRUN, Stages, shell
 from mnlu.benchmarks import EVAL_DATASETS
 from mnlu.cli import InputError, run_main
 from mnlu.fileio import atomic_write, claim_output_folder
@@ -39,7 +39,7 @@ BEGIN, END = "<!-- reproduce_small: begin -->", "<!-- reproduce_small: end -->"
 
 # The scale, in one place: sized for 2 CPU cores and about an hour (docs/results.md has the times).
 LIMIT = 200  # dev instances per dataset (the whole split where it is smaller)
-MAX_TOKENS = 48  # enough for a sentence's entities and any choice answer; a rambling model stops here
+MAX_TOKENS = 48  # a choice answer, a sentence's entities (a few five-type JNLPBA answers run longer)
 # One or more per task type. Left out to fit the hour: BC2GM and BC5CDR-disease (more NER of the same
 # kind), EBM-PICO (answers of ~165 tokens over abstracts), BioASQ (passages up to 9,000 characters),
 # ChemProt and DDI (pass them with --datasets).
@@ -70,11 +70,11 @@ def build_data(args, stages):
     """1. release files -> evaluation records and the training mix. Returns the dev files built."""
     raw, data = args.out / "raw", args.out / "data"
     builders = [PYTHON, "-m", "data_builders"]
-    stages.run("link real release files", [PYTHON, "scripts/link_raw.py", args.raw, "--out", raw], raw)
+    stages.run("link real release files", [PYTHON, "scripts/link_raw.py", args.raw, "--out", raw])  # seconds
     stages.run(
         "build evaluation sets",
         [*builders, "build", "--raw-dir", raw, "--out", data / "eval", "--only", *args.datasets]
-        + ["--split", "train", "dev"],  # seconds; run every time, as a dataset's files may have been added
+        + ["--split", "train", "dev"],  # seconds; both run every time, as a dataset's files may have been added
     )
     stages.run(
         "build MNLU-Instruct",
@@ -90,7 +90,7 @@ def build_data(args, stages):
     )
     dev_sets = [data / "eval" / d / "dev.jsonl" for d in args.datasets if (data / "eval" / d / "dev.jsonl").exists()]
     if not dev_sets:
-        raise InputError(f"--raw {args.raw}: none of the evaluation datasets {', '.join(args.datasets)} is there")
+        raise InputError(f"--raw {args.raw}: no dev split of the evaluation datasets {', '.join(args.datasets)}")
     return dev_sets
 
 
@@ -139,12 +139,13 @@ def task_of(dev_file):
 
 
 def write_results(path, report, stages, dev_sets, raw):
-    """The generated block of `path`: the report's scores and differences, the commands, the stage table.
-
-    The copy of the releases is shown as `$MNLU_RAW`: where it lies is the reader's own business."""
+    """(Re)write the generated block of `path`: the report's scores and differences, the commands, the stages."""
     text = (report / "report.md").read_text(encoding="utf-8")
     scores = text[text.index("\n") : text.index("## Completeness")].strip()  # after the title, before the counts
+    no_shots = [f.parent.name for f in dev_sets if task_of(f) in SPAN_TASKS and not f.with_name("train.jsonl").exists()]
     shutil.copyfile(report / "report.png", figure_path(path))
+    # the copy of the releases is shown as $MNLU_RAW: where it lies is the reader's own business
+    commands = [shell(["$MNLU_RAW" if c == raw else c for c in command]) for command in stages.commands]
     block = "\n\n".join(
         [
             BEGIN,
@@ -152,27 +153,37 @@ def write_results(path, report, stages, dev_sets, raw):
             f"SmolLM2-135M-Instruct; the first {LIMIT} dev instances of each dataset (all of a smaller split), "
             f"{MAX_TOKENS} new tokens at most; {len(dev_sets)} datasets. `base-paper` is the paper's baseline "
             "(2-shot on span tasks, zero-shot on choice tasks), `base-zero-shot` the base model zero-shot on "
-            "the span tasks (on choice tasks it is `base-paper`), `merged-W` the base + W x DARE merge.",
-            scores.replace("# ", "### ").replace("\n## ", "\n### "),
+            "the span tasks (on choice tasks it is `base-paper`), `merged-W` the base + W x DARE merge."
+            + (
+                f" No train split to draw demonstrations from, so no `base-paper` score: {', '.join(no_shots)}."
+                if no_shots
+                else ""
+            ),
+            scores.replace("\n## ", "\n### "),
             f"![scores per dataset]({figure_path(path).name})",
             "## Commands",
             "Run from the repository root, in this order (`python -m scripts.reproduce_small` runs them all):",
-            "```bash\n"
-            + "\n".join(d["command"] for d in stages.done).replace(os.path.relpath(raw, ROOT), "$MNLU_RAW")
-            + "\n```",
+            "```bash\n" + "\n".join(commands) + "\n```",
             "## Time and memory per stage",
-            "2 CPU cores (wall minutes of each stage, over every run of it if it was resumed):",
+            f"{os.cpu_count()} CPU cores; wall minutes of each stage, summed over every run of it (a resumed "
+            "stage, and the reload of a finished infer.py stage on a rerun, add to its time):",
             stages.table(),
             END,
         ]
     )
-    old = path.read_text(encoding="utf-8") if path.exists() else "# Results\n\n"
-    if BEGIN in old and END in old:
-        new = old[: old.index(BEGIN)] + block + old[old.index(END) + len(END) :]
-    else:
-        new = old.rstrip("\n") + "\n\n" + block + "\n"
     with atomic_write(path) as f:
-        f.write(new)
+        f.write(spliced(path, block))
+
+
+def spliced(path, block):
+    """The text of `path` with `block` between its markers, or after its text when it has none."""
+    old = path.read_text(encoding="utf-8") if path.exists() else "# Results\n\n"
+    begin, end = old.find(BEGIN), old.find(END)
+    if begin == end == -1:
+        return old.rstrip("\n") + "\n\n" + block + "\n"
+    if begin == -1 or end < begin:
+        raise InputError(f"{path}: its {BEGIN} and {END} markers are not a pair; mend them by hand")
+    return old[:begin] + block + old[end + len(END) :]
 
 
 def figure_path(results):

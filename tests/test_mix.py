@@ -15,6 +15,7 @@ from data_builders.instruct.mix import (
     fingerprints,
     load_recipe,
     mix,
+    one_label_records,
     overlaps_eval,
     sentence_records,
 )
@@ -496,10 +497,19 @@ def test_one_label_asks_a_seeded_share_of_multi_label_records_for_one_of_their_l
         (label,) = r["gold"]["labels"]
         assert [s["label"] for s in r["gold"]["spans"]] == [label]  # the answer keeps that label's span only
         assert r["messages"][1]["content"] == f"{label}: {dict(Chemical='Aspirin', Disease='fever')[label]}"
-        assert r["messages"][0]["content"].endswith(source_text(r)) and "Disease, " not in r["messages"][0]["content"]
+        assert f"following entities: {label}\nMedical text: {source_text(r)}" in r["messages"][0]["content"]
     assert {r["gold"]["labels"][0] for r in single} == {"Chemical", "Disease"}
     mix(built, recipe, tmp_path / "again.jsonl")
     assert (tmp_path / "again.jsonl").read_bytes() == (tmp_path / "out.jsonl").read_bytes()
     recipe.write_text("one_label = 0\n[groups.a]\ntasks = ['ner']")
     mix(built, recipe, tmp_path / "none.jsonl")
     assert all(len(r["gold"]["labels"]) == 2 for r in read_records(tmp_path / "none.jsonl"))
+
+
+def test_one_label_asking_for_a_label_without_spans_answers_none():
+    docs = [spans_record(f"Aspirin was given {k}.", [("Chemical", "Aspirin")], id=f"ner_bio-c{k}") for k in range(40)]
+    asked = one_label_records(docs, 1.0, seed=42, key=("ner_bio", "ner"))
+    by_label = {label: [r for r in asked if r["gold"]["labels"] == [label]] for label in ("Chemical", "Disease")}
+    assert len(asked) == 40 and by_label["Chemical"] and by_label["Disease"]  # share 1: every record, either label
+    assert all(r["messages"][1]["content"] == "Disease: None" and not r["gold"]["spans"] for r in by_label["Disease"])
+    assert all(r["messages"][1]["content"] == "Chemical: Aspirin" for r in by_label["Chemical"])

@@ -7,8 +7,11 @@ results land between markers in a hand-written document, which must keep its tex
 import json
 from pathlib import Path
 
+import pytest
+
 from demo.model import ROOT
 from demo.stages import Stages
+from mnlu.cli import InputError
 from scripts.reproduce_small import BEGIN, END, write_results
 
 RAW = ROOT.parent / "releases" / "raw"  # shown in the commands as ../releases/raw
@@ -49,7 +52,17 @@ def stages_with_one_run(tmp_path: Path) -> Stages:
         {"name": "mix", "command": "python -m data_builders mix", "seconds": 90.0, "peak_mib": 450.0},
     ]
     log.write_text(json.dumps(runs))
-    return Stages("reproduce_small", log)
+    stages = Stages("reproduce_small", log)
+    stages.commands = [["python", "scripts/link_raw.py", RAW, "--out", "x"], ["python", "-m", "data_builders", "mix"]]
+    return stages
+
+
+def dev_set(folder: Path, task: str, with_train: bool) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "dev.jsonl").write_text(json.dumps({"task": task}) + "\n")
+    if with_train:
+        (folder / "train.jsonl").write_text(json.dumps({"task": task}) + "\n")
+    return folder / "dev.jsonl"
 
 
 def test_the_block_replaces_only_what_is_between_the_markers(tmp_path):
@@ -57,20 +70,24 @@ def test_the_block_replaces_only_what_is_between_the_markers(tmp_path):
     results = tmp_path / "results.md"
     results.write_text(f"# Results\n\nintro by hand\n\n{BEGIN}\nold scores\n{END}\n\n## Findings\n\nby hand too\n")
 
-    write_results(results, report, stages, [Path("ncbi_disease/dev.jsonl")], RAW)
+    dev_sets = [dev_set(tmp_path / "ncbi_disease", "ner", True), dev_set(tmp_path / "jnlpba", "ner", False)]
+    dev_sets.append(dev_set(tmp_path / "gad", "re", False))  # a choice task needs no train split
+    write_results(results, report, stages, dev_sets, RAW)
 
     text = results.read_text()
     assert text.startswith("# Results\n\nintro by hand\n\n" + BEGIN)
     assert text.endswith(END + "\n\n## Findings\n\nby hand too\n") and "old scores" not in text
     block = text[text.index(BEGIN) : text.index(END)]
     assert "| ncbi_disease | 7.4 [4.7, 10.3] | 24.3 [18.5, 30.6] |" in block
-    assert "+16.9 [+10.9, +23.1] (n=200)" in block and "### Paired differences" in block
+    assert "+16.9 [+10.9, +23.1] (n=200)" in block and "\n### Paired differences\n" in block
+    assert "so no `base-paper` score: jnlpba." in block  # JNLPBA: a span task without a train split
     assert "Completeness" not in block and "# Evaluation report" not in block
     assert "python -m data_builders mix" in block and "| mix | 1.5 | 450 |" in block
-    assert "link_raw.py $MNLU_RAW --out" in block and "releases" not in block  # where the user keeps them
+    assert "python scripts/link_raw.py $MNLU_RAW --out x\npython -m data_builders mix\n" in block
+    assert "releases/raw" not in block  # where the user keeps the releases is theirs
     assert (tmp_path / "results.png").read_bytes() == b"\x89PNG figure"
 
-    write_results(results, report, stages, [Path("ncbi_disease/dev.jsonl")], RAW)  # a rerun: the same file
+    write_results(results, report, stages, dev_sets, RAW)  # a rerun: the same file
     assert results.read_text() == text
 
 
@@ -81,3 +98,13 @@ def test_a_file_without_markers_gets_the_block_appended(tmp_path):
     write_results(results, report, stages, [], RAW)
     text = results.read_text()
     assert text.startswith("# Results\n\nwritten by hand\n\n" + BEGIN) and text.endswith(END + "\n")
+
+
+@pytest.mark.parametrize("markers", [BEGIN, END, f"{END}\n{BEGIN}"])
+def test_markers_that_are_not_a_pair_are_refused_and_the_file_kept(tmp_path, markers):
+    report, stages = make_report(tmp_path / "report"), stages_with_one_run(tmp_path)
+    results = tmp_path / "results.md"
+    results.write_text(f"# Results\n\n{markers}\n\nwritten by hand\n")
+    with pytest.raises(InputError, match="not a pair"):
+        write_results(results, report, stages, [], RAW)
+    assert results.read_text() == f"# Results\n\n{markers}\n\nwritten by hand\n"

@@ -10,7 +10,7 @@ A recipe is a small TOML file (the shipped ones are in data_builders/instruct/re
     [caps]                     # optional: "source" or "source/task" -> fraction kept, drawn as a
     snli = 0.03                #   seeded random sample (not the first rows)
 
-Four optional keys shape a mix for CPU-scale runs (the demo's recipe uses them): `sentences = true`
+Four optional keys shape a mix for CPU-scale runs (recipes `demo` and `small` use them): `sentences = true`
 cuts each NER and trigger record into one record per sentence (`sentence_records`); `one_label = f`
 asks a seeded share f of the multi-label NER and trigger records for one of their labels only
 (`one_label_records`); `max_chars = N` leaves out records whose question and answer together are
