@@ -372,7 +372,7 @@ def test_malformed_recipes_are_named_errors(built, tmp_path, text, problem):
 def test_shipped_recipes_load():
     names = sorted(p.stem for p in RECIPES.glob("*.toml"))
     assert names == sorted(
-        ["demo", "full"]
+        ["demo", "full", "small"]
         + [f"tasks_{t}" for t in ("re", "re_nli_ner", "re_nli_ner_ee_sts", "dc", "dc_nli_ner", "dc_nli_ner_ee_sts")]
         + [f"domain_{d}_{n}k" for d in ("biomed", "clinical", "both") for n in (25, 50)]
     )
