@@ -25,7 +25,7 @@ import os
 from pathlib import Path
 
 from demo.model import CACHE_DIR, ROOT
-from demo.stages import PYTHON, TORCHRUN, Stages
+from demo.stages import PYTHON, TORCHRUN, Stages, build_mix
 from mnlu.cli import run_main
 from mnlu.fileio import claim_output_folder
 
@@ -72,18 +72,7 @@ def build_data(args, stages):
         [*builders, "build", "--raw-dir", raw, "--out", data / "eval", "--only", *datasets, "--split", "train", "dev"],
         data / "eval" / datasets[-1] / "dev.jsonl",
     )
-    stages.run(
-        "build MNLU-Instruct",
-        [*builders, "build-instruct", "--raw-dir", raw, "--out", data / "instruct"],
-        data / "instruct" / "manifest.json",
-        partial_ok=True,
-    )
-    stages.run(
-        "mix",
-        [*builders, "mix", "--built", data / "instruct", "--recipe", "demo", "--out", data / "mix.jsonl"]
-        + ["--exclude-eval", data / "eval"],
-        data / "mix.jsonl",
-    )
+    build_mix(stages, raw, data, "demo")
     return datasets
 
 

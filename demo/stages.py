@@ -1,4 +1,4 @@
-"""The stage runner shared by `python -m demo` and scripts/reproduce_small.py.
+"""The stage runner shared by `python -m demo` and scripts/reproduce_small.py, and the stages they share.
 
 Each stage is a documented command line, printed as a user would type it, skipped when its
 output exists (so a killed run resumes where it stopped), and timed with its peak memory. The
@@ -19,7 +19,7 @@ PYTHON, TORCHRUN = sys.executable, str(Path(sys.executable).with_name("torchrun"
 
 
 class Stages:
-    """Runs the stages and keeps the name, command, seconds and peak RSS (MiB) of each one run, in `log`.
+    """Runs the stages and keeps the name, seconds and peak RSS (MiB) of each one run, in `log`.
 
     A stage run again (a resumed infer.py, a failed stage fixed) adds its seconds to its record.
     """
@@ -57,7 +57,7 @@ class Stages:
         if earlier:
             earlier.update(seconds=earlier["seconds"] + seconds, peak_mib=max(earlier["peak_mib"], peak))
         else:
-            self.done.append({"name": name, "command": shell(command), "seconds": seconds, "peak_mib": peak})
+            self.done.append({"name": name, "seconds": seconds, "peak_mib": peak})
         with atomic_write(self.log) as f:
             json.dump(self.done, f, indent=1)
 
@@ -78,3 +78,20 @@ def shell(command: list) -> str:
     """The command as a user would type it in the repository root."""
     shown = {PYTHON: "python", TORCHRUN: "torchrun"}
     return " ".join(shown.get(str(c)) or (os.path.relpath(c, ROOT) if isinstance(c, Path) else str(c)) for c in command)
+
+
+def build_mix(stages: Stages, raw: Path, data: Path, recipe: str) -> None:
+    """MNLU-Instruct from the release files in `raw`, then the mix of `recipe` without the texts of `data`/eval."""
+    builders = [PYTHON, "-m", "data_builders"]
+    stages.run(
+        "build MNLU-Instruct",
+        [*builders, "build-instruct", "--raw-dir", raw, "--out", data / "instruct"],
+        data / "instruct" / "manifest.json",
+        partial_ok=True,
+    )
+    stages.run(
+        "mix",
+        [*builders, "mix", "--built", data / "instruct", "--recipe", recipe, "--out", data / "mix.jsonl"]
+        + ["--exclude-eval", data / "eval"],
+        data / "mix.jsonl",
+    )

@@ -28,7 +28,7 @@ import shutil
 from pathlib import Path
 
 from demo.model import CACHE_DIR, ROOT
-from demo.stages import PYTHON, TORCHRUN, Stages, shell
+from demo.stages import PYTHON, TORCHRUN, Stages, build_mix, shell
 from mnlu.benchmarks import EVAL_DATASETS
 from mnlu.cli import InputError, run_main
 from mnlu.fileio import atomic_write, claim_output_folder
@@ -76,18 +76,7 @@ def build_data(args, stages):
         [*builders, "build", "--raw-dir", raw, "--out", data / "eval", "--only", *args.datasets]
         + ["--split", "train", "dev"],  # seconds; both run every time, as a dataset's files may have been added
     )
-    stages.run(
-        "build MNLU-Instruct",
-        [*builders, "build-instruct", "--raw-dir", raw, "--out", data / "instruct"],
-        data / "instruct" / "manifest.json",
-        partial_ok=True,
-    )
-    stages.run(
-        "mix",
-        [*builders, "mix", "--built", data / "instruct", "--recipe", "small", "--out", data / "mix.jsonl"]
-        + ["--exclude-eval", data / "eval"],
-        data / "mix.jsonl",
-    )
+    build_mix(stages, raw, data, "small")
     dev_sets = [data / "eval" / d / "dev.jsonl" for d in args.datasets if (data / "eval" / d / "dev.jsonl").exists()]
     if not dev_sets:
         raise InputError(f"--raw {args.raw}: no dev split of the evaluation datasets {', '.join(args.datasets)}")
@@ -98,8 +87,8 @@ def run_models(args, stages, model, dev_sets):
     """2-4. the base twice, the fine-tune, the merges and their answers. Returns the systems, baseline first."""
     out, preds = args.out, args.out / "preds"
     infer = [PYTHON, "infer.py", "--limit", LIMIT, "--max-tokens", MAX_TOKENS]
-    # The paper's 2-shot baseline draws demonstrations from the train split; a span task without one is left out.
-    with_shots = [f for f in dev_sets if f.with_name("train.jsonl").exists() or task_of(f) not in SPAN_TASKS]
+    no_shots = without_demonstrations(dev_sets)
+    with_shots = [f for f in dev_sets if f not in no_shots]
     stages.run(
         "base, the paper's baseline",
         [*infer, "--data", *with_shots, "--model", model, "--shots", "paper"] + ["--out", preds / "base-paper"],
@@ -133,6 +122,11 @@ def run_models(args, stages, model, dev_sets):
     return systems
 
 
+def without_demonstrations(dev_sets):
+    """The span sets with no train split beside them: the paper's 2-shot baseline draws its demonstrations there."""
+    return [f for f in dev_sets if task_of(f) in SPAN_TASKS and not f.with_name("train.jsonl").exists()]
+
+
 def task_of(dev_file):
     with open(dev_file, encoding="utf-8") as f:
         return json.loads(f.readline())["task"]
@@ -142,7 +136,7 @@ def write_results(path, report, stages, dev_sets, raw):
     """(Re)write the generated block of `path`: the report's scores and differences, the commands, the stages."""
     text = (report / "report.md").read_text(encoding="utf-8")
     scores = text[text.index("\n") : text.index("## Completeness")].strip()  # after the title, before the counts
-    no_shots = [f.parent.name for f in dev_sets if task_of(f) in SPAN_TASKS and not f.with_name("train.jsonl").exists()]
+    no_shots = [f.parent.name for f in without_demonstrations(dev_sets)]
     shutil.copyfile(report / "report.png", figure_path(path))
     # the copy of the releases is shown as $MNLU_RAW: where it lies is the reader's own business
     commands = [shell(["$MNLU_RAW" if c == raw else c for c in command]) for command in stages.commands]
