@@ -12,9 +12,10 @@ import pytest
 from demo.model import ROOT
 from demo.stages import Stages
 from mnlu.cli import InputError
-from scripts.reproduce_small import BEGIN, END, write_results
+from scripts.reproduce_small import BEGIN, END, parse_args, rerun_command, write_results
 
 RAW = ROOT.parent / "releases" / "raw"  # shown in the commands as ../releases/raw
+RERUN = "python -m scripts.reproduce_small --merge-weights 0.5 1.0"
 REPORT = """# Evaluation report
 
 | Task | Metric | Dataset | base | fine-tuned |
@@ -72,7 +73,7 @@ def test_the_block_replaces_only_what_is_between_the_markers(tmp_path):
 
     dev_sets = [dev_set(tmp_path / "ncbi_disease", "ner", True), dev_set(tmp_path / "jnlpba", "ner", False)]
     dev_sets.append(dev_set(tmp_path / "gad", "re", False))  # a choice task needs no train split
-    write_results(results, report, stages, dev_sets, RAW)
+    write_results(results, report, stages, dev_sets, RAW, RERUN)
 
     text = results.read_text()
     assert text.startswith("# Results\n\nintro by hand\n\n" + BEGIN)
@@ -84,10 +85,11 @@ def test_the_block_replaces_only_what_is_between_the_markers(tmp_path):
     assert "Completeness" not in block and "# Evaluation report" not in block
     assert "python -m data_builders mix" in block and "| mix | 1.5 | 450 |" in block
     assert "python scripts/link_raw.py $MNLU_RAW --out x\npython -m data_builders mix\n" in block
+    assert f"(`{RERUN}` runs them all)" in block
     assert "releases/raw" not in block  # where the user keeps the releases is theirs
     assert (tmp_path / "results.png").read_bytes() == b"\x89PNG figure"
 
-    write_results(results, report, stages, dev_sets, RAW)  # a rerun: the same file
+    write_results(results, report, stages, dev_sets, RAW, RERUN)  # a rerun: the same file
     assert results.read_text() == text
 
 
@@ -95,7 +97,7 @@ def test_a_file_without_markers_gets_the_block_appended(tmp_path):
     report, stages = make_report(tmp_path / "report"), stages_with_one_run(tmp_path)
     results = tmp_path / "results.md"
     results.write_text("# Results\n\nwritten by hand\n")
-    write_results(results, report, stages, [], RAW)
+    write_results(results, report, stages, [], RAW, RERUN)
     text = results.read_text()
     assert text.startswith("# Results\n\nwritten by hand\n\n" + BEGIN) and text.endswith(END + "\n")
 
@@ -106,5 +108,27 @@ def test_markers_that_are_not_a_pair_are_refused_and_the_file_kept(tmp_path, mar
     results = tmp_path / "results.md"
     results.write_text(f"# Results\n\n{markers}\n\nwritten by hand\n")
     with pytest.raises(InputError, match="not a pair"):
-        write_results(results, report, stages, [], RAW)
+        write_results(results, report, stages, [], RAW, RERUN)
     assert results.read_text() == f"# Results\n\n{markers}\n\nwritten by hand\n"
+
+
+@pytest.mark.parametrize("weight", ["../../outside", "half"])
+def test_a_merge_weight_that_is_not_a_number_is_refused_before_it_names_a_folder(weight, monkeypatch, capsys):
+    """Each weight names a folder (`merged-W`) under --out, so only numbers may get there."""
+    monkeypatch.setattr("sys.argv", ["reproduce_small", "--raw", "r", "--merge-weights", "0.5", weight])
+    with pytest.raises(SystemExit) as stop:
+        parse_args()
+    assert stop.value.code == 2
+    assert "--merge-weights" in capsys.readouterr().err
+
+
+def test_the_rerun_command_names_the_options_that_differ_from_the_defaults(monkeypatch):
+    """The results say which command ran every listed stage, so a reader can rerun exactly that."""
+    monkeypatch.setattr("sys.argv", ["reproduce_small", "--raw", "r", "--out", "elsewhere"])
+    assert rerun_command(parse_args()) == "python -m scripts.reproduce_small"
+    monkeypatch.setattr("sys.argv", ["reproduce_small", "--raw", "r", "--merge-weights", "0.5", "1"])
+    args = parse_args()
+    assert rerun_command(args) == "python -m scripts.reproduce_small --merge-weights 0.5 1.0"
+    assert [f"merged-{w}" for w in args.merge_weights] == ["merged-0.5", "merged-1.0"]  # the folders' names
+    monkeypatch.setattr("sys.argv", ["reproduce_small", "--raw", "r", "--datasets", "gad", "ddi"])
+    assert rerun_command(parse_args()) == "python -m scripts.reproduce_small --datasets gad ddi"
