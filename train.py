@@ -3,13 +3,17 @@
     torchrun --nproc_per_node 4 train.py --model BioMistral/BioMistral-7B-DARE \
         --data mnlu_instruct.jsonl --out runs/biomistral-nlu
 
-Defaults are the paper's (AdamW, lr 2e-4, 3 epochs, global batch 16, 10% linear warm-up then
-cosine decay, seed 42, clipping at 1.0, loss on the answers only). Each optimizer step minimises
-the mean cross-entropy over the supervised tokens of its whole global batch, across micro-batches
-and ranks, so the trajectory does not depend on the number of GPUs, the micro-batch size or the
-padding. Checkpoints every --save-every steps; --resume continues bit for bit. The result is
-OUT/model, a Hugging Face folder that from_pretrained and vLLM load as is. Bad input stops every
-rank with exit status 2 and one line from rank 0, before training starts. See docs/train.md.
+Defaults are the paper's (`--preset paper`: AdamW, lr 2e-4, 3 epochs, global batch 16, 10%
+linear warm-up then cosine decay, seed 42, clipping at 1.0, loss on the answers only);
+`--preset released` sets the authors' released recipe instead (lr 2e-5, 2 epochs, global batch
+64, packed 2,048-token sequences, loss on every token). Flags given beside a preset win; the
+settings a run used are printed at its start and kept in OUT/settings.json. Each optimizer step
+minimises the mean cross-entropy over the supervised tokens of its whole global batch, across
+micro-batches and ranks, so the trajectory does not depend on the number of GPUs, the
+micro-batch size or the padding. Checkpoints every --save-every steps; --resume continues bit for
+bit. The result is OUT/model, a Hugging Face folder that from_pretrained and vLLM load as is. Bad
+input stops every rank with exit status 2 and one line from rank 0, before training starts. See
+docs/train.md.
 """
 
 import argparse
@@ -74,6 +78,33 @@ from mnlu.records import read_records
 from mnlu.schedule import lr_at, warmup_steps
 from mnlu.shards import local_model
 
+# The two recipes, whole (docs/train.md#presets): the paper's text, and the authors' released
+# alignment-handbook config (per-device batch 16 on 4 GPUs, packing, loss on every token). The
+# paper's "batch size 16" is read as the global batch: "the rest are alignment-handbook defaults",
+# and the handbook's per-device default of 16 on 4 GPUs would be the released 64, not 16.
+PRESETS = {
+    "paper": {
+        "lr": 2e-4,
+        "epochs": 3,
+        "global_batch_size": 16,
+        "micro_batch_size": 4,
+        "pack": False,
+        "loss": "completion",
+        "max_seq_len": 2048,
+        "warmup_ratio": 0.1,
+    },
+    "released": {
+        "lr": 2e-5,
+        "epochs": 2,
+        "global_batch_size": 64,
+        "micro_batch_size": 16,
+        "pack": True,
+        "loss": "full",
+        "max_seq_len": 2048,
+        "warmup_ratio": 0.1,
+    },
+}
+
 # Arguments that define the optimisation trajectory: a resumed run must keep them.
 TRAJECTORY = (
     "model",
@@ -107,22 +138,31 @@ def parse_args(argv=None):
     p.add_argument("--data", required=True, help="mnlu records (JSONL), e.g. mnlu_instruct.jsonl")
     p.add_argument("--out", required=True, help="run folder: metrics.jsonl, checkpoints/, model/")
     p.add_argument("--trust-remote-code", action="store_true", help="run modelling code from the hub")
+    p.add_argument(
+        "--preset",
+        choices=tuple(PRESETS),
+        default="paper",
+        help="the paper's recipe or the authors' released one; each option below marked (preset) takes the "
+        "preset's value unless given (default: %(default)s)",
+    )
     d = " (default: %(default)s)"
-    add_optimisation_options(p.add_argument_group("optimisation (defaults: the paper)"), d)
+    add_optimisation_options(p.add_argument_group("optimisation"), d)
     g = p.add_argument_group("data")
     g.add_argument(
         "--loss",
         choices=("completion", "full"),
-        default="completion",
-        help="completion: loss on the assistant answer only; full: on every token" + d,
+        help="completion: loss on the assistant answer only; full: on every token" + preset_default("loss"),
     )
     g.add_argument(
         "--max-seq-len",
         type=AT_LEAST_1,
-        default=2048,
-        help="longer records get their medical text shortened (counted)" + d,
+        help="longer records get their medical text shortened (counted)" + preset_default("max_seq_len"),
     )
-    g.add_argument("--pack", action="store_true", help="pack several records into each sequence")
+    g.add_argument(
+        "--pack",
+        action=argparse.BooleanOptionalAction,
+        help="pack several records into each sequence" + preset_default("pack"),
+    )
     g = p.add_argument_group("precision and memory")
     g.add_argument(
         "--dtype",
@@ -146,6 +186,9 @@ def parse_args(argv=None):
     )
     g.add_argument("--world-size", type=AT_LEAST_1, help="with --dry-run outside torchrun: plan for this many GPUs")
     args = p.parse_args(argv)
+    for key, value in PRESETS[args.preset].items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
     if args.eval_every and args.eval_size < 1:
         p.error("--eval-every needs --eval-size of at least 1")
     if args.world_size and not args.dry_run:
@@ -155,19 +198,30 @@ def parse_args(argv=None):
     return args
 
 
+def preset_default(key):
+    """The help text's note of what each preset sets `key` to."""
+    return " (preset: " + ", ".join(f"{name} {values[key]}" for name, values in PRESETS.items()) + ")"
+
+
 def add_optimisation_options(g, d):
-    """Batch, schedule and AdamW: the paper's settings by default (the released ones: docs/train.md)."""
+    """Batch, schedule and AdamW; the options both recipes set default to --preset's values."""
     g.add_argument(
         "--global-batch-size",
         type=AT_LEAST_1,
-        default=16,
-        help="sequences per optimizer step = micro batch x accumulation x world size" + d,
+        help="sequences per optimizer step = micro batch x accumulation x world size"
+        + preset_default("global_batch_size"),
     )
-    g.add_argument("--micro-batch-size", type=AT_LEAST_1, default=4, help="sequences per forward pass per rank" + d)
-    g.add_argument("--epochs", type=AT_LEAST_1, default=3, help="passes over the data" + d)
+    g.add_argument(
+        "--micro-batch-size",
+        type=AT_LEAST_1,
+        help="sequences per forward pass per rank" + preset_default("micro_batch_size"),
+    )
+    g.add_argument("--epochs", type=AT_LEAST_1, help="passes over the data" + preset_default("epochs"))
     g.add_argument("--max-steps", type=AT_LEAST_1, help="optimizer steps; overrides --epochs")
-    g.add_argument("--lr", type=POSITIVE, default=2e-4, help="peak learning rate of AdamW" + d)
-    g.add_argument("--warmup-ratio", type=FRACTION, default=0.1, help="share of steps in linear warm-up" + d)
+    g.add_argument("--lr", type=POSITIVE, help="peak learning rate of AdamW" + preset_default("lr"))
+    g.add_argument(
+        "--warmup-ratio", type=FRACTION, help="share of steps in linear warm-up" + preset_default("warmup_ratio")
+    )
     g.add_argument("--weight-decay", type=NON_NEGATIVE, default=0.0, help="AdamW weight decay" + d)
     g.add_argument("--grad-clip", type=POSITIVE, default=1.0, help="max global gradient norm" + d)
     g.add_argument("--seed", type=SEED, default=42, help="data order and initial RNG state" + d)
@@ -207,8 +261,9 @@ def main(args):
     rank, world_size = _rank(), args.world_size or int(os.environ.get("WORLD_SIZE", 1))
     say = tqdm.write if rank == 0 else (lambda *a, **k: None)
     on_cuda = torch.cuda.is_available()
-    if args.activation_checkpointing is None:
-        args.activation_checkpointing = on_cuda
+    if args.activation_checkpointing is None:  # a --world-size plan is one for GPUs
+        args.activation_checkpointing = on_cuda or args.world_size is not None
+    say(f"settings: {settings_line(args)}")
     torch.manual_seed(args.seed)
     if args.global_batch_size % (args.micro_batch_size * world_size):
         raise InputError(
@@ -245,7 +300,7 @@ def main(args):
     if checkpoint is not None:
         start = load_checkpoint(checkpoint, model, optimizer)["step"]
         say(f"resumed from {checkpoint} at step {start}")
-    on_rank0(lambda: open_run_folder(Path(args.out), inputs, start))  # every input read: only now write
+    on_rank0(lambda: open_run_folder(args, inputs, start))  # every input read: only now write
     train(args, model, optimizer, data, start, device, say)
     export_hf(Path(args.out) / "model", model, tokenizer, DTYPE_OPTIONS[args.export_dtype])
     say(f"exported {Path(args.out) / 'model'}")
@@ -378,9 +433,27 @@ def print_memory_plan(args, config, model, data, world_size):
     )
 
 
-def open_run_folder(out, inputs, start):
-    """Mark --out as this run's, drop what killed runs left half-written, keep the metrics of steps 1..start."""
+def settings_line(args):
+    """Every setting of the run as the flags that give it, each preset value spelled out."""
+    flags = []
+    for key, value in vars(args).items():
+        flag = "--" + key.replace("_", "-")
+        if key in ("dry_run", "world_size") or value is None:
+            continue
+        if key in ("pack", "activation_checkpointing"):  # both ways are flags (BooleanOptionalAction)
+            flags.append(flag if value else "--no-" + flag[2:])
+        elif value is not False:
+            flags.append(flag if value is True else f"{flag} {value}")
+    return " ".join(flags)
+
+
+def open_run_folder(args, inputs, start):
+    """Mark --out as this run's, record its settings, drop what killed runs left half-written, keep the
+    metrics of steps 1..start."""
+    out = Path(args.out)
     claim_output_folder(out, TOOL, inputs)
+    with atomic_write(out / "settings.json") as f:
+        json.dump({k: v for k, v in vars(args).items() if k not in ("dry_run", "world_size")}, f, indent=1)
     remove_stale_temporaries(out / "checkpoints", "step-*")
     remove_stale_temporaries(out, "model")
     metrics_path = out / "metrics.jsonl"

@@ -10,10 +10,10 @@
 #   RAW         one folder holding the evaluation releases (RAW/<dataset id>/, docs/DATA.md) and
 #               the MNLU-Instruct source releases (RAW/<Source>/...); missing ones are skipped
 #   OUT         everything the run writes; the ablation scripts can share it (same data)
-#   --released  the hyper-parameters of the authors' released code (lr 2e-5, 2 epochs, packed
-#               2048-token sequences, loss on every token, 16 sequences per GPU) instead of the
-#               paper's (train.py's defaults: lr 2e-4, 3 epochs, global batch 16, loss on the
-#               answers); the run is then named biomistral-nlu-released
+#   --released  train.py --preset released, the authors' released code (lr 2e-5, 2 epochs, packed
+#               2048-token sequences, loss on every token, 16 sequences per GPU), instead of
+#               --preset paper (lr 2e-4, 3 epochs, global batch 16, loss on the answers); the run
+#               is then named biomistral-nlu-released
 #   --tiny      demo scale on CPU: dev splits, 12 instances, 2 training steps on 2 processes in
 #               fp32, transformers instead of vLLM, 4 answers per dataset (under a minute on
 #               2 CPU cores with a tiny model)
@@ -43,10 +43,10 @@ parse_arguments "scripts/run_biomistral_nlu.sh MODEL RAW OUT [--released] [--tin
 
 # ---- the paper's or the released hyper-parameters -------------------------------------------
 NAME=biomistral-nlu
-RECIPE=()                                       # the paper's: train.py's defaults
+RECIPE=(--preset paper)
 if [[ $released ]]; then
     NAME=biomistral-nlu-released
-    RECIPE=(--lr 2e-5 --epochs 2 --pack --loss full --micro-batch-size 16 --global-batch-size 64)
+    RECIPE=(--preset released)
 fi
 MERGE=(--weight 0.5 --drop-rate 0.2)            # the paper's and the released merge alike
 

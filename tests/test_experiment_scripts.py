@@ -124,6 +124,7 @@ def test_the_full_run_reports_the_merged_model_zero_shot(runs):
     run = json.loads((preds / "run.json").read_text())
     assert Path(run["model"]) == out / "merged" / "biomistral-nlu"
     assert run["shots"] == 0 and run["backend"] == "hf"
+    assert json.loads((out / "runs" / "biomistral-nlu" / "settings.json").read_text())["preset"] == "paper"
     assert sorted(Path(d).parent.name for d in run["data"]) == sorted(
         p.name for p in (out / "eval").iterdir() if p.is_dir()
     )

@@ -503,3 +503,55 @@ def make_config_like_mistral_7b():
         num_key_value_heads=8,
         vocab_size=32000,
     )
+
+
+# The two recipes as their sources state them: the paper's text, and the released alignment-handbook
+# config (per-device batch 16, no accumulation, 4 GPUs; packing into 2,048 tokens; loss on every token).
+PAPER = dict(lr=2e-4, epochs=3, global_batch_size=16, micro_batch_size=4, pack=False, loss="completion")
+RELEASED = dict(lr=2e-5, epochs=2, global_batch_size=64, micro_batch_size=16, pack=True, loss="full")
+
+
+def test_the_run_folder_keeps_the_settings_it_ran_with(reference):
+    settings = json.loads((reference / "settings.json").read_text())
+    assert settings["preset"] == "paper" and settings["lr"] == 1e-2  # COMMON's flag beside the preset
+    assert (settings["global_batch_size"], settings["micro_batch_size"], settings["max_steps"]) == (4, 4, 6)
+    assert (settings["loss"], settings["pack"], settings["max_seq_len"]) == ("completion", False, 2048)
+
+
+@pytest.mark.parametrize("preset, expected", [(None, PAPER), ("paper", PAPER), ("released", RELEASED)])
+def test_a_preset_sets_its_whole_recipe(preset, expected):
+    args = train.parse_args(["--model", "m", "--data", "d", "--out", "o"] + (["--preset", preset] if preset else []))
+    assert {k: getattr(args, k) for k in expected} == expected
+    assert (args.max_seq_len, args.warmup_ratio, args.seed, args.grad_clip) == (2048, 0.1, 42, 1.0)
+
+
+def test_flags_given_beside_a_preset_win_and_the_rest_stay_the_presets():
+    args = train.parse_args(
+        ["--model", "m", "--data", "d", "--out", "o", "--preset", "released", "--no-pack", "--lr", "1e-5"]
+    )
+    assert (args.pack, args.lr) == (False, 1e-5)
+    assert {k: getattr(args, k) for k in RELEASED if k not in ("pack", "lr")} == {
+        k: v for k, v in RELEASED.items() if k not in ("pack", "lr")
+    }
+
+
+@pytest.mark.parametrize("preset", ["paper", "released"])
+def test_a_presets_dry_run_prints_its_settings_and_the_plan_for_4_gpus(preset, setup, tmp_path, capsys):
+    data = write_jsonl(tmp_path / "many.jsonl", make_records(4000))  # enough for one packed global batch of 64
+    out = tmp_path / "dry"
+    run_in_process(
+        ["--model", str(setup["mistral"]), "--data", str(data), "--out", str(out), "--preset", preset]
+        + ["--dry-run", "--world-size", "4"]
+    )
+    printed = capsys.readouterr().out
+    settings = next(line for line in printed.splitlines() if line.startswith("settings: "))
+    if preset == "paper":
+        assert "--lr 0.0002 --warmup-ratio 0.1" in settings and "--loss completion" in settings
+        assert "--no-pack" in settings and "of 16 sequences = 4 x 1 accumulation x 4 ranks" in printed
+    else:
+        assert "--lr 2e-05 --warmup-ratio 0.1" in settings and "--loss full --max-seq-len 2048 --pack" in settings
+        assert "of 64 sequences = 16 x 1 accumulation x 4 ranks" in printed
+        assert "micro-batch 16 x 2048 tokens" in printed
+    assert "--activation-checkpointing" in settings  # a plan for GPUs, where checkpointing is the default
+    assert "per-GPU memory estimate for 4 GPUs" in printed and "total, checkpointing" in printed
+    assert not out.exists()
