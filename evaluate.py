@@ -94,7 +94,7 @@ def main():
             for dataset, s in scores[name].items():
                 print(
                     f"{name:>20} {dataset:<16} {s['metric']:<38} {s['score']:6.1f}  "
-                    f"n={s['n']} unparseable={s['unparseable']}"
+                    f"n={s['n']} unparseable={s['unparseable']}" + (f" cut={s['cut']}" if s["cut"] else "")
                 )
         # 3. intervals: each dataset's records resampled, the same draws for every system
         units = {

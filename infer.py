@@ -6,7 +6,8 @@
 Each record's question is rendered with the tokenizer's chat template and its generation prompt
 (mnlu.chat, as train.py renders it) and answered greedily by vLLM or plain transformers, which
 share one set of sampling settings (mnlu.generate). Every record is appended with its
-"prediction" to <out>/<dataset>.jsonl as soon as its batch is done; <out>/run.json says how the
+"prediction" (and "reached_max_tokens": the answer stopped at --max-tokens, not at a stop token,
+so it may be cut) to <out>/<dataset>.jsonl as soon as its batch is done; <out>/run.json says how the
 predictions were made and how many each dataset should have. Running the same command again
 skips the ids already done, so a killed run resumes with nothing lost and nothing twice.
 
@@ -80,7 +81,13 @@ def parse_args():
         "choice tasks, the paper's baseline setting",
     )
     p.add_argument("--seed", type=SEED, default=0, help="seeds the choice of demonstrations and the vLLM engine")
-    p.add_argument("--max-tokens", type=AT_LEAST_1, default=512, help="most tokens generated per answer")
+    p.add_argument(
+        "--max-tokens",
+        type=AT_LEAST_1,
+        default=1024,
+        help="most tokens generated per answer; the longest gold answer (an EBM-PICO abstract's) needs about half "
+        "(default: %(default)s)",
+    )
     p.add_argument("--limit", type=AT_LEAST_1, help="only the first N records of each dataset")
     p.add_argument(
         "--dtype",
@@ -140,7 +147,7 @@ def answer_own_texts(args, backend, dtype, device):
     jobs = [(r, render_prompt(tokenizer, r["messages"])) for r in own]
     answers = {
         r["id"]: structured_answer(r, prediction)
-        for r, prediction in run_generation(jobs, tokenizer, settings, generate, chunk_size, "texts")
+        for r, prediction, _ in run_generation(jobs, tokenizer, settings, generate, chunk_size, "texts")
     }
     for record in own:  # in the order of the input, not of generation
         print(json.dumps(answers[record["id"]], ensure_ascii=False))
@@ -190,7 +197,7 @@ def predict_datasets(args, backend, dtype, device):
         if not dataset_jobs:
             continue
         with open_for_append(args.out / f"{dataset}.jsonl") as f:
-            for record, prediction in run_generation(
+            for record, prediction, cut in run_generation(
                 dataset_jobs,
                 tokenizer,
                 settings,
@@ -199,7 +206,7 @@ def predict_datasets(args, backend, dtype, device):
                 dataset,
                 already_done=len(datasets[dataset]) - len(dataset_jobs),
             ):
-                append_line(f, {**record, "prediction": prediction})
+                append_line(f, {**record, "prediction": prediction, "reached_max_tokens": cut})
     print(f"predictions in {args.out}/", file=sys.stderr)
 
 
@@ -242,20 +249,22 @@ def load_backend(args, model, backend, dtype, device, tokenizer, settings):
 
 
 def run_generation(jobs, tokenizer, settings, generate, chunk_size, desc, already_done=0):
-    """Yield (record, prediction) for (record, prompt) `jobs`, longest prompt first, chunk by chunk.
+    """Yield (record, prediction, cut) for (record, prompt) `jobs`, longest prompt first, chunk by chunk.
 
+    `cut`: the answer reached --max-tokens before a stop token, so it may be incomplete.
     Sorting by length keeps padding small; the order depends only on the prompts, so a resumed
     run writes the remaining records in the order the uninterrupted run would have.
     """
     encoded = [(record, prompt_token_ids(tokenizer, prompt)) for record, prompt in jobs]
     encoded.sort(key=lambda job: -len(job[1]))
-    tokens, start = 0, time.perf_counter()
+    stops, tokens, start = set(settings["stop_token_ids"]), 0, time.perf_counter()
     with tqdm(total=already_done + len(jobs), initial=already_done, desc=desc, unit="rec") as bar:
         for i in range(0, len(encoded), chunk_size):
             chunk = encoded[i : i + chunk_size]
             outputs = generate([ids for _, ids in chunk])
             for (record, _), out_ids in zip(chunk, outputs):
-                yield record, completion_text(tokenizer, out_ids, settings)
+                cut = len(out_ids) >= settings["max_tokens"] and not stops.intersection(out_ids)
+                yield record, completion_text(tokenizer, out_ids, settings), cut
             tokens += sum(len(o) for o in outputs)
             bar.update(len(chunk))
             bar.set_postfix(tok_s=f"{tokens / (time.perf_counter() - start):.1f}")

@@ -252,7 +252,7 @@ def render_markdown(
         lines.append(f"| AVG | macro | {label} | | | " + " | ".join(cells) + " |")
     lines += _interval_notes(summary) + _average_notes(summary, checks)
     lines += _differences(datasets, differences or []) + _completeness_notes(summary, checks)
-    lines += _unparseable(datasets, summary)
+    lines += _unparseable(datasets, summary) + _cut_answers(datasets, summary)
     if mode == "benchmark":
         lines += _error_analysis(datasets, summary)
     return "\n".join(lines) + "\n"
@@ -271,6 +271,28 @@ def _unparseable(datasets: Sequence[str], summary: Summary) -> list[str]:
         if any(d in s for s in summary.values()):
             cells = [f"{s[d]['unparseable']} / {s[d]['n']}" if d in s else "-" for s in summary.values()]
             lines.append(f"| {d} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _cut_answers(datasets: Sequence[str], summary: Summary) -> list[str]:
+    """How many answers stopped at infer.py's --max-tokens rather than at a stop token, where any did."""
+    cut = [d for d in datasets if any(s.get(d, {}).get("cut") for s in summary.values())]
+    if not cut:
+        return []
+    lines = [
+        "",
+        "## Answers cut at the token limit",
+        "",
+        "Answers that reached infer.py's `--max-tokens` before a stop token, scored as they are; "
+        "a higher `--max-tokens` would let them finish.",
+        "",
+        "| Dataset | " + " | ".join(summary) + " |",
+        "|" + "---|" * (1 + len(summary)),
+    ]
+    for d in cut:
+        lines.append(
+            f"| {d} | " + " | ".join(f"{s[d]['cut']} / {s[d]['n']}" if d in s else "-" for s in summary.values()) + " |"
+        )
     return lines
 
 

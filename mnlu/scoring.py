@@ -59,6 +59,8 @@ def read_predictions(path: str | Path, compat: str | None = None) -> list[Record
             raise RecordError(f"{where}: summarization is a training task; there is no metric to score it")
         if not isinstance(record.get("prediction"), str):
             raise RecordError(f"{where}: 'prediction' must be a string (the raw model output)")
+        if not isinstance(record.get("reached_max_tokens", False), bool):
+            raise RecordError(f"{where}: 'reached_max_tokens' must be true or false (infer.py writes it)")
         if record["dataset"] != path.stem:
             raise RecordError(f"{where}: record of dataset {excerpt(record['dataset'])} in the file of {path.stem!r}")
         if records and record["task"] != records[0]["task"]:
@@ -244,6 +246,7 @@ def score_dataset(dataset: str, records: Sequence[Record], compat: str | None = 
         "score": details.pop("score"),
         "n": len(records),
         "unparseable": unparseable,
+        "cut": sum(r.get("reached_max_tokens", False) for r in records),
         **details,
     }
 

@@ -301,6 +301,32 @@ def test_report_of_two_systems_averages_by_hand(tmp_path):
     assert "mednli,nli,accuracy,BLUE,50.0000,-,-,2,0,-,-,-,-,-" in csv_rows  # no intervals asked for
 
 
+def test_answers_cut_at_the_token_limit_are_counted_and_reported(tmp_path):
+    records = qa_predictions("pubmedqa", 4, 4)
+    records[1]["reached_max_tokens"] = records[3]["reached_max_tokens"] = True
+    records[2]["reached_max_tokens"] = False
+    write_predictions(tmp_path / "cut", "pubmedqa", records)
+    write_predictions(tmp_path / "whole", "pubmedqa", qa_predictions("pubmedqa", 4, 4))  # files without the field
+    systems = {
+        folder.name: {d: score_dataset(d, r) for d, r in read_system(folder).items()}
+        for folder in (tmp_path / "cut", tmp_path / "whole")
+    }
+    assert systems["cut"]["pubmedqa"]["cut"] == 2 and systems["whole"]["pubmedqa"]["cut"] == 0
+    write_report(tmp_path / "report", systems)
+    report = (tmp_path / "report" / "report.md").read_text()
+    assert "## Answers cut at the token limit" in report and "| pubmedqa | 2 / 4 | 0 / 4 |" in report
+    write_report(tmp_path / "uncut", {"whole": systems["whole"]})
+    assert "cut at the token limit" not in (tmp_path / "uncut" / "report.md").read_text()
+
+
+def test_a_cut_flag_that_is_not_a_boolean_names_the_line(tmp_path):
+    records = qa_predictions("pubmedqa", 2, 2)
+    records[1]["reached_max_tokens"] = "yes"
+    write_predictions(tmp_path / "bad", "pubmedqa", records)
+    with pytest.raises(RecordError, match=r"pubmedqa.jsonl:2: 'reached_max_tokens' must be true or false"):
+        read_predictions(tmp_path / "bad" / "pubmedqa.jsonl")
+
+
 def test_paper_table_averages_give_the_papers_own_rows():
     scores, published = read_paper_table()
     for system in scores:

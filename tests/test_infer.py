@@ -296,6 +296,25 @@ def test_offsets_for_repeated_overlapping_and_invented_spans():
     assert answer["unparseable"] is False
 
 
+def test_an_answer_is_cut_when_it_reaches_max_tokens_without_a_stop_token():
+    """A stop token as the last allowed token ends the answer; max_tokens without one cuts it."""
+    tok = byte_tokenizer()
+    settings = sampling_settings(tok, max_tokens=3)
+    word = tok("abc", add_special_tokens=False)["input_ids"]  # 3 tokens, one a byte
+    outputs = {"cut": word, "stops at the limit": word[:2] + [2], "short": word[:1] + [2], "short, no stop": word[:2]}
+    jobs = [({"id": name}, name) for name in outputs]
+    by_prompt = {tuple(prompt_token_ids(tok, name)): ids for name, ids in outputs.items()}
+    answers = load_infer().run_generation(
+        jobs, tok, settings, lambda prompts: [by_prompt[tuple(p)] for p in prompts], 2, "test"
+    )
+    assert {record["id"]: cut for record, _, cut in answers} == {
+        "cut": True,
+        "stops at the limit": False,
+        "short": False,
+        "short, no stop": False,  # a backend stopped it for another reason (vLLM's own limits): not the token limit
+    }
+
+
 # ---------------------------------------------------------------------------------------------
 # the script, end to end
 
