@@ -70,7 +70,7 @@ def prediction_record(dataset, i):
             dataset=dataset,
             split="test",
             text=f"Abstract {i} about tumours.",
-            what="the hallmarks of cancer",
+            what="the cancer hallmark",
             options=HOC,
             answers=HOC[i % 3 : i % 3 + 2],
             multi_label=True,

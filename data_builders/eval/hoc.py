@@ -45,7 +45,7 @@ def hoc(folder, split):
             dataset="hoc",
             split=split,
             text=" ".join(s for s, _ in ordered),
-            what="the hallmarks of cancer",
+            what="the cancer hallmark",  # the paper's Table 1 wording
             options=HALLMARKS,
             answers=answers,
             multi_label=True,

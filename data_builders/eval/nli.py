@@ -1,10 +1,12 @@
 """MedNLI (official PhysioNet release, `mli_{train,dev,test}_v1.jsonl`; credentialed, built from
-the user's own copy). Options keep NLI's usual order in every record, not shuffled.
+the user's own copy). The options are worded as the paper's Table 4 words them (entails / neutral /
+contradicts, for the release's entailment / neutral / contradiction) and keep that order in every
+record, not shuffled.
 """
 
 from data_builders.readers import MissingRelease, find_release_file, label_excerpt, read_jsonl, require
 
-OPTIONS = ["entailment", "neutral", "contradiction"]
+OPTIONS = {"entailment": "entails", "neutral": "neutral", "contradiction": "contradicts"}  # release label -> option
 
 
 def mednli(folder, split):
@@ -29,8 +31,8 @@ def mednli(folder, split):
             split=split,
             premise=item["sentence1"],
             hypothesis=item["sentence2"],
-            options=OPTIONS,
-            answer=item["gold_label"],
+            options=list(OPTIONS.values()),
+            answer=OPTIONS[item["gold_label"]],
             shuffle=False,
         )
         yield where, fields

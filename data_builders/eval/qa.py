@@ -18,7 +18,8 @@ from data_builders.readers import (
     split_file,
 )
 
-PUBMEDQA_OPTIONS = ["yes", "no", "maybe"]
+PUBMEDQA_OPTIONS = ["yes", "maybe", "no"]  # the paper's order, as the questions show them
+SPLIT_ORDER = ["yes", "no", "maybe"]  # the order in which the official split script groups the answers
 BIOASQ_OPTIONS = ["yes", "no"]
 
 
@@ -109,7 +110,7 @@ def official_split(questions, where):
 
 
 def stratified_folds(questions, n, rng, where):
-    by_answer = {answer: [] for answer in PUBMEDQA_OPTIONS}
+    by_answer = {answer: [] for answer in SPLIT_ORDER}
     for pmid in questions:
         by_answer[questions[pmid]["final_decision"]].append(pmid)
     parts = {}
