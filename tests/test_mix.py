@@ -11,6 +11,7 @@ from data_builders.__main__ import main  # `python -m data_builders mix`, the do
 from data_builders.instruct.mix import (
     RecipeError,
     allocate,
+    allocate_proportionally,
     eval_texts,
     fingerprints,
     load_recipe,
@@ -124,6 +125,21 @@ def run(built, recipe, tmp_path, **kw):
     return counts, list(read_records(out))
 
 
+def test_proportional_shares_are_exact_and_follow_the_pool_sizes():
+    assert allocate_proportionally(10, [2, 100, 100]) == [0, 5, 5]  # 0.1, 4.95, 4.95
+    assert allocate_proportionally(6, [10, 20, 30]) == [1, 2, 3]
+    assert allocate_proportionally(7, [3, 4]) == [3, 4]
+    with pytest.raises(ValueError):
+        allocate_proportionally(8, [3, 4])
+
+
+def test_a_recipe_with_unknown_pool_shares_is_refused(tmp_path):
+    recipe = tmp_path / "r.toml"
+    recipe.write_text('pool_shares = "by size"\n[groups.re]\ntasks = ["re"]\n')
+    with pytest.raises(RecipeError, match="pool_shares must be one of equal, proportional"):
+        load_recipe(recipe)
+
+
 def test_allocate_is_exact_and_gives_short_pools_everything():
     assert allocate(10, [2, 100, 100]) == [2, 4, 4]
     assert allocate(10, [100, 100, 100]) == [3, 3, 4]
@@ -147,8 +163,8 @@ def test_task_diversity_recipes_hit_exact_per_task_totals(built, tmp_path, recip
     counts, records = run(built, recipe, tmp_path, total=total)
     assert counts["per_task"] == per_task == dict(Counter(r["task"] for r in records))
     assert counts["total"] == total == len(records)
-    if recipe == "tasks_re":  # equal over re_big, re_small (short: all 3), i2b2_2011_coref
-        assert counts["per_source"] == {"re_big": 13, "re_small": 3, "i2b2_2011_coref": 14}
+    if recipe == "tasks_re":  # in proportion to re_big 40, re_small 3, i2b2_2011_coref 50: 12.9, 0.97, 16.1
+        assert counts["per_source"] == {"re_big": 13, "re_small": 1, "i2b2_2011_coref": 16}
 
 
 @pytest.mark.parametrize(
@@ -164,13 +180,13 @@ def test_domain_recipes_take_ner_and_triggers_from_their_domain(built, tmp_path,
     counts, records = run(built, recipe, tmp_path, total=sum(per_domain.values()))
     assert dict(Counter(SOURCES[r["dataset"]][0] for r in records)) == per_domain
     assert set(counts["per_task"]) <= {"ner", "ete"}
-    if recipe == "domain_both_25k":  # 20 clinical: equal over i2b2 ner (10), ner_clin (20), events ete (12)
+    if recipe == "domain_both_25k":  # 20 a domain, in proportion to each pool's size:
         assert counts["per_source_task"] == {
-            "events/ete": 7,
-            "i2b2_2011_coref/ner": 6,
-            "ner_bio/ner": 16,
-            "ner_bio_small/ner": 4,
-            "ner_clin/ner": 7,
+            "events/ete": 6,  # clinical: events ete 12, i2b2 ner 10, ner_clin 20 -> 5.7, 4.8, 9.5
+            "i2b2_2011_coref/ner": 5,
+            "ner_clin/ner": 9,
+            "ner_bio/ner": 18,  # biomedical: ner_bio 30, ner_bio_small 4 -> 17.6, 2.4
+            "ner_bio_small/ner": 2,
         }
 
 

@@ -4,11 +4,17 @@ A recipe is a small TOML file (the shipped ones are in data_builders/instruct/re
 
     description = "..."
     total = 50000              # optional; without it every selected instance is taken (after caps)
+    pool_shares = "equal"      # optional: "equal" or "proportional" (see below)
     [groups.re]                # the total is split equally over the groups, and each group's share
     tasks = ["re"]             #   equally over its pools (one per source and task), a pool that is
     domain = "clinical"        #   too small giving its unused quota to the others; domain is optional
     [caps]                     # optional: "source" or "source/task" -> fraction kept, drawn as a
     snli = 0.03                #   seeded random sample (not the first rows)
+
+`pool_shares = "proportional"` splits each group's share over its pools in proportion to their
+sizes instead (after caps; `allocate_proportionally`): the paper's ablations sampled a task's
+share at random from all of its datasets, which gives each in expectation a share proportional to
+its size, where equal shares would over-weight the small corpora. The ablation recipes use it.
 
 Four optional keys shape a mix for CPU-scale runs (recipes `demo` and `small` use them): `sentences = true`
 cuts each NER and trigger record into one record per sentence (`sentence_records`); `one_label = f`
@@ -82,6 +88,8 @@ def load_recipe(path):
         taken |= pairs
     if total is not None and (not isinstance(total, int) or isinstance(total, bool) or total < len(groups)):
         raise RecipeError(f"{path}: total must be an integer of at least one per group")
+    if not isinstance(shares := recipe.get("pool_shares", "equal"), str) or shares not in POOL_SHARES:
+        raise RecipeError(f"{path}: pool_shares must be one of {', '.join(POOL_SHARES)}")
     if not isinstance(recipe.get("sentences", False), bool):
         raise RecipeError(f"{path}: sentences must be true or false")
     if "max_chars" in recipe and (not isinstance(recipe["max_chars"], int) or recipe["max_chars"] < 1):
@@ -284,6 +292,21 @@ def allocate(total, sizes):
     return quotas
 
 
+def allocate_proportionally(total, sizes):
+    """Split `total` over pools in proportion to their `sizes` (largest remainders; exact sum, none past its size)."""
+    available = sum(sizes)
+    if total > available:
+        raise ValueError(f"only {available} instances for a share of {total}")
+    quotas = [total * size // available for size in sizes]
+    by_remainder = sorted(range(len(sizes)), key=lambda i: (-(total * sizes[i] % available), i))
+    for i in by_remainder[: total - sum(quotas)]:
+        quotas[i] += 1
+    return quotas
+
+
+POOL_SHARES = {"equal": allocate, "proportional": allocate_proportionally}  # recipe key pool_shares
+
+
 def _draw(records, k, seed, key):
     """A random sample of `k` records of the pool `key` (all when k covers them), seeded by both."""
     rng = random.Random(f"{seed}:{key[0]}:{key[1]}")
@@ -308,7 +331,7 @@ def select(recipe, pools, domains, seed, total=None, where="recipe"):
             chosen += [r for k in keys for r in capped[k]]
             continue
         try:
-            quotas = allocate(share, [len(capped[k]) for k in keys])
+            quotas = POOL_SHARES[recipe.get("pool_shares", "equal")](share, [len(capped[k]) for k in keys])
         except ValueError as e:
             raise RecipeError(
                 f"{where}: group {name!r} cannot be met from {[f'{a}/{b}' for a, b in keys]}: {e}"
