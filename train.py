@@ -147,22 +147,7 @@ def parse_args(argv=None):
     )
     d = " (default: %(default)s)"
     add_optimisation_options(p.add_argument_group("optimisation"), d)
-    g = p.add_argument_group("data")
-    g.add_argument(
-        "--loss",
-        choices=("completion", "full"),
-        help="completion: loss on the assistant answer only; full: on every token" + preset_default("loss"),
-    )
-    g.add_argument(
-        "--max-seq-len",
-        type=AT_LEAST_1,
-        help="longer records get their medical text shortened (counted)" + preset_default("max_seq_len"),
-    )
-    g.add_argument(
-        "--pack",
-        action=argparse.BooleanOptionalAction,
-        help="pack several records into each sequence" + preset_default("pack"),
-    )
+    add_data_options(p.add_argument_group("data"))
     g = p.add_argument_group("precision and memory")
     g.add_argument(
         "--dtype",
@@ -225,6 +210,25 @@ def add_optimisation_options(g, d):
     g.add_argument("--weight-decay", type=NON_NEGATIVE, default=0.0, help="AdamW weight decay" + d)
     g.add_argument("--grad-clip", type=POSITIVE, default=1.0, help="max global gradient norm" + d)
     g.add_argument("--seed", type=SEED, default=42, help="data order and initial RNG state" + d)
+
+
+def add_data_options(g):
+    """What a sequence holds and which of its tokens carry loss; both recipes set all three."""
+    g.add_argument(
+        "--loss",
+        choices=("completion", "full"),
+        help="completion: loss on the assistant answer only; full: on every token" + preset_default("loss"),
+    )
+    g.add_argument(
+        "--max-seq-len",
+        type=AT_LEAST_1,
+        help="longer records get their medical text shortened (counted)" + preset_default("max_seq_len"),
+    )
+    g.add_argument(
+        "--pack",
+        action=argparse.BooleanOptionalAction,
+        help="pack several records into each sequence" + preset_default("pack"),
+    )
 
 
 def _rank():

@@ -16,7 +16,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from data_builders.eval import EVAL_BUILDERS
+from data_builders.eval import EVAL_BUILDERS, I2B2_PAIRS
 from data_builders.eval.build import SPLITS, run_eval_build
 from data_builders.instruct.build import run_instruct_build
 from data_builders.instruct.mix import RECIPES, run_mix
@@ -74,6 +74,13 @@ def add_eval_build(commands):
         choices=SPLITS,
         default=list(SPLITS),
         help="splits to build (default: all three; absent ones are skipped)",
+    )
+    build.add_argument(
+        "--i2b2-pairs",
+        choices=list(I2B2_PAIRS),
+        default="blue",
+        help="i2b2-2010 instances: blue, every concept pair of a sentence with the 8 relations + none (as BLUE "
+        "built the paper's test set); guideline, only the type pairs the guideline lets relate (default: blue)",
     )
     build.set_defaults(run=run_eval_build, script=build.prog)
 

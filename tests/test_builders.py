@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 from data_builders.__main__ import main
-from data_builders.eval import EVAL_BUILDERS
+from data_builders.eval import EVAL_BUILDERS, I2B2_PAIRS
+from data_builders.eval.build import build_dataset
+from data_builders.eval.i2b2_2010 import PAIR_OPTIONS
 from data_builders.eval.qa import official_split
 from data_builders.readers import ReleaseError
 from mnlu.benchmarks import EVAL_DATASETS
@@ -238,24 +240,58 @@ def test_chemprot_blurb_rows_and_scibert_marks(built):
     assert second["gold"]["answers"][0].startswith("substrate or product: ")
 
 
-def test_i2b2_pairs_options_by_concept_types_and_negatives(built):
+def test_i2b2_pairs_as_blue_builds_them_one_label_set_for_every_pair(built):
     train = by_id(built, "i2b2_2010", "train")
     assert {k: r["gold"]["answers"][0] for k, r in train.items()} == {
         "i2b2_2010.train.record-1.2.3-3.5-6": "the treatment is given for the problem",
         "i2b2_2010.train.record-1.3.0-2.4-4": "the test reveals the problem",
         "i2b2_2010.train.record-1.3.0-2.6-6": "none of these relations",
-        "i2b2_2010.train.record-1.3.4-4.6-6": "one problem indicates or causes the other",
+        "i2b2_2010.train.record-1.3.4-4.6-6": "one problem indicates or causes the other",  # .rel: effusion, pneumonia
     }
     test_pair = train["i2b2_2010.train.record-1.3.0-2.4-4"]
     assert "Test entity 'A chest x-ray' and the Problem entity 'pneumonia'" in question(test_pair)
-    assert sorted(test_pair["gold"]["options"]) == [
-        "none of these relations",
-        "the test is done to investigate the problem",
-        "the test reveals the problem",
-    ]
-    test = built["i2b2_2010", "test"]
-    assert len(test) == 1 and "Treatment entity 'penicillin' and the Problem entity 'Rash'" in question(test[0])
+    assert len(test_pair["gold"]["options"]) == 9  # BLUE's 8 relations and none, whatever the types
+    assert "the treatment improves or cures the problem" in test_pair["gold"]["options"]
+    test = built["i2b2_2010", "test"]  # its .con file lists Rash first, and BLUE keeps that order
+    assert len(test) == 1 and "Problem entity 'Rash' and the Treatment entity 'penicillin'" in question(test[0])
     assert test[0]["gold"]["answers"] == ["the treatment causes the problem"]
+
+
+def two_treatments_and_a_problem(folder, con_order):
+    """A train record whose one line holds Tylenol, ibuprofen (treatments) and fever, Tylenol TrAP fever."""
+    spans = {"Tylenol": ('c="tylenol" 1:0 1:0||t="treatment"'), "ibuprofen": 'c="ibuprofen" 1:2 1:2||t="treatment"'}
+    spans["fever"] = 'c="fever" 1:6 1:6||t="problem"'
+    files = {
+        "train/record-2.txt": "Tylenol and ibuprofen were given for fever .\n",
+        "train/record-2.con": "".join(spans[name] + "\n" for name in con_order),
+        "train/record-2.rel": 'c="tylenol" 1:0 1:0||r="TrAP"||c="fever" 1:6 1:6\n',
+    }
+    for name, text in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text)
+    return folder
+
+
+def i2b2_pairs(folder, construction):
+    built = build_dataset("i2b2_2010", I2B2_PAIRS[construction], folder, ["train"])["train"][1]
+    return {(r["id"].split(".", 3)[3], r["gold"]["answers"][0]) for r in built}
+
+
+def test_blue_pairs_every_two_concepts_of_a_line_in_con_order_the_guideline_only_related_types(tmp_path):
+    folder = two_treatments_and_a_problem(tmp_path, ["fever", "Tylenol", "ibuprofen"])
+    assert i2b2_pairs(folder, "blue") == {
+        ("1.6-6.0-0", "the treatment is given for the problem"),  # fever first, as in the .con file
+        ("1.6-6.2-2", "none of these relations"),
+        ("1.0-0.2-2", "none of these relations"),  # two treatments: a pair in BLUE's construction
+    }
+    assert i2b2_pairs(folder, "guideline") == {
+        ("1.0-0.6-6", "the treatment is given for the problem"),  # treatment, then problem
+        ("1.2-2.6-6", "none of these relations"),
+    }
+    guideline = build_dataset("i2b2_2010", I2B2_PAIRS["guideline"], folder, ["train"])["train"][1]
+    assert sorted(guideline[0]["gold"]["options"]) == sorted(
+        text for label, text in PAIR_OPTIONS["treatment", "problem"].items()
+    )
 
 
 def test_i2b2_refuses_a_concept_that_does_not_match_the_text(tmp_path):

@@ -27,3 +27,5 @@ EVAL_BUILDERS = {
     "mednli": nli.mednli,
     "biosses": sts.biosses,
 }
+# i2b2-2010's two constructions (data_builders build --i2b2-pairs); EVAL_BUILDERS holds BLUE's
+I2B2_PAIRS = {"blue": i2b2_2010.i2b2_2010, "guideline": i2b2_2010.i2b2_2010_guideline}

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from data_builders.eval import EVAL_BUILDERS
+from data_builders.eval import EVAL_BUILDERS, I2B2_PAIRS
 from data_builders.readers import MissingRelease, ReleaseError
 from mnlu.benchmarks import EVAL_DATASETS
 from mnlu.cli import InputError, describe_os_error, excerpt
@@ -42,7 +42,8 @@ def run_eval_build(args):
             continue
         found += 1
         try:
-            built = build_dataset(dataset, folder, args.split)
+            builder = I2B2_PAIRS[args.i2b2_pairs] if dataset == "i2b2_2010" else EVAL_BUILDERS[dataset]
+            built = build_dataset(dataset, builder, folder, args.split)
         except InputError as e:
             failed.append(str(e))
             continue
@@ -65,8 +66,8 @@ def run_eval_build(args):
     return 2 if failed else 0
 
 
-def build_dataset(dataset, folder, splits):
-    """{split: (source, records)} for the splits whose files exist; raises on a malformed file.
+def build_dataset(dataset, builder, folder, splits):
+    """{split: (source, records)} by `builder` for the splits whose files exist; raises on a malformed file.
 
     A split whose files hold no instance at all is malformed too: an empty split is never what a
     release means, and would pass for a built dataset.
@@ -77,7 +78,7 @@ def build_dataset(dataset, folder, splits):
         records, source = [], None
         try:
             for where, fields in tqdm(
-                EVAL_BUILDERS[dataset](folder, split), desc=f"{dataset} {split}", unit=" instances", leave=False
+                builder(folder, split), desc=f"{dataset} {split}", unit=" instances", leave=False
             ):
                 records.append((where, check_record(record_at(where, task, fields), where)))
                 source = source or Path(where.split(":")[0]).relative_to(folder)

@@ -6,14 +6,22 @@ use files written in its format. A `.txt` holds one sentence per line, tokens sp
 `c="text" L:T L:T||r="TrAP"||c="text" L:T L:T`, where L is the 1-based line and T the 0-based
 token (both ends inclusive).
 
-Every pair of concepts in one sentence that the guideline lets relate is an instance: treatment
-then problem (TrIP, TrWP, TrCP, TrAP, TrNAP), test then problem (TeRP, TeCP), and each unordered
-pair of problems (PIP). A pair without a relation is the negative. The options are the relations
-that pair's types allow plus the negative, so a test is never offered "treatment improves
-problem". The split is the release's: files below a folder named `*train*` are train, `*test*`
-test (there is no official dev). Options are shuffled per pair, as for the other RE datasets.
+Two constructions of the instances (`data_builders build --i2b2-pairs`):
+
+- `blue` (the default; BLUE's `create_i2b2_bert.py`, which the paper's test count of 6,292 comes
+  from): every pair of concepts on one line, in the order of the `.con` file, whatever their
+  types, asked with one label set, the 8 relations and "none of these relations". A pair with
+  two relations in the `.rel` file is two instances, as in BLUE.
+- `guideline`: only the pairs the annotation guideline lets relate: treatment then problem
+  (TrIP, TrWP, TrCP, TrAP, TrNAP), test then problem (TeRP, TeCP) and each unordered pair of
+  problems (PIP), each offered the relations its types allow plus the negative, so a test is
+  never offered "treatment improves problem".
+
+The split is the release's: files below a folder named `*train*` are train, `*test*` test
+(there is no official dev). Options are shuffled per pair, as for the other RE datasets.
 """
 
+import itertools
 import re
 from pathlib import Path
 
@@ -38,10 +46,25 @@ PAIR_OPTIONS = {
         None: "no relation between the two problems",
     },
 }
+# BLUE's one label set: the 8 relations, then the negative
+ALL_OPTIONS = {
+    **{label: text for options in PAIR_OPTIONS.values() for label, text in options.items() if label},
+    None: "none of these relations",
+}
 _CONCEPT = re.compile(r'^c="(.*)" (\d+):(\d+) (\d+):(\d+)$')
 
 
 def i2b2_2010(folder, split):
+    """BLUE's instances (module docstring) of every record of `split`."""
+    return _build(folder, split, blue_pairs)
+
+
+def i2b2_2010_guideline(folder, split):
+    """The guideline's instances (module docstring) of every record of `split`."""
+    return _build(folder, split, guideline_pairs)
+
+
+def _build(folder, split, pairs):
     """Pairs of every record of `split`: a `.txt` with a `.con` of the same name (a README is not one)."""
     annotations = {}
     for suffix in (".con", ".rel"):
@@ -61,9 +84,26 @@ def i2b2_2010(folder, split):
         raise MissingRelease(f"no .txt file with a .con file below a '{split}' folder of {folder}")
     for text_path in texts:
         require((text_path.stem, ".rel") in annotations, text_path, f"no {text_path.stem}.rel file below {folder}")
-        yield from document_pairs(
-            text_path, annotations[text_path.stem, ".con"], annotations[text_path.stem, ".rel"], split
+        lines, concepts, relations = read_document(
+            text_path, annotations[text_path.stem, ".con"], annotations[text_path.stem, ".rel"]
         )
+        for first, second, label, options, suffix in pairs(concepts, relations):
+            line = first[0]
+            pair_id = f"{text_path.stem}.{line}.{first[1]}-{first[2]}.{second[1]}-{second[2]}{suffix}"
+            fields = dict(
+                id=f"i2b2_2010.{split}.{pair_id}",
+                dataset="i2b2_2010",
+                split=split,
+                text=" ".join(lines[line - 1]),
+                type_1=concepts[first].capitalize(),
+                span_1=tokens(lines, first),
+                type_2=concepts[second].capitalize(),
+                span_2=tokens(lines, second),
+                options=list(options.values()),
+                answer=options[label],
+                negative=options[None],
+            )
+            yield f"{text_path}:{line}", fields
 
 
 def release_split(relative):
@@ -72,10 +112,15 @@ def release_split(relative):
     return next((s for s in ("train", "test") if any(s in name for name in names)), None)
 
 
-def document_pairs(text_path, con_path, rel_path, split):
+def read_document(text_path, con_path, rel_path):
+    """(token lines, {concept span: type} in .con order, [(span, span, relation)] in .rel order), checked.
+
+    A span is (line, first token, last token); every relation joins two concepts of one line, of
+    types the guideline lets it join.
+    """
     with open_release(text_path) as f:
         lines = [line.rstrip("\n").split() for line in f]
-    concepts = {}  # (line, first, last) -> type
+    concepts = {}
     for where, fields in annotation_lines(con_path):
         require(
             len(fields) == 2 and fields[1].startswith('t="') and fields[1].endswith('"'),
@@ -83,7 +128,7 @@ def document_pairs(text_path, con_path, rel_path, split):
             'expected c="..." L:T L:T||t="type"',
         )
         concepts[concept_span(fields[0], where, lines)] = fields[1][3:-1]
-    relations = {}  # (concept 1, concept 2) -> relation, and (2, 1) for problem pairs
+    relations = []
     for where, fields in annotation_lines(rel_path):
         require(
             len(fields) == 3 and fields[1].startswith('r="') and fields[1].endswith('"'),
@@ -100,35 +145,34 @@ def document_pairs(text_path, con_path, rel_path, split):
             where,
             f"relation {label_excerpt(label)} does not join a {pair_type[0]} to a {pair_type[1]}",
         )
-        relations[first, second] = label
-        if pair_type == ("problem", "problem"):
-            relations[second, first] = label
+        relations.append((first, second, label))
+    return lines, concepts, relations
+
+
+def blue_pairs(concepts, relations):
+    """(first, second, relation or None, options, id suffix) of each pair of concepts on a line, as BLUE makes them."""
+    for first, second in itertools.combinations(concepts, 2):
+        if first[0] != second[0]:
+            continue
+        labels = list(dict.fromkeys(label for a, b, label in relations if {a, b} == {first, second})) or [None]
+        for label in labels:
+            yield first, second, label, ALL_OPTIONS, f".{label}" if len(labels) > 1 else ""
+
+
+def guideline_pairs(concepts, relations):
+    """(first, second, relation or None, options, "") of each pair the guideline lets relate."""
+    related = {(a, b): label for a, b, label in relations}
+    related.update({(b, a): label for a, b, label in relations if (concepts[a], concepts[b]) == ("problem", "problem")})
     by_line = {}
     for span in sorted(concepts):
         by_line.setdefault(span[0], []).append(span)
-    for line, spans in sorted(by_line.items()):
+    for _, spans in sorted(by_line.items()):
         for i, first in enumerate(spans):
             for second in spans[:i] + spans[i + 1 :]:
                 pair_type = (concepts[first], concepts[second])
                 if pair_type not in PAIR_OPTIONS or (pair_type == ("problem", "problem") and second < first):
                     continue
-                options = PAIR_OPTIONS[pair_type]
-                label = relations.get((first, second))
-                pair_id = f"{text_path.stem}.{line}.{first[1]}-{first[2]}.{second[1]}-{second[2]}"
-                fields = dict(
-                    id=f"i2b2_2010.{split}.{pair_id}",
-                    dataset="i2b2_2010",
-                    split=split,
-                    text=" ".join(lines[line - 1]),
-                    type_1=pair_type[0].capitalize(),
-                    span_1=tokens(lines, first),
-                    type_2=pair_type[1].capitalize(),
-                    span_2=tokens(lines, second),
-                    options=list(options.values()),
-                    answer=options[label],
-                    negative=options[None],
-                )
-                yield f"{text_path}:{line}", fields
+                yield first, second, related.get((first, second)), PAIR_OPTIONS[pair_type], ""
 
 
 def annotation_lines(path):
