@@ -7,9 +7,9 @@
 # BC5CDR-disease, NCBI-disease, BC2GM, JNLPBA) zero-shot. The figure: mean NER entity F1 as
 # grouped bars, 25k and 50k, one bar per domain; the table gives every system's scores.
 #
-# The fine-tuned models are evaluated, not merged with the base: the reference material
-# (shared/reference/released-biomistral-nlu.md) does not say which the paper's ablations used,
-# and the ablations compare instruction data, which the fine-tuned models show undiluted.
+# The fine-tuned models are evaluated, not merged with the base: the authors' released code does
+# not say which the paper's ablations used, and the ablations compare instruction data, which the
+# fine-tuned models show undiluted.
 #
 # usage: scripts/ablation_domain.sh MODEL RAW OUT [--tiny]
 #

@@ -7,9 +7,9 @@
 # (ChemProt, DDI, GAD) zero-shot. The figure: mean RE micro F1 against the number of task types,
 # one line with RE, one without; the table gives every system's scores.
 #
-# The fine-tuned models are evaluated, not merged with the base: the reference material
-# (shared/reference/released-biomistral-nlu.md) does not say which the paper's ablations used,
-# and the ablations compare instruction data, which the fine-tuned models show undiluted.
+# The fine-tuned models are evaluated, not merged with the base: the authors' released code does
+# not say which the paper's ablations used, and the ablations compare instruction data, which the
+# fine-tuned models show undiluted.
 #
 # usage: scripts/ablation_task_diversity.sh MODEL RAW OUT [--tiny]
 #
