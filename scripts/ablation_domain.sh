@@ -3,9 +3,10 @@
 # or hurt, zero-shot NER on biomedical literature? Six mixes of NER instances (event triggers
 # count as entities): from literature, from notes or half each (domain_biomed, domain_clinical,
 # domain_both), 25,000 or 50,000 of them; each fine-tunes the base model with the paper's
-# settings, and each fine-tuned model answers the five BLURB NER test sets (BC5CDR-chem,
-# BC5CDR-disease, NCBI-disease, BC2GM, JNLPBA) zero-shot. The figure: mean NER entity F1 as
-# grouped bars, 25k and 50k, one bar per domain; the table gives every system's scores.
+# settings, and each fine-tuned model answers the six BLURB NER test sets (BC5CDR-chem,
+# BC5CDR-disease, NCBI-disease, BC2GM, JNLPBA, EBM-PICO) zero-shot. The base model answers them
+# with the paper's 2-shot prompts, the baseline. The figure: mean NER F1 as grouped bars, 25k
+# and 50k, one bar per domain, the baseline dashed; the table gives every system's scores.
 #
 # The fine-tuned models are evaluated, not merged with the base: the authors' released code does
 # not say which the paper's ablations used, and the ablations compare instruction data, which the
@@ -31,11 +32,12 @@
 # Steps (each is echoed; one whose output exists is skipped, so a killed run resumes):
 #   python -m data_builders build --raw-dir RAW --out OUT/eval --split train test
 #   python -m data_builders build-instruct --raw-dir RAW --out OUT/instruct
+#   python infer.py --model MODEL --shots paper --data OUT/eval/{bc5cdr_chem,...,ebm_pico}/test.jsonl --out OUT/preds/base --backend vllm --tensor-parallel-size 4
 #   for each MIX of the six:
 #     python -m data_builders mix --built OUT/instruct --recipe MIX --total 25000|50000 --exclude-eval OUT/eval --out OUT/mixes/MIX.jsonl
 #     torchrun --standalone --nproc_per_node 4 train.py --model MODEL --data OUT/mixes/MIX.jsonl --out OUT/runs/MIX --resume
-#     python infer.py --model OUT/runs/MIX/model --data OUT/eval/{bc5cdr_chem,...,jnlpba}/test.jsonl --out OUT/preds/MIX --backend vllm --tensor-parallel-size 4
-#   python evaluate.py OUT/preds/{the six} --out OUT/reports/domain
+#     python infer.py --model OUT/runs/MIX/model --data OUT/eval/{bc5cdr_chem,...,ebm_pico}/test.jsonl --out OUT/preds/MIX --backend vllm --tensor-parallel-size 4
+#   python evaluate.py OUT/preds/{the six} OUT/preds/base --out OUT/reports/domain
 #   python scripts/plot_ablation.py OUT/reports/domain/scores.json --experiment domain --out OUT/figures/domain
 # and prints OUT/figures/domain/table.md (the figure is figure.png beside it).
 set -euo pipefail
@@ -45,7 +47,7 @@ tiny=
 parse_arguments "scripts/ablation_domain.sh MODEL RAW OUT [--tiny]" "$@"
 
 MIXES=(domain_biomed_25k domain_clinical_25k domain_both_25k domain_biomed_50k domain_clinical_50k domain_both_50k)
-DATASETS=(bc5cdr_chem bc5cdr_disease ncbi_disease bc2gm jnlpba)
+DATASETS=(bc5cdr_chem bc5cdr_disease ncbi_disease bc2gm jnlpba ebm_pico)
 
 # ---- full scale or --tiny: everything that differs -------------------------------------------
 declare -A TOTAL  # by the mix's size suffix
@@ -62,12 +64,14 @@ fi
 # 1. the evaluation sets (all of them: no mix may hold their texts) and MNLU-Instruct
 build_data "${SPLITS[@]}"  # steps.sh: data_builders build, build-instruct
 
-# 2. per mix: mix, fine-tune with the paper's settings, answer the NER sets zero-shot
+# 2. the base model's 2-shot answers (the figure's baseline); per mix: mix, fine-tune with the
+#    paper's settings, answer the NER sets zero-shot
 EVAL_FILES=()
 for dataset in "${DATASETS[@]}"; do EVAL_FILES+=("$OUT/eval/$dataset/$EVAL_SPLIT.jsonl"); done
+answer_with_base  # steps.sh: infer.py --shots paper
 for mix in "${MIXES[@]}"; do
     fine_tune_and_answer "$mix" "${TOTAL[${mix##*_}]}"  # steps.sh: mix, train.py, infer.py
 done
 
-# 3. score the six systems, then the figure and the table
+# 3. score the six systems and the baseline, then the figure and the table
 score_and_plot domain  # steps.sh: evaluate.py, plot_ablation.py, the table

@@ -3,9 +3,11 @@
 # at a constant 50,000 instances, improve zero-shot relation extraction? Six mixes, 1, 3 or 5
 # task types with RE among them (tasks_re, tasks_re_nli_ner, tasks_re_nli_ner_ee_sts) or with DC
 # in its place (tasks_dc, tasks_dc_nli_ner, tasks_dc_nli_ner_ee_sts); each fine-tunes the base
-# model with the paper's settings, and each fine-tuned model answers the BLURB RE test sets
-# (ChemProt, DDI, GAD) zero-shot. The figure: mean RE micro F1 against the number of task types,
-# one line with RE, one without; the table gives every system's scores.
+# model with the paper's settings, and each fine-tuned model answers the RE test sets (ChemProt,
+# DDI, GAD, and i2b2-2010 where its credentialed release is present) zero-shot. The base model
+# answers them with the paper's 2-shot prompts, the baseline. The figure: mean RE micro F1
+# against the number of task types, one line with RE, one without, the baseline dashed; the
+# table gives every system's scores.
 #
 # The fine-tuned models are evaluated, not merged with the base: the authors' released code does
 # not say which the paper's ablations used, and the ablations compare instruction data, which the
@@ -29,11 +31,12 @@
 # Steps (each is echoed; one whose output exists is skipped, so a killed run resumes):
 #   python -m data_builders build --raw-dir RAW --out OUT/eval --split train test
 #   python -m data_builders build-instruct --raw-dir RAW --out OUT/instruct
+#   python infer.py --model MODEL --shots paper --data OUT/eval/{chemprot,ddi,gad,i2b2_2010}/test.jsonl --out OUT/preds/base --backend vllm --tensor-parallel-size 4
 #   for each MIX of the six:
 #     python -m data_builders mix --built OUT/instruct --recipe MIX --total 50000 --exclude-eval OUT/eval --out OUT/mixes/MIX.jsonl
 #     torchrun --standalone --nproc_per_node 4 train.py --model MODEL --data OUT/mixes/MIX.jsonl --out OUT/runs/MIX --resume
-#     python infer.py --model OUT/runs/MIX/model --data OUT/eval/{chemprot,ddi,gad}/test.jsonl --out OUT/preds/MIX --backend vllm --tensor-parallel-size 4
-#   python evaluate.py OUT/preds/{the six} --out OUT/reports/task_diversity
+#     python infer.py --model OUT/runs/MIX/model --data OUT/eval/{chemprot,ddi,gad,i2b2_2010}/test.jsonl --out OUT/preds/MIX --backend vllm --tensor-parallel-size 4
+#   python evaluate.py OUT/preds/{the six} OUT/preds/base --out OUT/reports/task_diversity
 #   python scripts/plot_ablation.py OUT/reports/task_diversity/scores.json --experiment task_diversity --out OUT/figures/task_diversity
 # and prints OUT/figures/task_diversity/table.md (the figure is figure.png beside it).
 set -euo pipefail
@@ -43,7 +46,7 @@ tiny=
 parse_arguments "scripts/ablation_task_diversity.sh MODEL RAW OUT [--tiny]" "$@"
 
 MIXES=(tasks_re tasks_re_nli_ner tasks_re_nli_ner_ee_sts tasks_dc tasks_dc_nli_ner tasks_dc_nli_ner_ee_sts)
-DATASETS=(chemprot ddi gad)
+DATASETS=(chemprot ddi gad i2b2_2010)  # i2b2-2010 where its credentialed release was built
 
 # ---- full scale or --tiny: everything that differs -------------------------------------------
 if [[ $tiny ]]; then
@@ -59,12 +62,16 @@ fi
 # 1. the evaluation sets (all of them: no mix may hold their texts) and MNLU-Instruct
 build_data "${SPLITS[@]}"  # steps.sh: data_builders build, build-instruct
 
-# 2. per mix: mix, fine-tune with the paper's settings, answer the RE sets zero-shot
+# 2. the base model's 2-shot answers (the figure's baseline); per mix: mix, fine-tune with the
+#    paper's settings, answer the RE sets zero-shot
 EVAL_FILES=()
-for dataset in "${DATASETS[@]}"; do EVAL_FILES+=("$OUT/eval/$dataset/$EVAL_SPLIT.jsonl"); done
+for dataset in "${DATASETS[@]}"; do
+    [[ -e $OUT/eval/$dataset/$EVAL_SPLIT.jsonl ]] && EVAL_FILES+=("$OUT/eval/$dataset/$EVAL_SPLIT.jsonl")
+done
+answer_with_base  # steps.sh: infer.py --shots paper
 for mix in "${MIXES[@]}"; do
     fine_tune_and_answer "$mix" "$TOTAL"  # steps.sh: mix, train.py, infer.py
 done
 
-# 3. score the six systems, then the figure and the table
+# 3. score the six systems and the baseline, then the figure and the table
 score_and_plot task_diversity  # steps.sh: evaluate.py, plot_ablation.py, the table

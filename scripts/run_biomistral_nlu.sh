@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # BioMistral-NLU from raw releases to the paper's Table 5 (Fu et al. 2024): build the 15 BLURB and
 # BLUE evaluation sets and MNLU-Instruct, fully fine-tune the base model on the `full` mix on 4
-# GPUs, merge it back with the base by DARE, answer the 15 test sets zero-shot with vLLM and
-# score them beside the paper's columns.
+# GPUs, merge it back with the base by DARE, answer the 15 test sets with vLLM (the base model
+# 2-shot, the fine-tuned and the merged model zero-shot: Table 5's BioMistral, BioMistral-NLU-FT
+# and BioMistral-NLU rows) and score them beside the paper's columns.
 #
 # usage: scripts/run_biomistral_nlu.sh MODEL RAW OUT [--released] [--tiny]
 #
@@ -30,10 +31,13 @@
 #   python -m data_builders build --raw-dir RAW --out OUT/eval --split train test
 #   python -m data_builders build-instruct --raw-dir RAW --out OUT/instruct
 #   python -m data_builders mix --built OUT/instruct --recipe full --exclude-eval OUT/eval --out OUT/mixes/full.jsonl
-#   torchrun --standalone --nproc_per_node 4 train.py --model MODEL --data OUT/mixes/full.jsonl --out OUT/runs/NAME --resume
+#   torchrun --standalone --nproc_per_node 4 train.py --model MODEL --data OUT/mixes/full.jsonl --out OUT/runs/NAME --resume --preset paper|released
 #   python merge.py --base MODEL --finetuned OUT/runs/NAME/model --weight 0.5 --drop-rate 0.2 --out OUT/merged/NAME
+#   python infer.py --model MODEL --shots paper --data OUT/eval/*/test.jsonl --out OUT/preds/base --backend vllm --tensor-parallel-size 4
+#   python infer.py --model OUT/runs/NAME/model --data OUT/eval/*/test.jsonl --out OUT/preds/NAME-ft --backend vllm --tensor-parallel-size 4
 #   python infer.py --model OUT/merged/NAME --data OUT/eval/*/test.jsonl --out OUT/preds/NAME --backend vllm --tensor-parallel-size 4
-#   python evaluate.py OUT/preds/NAME --out OUT/reports/NAME --paper --plot
+#   python evaluate.py OUT/preds/base OUT/preds/NAME-ft OUT/preds/NAME --out OUT/reports/NAME --paper --plot
+# (the base model's answers skip the span sets without a train split: scripts/baseline_files.py)
 # and prints OUT/reports/NAME/report.md. NAME: biomistral-nlu, or biomistral-nlu-released.
 set -euo pipefail
 source "$(dirname "$0")/steps.sh"
@@ -72,10 +76,17 @@ step "$OUT/runs/$NAME/model" torchrun --standalone --nproc_per_node "$NPROC" "$R
 step "$OUT/merged/$NAME" python "$ROOT/merge.py" --base "$MODEL" --finetuned "$OUT/runs/$NAME/model" \
     "${MERGE[@]}" --out "$OUT/merged/$NAME"
 
-# 3. zero-shot answers of the merged model on every evaluation set built, and the Table-5 report
-eval_files=("$OUT"/eval/*/"$EVAL_SPLIT.jsonl")
-[[ -e ${eval_files[0]} ]] || { echo "no $OUT/eval/*/$EVAL_SPLIT.jsonl: no evaluation release found under $RAW" >&2; exit 1; }
-step "$OUT/preds/$NAME" python "$ROOT/infer.py" --model "$OUT/merged/$NAME" --data "${eval_files[@]}" \
+# 3. Table 5's rows: the base model with the paper's 2-shot prompts (BioMistral), the fine-tuned
+#    model (BioMistral-NLU-FT) and the merged one (BioMistral-NLU), zero-shot, on every evaluation
+#    set built; then the report with the paper's columns beside them
+EVAL_FILES=("$OUT"/eval/*/"$EVAL_SPLIT.jsonl")
+[[ -e ${EVAL_FILES[0]} ]] || { echo "no $OUT/eval/*/$EVAL_SPLIT.jsonl: no evaluation release found under $RAW" >&2; exit 1; }
+answer_with_base  # steps.sh: infer.py --shots paper
+step "$OUT/preds/$NAME-ft" python "$ROOT/infer.py" --model "$OUT/runs/$NAME/model" --data "${EVAL_FILES[@]}" \
+    --out "$OUT/preds/$NAME-ft.partial" "${INFER[@]}"
+step "$OUT/preds/$NAME" python "$ROOT/infer.py" --model "$OUT/merged/$NAME" --data "${EVAL_FILES[@]}" \
     --out "$OUT/preds/$NAME.partial" "${INFER[@]}"
-step "$OUT/reports/$NAME" python "$ROOT/evaluate.py" "$OUT/preds/$NAME" --out "$OUT/reports/$NAME" --paper --plot
+systems=("$OUT/preds/$NAME-ft" "$OUT/preds/$NAME")
+[[ -e $OUT/preds/base ]] && systems=("$OUT/preds/base" "${systems[@]}")
+step "$OUT/reports/$NAME" python "$ROOT/evaluate.py" "${systems[@]}" --out "$OUT/reports/$NAME" --paper --plot
 cat "$OUT/reports/$NAME/report.md"

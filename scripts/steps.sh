@@ -74,12 +74,25 @@ fine_tune_and_answer() {
         --data "${EVAL_FILES[@]}" --out "$OUT/preds/$mix.partial" "${INFER[@]}"
 }
 
-# score_and_plot EXPERIMENT: one evaluate.py over the six MIXES' answers, then the figure and the
-# table of plot_ablation.py, and print the table. Reads MIXES and OUT.
+# answer_with_base: the paper's baseline, the base MODEL with 2 demonstrations on span tasks (zero-
+# shot on choice tasks), on the EVAL_FILES it can answer: a span set needs its train split beside
+# it to draw demonstrations from. Writes OUT/preds/base; nothing when no file qualifies. Reads
+# MODEL, OUT, INFER and EVAL_FILES.
+answer_with_base() {
+    local files=()
+    mapfile -t files < <(python "$ROOT/scripts/baseline_files.py" "${EVAL_FILES[@]}")
+    ((${#files[@]})) || { echo "no evaluation set the 2-shot baseline can answer: no base model answers"; return; }
+    step "$OUT/preds/base" python "$ROOT/infer.py" --model "$MODEL" --shots paper --data "${files[@]}" \
+        --out "$OUT/preds/base.partial" "${INFER[@]}"
+}
+
+# score_and_plot EXPERIMENT: one evaluate.py over the six MIXES' answers (and the base model's,
+# where it answered), then the figure and the table of plot_ablation.py, and print the table.
+# Reads MIXES and OUT.
 score_and_plot() {
-    local experiment=$1
-    step "$OUT/reports/$experiment" python "$ROOT/evaluate.py" "${MIXES[@]/#/$OUT/preds/}" \
-        --out "$OUT/reports/$experiment"
+    local experiment=$1 systems=("${MIXES[@]/#/$OUT/preds/}")
+    [[ -e $OUT/preds/base ]] && systems+=("$OUT/preds/base")
+    step "$OUT/reports/$experiment" python "$ROOT/evaluate.py" "${systems[@]}" --out "$OUT/reports/$experiment"
     step "$OUT/figures/$experiment" python "$ROOT/scripts/plot_ablation.py" "$OUT/reports/$experiment/scores.json" \
         --experiment "$experiment" --out "$OUT/figures/$experiment"
     cat "$OUT/figures/$experiment/table.md"

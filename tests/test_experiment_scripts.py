@@ -22,7 +22,7 @@ FIXTURES = ROOT / "tests" / "fixtures"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 RE_DATASETS = ["chemprot", "ddi", "gad"]
-NER_DATASETS = ["bc5cdr_chem", "bc5cdr_disease", "ncbi_disease", "bc2gm", "jnlpba"]
+NER_DATASETS = ["bc5cdr_chem", "bc5cdr_disease", "ncbi_disease", "bc2gm", "jnlpba", "ebm_pico"]
 TASK_MIXES = {
     "tasks_re": 10,
     "tasks_re_nli_ner": 10,
@@ -118,7 +118,7 @@ def test_a_finished_run_skips_every_step_and_prints_its_result_again(runs, scrip
 
 
 @pytest.mark.slow
-def test_the_full_run_reports_the_merged_model_zero_shot(runs):
+def test_the_full_run_reports_the_merged_model_zero_shot(runs, tiny_checkpoint):
     out, first, _ = runs["run_biomistral_nlu.sh"]
     preds = out / "preds" / "biomistral-nlu"
     run = json.loads((preds / "run.json").read_text())
@@ -129,20 +129,27 @@ def test_the_full_run_reports_the_merged_model_zero_shot(runs):
         p.name for p in (out / "eval").iterdir() if p.is_dir()
     )
 
+    fine_tuned = json.loads((out / "preds" / "biomistral-nlu-ft" / "run.json").read_text())
+    assert Path(fine_tuned["model"]) == out / "runs" / "biomistral-nlu" / "model" and fine_tuned["data"] == run["data"]
+    base = json.loads((out / "preds" / "base" / "run.json").read_text())
+    assert Path(base["model"]).resolve() == Path(tiny_checkpoint).resolve() and base["shots"] == "paper"
     scores = json.loads((out / "reports" / "biomistral-nlu" / "scores.json").read_text())
-    assert list(scores["systems"]) == ["biomistral-nlu"]
+    assert list(scores["systems"]) == ["base", "biomistral-nlu-ft", "biomistral-nlu"]  # Table 5's three rows
     system = scores["systems"]["biomistral-nlu"]
     datasets = [d for d, s in system.items() if isinstance(s, dict)]
     assert len(datasets) == 14  # the fixtures hold every dataset but i2b2-2010 in their dev splits
     report = first.stdout[first.stdout.rindex("# Evaluation report") :]
-    rows = {}  # dataset -> cells of its first row: Task | Metric | Dataset | Benchmark | Instances | ours | paper...
+    rows = {}  # dataset -> its first row: Task | Metric | Dataset | Benchmark | Instances | ours x 3 | paper...
     for line in report.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if len(cells) > 5 and cells[2] in datasets:
             rows.setdefault(cells[2], cells)
-    shown = {d: rows[d][5].removesuffix("‡") for d in datasets}  # ‡: an interval wider than 20 points
+    shown = {d: rows[d][7].removesuffix("‡") for d in datasets}  # ‡: an interval wider than 20 points
     assert shown == {d: "{:.1f} [{:.1f}, {:.1f}]".format(system[d]["score"], *system[d]["ci"]) for d in datasets}
-    assert "| Task | Metric | Dataset | Benchmark | Instances | biomistral-nlu | ChatGPT |" in report
+    assert (
+        "| Task | Metric | Dataset | Benchmark | Instances | base | biomistral-nlu-ft | biomistral-nlu | ChatGPT |"
+        in report
+    )
     assert "BioMistral-NLU" in report  # the paper's columns beside ours
     assert (out / "reports" / "biomistral-nlu" / "report.png").read_bytes().startswith(PNG_SIGNATURE)
 
@@ -160,7 +167,8 @@ def test_an_ablation_reports_its_six_fine_tuned_systems(runs, script):
         assert [Path(d).parent.name for d in run["data"]] == datasets
 
     scores = json.loads((out / "reports" / experiment / "scores.json").read_text())["systems"]
-    assert sorted(scores) == sorted(mixes)
+    # the base model's 2-shot answers: the RE sets are choice tasks; the NER fixtures have no train split
+    assert sorted(scores) == sorted([*mixes, *(["base"] if experiment == "task_diversity" else [])])
     table = (out / "figures" / experiment / "table.md").read_text()
     assert first.stdout.endswith(table)
     for mix in mixes:
@@ -240,6 +248,8 @@ def test_the_table_gives_each_systems_scores_and_their_hand_computed_mean(tmp_pa
                 "| tasks_dc | w/o RE | 1 | 0.0 | 0.0 | 3.0 | 1.0 |",
                 "| tasks_dc_nli_ner | w/o RE | 3 | 1.5 | 2.5 | 3.5 | 2.5 |",
                 "| tasks_dc_nli_ner_ee_sts | w/o RE | 5 | 100.0 | 0.0 | 50.0 | 50.0 |",
+                "",
+                "Not in any system's scores, so left out of every mean: i2b2_2010.",
             ]
         )
         + "\n"
@@ -251,15 +261,46 @@ def test_the_table_gives_each_systems_scores_and_their_hand_computed_mean(tmp_pa
 def test_the_domain_figure_groups_the_six_systems_by_size(tmp_path):
     plot_ablation = load_plot_ablation()
     systems = {
-        f"domain_{domain}_{size}": {d: 10.0 * i + j for j, d in enumerate(NER_DATASETS)}  # mean 10 i + 2
+        f"domain_{domain}_{size}": {d: 10.0 * i + j for j, d in enumerate(NER_DATASETS)}  # mean 10 i + 2.5
         for i, (domain, size) in enumerate((d, s) for s in ("25k", "50k") for d in ("biomed", "clinical", "both"))
     }
     scores = scores_json(tmp_path / "scores.json", systems)
     plot_ablation.main([str(scores), "--experiment", "domain", "--out", str(tmp_path / "fig")])
     rows = (tmp_path / "fig" / "table.md").read_text().splitlines()[4:]
-    assert rows[0] == "| domain_biomed_25k | biomedical | 25k | 0.0 | 1.0 | 2.0 | 3.0 | 4.0 | 2.0 |"
-    assert rows[5] == "| domain_both_50k | both | 50k | 50.0 | 51.0 | 52.0 | 53.0 | 54.0 | 52.0 |"
+    assert rows[0] == "| domain_biomed_25k | biomedical | 25k | 0.0 | 1.0 | 2.0 | 3.0 | 4.0 | 5.0 | 2.5 |"
+    assert rows[5] == "| domain_both_50k | both | 50k | 50.0 | 51.0 | 52.0 | 53.0 | 54.0 | 55.0 | 52.5 |"
     assert (tmp_path / "fig" / "figure.png").read_bytes().startswith(PNG_SIGNATURE)
+
+
+def test_the_base_models_2_shot_scores_are_a_baseline_row_and_line(tmp_path):
+    plot_ablation = load_plot_ablation()
+    with_i2b2 = {name: {**scores, "i2b2_2010": 8.0} for name, scores in TASK_SCORES.items()}
+    base = {"chemprot": 1.0, "ddi": 2.0, "gad": 3.0, "i2b2_2010": 6.0}  # mean 3.0
+    scores = scores_json(tmp_path / "scores.json", {**with_i2b2, "base": base})
+    plot_ablation.main([str(scores), "--experiment", "task_diversity", "--out", str(tmp_path / "fig")])
+    lines = (tmp_path / "fig" / "table.md").read_text().splitlines()
+    assert lines[2] == "| system | mix | task types | chemprot | ddi | gad | i2b2_2010 | mean RE micro F1 |"
+    assert lines[4] == "| tasks_re | w/ RE | 1 | 10.0 | 20.0 | 60.0 | 8.0 | 24.5 |"  # (10 + 20 + 60 + 8) / 4
+    assert lines[-1] == "| base | baseline, 2-shot | - | 1.0 | 2.0 | 3.0 | 6.0 | 3.0 |"
+    assert (tmp_path / "fig" / "figure.png").read_bytes().startswith(PNG_SIGNATURE)
+
+
+def test_a_baseline_without_some_dataset_shows_no_mean_and_says_why(tmp_path):
+    plot_ablation = load_plot_ablation()
+    base = {"chemprot": 1.0, "gad": 3.0}  # no ddi
+    scores = scores_json(tmp_path / "scores.json", {**TASK_SCORES, "base": base})
+    plot_ablation.main([str(scores), "--experiment", "task_diversity", "--out", str(tmp_path / "fig")])
+    lines = (tmp_path / "fig" / "table.md").read_text().splitlines()
+    assert "| base | baseline, 2-shot | - | 1.0 | - | 3.0 | - |" in lines
+    assert lines[-1] == "`base` has no 2-shot score for ddi (no train split), so no mean."
+
+
+def test_a_dataset_some_systems_have_and_others_lack_is_an_error(tmp_path):
+    plot_ablation = load_plot_ablation()
+    uneven = {**TASK_SCORES, "tasks_re": {**TASK_SCORES["tasks_re"], "i2b2_2010": 8.0}}
+    scores = scores_json(tmp_path / "scores.json", uneven)
+    with pytest.raises(InputError, match="system 'tasks_re_nli_ner' has no score for i2b2_2010"):
+        plot_ablation.main([str(scores), "--experiment", "task_diversity", "--out", str(tmp_path / "fig")])
 
 
 def test_a_missing_score_is_an_error_naming_the_system_and_dataset(tmp_path):
