@@ -6,7 +6,7 @@
 Each record's question is rendered with the tokenizer's chat template and its generation prompt
 (mnlu.chat, as train.py renders it) and answered greedily by vLLM or plain transformers, which
 share one set of sampling settings (mnlu.generate). Every record is appended with its
-"prediction" (and "reached_max_tokens": the answer stopped at --max-tokens, not at a stop token,
+"prediction" (and "reached_max_tokens": the answer ended at the token limit, not at a stop token,
 so it may be cut) to <out>/<dataset>.jsonl as soon as its batch is done; <out>/run.json says how the
 predictions were made and how many each dataset should have. Running the same command again
 skips the ids already done, so a killed run resumes with nothing lost and nothing twice.
@@ -251,7 +251,8 @@ def load_backend(args, model, backend, dtype, device, tokenizer, settings):
 def run_generation(jobs, tokenizer, settings, generate, chunk_size, desc, already_done=0):
     """Yield (record, prediction, cut) for (record, prompt) `jobs`, longest prompt first, chunk by chunk.
 
-    `cut`: the answer reached --max-tokens before a stop token, so it may be incomplete.
+    `cut`: the answer ended without a stop token, at --max-tokens (or, with vLLM, at the model's
+    context length), so it may be incomplete.
     Sorting by length keeps padding small; the order depends only on the prompts, so a resumed
     run writes the remaining records in the order the uninterrupted run would have.
     """
@@ -263,7 +264,7 @@ def run_generation(jobs, tokenizer, settings, generate, chunk_size, desc, alread
             chunk = encoded[i : i + chunk_size]
             outputs = generate([ids for _, ids in chunk])
             for (record, _), out_ids in zip(chunk, outputs):
-                cut = len(out_ids) >= settings["max_tokens"] and not stops.intersection(out_ids)
+                cut = not stops.intersection(out_ids)
                 yield record, completion_text(tokenizer, out_ids, settings), cut
             tokens += sum(len(o) for o in outputs)
             bar.update(len(chunk))

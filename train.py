@@ -136,7 +136,7 @@ def parse_args(argv=None):
     p = _Parser(prog=TOOL, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", required=True, help="Hugging Face folder or hub id (safetensors weights)")
     p.add_argument("--data", required=True, help="mnlu records (JSONL), e.g. mnlu_instruct.jsonl")
-    p.add_argument("--out", required=True, help="run folder: metrics.jsonl, checkpoints/, model/")
+    p.add_argument("--out", required=True, help="run folder: settings.json, metrics.jsonl, checkpoints/, model/")
     p.add_argument("--trust-remote-code", action="store_true", help="run modelling code from the hub")
     p.add_argument(
         "--preset",
@@ -322,7 +322,7 @@ def checkpoint_to_resume(args, inputs, say):
     out = Path(args.out)
     check_output_folder(out, TOOL, inputs)
     metrics, model, saved = out / "metrics.jsonl", out / "model", out / "checkpoints"
-    for path, folder in ((saved, True), (metrics, False)):
+    for path, folder in ((saved, True), (metrics, False), (out / "settings.json", False)):
         if os.path.lexists(path) and path.is_dir() != folder:
             raise InputError(
                 f"{path}: not the {'folder' if folder else 'file'} that {TOOL} writes there; move it "
@@ -357,9 +357,11 @@ def checkpoint_to_resume(args, inputs, say):
     saved = read_state(checkpoint)["args"]
     for k in TRAJECTORY:
         if saved.get(k) != getattr(args, k):
+            preset = saved.get("preset", "paper")  # checkpoints older than the presets ran the paper's defaults
             raise InputError(
-                f"{checkpoint} was made with --{k.replace('_', '-')} {saved.get(k)}, "
-                f"this run has {getattr(args, k)}; a resumed run must keep it"
+                f"{checkpoint} was made with {as_flag(k, saved.get(k))} (preset {preset}), this run has "
+                f"{as_flag(k, getattr(args, k))} (preset {args.preset}); a resumed run must keep it"
+                + (f": pass --preset {preset} and the flags given beside it" if preset != args.preset else "")
             )
     return checkpoint
 
@@ -439,16 +441,18 @@ def print_memory_plan(args, config, model, data, world_size):
 
 def settings_line(args):
     """Every setting of the run as the flags that give it, each preset value spelled out."""
-    flags = []
-    for key, value in vars(args).items():
-        flag = "--" + key.replace("_", "-")
-        if key in ("dry_run", "world_size") or value is None:
-            continue
-        if key in ("pack", "activation_checkpointing"):  # both ways are flags (BooleanOptionalAction)
-            flags.append(flag if value else "--no-" + flag[2:])
-        elif value is not False:
-            flags.append(flag if value is True else f"{flag} {value}")
-    return " ".join(flags)
+    flags = [as_flag(k, v) for k, v in vars(args).items() if k not in ("dry_run", "world_size") and v is not None]
+    return " ".join(f for f in flags if f)
+
+
+def as_flag(key, value):
+    """`key`'s value as the command line gives it: `--lr 0.0002`, `--pack` / `--no-pack`, `--resume` (or '')."""
+    flag = "--" + key.replace("_", "-")
+    if key in ("pack", "activation_checkpointing"):  # both ways are flags (BooleanOptionalAction)
+        return flag if value else "--no-" + flag[2:]
+    if isinstance(value, bool):
+        return flag if value else ""
+    return f"{flag} {value}"
 
 
 def open_run_folder(args, inputs, start):
@@ -456,8 +460,9 @@ def open_run_folder(args, inputs, start):
     metrics of steps 1..start."""
     out = Path(args.out)
     claim_output_folder(out, TOOL, inputs)
-    with atomic_write(out / "settings.json") as f:
-        json.dump({k: v for k, v in vars(args).items() if k not in ("dry_run", "world_size")}, f, indent=1)
+    if start == 0:  # a resumed run keeps the settings it started with (its trajectory cannot change)
+        with atomic_write(out / "settings.json") as f:
+            json.dump({k: v for k, v in vars(args).items() if k not in ("dry_run", "world_size")}, f, indent=1)
     remove_stale_temporaries(out / "checkpoints", "step-*")
     remove_stale_temporaries(out, "model")
     metrics_path = out / "metrics.jsonl"
@@ -495,7 +500,8 @@ def train(args, model, optimizer, data, start, device, say):
         bar.set_postfix(loss=f"{record['loss']:.4f}", lr=f"{record['lr']:.2e}", tok_s=f"{record['tokens_per_s']:.0f}")
         bar.update()
         if step % args.save_every == 0 or step == total_steps:
-            save_checkpoint(out, step, model, optimizer, {"args": {k: getattr(args, k) for k in TRAJECTORY}})
+            trajectory = {k: getattr(args, k) for k in TRAJECTORY}
+            save_checkpoint(out, step, model, optimizer, {"args": {**trajectory, "preset": args.preset}})
     bar.close()
     if metrics:
         metrics.close()

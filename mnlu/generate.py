@@ -50,7 +50,7 @@ def stop_token_ids(tokenizer: "PreTrainedTokenizerBase") -> list[int]:
     return sorted(i for i in ids if i is not None)
 
 
-def sampling_settings(tokenizer: "PreTrainedTokenizerBase", max_tokens: int = 512, seed: int = 0) -> SamplingSettings:
+def sampling_settings(tokenizer: "PreTrainedTokenizerBase", max_tokens: int = 1024, seed: int = 0) -> SamplingSettings:
     """Every decoding field, set explicitly: greedy, at most `max_tokens`, stop at EOS.
 
     The keys are vLLM `SamplingParams` fields; the hf backend implements exactly this setting

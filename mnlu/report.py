@@ -275,7 +275,7 @@ def _unparseable(datasets: Sequence[str], summary: Summary) -> list[str]:
 
 
 def _cut_answers(datasets: Sequence[str], summary: Summary) -> list[str]:
-    """How many answers stopped at infer.py's --max-tokens rather than at a stop token, where any did."""
+    """How many answers ended at the token limit rather than at a stop token, where any did."""
     cut = [d for d in datasets if any(s.get(d, {}).get("cut") for s in summary.values())]
     if not cut:
         return []
@@ -283,16 +283,17 @@ def _cut_answers(datasets: Sequence[str], summary: Summary) -> list[str]:
         "",
         "## Answers cut at the token limit",
         "",
-        "Answers that reached infer.py's `--max-tokens` before a stop token, scored as they are; "
-        "a higher `--max-tokens` would let them finish.",
+        "Answers that ended without a stop token, at infer.py's `--max-tokens` (or the model's context "
+        "length), scored as they are. `-`: not answered, or prediction files that do not say.",
         "",
         "| Dataset | " + " | ".join(summary) + " |",
         "|" + "---|" * (1 + len(summary)),
     ]
     for d in cut:
-        lines.append(
-            f"| {d} | " + " | ".join(f"{s[d]['cut']} / {s[d]['n']}" if d in s else "-" for s in summary.values()) + " |"
-        )
+        cells = [
+            f"{s[d]['cut']} / {s[d]['n']}" if s.get(d, {}).get("cut") is not None else "-" for s in summary.values()
+        ]
+        lines.append(f"| {d} | " + " | ".join(cells) + " |")
     return lines
 
 

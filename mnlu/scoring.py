@@ -246,9 +246,16 @@ def score_dataset(dataset: str, records: Sequence[Record], compat: str | None = 
         "score": details.pop("score"),
         "n": len(records),
         "unparseable": unparseable,
-        "cut": sum(r.get("reached_max_tokens", False) for r in records),
+        "cut": _cut(records),
         **details,
     }
+
+
+def _cut(records: Sequence[Record]) -> int | None:
+    """Answers that ended at the token limit; None for files written before infer.py recorded it."""
+    if not all("reached_max_tokens" in r for r in records):
+        return None
+    return sum(r["reached_max_tokens"] for r in records)
 
 
 def _ids(records: Sequence[Record]) -> list[str]:

@@ -30,7 +30,7 @@ from pathlib import Path
 from demo.model import CACHE_DIR, ROOT
 from demo.stages import PYTHON, TORCHRUN, Stages, build_mix, shell
 from mnlu.benchmarks import EVAL_DATASETS
-from mnlu.cli import InputError, run_main
+from mnlu.cli import FINITE, InputError, run_main
 from mnlu.fileio import atomic_write, claim_output_folder
 from mnlu.records import SPAN_TASKS
 
@@ -45,6 +45,7 @@ MAX_TOKENS = 48  # a choice answer, a sentence's entities (a few five-type JNLPB
 # ChemProt and DDI (pass them with --datasets).
 DATASETS = ["ncbi_disease", "bc5cdr_chem", "jnlpba", "gad", "hoc", "pubmedqa", "biosses"]
 MERGE_WEIGHTS = [0.5]  # the paper's; docs/results.md has 1.0 beside it (--merge-weights 0.5 1.0, 10 more minutes)
+DEFAULT_OUT = ROOT / "runs" / "reproduce-small"
 TRAIN = ["--epochs", "1", "--global-batch-size", "4", "--micro-batch-size", "2", "--lr", "1e-4", "--save-every", "40"]
 
 
@@ -139,6 +140,8 @@ def rerun_command(args):
         command += ["--datasets", *args.datasets]
     if args.merge_weights != MERGE_WEIGHTS:
         command += ["--merge-weights", *args.merge_weights]
+    if args.out != DEFAULT_OUT:
+        command += ["--out", args.out]
     return shell(command)
 
 
@@ -147,6 +150,7 @@ def write_results(path, report, stages, dev_sets, raw, rerun):
     them run by `rerun`), the stages."""
     text = (report / "report.md").read_text(encoding="utf-8")
     scores = text[text.index("\n") : text.index("## Completeness")].strip()  # after the title, before the counts
+    cut = section(text, "Answers cut at the token limit")  # MAX_TOKENS cuts a few long answers: say how many
     no_shots = [f.parent.name for f in without_demonstrations(dev_sets)]
     shutil.copyfile(report / "report.png", figure_path(path))
     # the copy of the releases is shown as $MNLU_RAW: where it lies is the reader's own business
@@ -164,10 +168,10 @@ def write_results(path, report, stages, dev_sets, raw, rerun):
                 if no_shots
                 else ""
             ),
-            scores.replace("\n## ", "\n### "),
+            (scores + ("\n\n" + cut if cut else "")).replace("\n## ", "\n### "),
             f"![scores per dataset]({figure_path(path).name})",
             "## Commands",
-            f"Run from the repository root, in this order (`{rerun}` runs them all):",
+            f"Run from the repository root, in this order (`{rerun}` runs them all, with `MNLU_RAW` set):",
             "```bash\n" + "\n".join(commands) + "\n```",
             "## Time and memory per stage",
             f"{os.cpu_count()} CPU cores; wall minutes of each stage, summed over every run of it (a resumed "
@@ -178,6 +182,15 @@ def write_results(path, report, stages, dev_sets, raw, rerun):
     )
     with atomic_write(path) as f:
         f.write(spliced(path, block))
+
+
+def section(markdown, heading):
+    """The `## heading` section of `markdown`, up to the next `## ` heading; '' when it has none."""
+    start = markdown.find(f"\n## {heading}\n")
+    if start == -1:
+        return ""
+    end = markdown.find("\n## ", start + 1)
+    return markdown[start : end if end != -1 else None].strip()
 
 
 def spliced(path, block):
@@ -218,12 +231,12 @@ def parse_args():
     p.add_argument(
         "--merge-weights",
         nargs="+",
-        type=float,
+        type=FINITE,
         default=MERGE_WEIGHTS,
         metavar="W",
         help="DARE merge weights, one merged model each (default: 0.5, the paper's)",
     )
-    p.add_argument("--out", type=Path, default=ROOT / "runs" / "reproduce-small", help="folder for everything it makes")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for everything it makes")
     p.add_argument(
         "--results",
         type=Path,
@@ -233,6 +246,8 @@ def parse_args():
     args = p.parse_args()
     if args.raw is None:
         p.error("needs the real release files: --raw, or MNLU_RAW (scripts/link_raw.py says which)")
+    if len(set(args.merge_weights)) < len(args.merge_weights):
+        p.error("--merge-weights: each weight once (each names its merged model's folder)")
     args.out, args.raw, args.results = args.out.resolve(), args.raw.resolve(), args.results.resolve()
     return args
 

@@ -302,19 +302,18 @@ def test_report_of_two_systems_averages_by_hand(tmp_path):
 
 
 def test_answers_cut_at_the_token_limit_are_counted_and_reported(tmp_path):
-    records = qa_predictions("pubmedqa", 4, 4)
-    records[1]["reached_max_tokens"] = records[3]["reached_max_tokens"] = True
-    records[2]["reached_max_tokens"] = False
+    records = [{**r, "reached_max_tokens": i in (1, 3)} for i, r in enumerate(qa_predictions("pubmedqa", 4, 4))]
     write_predictions(tmp_path / "cut", "pubmedqa", records)
     write_predictions(tmp_path / "whole", "pubmedqa", qa_predictions("pubmedqa", 4, 4))  # files without the field
     systems = {
         folder.name: {d: score_dataset(d, r) for d, r in read_system(folder).items()}
         for folder in (tmp_path / "cut", tmp_path / "whole")
     }
-    assert systems["cut"]["pubmedqa"]["cut"] == 2 and systems["whole"]["pubmedqa"]["cut"] == 0
+    assert systems["cut"]["pubmedqa"]["cut"] == 2
+    assert systems["whole"]["pubmedqa"]["cut"] is None  # not recorded is not 0
     write_report(tmp_path / "report", systems)
     report = (tmp_path / "report" / "report.md").read_text()
-    assert "## Answers cut at the token limit" in report and "| pubmedqa | 2 / 4 | 0 / 4 |" in report
+    assert "## Answers cut at the token limit" in report and "| pubmedqa | 2 / 4 | - |" in report
     write_report(tmp_path / "uncut", {"whole": systems["whole"]})
     assert "cut at the token limit" not in (tmp_path / "uncut" / "report.md").read_text()
 

@@ -296,8 +296,9 @@ def test_offsets_for_repeated_overlapping_and_invented_spans():
     assert answer["unparseable"] is False
 
 
-def test_an_answer_is_cut_when_it_reaches_max_tokens_without_a_stop_token():
-    """A stop token as the last allowed token ends the answer; max_tokens without one cuts it."""
+def test_an_answer_is_cut_when_it_ends_without_a_stop_token():
+    """A stop token, even as the last allowed token, ends an answer; without one the answer ran into
+    --max-tokens (or, with vLLM, the model's context length) and may be cut."""
     tok = byte_tokenizer()
     settings = sampling_settings(tok, max_tokens=3)
     word = tok("abc", add_special_tokens=False)["input_ids"]  # 3 tokens, one a byte
@@ -311,7 +312,7 @@ def test_an_answer_is_cut_when_it_reaches_max_tokens_without_a_stop_token():
         "cut": True,
         "stops at the limit": False,
         "short": False,
-        "short, no stop": False,  # a backend stopped it for another reason (vLLM's own limits): not the token limit
+        "short, no stop": True,  # vLLM stops at the model's context length without a stop token
     }
 
 

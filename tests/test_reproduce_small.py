@@ -31,6 +31,24 @@ REPORT = """# Evaluation report
 ## Completeness
 
 - `base`: every listed dataset complete.
+
+## Unparseable answers
+
+| Dataset | base | fine-tuned |
+|---|---|---|
+| ncbi_disease | 0 / 200 | 0 / 200 |
+
+## Answers cut at the token limit
+
+Answers that ended without a stop token.
+
+| Dataset | base | fine-tuned |
+|---|---|---|
+| ncbi_disease | - | 3 / 200 |
+
+## Error analysis
+
+by dataset
 """
 
 
@@ -83,9 +101,11 @@ def test_the_block_replaces_only_what_is_between_the_markers(tmp_path):
     assert "+16.9 [+10.9, +23.1] (n=200)" in block and "\n### Paired differences\n" in block
     assert "so no `base-paper` score: jnlpba." in block  # JNLPBA: a span task without a train split
     assert "Completeness" not in block and "# Evaluation report" not in block
+    assert "\n### Answers cut at the token limit\n" in block and "| ncbi_disease | - | 3 / 200 |" in block
+    assert "Unparseable" not in block and "Error analysis" not in block
     assert "python -m data_builders mix" in block and "| mix | 1.5 | 450 |" in block
     assert "python scripts/link_raw.py $MNLU_RAW --out x\npython -m data_builders mix\n" in block
-    assert f"(`{RERUN}` runs them all)" in block
+    assert f"(`{RERUN}` runs them all, with `MNLU_RAW` set)" in block
     assert "releases/raw" not in block  # where the user keeps the releases is theirs
     assert (tmp_path / "results.png").read_bytes() == b"\x89PNG figure"
 
@@ -112,7 +132,7 @@ def test_markers_that_are_not_a_pair_are_refused_and_the_file_kept(tmp_path, mar
     assert results.read_text() == f"# Results\n\n{markers}\n\nwritten by hand\n"
 
 
-@pytest.mark.parametrize("weight", ["../../outside", "half"])
+@pytest.mark.parametrize("weight", ["../../outside", "half", "nan", "0.5"])  # 0.5 again: a folder twice
 def test_a_merge_weight_that_is_not_a_number_is_refused_before_it_names_a_folder(weight, monkeypatch, capsys):
     """Each weight names a folder (`merged-W`) under --out, so only numbers may get there."""
     monkeypatch.setattr("sys.argv", ["reproduce_small", "--raw", "r", "--merge-weights", "0.5", weight])
@@ -124,8 +144,10 @@ def test_a_merge_weight_that_is_not_a_number_is_refused_before_it_names_a_folder
 
 def test_the_rerun_command_names_the_options_that_differ_from_the_defaults(monkeypatch):
     """The results say which command ran every listed stage, so a reader can rerun exactly that."""
-    monkeypatch.setattr("sys.argv", ["reproduce_small", "--raw", "r", "--out", "elsewhere"])
+    monkeypatch.setattr("sys.argv", ["reproduce_small", "--raw", "r"])
     assert rerun_command(parse_args()) == "python -m scripts.reproduce_small"
+    monkeypatch.setattr("sys.argv", ["reproduce_small", "--raw", "r", "--out", "runs/elsewhere"])
+    assert rerun_command(parse_args()) == "python -m scripts.reproduce_small --out runs/elsewhere"
     monkeypatch.setattr("sys.argv", ["reproduce_small", "--raw", "r", "--merge-weights", "0.5", "1"])
     args = parse_args()
     assert rerun_command(args) == "python -m scripts.reproduce_small --merge-weights 0.5 1.0"

@@ -48,9 +48,7 @@ def test_instructions_are_verbatim():
         "What is the Status attribute of the Drug 'Metoprolol' in the medical text below?\nMedical text: "
     )
     dc, _ = user_and_answer(make_record("dc", **fixture("dc")))
-    assert dc.startswith(
-        "Which options best describe the hallmarks of cancer from the medical text below?\nMedical text: "
-    )
+    assert dc.startswith("Which options best describe the cancer hallmark from the medical text below?\nMedical text: ")
     re_, _ = user_and_answer(make_record("re", **fixture("re")))
     assert re_.startswith(
         "What is the relation between the Drug entity 'Ketoconazole' and the Drug entity "
@@ -101,9 +99,9 @@ def test_spans_are_rendered_on_one_line():
 def test_choice_answer_is_the_full_option_and_options_are_lettered():
     record = make_record("nli", **fixture("nli"), shuffle=False)
     user, answer = user_and_answer(record)
-    assert user.endswith("\nOptions:\n(A) entailment\n(B) neutral\n(C) contradiction")
-    assert answer == "(C) contradiction"
-    assert record["gold"]["letters"] == ["C"] and record["gold"]["answers"] == ["contradiction"]
+    assert user.endswith("\nOptions:\n(A) entails\n(B) neutral\n(C) contradicts")
+    assert answer == "(C) contradicts"
+    assert record["gold"]["letters"] == ["C"] and record["gold"]["answers"] == ["contradicts"]
 
 
 def test_multi_label_answers_take_one_line_each_and_none_for_the_empty_set():

@@ -218,7 +218,13 @@ def test_resume_refuses_a_changed_trajectory_and_fresh_runs_refuse_old_checkpoin
     with pytest.raises(SystemExit) as stop:
         run_in_process([a if a != "1e-2" else "1e-3" for a in args] + ["--resume"])
     assert stop.value.code == 2
-    assert "was made with --lr 0.01, this run has 0.001" in capsys.readouterr().err
+    assert "was made with --lr 0.01 (preset paper), this run has --lr 0.001 (preset paper)" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:  # the released preset changes five settings; the error says which preset
+        run_in_process(args + ["--resume", "--preset", "released"])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert "with --epochs 3 (preset paper), this run has --epochs 2 (preset released)" in err  # COMMON sets the batch
+    assert err.rstrip().endswith("a resumed run must keep it: pass --preset paper and the flags given beside it")
 
 
 # Two ranks enter _rank0_atomic_directory, as save_checkpoint and export_hf do; each prints how it ended.
@@ -546,12 +552,14 @@ def test_a_presets_dry_run_prints_its_settings_and_the_plan_for_4_gpus(preset, s
     printed = capsys.readouterr().out
     settings = next(line for line in printed.splitlines() if line.startswith("settings: "))
     if preset == "paper":
-        assert "--lr 0.0002 --warmup-ratio 0.1" in settings and "--loss completion" in settings
-        assert "--no-pack" in settings and "of 16 sequences = 4 x 1 accumulation x 4 ranks" in printed
+        flags = {"--lr 0.0002", "--warmup-ratio 0.1", "--loss completion", "--no-pack", "--max-seq-len 2048"}
+        assert "of 16 sequences = 4 x 1 accumulation x 4 ranks" in printed
     else:
-        assert "--lr 2e-05 --warmup-ratio 0.1" in settings and "--loss full --max-seq-len 2048 --pack" in settings
+        flags = {"--lr 2e-05", "--warmup-ratio 0.1", "--loss full", "--pack", "--max-seq-len 2048"}
         assert "of 64 sequences = 16 x 1 accumulation x 4 ranks" in printed
         assert "micro-batch 16 x 2048 tokens" in printed
+    words = settings.removeprefix("settings: ").split(" --")
+    assert flags <= {"--" + w.removeprefix("--") for w in words}
     assert "--activation-checkpointing" in settings  # a plan for GPUs, where checkpointing is the default
     assert "per-GPU memory estimate for 4 GPUs" in printed and "total, checkpointing" in printed
     assert not out.exists()

@@ -1,7 +1,8 @@
 """Question answering: PubMedQA (PQA-L, official repo files) and BioASQ yes/no (BLURB release).
 
 The question is the instruction and the abstract the text. Options keep their conventional
-order (yes, no, maybe) in every record: an ordered, familiar answer set, not shuffled.
+order in every record (PubMedQA: yes, maybe, no, as the paper lists them): an ordered,
+familiar answer set, not shuffled.
 """
 
 import math
