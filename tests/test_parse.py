@@ -156,13 +156,13 @@ NLI = make_record("nli", **next(f["fields"] for f in FIXTURES if f["task"] == "n
 @pytest.mark.parametrize(
     "output, letter",
     [
-        ("(C) contradiction", "C"),
+        ("(C) contradicts", "C"),
         ("(C)", "C"),  # a bare letter in parentheses
-        ("  (c) contradiction.  ", "C"),  # case, spacing, trailing period
+        ("  (c) contradicts.  ", "C"),  # case, spacing, trailing period
         ("C", "C"),
-        ("C. contradiction", "C"),
-        ("Contradiction.", "C"),  # the option's text without its letter
-        ("The answer is (C) contradiction", "C"),
+        ("C. contradicts", "C"),
+        ("Contradicts.", "C"),  # the option's text without its letter
+        ("The answer is (C) contradicts", "C"),
         ("(B) neutral\nBecause (A) would need the patient to ...", "B"),
     ],
 )
@@ -178,7 +178,7 @@ def test_harmless_variation_in_choice_answers_is_tolerated(output, letter):
         "I am not sure.",
         "A patient with chest pain",
         "(D) something",
-        "(A) entailment\n(B) neutral",
+        "(A) entails\n(B) neutral",
         "either (A) or (B)",
     ],
 )
