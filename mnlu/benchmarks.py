@@ -15,6 +15,10 @@ class EvalDataset(NamedTuple):
     blurb_type: str  # BLURB task type, for BLURB's official task-macro score ("" outside BLURB)
 
 
+# BLURB's own JNLPBA files are untyped (B/I): built from them, JNLPBA asks for this one type
+# instead of the five GENIA types, and evaluate.py's report says so beside its score.
+JNLPBA_UNTYPED_LABEL = "Biomedical entity"
+
 EVAL_DATASETS = {
     "bc2gm": EvalDataset("ner", "entity-level F1", True, False, "NER"),
     "bc5cdr_chem": EvalDataset("ner", "entity-level F1", True, True, "NER"),

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from mnlu.benchmarks import EVAL_DATASETS
+from mnlu.benchmarks import EVAL_DATASETS, JNLPBA_UNTYPED_LABEL
 from mnlu.bootstrap import LEVEL, WIDE
 from mnlu.fileio import atomic_directory
 
@@ -250,7 +250,7 @@ def render_markdown(
         ]
         cells += [_number(paper[1][p].get(average, benchmark_averages(paper[0][p])[average])) for p in paper_names]
         lines.append(f"| AVG | macro | {label} | | | " + " | ".join(cells) + " |")
-    lines += _interval_notes(summary) + _average_notes(summary, checks)
+    lines += _interval_notes(summary) + _untyped_notes(summary) + _average_notes(summary, checks)
     lines += _differences(datasets, differences or []) + _completeness_notes(summary, checks)
     lines += _unparseable(datasets, summary) + _cut_answers(datasets, summary)
     if mode == "benchmark":
@@ -343,6 +343,18 @@ def _differences(datasets: Sequence[str], differences: Sequence[Mapping[str, Any
             ]
             lines.append(f"| {'**' + d + '**' if d in BENCHMARKS else d} | " + " | ".join(shown) + " |")
     return lines
+
+
+def _untyped_notes(summary: Summary) -> list[str]:
+    """Which systems' JNLPBA was built from BLURB's untyped files: one type, not the paper's five."""
+    untyped = [name for name, s in summary.items() if s.get("jnlpba", {}).get("labels") == [JNLPBA_UNTYPED_LABEL]]
+    if not untyped:
+        return []
+    return [
+        "",
+        f"`jnlpba` of {', '.join(f'`{name}`' for name in untyped)}: built from BLURB's untyped files, so every "
+        f'entity is one type ("{JNLPBA_UNTYPED_LABEL}"); the paper asks for the five GENIA types of the typed release.',
+    ]
 
 
 def _average_notes(summary: Summary, checks: Mapping[str, dict[str, Any]]) -> list[str]:

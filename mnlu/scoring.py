@@ -247,6 +247,7 @@ def score_dataset(dataset: str, records: Sequence[Record], compat: str | None = 
         "n": len(records),
         "unparseable": unparseable,
         "cut": _cut(records),
+        **({"labels": records[0]["gold"]["labels"]} if task in SPAN_TASKS else {}),  # what was asked, for the report
         **details,
     }
 

@@ -8,7 +8,7 @@ import pytest
 
 from data_builders.__main__ import main
 from data_builders.eval import EVAL_BUILDERS, I2B2_PAIRS
-from data_builders.eval.build import build_dataset
+from data_builders.eval.build import build_dataset, record_at
 from data_builders.eval.i2b2_2010 import PAIR_OPTIONS
 from data_builders.eval.qa import official_split
 from data_builders.readers import ReleaseError
@@ -90,7 +90,7 @@ def test_single_type_ner_text_spans_and_iob_repairs(built):
     )
 
 
-def test_jnlpba_reads_the_typed_release_and_refuses_untyped_tags(built, tmp_path):
+def test_jnlpba_reads_the_typed_release_and_blurbs_untyped_files_as_one_type(built, tmp_path):
     records = by_id(built, "jnlpba", "dev")
     assert (
         answer(records["jnlpba.dev.0"])
@@ -100,8 +100,13 @@ def test_jnlpba_reads_the_typed_release_and_refuses_untyped_tags(built, tmp_path
         answer(records["jnlpba.dev.1"])
         == "Protein: None\nDNA: None\nRNA: c-fos mRNA\nCell line: None\nCell type: Resting T cells"
     )
-    shutil.copy(RELEASE / "jnlpba" / "dev.tsv", tmp_path / "test.tsv")
-    with pytest.raises(ReleaseError, match=r"test.tsv:3: 'B' is an untyped tag; this dataset needs its typed release"):
+    shutil.copy(RELEASE / "jnlpba" / "dev.tsv", tmp_path / "test.tsv")  # BLURB's untyped file of the same sentences
+    untyped = [record_at(where, "ner", fields) for where, fields in EVAL_BUILDERS["jnlpba"](tmp_path, "test")]
+    assert untyped[0]["gold"]["labels"] == ["Biomedical entity"]
+    assert answer(untyped[0]) == "Biomedical entity: IL-2 gene...Jurkat cells"  # B, I: one span untyped
+    assert answer(untyped[1]) == "Biomedical entity: Resting T cells...c-fos mRNA"  # in text order
+    (tmp_path / "test.tsv").write_text("IL-2\tB\ngene\tI-DNA\n")
+    with pytest.raises(ReleaseError, match=r"test.tsv:2: typed tag 'I-DNA' in a file of untyped B/I tags"):
         list(EVAL_BUILDERS["jnlpba"](tmp_path, "test"))
 
 

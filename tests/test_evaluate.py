@@ -318,6 +318,20 @@ def test_answers_cut_at_the_token_limit_are_counted_and_reported(tmp_path):
     assert "cut at the token limit" not in (tmp_path / "uncut" / "report.md").read_text()
 
 
+def test_the_report_says_when_jnlpba_was_built_from_blurbs_untyped_files(tmp_path):
+    untyped = [with_prediction(ner("jnlpba", 0, "IL-2 binds.", [], labels=("Biomedical entity",)), "None")]
+    typed = [with_prediction(ner("jnlpba", 0, "IL-2 binds.", [], labels=("Protein", "DNA")), "Protein: None")]
+    write_predictions(tmp_path / "blurb", "jnlpba", untyped)
+    write_predictions(tmp_path / "typed", "jnlpba", typed)
+    systems = {
+        folder.name: {d: score_dataset(d, r) for d, r in read_system(folder).items()}
+        for folder in (tmp_path / "blurb", tmp_path / "typed")
+    }
+    write_report(tmp_path / "report", systems)
+    notes = [line for line in (tmp_path / "report" / "report.md").read_text().splitlines() if "untyped" in line]
+    assert len(notes) == 1 and notes[0].startswith("`jnlpba` of `blurb`: built from BLURB's untyped files")
+
+
 def test_a_cut_flag_that_is_not_a_boolean_names_the_line(tmp_path):
     records = qa_predictions("pubmedqa", 2, 2)
     records[1]["reached_max_tokens"] = "yes"

@@ -16,12 +16,14 @@ from data_builders.readers import (
     read_conll,
     split_file,
 )
+from mnlu.benchmarks import JNLPBA_UNTYPED_LABEL
 
 # BLURB's files for these four are untyped (B/I/O); the type is the dataset's one entity type.
 SINGLE_TYPE = {"bc2gm": "Gene", "bc5cdr_chem": "Chemical", "bc5cdr_disease": "Disease", "ncbi_disease": "Disease"}
 
 # JNLPBA's five GENIA types, as written in the typed release tags, and their readable labels.
 JNLPBA_TYPES = {"protein": "Protein", "DNA": "DNA", "RNA": "RNA", "cell_line": "Cell line", "cell_type": "Cell type"}
+JNLPBA_UNTYPED = {"": JNLPBA_UNTYPED_LABEL}  # BLURB's B/I files: one type for every entity
 
 # EBM-NLP PICO elements (IO tags `I-PAR`, `I-INT`, `I-OUT`).
 PICO_TYPES = {"PAR": "Participants", "INT": "Interventions", "OUT": "Outcomes"}
@@ -37,13 +39,17 @@ def single_type_builder(dataset):
 
 
 def jnlpba(folder, split):
-    """JNLPBA with its five types: the typed release (`devel.tsv`, MTL `train/test.tsv`).
+    """JNLPBA with its five types from the typed release (`devel.tsv`, MTL `train/test.tsv`), else
+    with one type from BLURB's untyped files.
 
-    BLURB's own JNLPBA files are untyped (B/I); they cannot give the five types, so for dev the
-    typed `devel.tsv` is preferred and an untyped file is reported, not built with a guessed type.
+    For dev the typed `devel.tsv` is preferred over BLURB's `dev.tsv` (same tokens). A file whose
+    first entity tag is untyped is BLURB's: every entity is a "Biomedical entity" (no type is
+    guessed), and a typed tag later in it is an error, as in the other single-type files.
     """
     names = {**SPLIT_FILES, "dev": ("devel.tsv", "dev.tsv")}
-    return build_sentences("jnlpba", split_file(folder, split, names), split, JNLPBA_TYPES)
+    path = split_file(folder, split, names)
+    first = next((tag for s in read_conll(path) for tag in s.tags if tag != "O"), "B-")
+    return build_sentences("jnlpba", path, split, JNLPBA_UNTYPED if first in ("B", "I") else JNLPBA_TYPES)
 
 
 def build_sentences(dataset, path, split, types):
