@@ -439,9 +439,14 @@ def print_memory_plan(args, config, model, data, world_size):
     )
 
 
+def run_settings(args):
+    """Every setting of the run, the preset's values filled in: what settings.json keeps."""
+    return {k: v for k, v in vars(args).items() if k not in ("dry_run", "world_size")}
+
+
 def settings_line(args):
     """Every setting of the run as the flags that give it, each preset value spelled out."""
-    flags = [as_flag(k, v) for k, v in vars(args).items() if k not in ("dry_run", "world_size") and v is not None]
+    flags = [as_flag(k, v) for k, v in run_settings(args).items() if v is not None]
     return " ".join(f for f in flags if f)
 
 
@@ -462,7 +467,7 @@ def open_run_folder(args, inputs, start):
     claim_output_folder(out, TOOL, inputs)
     if start == 0:  # a resumed run keeps the settings it started with (its trajectory cannot change)
         with atomic_write(out / "settings.json") as f:
-            json.dump({k: v for k, v in vars(args).items() if k not in ("dry_run", "world_size")}, f, indent=1)
+            json.dump(run_settings(args), f, indent=1)
     remove_stale_temporaries(out / "checkpoints", "step-*")
     remove_stale_temporaries(out, "model")
     metrics_path = out / "metrics.jsonl"

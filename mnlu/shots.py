@@ -10,10 +10,11 @@ the order of the file or a resume, and never itself.
 
 import random
 from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
 
 from mnlu.chat import Message
 from mnlu.cli import InputError, excerpt
-from mnlu.records import SPAN_TASKS, Record
+from mnlu.records import SPAN_TASKS, Record, read_records
 from mnlu.tasks import TEXT_MARKER, instance_rng, normalize_space, source_text, user_turn
 
 FORMAT_EXPLANATION = (
@@ -22,6 +23,13 @@ FORMAT_EXPLANATION = (
     "Output None if there is no such span. Use `...' to separate multiple spans."
 )
 _RANDOM_DRAWS = 1000  # then every train record is tried once, in a seeded order
+
+
+def paper_shots_can_answer(test_file: str | Path) -> bool:
+    """Whether `infer.py --shots paper` can answer `test_file`: choice tasks take no demonstrations;
+    a span task draws its two from the train.jsonl beside the file."""
+    task = next(read_records(test_file))["task"]
+    return task not in SPAN_TASKS or Path(test_file).with_name("train.jsonl").is_file()
 
 
 def pick_demonstrations(record: Record, train: Sequence[Record], k: int, seed: int) -> list[Record]:

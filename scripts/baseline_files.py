@@ -5,21 +5,17 @@ left out (and named on stderr); choice tasks are answered zero-shot and always q
     python scripts/baseline_files.py OUT/eval/*/test.jsonl    (used by scripts/steps.sh)
 """
 
-import json
 import sys
-from pathlib import Path
 
-from mnlu.records import SPAN_TASKS
+from mnlu.shots import paper_shots_can_answer
 
 
 def main(paths):
-    for path in map(Path, paths):
-        with open(path, encoding="utf-8") as f:
-            task = json.loads(f.readline())["task"]
-        if task in SPAN_TASKS and not path.with_name("train.jsonl").is_file():
-            print(f"{path}: no train split beside it, so no 2-shot baseline", file=sys.stderr)
-        else:
+    for path in paths:
+        if paper_shots_can_answer(path):
             print(path)
+        else:
+            print(f"{path}: no train split beside it, so no 2-shot baseline", file=sys.stderr)
 
 
 if __name__ == "__main__":

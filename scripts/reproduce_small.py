@@ -33,6 +33,7 @@ from mnlu.benchmarks import EVAL_DATASETS
 from mnlu.cli import FINITE, InputError, run_main
 from mnlu.fileio import atomic_write, claim_output_folder
 from mnlu.records import SPAN_TASKS
+from mnlu.shots import paper_shots_can_answer
 
 TOOL = "reproduce_small"  # the name in --out's marker file
 BEGIN, END = "<!-- reproduce_small: begin -->", "<!-- reproduce_small: end -->"
@@ -125,7 +126,7 @@ def run_models(args, stages, model, dev_sets):
 
 def without_demonstrations(dev_sets):
     """The span sets with no train split beside them: the paper's 2-shot baseline draws its demonstrations there."""
-    return [f for f in dev_sets if task_of(f) in SPAN_TASKS and not f.with_name("train.jsonl").exists()]
+    return [f for f in dev_sets if not paper_shots_can_answer(f)]
 
 
 def task_of(dev_file):

@@ -12,8 +12,10 @@ import pytest
 from demo.model import ROOT
 from demo.stages import Stages
 from mnlu.cli import InputError
+from mnlu.tasks import make_record
 from scripts.reproduce_small import BEGIN, END, parse_args, rerun_command, write_results
 
+FORMAT_FIXTURES = ROOT / "tests" / "fixtures" / "unified_format.json"
 RAW = ROOT.parent / "releases" / "raw"  # shown in the commands as ../releases/raw
 RERUN = "python -m scripts.reproduce_small --merge-weights 0.5 1.0"
 REPORT = """# Evaluation report
@@ -77,10 +79,12 @@ def stages_with_one_run(tmp_path: Path) -> Stages:
 
 
 def dev_set(folder: Path, task: str, with_train: bool) -> Path:
+    """A dev split of one record of `task` (the format fixture's), with a train split beside it or not."""
+    fields = next(f["fields"] for f in json.loads(FORMAT_FIXTURES.read_text()) if f["task"] == task)
     folder.mkdir(parents=True)
-    (folder / "dev.jsonl").write_text(json.dumps({"task": task}) + "\n")
+    (folder / "dev.jsonl").write_text(json.dumps(make_record(task, **fields)) + "\n")
     if with_train:
-        (folder / "train.jsonl").write_text(json.dumps({"task": task}) + "\n")
+        (folder / "train.jsonl").write_text((folder / "dev.jsonl").read_text())
     return folder / "dev.jsonl"
 
 
