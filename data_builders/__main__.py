@@ -18,6 +18,7 @@ from pathlib import Path
 
 from data_builders.eval import EVAL_BUILDERS, I2B2_PAIRS
 from data_builders.eval.build import SPLITS, run_eval_build
+from data_builders.eval.versions import VERSIONS
 from data_builders.instruct.build import run_instruct_build
 from data_builders.instruct.mix import RECIPES, run_mix
 from data_builders.instruct.registry import SOURCES
@@ -81,6 +82,12 @@ def add_eval_build(commands):
         default="blue",
         help="i2b2-2010 instances: blue, every concept pair of a sentence with the 8 relations + none (as BLUE "
         "built the paper's test set); guideline, only the type pairs the guideline lets relate (default: blue)",
+    )
+    build.add_argument(
+        "--version",
+        choices=list(VERSIONS),
+        help="HoC, DDI and ChemProt, in both benchmarks: the release to build, checked against the files "
+        "(BLUE's, the paper's Table 5 sets, begin with a header line; default: the release the files are)",
     )
     build.set_defaults(run=run_eval_build, script=build.prog)
 

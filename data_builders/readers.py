@@ -247,18 +247,19 @@ def read_lines(path):
         return [line.rstrip("\r\n") for line in f]
 
 
-def read_tsv(path, fields, header=None):
+def read_tsv(path, fields, header=None, optional=()):
     """Yield (line number, {field: value}) for each row of a tab-separated file.
 
-    `fields` names the columns; a first line equal to `header` (tab-joined) is skipped. A row
-    with another number of fields, or with an empty one, is an error naming them; so is a file
-    with no row at all (an empty split is never what a release means).
+    `fields` names the columns; a first line equal to `header` (tab-joined), or any first line
+    if `header` is True, is skipped. A row with another number of fields, or with an empty one
+    not named in `optional`, is an error naming them; so is a file with no row at all (an empty
+    split is never what a release means).
     """
     rows = 0
     with open_release(path) as f:
         for lineno, line in enumerate(f, 1):
             line = line.rstrip("\n")
-            if lineno == 1 and header is not None and line.split("\t") == list(header):
+            if lineno == 1 and (header is True or header is not None and line.split("\t") == list(header)):
                 continue
             if not line.strip():
                 continue
@@ -268,13 +269,19 @@ def read_tsv(path, fields, header=None):
                     f"{path}:{lineno}: expected {len(fields)} tab-separated fields "
                     f"({', '.join(fields)}), found {len(values)}"
                 )
-            empty = [name for name, value in zip(fields, values) if not value.strip()]
+            empty = [name for name, value in zip(fields, values) if not value.strip() and name not in optional]
             if empty:
                 raise ReleaseError(f"{path}:{lineno}: the field {empty[0]} is empty")
             rows += 1
             yield lineno, dict(zip(fields, values))
     if not rows:
         raise ReleaseError(f"{path}: no rows (the file is empty{' or holds only its header' if header else ''})")
+
+
+def first_line(path):
+    """A release file's first line, without its line ending: where a header tells two releases apart."""
+    with open_release(path) as f:
+        return f.readline().rstrip("\r\n")
 
 
 def read_jsonl(path):

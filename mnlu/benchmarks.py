@@ -19,6 +19,10 @@ class EvalDataset(NamedTuple):
 # instead of the five GENIA types, and evaluate.py's report says so beside its score.
 JNLPBA_UNTYPED_LABEL = "Biomedical entity"
 
+# The releases a dataset's records can be built from, where there is more than one (the record's
+# "version"): HoC, DDI and ChemProt are in BLURB and BLUE, and ChemProt's SciBERT files are a third.
+RELEASES = {"blurb": "BLURB", "blue": "BLUE", "scibert": "SciBERT (related pairs only)"}
+
 EVAL_DATASETS = {
     "bc2gm": EvalDataset("ner", "entity-level F1", True, False, "NER"),
     "bc5cdr_chem": EvalDataset("ner", "entity-level F1", True, True, "NER"),

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from mnlu.benchmarks import EVAL_DATASETS, JNLPBA_UNTYPED_LABEL
+from mnlu.benchmarks import EVAL_DATASETS, JNLPBA_UNTYPED_LABEL, RELEASES
 from mnlu.bootstrap import LEVEL, WIDE
 from mnlu.fileio import atomic_directory
 
@@ -250,7 +250,8 @@ def render_markdown(
         ]
         cells += [_number(paper[1][p].get(average, benchmark_averages(paper[0][p])[average])) for p in paper_names]
         lines.append(f"| AVG | macro | {label} | | | " + " | ".join(cells) + " |")
-    lines += _interval_notes(summary) + _untyped_notes(summary) + _average_notes(summary, checks)
+    lines += _interval_notes(summary) + _untyped_notes(summary) + _release_notes(summary)
+    lines += _average_notes(summary, checks)
     lines += _differences(datasets, differences or []) + _completeness_notes(summary, checks)
     lines += _unparseable(datasets, summary) + _cut_answers(datasets, summary)
     if mode == "benchmark":
@@ -354,6 +355,28 @@ def _untyped_notes(summary: Summary) -> list[str]:
         "",
         f"`jnlpba` of {', '.join(f'`{name}`' for name in untyped)}: built from BLURB's untyped files, so every "
         f'entity is one type ("{JNLPBA_UNTYPED_LABEL}"); the paper asks for the five GENIA types of the typed release.',
+    ]
+
+
+def _release_notes(summary: Summary) -> list[str]:
+    """Which release each dataset in both BLURB and BLUE was built from: the two hold different
+    instances, and the paper's Table 5 scores BLUE's."""
+    versioned = {}  # dataset -> release -> systems
+    for name, s in summary.items():
+        for dataset, entry in s.items():
+            if isinstance(entry, dict) and "version" in entry:
+                versioned.setdefault(dataset, {}).setdefault(entry["version"], []).append(f"`{name}`")
+    if not versioned:
+        return []
+    parts = []
+    for dataset, releases in versioned.items():
+        named = len(releases) > 1 or sum(map(len, releases.values())) < len(summary)
+        shown = [RELEASES[v] + (f" ({', '.join(names)})" if named else "") for v, names in releases.items()]
+        parts.append(f"`{dataset}` {', '.join(shown)}")
+    return [
+        "",
+        f"Built from the release files of: {'; '.join(parts)}. "
+        "The paper's Table 5 scores BLUE's HoC, DDI and ChemProt.",
     ]
 
 

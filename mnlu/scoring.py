@@ -20,7 +20,7 @@ from typing import Any, NoReturn
 from tqdm import tqdm
 
 from mnlu import bootstrap, metrics
-from mnlu.benchmarks import EVAL_DATASETS
+from mnlu.benchmarks import EVAL_DATASETS, RELEASES
 from mnlu.cli import InputError, excerpt
 from mnlu.fileio import read_json
 from mnlu.parse import ParsedAnswer, SpanLocator, parse_answer, span_locator
@@ -74,6 +74,15 @@ def read_predictions(path: str | Path, compat: str | None = None) -> list[Record
             raise RecordError(f"{where}: no assistant turn, the gold answer text that --compat released scores against")
         if records and record["gold"].get("multi_label", False) != records[0]["gold"].get("multi_label", False):
             raise RecordError(f"{where}: gold.multi_label differs from line {first_line[records[0]['id']]}")
+        if "version" in record and not (isinstance(record["version"], str) and record["version"] in RELEASES):
+            raise RecordError(
+                f"{where}: 'version' must be one of {', '.join(RELEASES)} (the release it was built from)"
+            )
+        if records and record.get("version") != records[0].get("version"):
+            raise RecordError(
+                f"{where}: built from release {excerpt(record.get('version'))}, line "
+                f"{first_line[records[0]['id']]} from {excerpt(records[0].get('version'))} (one file, one release)"
+            )
         first_line[record["id"]] = lineno
         records.append(record)
     known = EVAL_DATASETS.get(path.stem)
@@ -248,6 +257,7 @@ def score_dataset(dataset: str, records: Sequence[Record], compat: str | None = 
         "unparseable": unparseable,
         "cut": _cut(records),
         **({"labels": records[0]["gold"]["labels"]} if task in SPAN_TASKS else {}),  # what was asked, for the report
+        **({"version": records[0]["version"]} if "version" in records[0] else {}),  # which release, for the report
         **details,
     }
 

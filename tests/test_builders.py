@@ -245,6 +245,69 @@ def test_chemprot_blurb_rows_and_scibert_marks(built):
     assert second["gold"]["answers"][0].startswith("substrate or product: ")
 
 
+RELEASE_BLUE = Path(__file__).parent / "fixtures" / "release_blue"
+
+
+def build_blue(tmp_path, *flags):
+    out = tmp_path / "out"
+    code = main(["build", "--raw-dir", str(RELEASE_BLUE), "--out", str(out), *flags])
+    return code, {p.parent.name: {r["id"]: r for r in read_records(p)} for p in out.glob("*/dev.jsonl")}
+
+
+def test_blue_hoc_ddi_and_chemprot_files_build_the_blue_version(tmp_path, capsys):
+    code, built = build_blue(tmp_path)
+    assert code == 0
+    assert {r["version"] for records in built.values() for r in records.values()} == {"blue"}
+    assert "dev.tsv (BLUE)" in capsys.readouterr().out  # the build table names the release
+    hoc = built["hoc"]
+    first = hoc["hoc.dev.30000001"]  # sentences back in order, an empty label column, names in any case
+    assert source_text(first) == (
+        "We studied tumour cells . Cells escaped apoptosis . Apoptosis resistance and inflammation rose ."
+    )
+    assert sorted(first["gold"]["answers"]) == ["resisting cell death", "tumor promoting inflammation"]
+    assert hoc["hoc.dev.30000004"]["gold"]["answers"] == ["activating invasion and metastasis"]
+    assert question(first) == question(hoc["hoc.dev.30000004"]).replace("30000004", "30000001")
+    ddi = built["ddi"]
+    assert list(ddi) == ["ddi.dev.DDI-DrugBank.d1.s0.p0", "ddi.dev.DDI-DrugBank.d1.s1.p0"]  # the header is no pair
+    assert ddi["ddi.dev.DDI-DrugBank.d1.s1.p0"]["gold"]["answers"][0].startswith("advice: ")
+    chemprot = built["chemprot"]
+    # BLUE writes a pair with two relations as two rows of one index: two instances, told apart by label
+    assert {k: r["gold"]["answers"][0].split(":")[0] for k, r in chemprot.items()} == {
+        "chemprot.dev.100.T1.T2": "downregulation",
+        "chemprot.dev.100.T1.T4.CPR:9": "substrate or product",
+        "chemprot.dev.100.T1.T4.CPR:4": "downregulation",
+        "chemprot.dev.100.T3.T2": "none of these relations",
+    }
+
+
+def test_blurb_files_build_the_blurb_version_and_scibert_says_so(built):
+    for dataset in ("hoc", "ddi"):
+        assert {r["version"] for r in built[dataset, "dev"]} == {"blurb"}
+    assert {r["version"] for r in built["chemprot", "dev"]} == {"blurb"}
+    assert {r["version"] for r in built["chemprot", "train"]} == {"scibert"}
+    assert not any("version" in r for (d, _), records in built.items() if d == "gad" for r in records)
+
+
+@pytest.mark.parametrize("asked, raw, found", [("blue", RELEASE, "BLURB"), ("blurb", RELEASE_BLUE, "BLUE")])
+def test_an_asked_version_the_files_are_not_is_refused(tmp_path, capsys, asked, raw, found):
+    only = ["--only", "hoc", "ddi", "chemprot", "--split", "dev"]
+    assert main(["build", "--raw-dir", str(raw), "--out", str(tmp_path / "out"), "--version", asked, *only]) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
+    assert len(errors) == 3 and all(f"dev.tsv:1: --version {asked} asks for " in e for e in errors)
+    assert all(f"but this is {found}'s" in e for e in errors)
+
+
+def test_an_asked_version_builds_files_of_that_release(tmp_path):
+    code, built = build_blue(tmp_path, "--version", "blue")
+    assert code == 0 and set(built) == {"hoc", "ddi", "chemprot"}
+
+
+def test_blue_hoc_refuses_a_label_that_is_no_hallmark(tmp_path):
+    (tmp_path / "dev.tsv").write_text("index\tsentence\tlabels\n1_s0\tShort .\tcellular energetics,growth\n")
+    with pytest.raises(ReleaseError, match=r"dev.tsv:2: labels .* are not hallmark names joined by commas"):
+        list(EVAL_BUILDERS["hoc"](tmp_path, "dev"))
+
+
 def test_i2b2_pairs_as_blue_builds_them_one_label_set_for_every_pair(built):
     train = by_id(built, "i2b2_2010", "train")
     assert {k: r["gold"]["answers"][0] for k, r in train.items()} == {

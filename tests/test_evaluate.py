@@ -332,6 +332,56 @@ def test_the_report_says_when_jnlpba_was_built_from_blurbs_untyped_files(tmp_pat
     assert len(notes) == 1 and notes[0].startswith("`jnlpba` of `blurb`: built from BLURB's untyped files")
 
 
+def ddi_predictions(version, n=4):
+    """n DDI pairs of one release, every answer the gold."""
+    records = []
+    for i in range(n):
+        record = re_record(
+            id=f"ddi-{i}",
+            dataset="ddi",
+            split="test",
+            text="A raises B.",
+            type_1="Drug",
+            span_1="A",
+            type_2="Drug",
+            span_2="B",
+            options=["mechanism", "none"],
+            answer="mechanism",
+            negative="none",
+        )
+        records.append(with_prediction({**record, "version": version}, "(" + record["gold"]["letters"][0] + ")"))
+    return records
+
+
+def test_the_report_names_the_release_of_datasets_in_both_benchmarks(tmp_path):
+    for name, version in (("a", "blue"), ("b", "blue"), ("c", "blurb")):
+        write_predictions(tmp_path / name, "ddi", ddi_predictions(version))
+    write_predictions(tmp_path / "a", "pubmedqa", qa_predictions("pubmedqa", 2, 2))
+    systems = {
+        name: {d: score_dataset(d, r) for d, r in read_system(tmp_path / name).items()} for name in ("a", "b", "c")
+    }
+    assert systems["a"]["ddi"]["version"] == "blue" and "version" not in systems["a"]["pubmedqa"]
+    write_report(tmp_path / "report", systems)
+    notes = [line for line in (tmp_path / "report" / "report.md").read_text().splitlines() if "release files" in line]
+    assert notes == [
+        "Built from the release files of: `ddi` BLUE (`a`, `b`), BLURB (`c`). "
+        "The paper's Table 5 scores BLUE's HoC, DDI and ChemProt."
+    ]
+    write_report(tmp_path / "one", {"a": systems["a"]})  # one release for every system: not repeated per system
+    assert "Built from the release files of: `ddi` BLUE. " in (tmp_path / "one" / "report.md").read_text()
+
+
+def test_one_prediction_file_holds_one_release(tmp_path):
+    records = ddi_predictions("blue") + ddi_predictions("blurb")[:1]
+    records[-1]["id"] = "ddi-9"
+    write_predictions(tmp_path, "ddi", records)
+    with pytest.raises(RecordError, match=r"ddi.jsonl:5: built from release 'blurb', line 1 from 'blue'"):
+        read_predictions(tmp_path / "ddi.jsonl")
+    write_predictions(tmp_path, "ddi", ddi_predictions(["blue"]))
+    with pytest.raises(RecordError, match=r"ddi.jsonl:1: 'version' must be one of blurb, blue, scibert"):
+        read_predictions(tmp_path / "ddi.jsonl")
+
+
 def test_a_cut_flag_that_is_not_a_boolean_names_the_line(tmp_path):
     records = qa_predictions("pubmedqa", 2, 2)
     records[1]["reached_max_tokens"] = "yes"

@@ -8,6 +8,7 @@ been built, so a failure leaves nothing of it half-written. OUT is a folder `bui
 or empty one), never RAW or a folder holding it.
 """
 
+import functools
 import os
 import sys
 from pathlib import Path
@@ -15,8 +16,9 @@ from pathlib import Path
 from tqdm import tqdm
 
 from data_builders.eval import EVAL_BUILDERS, I2B2_PAIRS
+from data_builders.eval.versions import VERSIONED
 from data_builders.readers import MissingRelease, ReleaseError
-from mnlu.benchmarks import EVAL_DATASETS
+from mnlu.benchmarks import EVAL_DATASETS, RELEASES
 from mnlu.cli import InputError, describe_os_error, excerpt
 from mnlu.fileio import check_output_folder, claim_output_folder
 from mnlu.records import SPAN_TASKS, RecordError, check_record, write_records
@@ -43,6 +45,8 @@ def run_eval_build(args):
         found += 1
         try:
             builder = I2B2_PAIRS[args.i2b2_pairs] if dataset == "i2b2_2010" else EVAL_BUILDERS[dataset]
+            if dataset in VERSIONED:
+                builder = functools.partial(builder, version=args.version)
             built = build_dataset(dataset, builder, folder, args.split)
         except InputError as e:
             failed.append(str(e))
@@ -94,11 +98,18 @@ def build_dataset(dataset, builder, folder, splits):
 
 def record_at(where, task, fields):
     """The record of one instance; an instance the format refuses (RecordError) becomes an error
-    naming `where`. Any other exception is a bug in a builder and keeps its traceback."""
+    naming `where`. Any other exception is a bug in a builder and keeps its traceback.
+
+    A `version` among the fields (the release of a dataset in both BLURB and BLUE) is kept as the
+    record's own key, for evaluate.py's report.
+    """
+    fields = dict(fields)
+    version = fields.pop("version", None)
     try:
-        return make_record(task, **fields)
+        record = make_record(task, **fields)
     except RecordError as e:
         raise ReleaseError(f"{where}: {e}") from None
+    return record | ({"version": version} if version else {})
 
 
 def require_unique_ids(records):
@@ -114,8 +125,11 @@ def require_unique_ids(records):
 
 
 def summary_row(dataset, split, source, records):
-    """dataset, split, source file, instances, entity mentions (span tasks), labels or options per instance."""
+    """dataset, split, source file (and release, where a dataset has two), instances, entity mentions
+    (span tasks), labels or options per instance."""
     gold = [r["gold"] for r in records]
+    if "version" in records[0]:
+        source = f"{source} ({RELEASES[records[0]['version']]})"
     mentions = sum(len(g["spans"]) for g in gold) if EVAL_DATASETS[dataset].task in SPAN_TASKS else ""
     sizes = sorted({len(g.get("labels") or g["options"]) for g in gold})
     options = "-".join(dict.fromkeys(str(n) for n in sizes[:1] + sizes[-1:]))  # "5", or a range "2-6"

@@ -1,4 +1,9 @@
-"""Relation extraction from BLURB's masked sentences: GAD, DDI-2013 and ChemProt.
+"""Relation extraction from BLURB's (or BLUE's) masked sentences: GAD, DDI-2013 and ChemProt.
+
+DDI and ChemProt are in BLUE too, built by other scripts into other instances (the paper's
+counts are BLUE's): the same `index<TAB>sentence<TAB>label` rows after a header line
+(`data_builders.eval.versions`). BLUE writes a ChemProt pair with two relations as two rows with
+one index; each becomes an instance, its id suffixed with its label.
 
 BLURB replaces the two entities of a pair by placeholders (`@GENE$`, `@DISEASE$`, `@DRUG$`,
 `@CHEMICAL$`; `@CHEM-GENE$`/`@DRUG-DRUG$` when the two overlap), so the entity text is gone.
@@ -15,8 +20,10 @@ dominant no-relation option at the same letter in every prompt.
 """
 
 import re
+from collections import Counter
 from pathlib import Path
 
+from data_builders.eval.versions import VERSIONS, release_version
 from data_builders.instruct.xmlfile import parse_xml
 from data_builders.readers import (
     SPLIT_FILES,
@@ -68,8 +75,9 @@ MASKED_FIELDS = ("index", "sentence", "label")
 _PLACEHOLDER = re.compile(r"@[A-Z]+(?:-[A-Z]+)?\$")
 
 
-def relation(dataset, split, pair_id, where, text, entities, label, options, negative):
-    """(where, re_record fields) for one pair; `entities` are ((type, text), (type, text))."""
+def relation(dataset, split, pair_id, where, text, entities, label, options, negative, version=None):
+    """(where, re_record fields) for one pair; `entities` are ((type, text), (type, text)); `version`
+    names the release of a dataset in both benchmarks."""
     require(label in options, where, f"label {label_excerpt(label)} is not one of {', '.join(options)}")
     (type_1, span_1), (type_2, span_2) = entities
     fields = dict(
@@ -84,6 +92,7 @@ def relation(dataset, split, pair_id, where, text, entities, label, options, neg
         options=list(options.values()),
         answer=options[label],
         negative=options[negative],
+        **({"version": version} if version else {}),
     )
     return where, fields
 
@@ -98,11 +107,12 @@ def gad(folder, split):
         )
 
 
-def ddi(folder, split):
-    """DDI-2013 (BLURB `pair id<TAB>sentence<TAB>label`), unmasked from the DDI XML when present."""
+def ddi(folder, split, version=None):
+    """DDI-2013 (BLURB or BLUE `pair id<TAB>sentence<TAB>label`), unmasked from the DDI XML when present."""
     path = split_file(folder, split)
+    version = release_version(path, version)
     originals = ddi_xml_pairs(folder)
-    for lineno, row in read_tsv(path, MASKED_FIELDS):
+    for lineno, row in read_tsv(path, MASKED_FIELDS, header=MASKED_FIELDS):
         where, text, entities = f"{path}:{lineno}", row["sentence"], (("Drug", "@DRUG$"), ("Drug", "@DRUG$"))
         if originals:
             pair = label_excerpt(row["index"])
@@ -114,7 +124,9 @@ def ddi(folder, split):
                 f"pair {pair}: the sentence differs from the DDI XML's sentence of that pair",
             )
             entities = (("Drug", drug_1), ("Drug", drug_2))
-        yield relation("ddi", split, row["index"], where, text, entities, row["label"], DDI_OPTIONS, "DDI-false")
+        yield relation(
+            "ddi", split, row["index"], where, text, entities, row["label"], DDI_OPTIONS, "DDI-false", version
+        )
 
 
 def ddi_xml_pairs(folder):
@@ -154,38 +166,47 @@ def _letters_and_digits(s):
     return "".join(c for c in s.casefold() if c.isalnum())
 
 
-def chemprot(folder, split):
-    """ChemProt: BLURB's masked tsv where present, else the SciBERT jsonl with marked entities.
+def chemprot(folder, split, version=None):
+    """ChemProt: BLURB's or BLUE's masked tsv where present, else the SciBERT jsonl with marked entities.
 
     The SciBERT files hold only related pairs (no `false` class), and name the fine relation
-    types, mapped here to the five CPR groups BLURB evaluates.
+    types, mapped here to the five CPR groups BLURB evaluates; they are read only when no
+    version is asked for.
     """
     path = find_release_file(folder, *SPLIT_FILES[split])
     if path is not None:
-        yield from chemprot_blurb(path, split)
+        yield from chemprot_masked(path, split, release_version(path, version))
         return
+    if version is not None:
+        raise MissingRelease(f"no {' or '.join(SPLIT_FILES[split])} ({VERSIONS[version]}) below {folder}")
     path = find_release_file(folder, f"{split}.txt")
     if path is None:
-        raise MissingRelease(f"no {' or '.join(SPLIT_FILES[split])} (BLURB) or {split}.txt (SciBERT) below {folder}")
+        raise MissingRelease(
+            f"no {' or '.join(SPLIT_FILES[split])} (BLURB, BLUE) or {split}.txt (SciBERT) below {folder}"
+        )
     yield from chemprot_scibert(path, split)
 
 
-def chemprot_blurb(path, split):
-    for lineno, row in read_tsv(path, MASKED_FIELDS):
+def chemprot_masked(path, split, version):
+    rows = list(read_tsv(path, MASKED_FIELDS, header=MASKED_FIELDS))
+    rows_of_pair = Counter(row["index"] for _, row in rows)
+    for lineno, row in rows:
         if "@CHEM-GENE$" in row["sentence"]:
             entities = (("Chemical", "@CHEM-GENE$"), ("Gene", "@CHEM-GENE$"))
         else:
             entities = (("Chemical", "@CHEMICAL$"), ("Gene", "@GENE$"))
+        pair_id = row["index"] + (f".{row['label']}" if rows_of_pair[row["index"]] > 1 else "")
         yield relation(
             "chemprot",
             split,
-            row["index"],
+            pair_id,
             f"{path}:{lineno}",
             row["sentence"],
             entities,
             row["label"],
             CHEMPROT_OPTIONS,
             "false",
+            version,
         )
 
 
@@ -213,5 +234,14 @@ def chemprot_scibert(path, split):
         text = _GENE_MARK.sub(r"\1", _CHEMICAL_MARK.sub(r"\1", text))
         entities = (("Chemical", chemicals[0]), ("Gene", _CHEMICAL_MARK.sub(r"\1", genes[0])))
         yield relation(
-            "chemprot", split, f"line{lineno}", where, text, entities, CPR_GROUP[label], CHEMPROT_OPTIONS, "false"
+            "chemprot",
+            split,
+            f"line{lineno}",
+            where,
+            text,
+            entities,
+            CPR_GROUP[label],
+            CHEMPROT_OPTIONS,
+            "false",
+            "scibert",
         )
