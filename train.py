@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
+from mnlu.chat import ZEPHYR_TEMPLATE
 from mnlu.checkpoints import (
     TOOL,
     checkpoint_entries,
@@ -92,6 +93,7 @@ PRESETS = {
         "loss": "completion",
         "max_seq_len": 2048,
         "warmup_ratio": 0.1,
+        "chat_template": "tokenizer",
     },
     "released": {
         "lr": 2e-5,
@@ -102,6 +104,7 @@ PRESETS = {
         "loss": "full",
         "max_seq_len": 2048,
         "warmup_ratio": 0.1,
+        "chat_template": "zephyr",
     },
 }
 
@@ -120,8 +123,11 @@ TRAJECTORY = (
     "loss",
     "max_seq_len",
     "pack",
+    "chat_template",
     "eval_size",
 )
+# What a checkpoint made before an option existed ran: that option's one behaviour then.
+BEFORE_OPTION = {"chat_template": "tokenizer"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -213,7 +219,7 @@ def add_optimisation_options(g, d):
 
 
 def add_data_options(g):
-    """What a sequence holds and which of its tokens carry loss; both recipes set all three."""
+    """What a sequence holds, how it is rendered and which of its tokens carry loss; both recipes set all four."""
     g.add_argument(
         "--loss",
         choices=("completion", "full"),
@@ -228,6 +234,13 @@ def add_data_options(g):
         "--pack",
         action=argparse.BooleanOptionalAction,
         help="pack several records into each sequence" + preset_default("pack"),
+    )
+    g.add_argument(
+        "--chat-template",
+        choices=("tokenizer", "zephyr"),
+        help="tokenizer: the model tokenizer's own template (Zephyr where it has none), as the alignment "
+        "handbook keeps it; zephyr: the handbook's Zephyr template, which the released recipe sets; saved with "
+        "the exported model, so infer.py renders prompts alike" + preset_default("chat_template"),
     )
 
 
@@ -280,6 +293,8 @@ def main(args):
     inputs = [args.data, model_dir]
     checkpoint = None if args.dry_run else checkpoint_to_resume(args, inputs, say)
     config, tokenizer = load_config_and_tokenizer(model_dir, args.trust_remote_code)
+    if args.chat_template == "zephyr":  # replaces the tokenizer's own; export_hf saves it with the model
+        tokenizer.chat_template = ZEPHYR_TEMPLATE
     data = prepare_data(args, tokenizer, world_size, say)
     with torch.device("meta"):
         model = AutoModelForCausalLM.from_config(config, dtype=torch.float32, trust_remote_code=args.trust_remote_code)
@@ -356,7 +371,7 @@ def checkpoint_to_resume(args, inputs, say):
     checkpoint = found[len(damaged)][0]
     saved = read_state(checkpoint)["args"]
     for k in TRAJECTORY:
-        if saved.get(k) != getattr(args, k):
+        if saved.get(k, BEFORE_OPTION.get(k)) != getattr(args, k):
             preset = saved.get("preset", "paper")  # checkpoints older than the presets ran the paper's defaults
             raise InputError(
                 f"{checkpoint} was made with {as_flag(k, saved.get(k))} (preset {preset}), this run has "

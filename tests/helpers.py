@@ -101,6 +101,19 @@ def tiny_config(tok, family="mistral", **size):
     return LlamaConfig(**common, tie_word_embeddings=True)
 
 
+# Mistral's chat template for its tokenizer V1 (Mistral-7B-Instruct-v0.1), as Mistral's documentation
+# gives it. BioMistral-7B-DARE's tokenizer is that model's: BioMistral's merge (Merges/MergeDARE.py)
+# ran mergekit with --copy-tokenizer, which copies the merge's base, mistralai/Mistral-7B-Instruct-v0.1.
+MISTRAL_V1_TEMPLATE = (
+    "{{ bos_token }}{% for message in messages %}"
+    "{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}"
+    "{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}{% endif %}"
+    "{% if message['role'] == 'user' %}{{ ' [INST] ' + message['content'] + ' [/INST]' }}"
+    "{% elif message['role'] == 'assistant' %}{{ ' ' + message['content'] + eos_token }}"
+    "{% else %}{{ raise_exception('Only user and assistant roles are supported!') }}{% endif %}{% endfor %}"
+)
+
+
 def make_model_dir(path, family="mistral", seed=0, **size):
     """A random model of `tiny_config` saved with the word-level tokenizer, in fp32."""
     tok = word_tokenizer()

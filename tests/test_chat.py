@@ -3,7 +3,9 @@
 from tokenizers import Tokenizer, models, pre_tokenizers
 from transformers import PreTrainedTokenizerFast
 
-from mnlu.chat import render_conversation, render_prompt
+from helpers import MISTRAL_V1_TEMPLATE
+from mnlu.chat import prompt_token_ids, render_conversation, render_prompt
+from mnlu.generate import template_markers
 
 MESSAGES = [
     {"role": "user", "content": "Question?\nMedical text: fever"},
@@ -49,3 +51,13 @@ def test_the_prompt_keeps_demonstration_answers_and_drops_only_the_records_own()
         "<|user|>\nQ1</s>\n<|assistant|>\nA1</s>\n<|user|>\nQuestion?\nMedical text: fever</s>\n<|assistant|>\n"
     )
     assert render_prompt(tok, demo + MESSAGES[:1]) == render_prompt(tok, demo + MESSAGES)
+
+
+def test_biomistral_dare_template_renders_mistral_instruct_turns():
+    tok = tiny_tokenizer(MISTRAL_V1_TEMPLATE)
+    prompt = render_prompt(tok, MESSAGES)
+    assert prompt == "<s> [INST] Question?\nMedical text: fever [/INST]"  # no generation prompt of its own
+    assert render_conversation(tok, MESSAGES) == prompt + " Disease: fever</s>"
+    assert template_markers(tok) == ("", "</s>")  # nothing to strip before an answer; it ends at EOS
+    ids = prompt_token_ids(tok, prompt)
+    assert ids[:2] == [tok.bos_token_id, tok.unk_token_id] and tok.bos_token_id not in ids[1:]  # BOS once
