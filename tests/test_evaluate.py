@@ -147,26 +147,29 @@ def test_choice_answers_bare_letter_full_option_and_unparseable():
     assert released["score"] == pytest.approx(100 / 3)  # the released scorer needs the full "(C) contradiction"
 
 
+DDI_OPTIONS = ["mechanism", "effect", "no interaction"]
+
+
+def ddi(i, answer, prediction, version=None):
+    """A DDI pair (options in the order above) with its prediction; `version` names its release."""
+    record = re_record(
+        id=f"ddi-{i}",
+        dataset="ddi",
+        split="test",
+        text="A raises B.",
+        type_1="Drug",
+        span_1="A",
+        type_2="Drug",
+        span_2="B",
+        options=DDI_OPTIONS,
+        answer=answer,
+        negative="no interaction",
+        shuffle=False,
+    )
+    return with_prediction(record | ({"version": version} if version else {}), prediction)
+
+
 def test_relations_positive_micro_f1_and_released_variant():
-    options = ["mechanism", "effect", "no interaction"]
-
-    def ddi(i, answer, prediction):
-        record = re_record(
-            id=f"ddi-{i}",
-            dataset="ddi",
-            split="test",
-            text="A raises B.",
-            type_1="Drug",
-            span_1="A",
-            type_2="Drug",
-            span_2="B",
-            options=options,
-            answer=answer,
-            negative="no interaction",
-            shuffle=False,
-        )
-        return with_prediction(record, prediction)
-
     records = [
         ddi(0, "mechanism", "(A) mechanism"),
         ddi(1, "effect", "(A) mechanism"),
@@ -334,23 +337,7 @@ def test_the_report_says_when_jnlpba_was_built_from_blurbs_untyped_files(tmp_pat
 
 def ddi_predictions(version, n=4):
     """n DDI pairs of one release, every answer the gold."""
-    records = []
-    for i in range(n):
-        record = re_record(
-            id=f"ddi-{i}",
-            dataset="ddi",
-            split="test",
-            text="A raises B.",
-            type_1="Drug",
-            span_1="A",
-            type_2="Drug",
-            span_2="B",
-            options=["mechanism", "none"],
-            answer="mechanism",
-            negative="none",
-        )
-        records.append(with_prediction({**record, "version": version}, "(" + record["gold"]["letters"][0] + ")"))
-    return records
+    return [ddi(i, "mechanism", "(A) mechanism", version) for i in range(n)]
 
 
 def test_the_report_names_the_release_of_datasets_in_both_benchmarks(tmp_path):
