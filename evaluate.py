@@ -60,9 +60,9 @@ def parse_args():
         type=AT_LEAST_0,
         default=1000,
         metavar="N",
-        help="resamples behind each 95%% interval and paired difference (default 1000; 0: no intervals)",
+        help="resamples behind each 95%% interval and paired difference (default %(default)s; 0: no intervals)",
     )
-    parser.add_argument("--seed", type=SEED, default=0, help="seed of the bootstrap draws (default 0)")
+    parser.add_argument("--seed", type=SEED, default=0, help="seed of the bootstrap draws (default %(default)s)")
     parser.add_argument(
         "--allow-partial",
         action="store_true",
@@ -77,7 +77,7 @@ def main():
     folders = prediction_folders(args.folders)
     check_output_folder(args.out, TOOL, inputs=args.folders)  # before any work: never replace an input
     if args.plot and importlib.util.find_spec("matplotlib") is None:
-        raise InputError("--plot needs matplotlib: pip install 'mnlu[plot]'")
+        raise InputError("--plot needs matplotlib: pip install -e '.[plot]' from the checkout")
 
     with long_lived():  # millions of small objects, no reference cycles: keep the collector off them
         # 1. read and check every prediction file, and its count against run.json, before scoring anything

@@ -83,20 +83,25 @@ def add_dare_options(p):
         type=FINITE,
         default=0.2,
         metavar="P",
-        help="probability p of dropping each delta entry; survivors are divided by 1-p (default 0.2;"
+        help="probability p of dropping each delta entry; survivors are divided by 1-p (default %(default)s;"
         " mergekit's density = 1-p)",
     )
     p.add_argument(
         "--method",
         choices=METHODS,
         default="dare_linear",
-        help="sum the weighted deltas, or keep only entries agreeing with the elected sign (TIES)",
+        help="dare_linear sums the weighted deltas; dare_ties (TIES) keeps only entries agreeing with the elected"
+        " sign (default %(default)s)",
     )
     p.add_argument(
         "--normalize", action="store_true", help="divide by the summed weights of the models contributing to each entry"
     )
     p.add_argument(
-        "--seed", type=SEED, default=0, metavar="S", help="masks are seeded by (seed, model index, tensor name)"
+        "--seed",
+        type=SEED,
+        default=0,
+        metavar="S",
+        help="masks are seeded by (S, model index, tensor name); S defaults to %(default)s",
     )
 
 
@@ -125,7 +130,7 @@ def add_output_options(p):
         "--tokenizer-from",
         choices=("finetuned", "base"),
         default="finetuned",
-        help="copy config and tokenizer files from the (first) fine-tuned model or from the base",
+        help="copy config and tokenizer files from the (first) fine-tuned model or from the base (default %(default)s)",
     )
     p.add_argument(
         "--vocab",
@@ -140,7 +145,7 @@ def add_output_options(p):
         type=AT_LEAST_1,
         default=1,
         metavar="N",
-        help="tensors merged in parallel, each worker holding its own few tensors (default 1)",
+        help="tensors merged in parallel, each worker holding its own few tensors (default %(default)s)",
     )
     p.add_argument(
         "--dry-run",

@@ -22,7 +22,6 @@ import json
 import math
 import os
 import sys
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -175,7 +174,11 @@ def parse_args(argv=None):
     g.add_argument(
         "--dry-run", action="store_true", help="print the plan (steps, tokens, per-GPU memory estimate) and exit"
     )
-    g.add_argument("--world-size", type=AT_LEAST_1, help="with --dry-run outside torchrun: plan for this many GPUs")
+    g.add_argument(
+        "--world-size",
+        type=AT_LEAST_1,
+        help="with --dry-run outside torchrun: plan for this many GPUs (default: $WORLD_SIZE, else 1)",
+    )
     args = p.parse_args(argv)
     for key, value in PRESETS[args.preset].items():
         if getattr(args, key) is None:

@@ -31,10 +31,14 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", help="model folder (default: the demo model, SmolLM2-135M-Instruct)")
     p.add_argument("--data", type=Path, help="a unified-format test file (default: the fixture instances)")
-    p.add_argument("--limit", type=int, default=32, help="number of prompts")
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--max-tokens", type=int, default=32)
-    p.add_argument("--dtype", choices=("float32", "bfloat16"), default="float32")
+    p.add_argument("--limit", type=int, default=32, help="number of prompts (default: %(default)s)")
+    p.add_argument(
+        "--batch-size", type=int, default=16, help="prompts per batch of the batched run (default: %(default)s)"
+    )
+    p.add_argument("--max-tokens", type=int, default=32, help="most new tokens per answer (default: %(default)s)")
+    p.add_argument(
+        "--dtype", choices=("float32", "bfloat16"), default="float32", help="model dtype (default: %(default)s)"
+    )
     args = p.parse_args()
 
     if args.model is None:

@@ -122,15 +122,26 @@ def distance_to_expectation(base_dir, ft_dir, merged_dir, weight):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--workdir", type=Path, default=ROOT / ".cache" / "bench-merge")
-    parser.add_argument("--layers", type=int, default=8)
-    parser.add_argument("--hidden", type=int, default=1024)
-    parser.add_argument("--vocab", type=int, default=32000)
-    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2, 4], help="merge.py --threads values to time")
     parser.add_argument(
-        "--repeat", type=int, default=3, help="runs per row; the fastest is shown (shared machines are noisy)"
+        "--workdir",
+        type=Path,
+        default=ROOT / ".cache" / "bench-merge",
+        help="folder for the models, the merges and mergekit's environment; models already there are reused"
+        " (default: %(default)s)",
     )
-    parser.add_argument("--skip-mergekit", action="store_true")
+    parser.add_argument("--layers", type=int, default=8, help="layers of the random Llama (default: %(default)s)")
+    parser.add_argument("--hidden", type=int, default=1024, help="its hidden size (default: %(default)s)")
+    parser.add_argument("--vocab", type=int, default=32000, help="its vocabulary size (default: %(default)s)")
+    parser.add_argument(
+        "--threads", type=int, nargs="+", default=[1, 2, 4], help="merge.py --threads values to time (default: 1 2 4)"
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="runs per row, the fastest shown, as shared machines are noisy (default: %(default)s)",
+    )
+    parser.add_argument("--skip-mergekit", action="store_true", help="time merge.py and the copy only")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     base_dir, ft_dir = build_models(args.workdir, args.layers, args.hidden, args.vocab)

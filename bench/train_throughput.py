@@ -124,10 +124,14 @@ def hf_worker(args):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--steps", type=int, default=20)
-    p.add_argument("--nproc", type=int, default=2)
-    p.add_argument("--micro-batch-size", type=int, default=4)
-    p.add_argument("--repeats", type=int, default=3, help="alternated runs of each; the best is shown")
+    p.add_argument("--steps", type=int, default=20, help="optimizer steps per run (default: %(default)s)")
+    p.add_argument("--nproc", type=int, default=2, help="CPU processes per run (default: %(default)s)")
+    p.add_argument(
+        "--micro-batch-size", type=int, default=4, help="sequences per forward pass per process (default: %(default)s)"
+    )
+    p.add_argument(
+        "--repeats", type=int, default=3, help="alternated runs of each; the best is shown (default: %(default)s)"
+    )
     p.add_argument("--hf-worker", metavar="FOLDER", dest="folder", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.folder:

@@ -81,7 +81,7 @@ def add_eval_build(commands):
         choices=list(I2B2_PAIRS),
         default="blue",
         help="i2b2-2010 instances: blue, every concept pair of a sentence with the 8 relations + none (as BLUE "
-        "built the paper's test set); guideline, only the type pairs the guideline lets relate (default: blue)",
+        "built the paper's test set); guideline, only the type pairs the guideline lets relate (default: %(default)s)",
     )
     build.add_argument(
         "--version",
@@ -94,7 +94,10 @@ def add_eval_build(commands):
 
 def add_instruct_build(commands):
     b = commands.add_parser(
-        "build-instruct", help="build every MNLU-Instruct source whose release files are under --raw-dir"
+        "build-instruct",
+        help="build every MNLU-Instruct source whose release files are under --raw-dir",
+        description="Build <source>.jsonl for each MNLU-Instruct source, and manifest.json, in --out from the "
+        "release files below --raw-dir.",
     )
     b.add_argument(
         "--raw-dir", required=True, type=Path, help="folder holding the releases, one sub-folder per release"
@@ -116,7 +119,12 @@ def add_instruct_build(commands):
 
 
 def add_mix(commands):
-    m = commands.add_parser("mix", help="mix built MNLU-Instruct sources by a recipe")
+    m = commands.add_parser(
+        "mix",
+        help="mix built MNLU-Instruct sources by a recipe",
+        description="Sample a training file (JSONL) from the built MNLU-Instruct sources by a recipe; instances "
+        "overlapping --exclude-eval are dropped.",
+    )
     m.add_argument(
         "--built",
         required=True,
@@ -132,15 +140,20 @@ def add_mix(commands):
     m.add_argument(
         "--out", required=True, type=Path, help="output JSONL, outside every input; counts go to <out>.counts.json"
     )
-    m.add_argument("--seed", type=int, default=42, help="sampling seed (default 42, the paper's)")
-    m.add_argument("--total", type=int, help="override the recipe's total")
+    m.add_argument("--seed", type=int, default=42, help="sampling seed (default %(default)s, the paper's)")
+    m.add_argument(
+        "--total",
+        type=int,
+        help="instances to sample, overriding the recipe's total (default: the recipe's total, or every selected "
+        "instance when it sets none)",
+    )
     m.add_argument(
         "--exclude-eval",
         nargs="*",
         default=[],
         type=Path,
         metavar="PATH",
-        help="built evaluation records (files or folders): instances overlapping them are dropped",
+        help="built evaluation records (files or folders): instances overlapping them are dropped (default: none)",
     )
     m.set_defaults(run=run_mix, script=m.prog)
 

@@ -30,10 +30,14 @@ def main():
         "--vllm-python",
         type=Path,
         default=ROOT / ".venv-vllm" / "bin" / "python",
-        help="python of the environment that has vLLM",
+        help="python of the environment that has vLLM (default: %(default)s)",
     )
-    p.add_argument("--max-tokens", type=int, default=64)
-    p.add_argument("--gpu-memory-utilization", type=float, default=0.15, help="vLLM's share of (CPU) memory")
+    p.add_argument(
+        "--max-tokens", type=int, default=64, help="infer.py --max-tokens of both runs (default: %(default)s)"
+    )
+    p.add_argument(
+        "--gpu-memory-utilization", type=float, default=0.15, help="vLLM's share of (CPU) memory (default: %(default)s)"
+    )
     args = p.parse_args()
 
     model = demo_model_dir()
