@@ -22,6 +22,7 @@ import json
 import math
 import os
 import sys
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -125,6 +126,7 @@ TRAJECTORY = (
     "chat_template",
     "eval_size",
 )
+STOP_GRACE_S = 3  # seconds the other ranks wait, on bad input, before leaving after rank 0
 # What a checkpoint made before an option existed ran: that option's one behaviour then.
 BEFORE_OPTION = {"chat_template": "tokenizer"}
 
@@ -258,6 +260,8 @@ def stop(message):
     if _rank() == 0:
         print(f"{TOOL}: error: {message}", file=sys.stderr)
     tell_launcher(f"{TOOL}: error: {message}")
+    if _rank() != 0:  # torchrun stops every worker once one has exited: leave rank 0 the time to say why
+        time.sleep(STOP_GRACE_S)
     sys.exit(2)
 
 
