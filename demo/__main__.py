@@ -114,8 +114,8 @@ def parse_args():
         "--raw",
         type=Path,
         default=os.environ.get("MNLU_RAW") or None,
-        help="a copy of the real release files, with eval_release_dirs.json beside it "
-        "(default: $MNLU_RAW; without it the bundled demo corpus)",
+        help="real release files: RAW/<dataset id>/ folders, or a copy with eval_release_dirs.json beside it "
+        "(scripts/link_raw.py) (default: $MNLU_RAW; without it the bundled demo corpus)",
     )
     p.add_argument(
         "--out",

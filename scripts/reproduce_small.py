@@ -219,7 +219,8 @@ def parse_args():
         "--raw",
         type=Path,
         default=os.environ.get("MNLU_RAW") or None,
-        help="a copy of the real release files, with eval_release_dirs.json beside it (default: $MNLU_RAW)",
+        help="real release files: RAW/<dataset id>/ folders, or a copy with eval_release_dirs.json beside it "
+        "(scripts/link_raw.py) (default: $MNLU_RAW)",
     )
     p.add_argument(
         "--datasets",
@@ -237,12 +238,15 @@ def parse_args():
         metavar="W",
         help="DARE merge weights, one merged model each (default: 0.5, the paper's)",
     )
-    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for everything it makes")
+    p.add_argument(
+        "--out", type=Path, default=DEFAULT_OUT, help="folder for everything it makes (default: %(default)s)"
+    )
     p.add_argument(
         "--results",
         type=Path,
         default=ROOT / "docs" / "results.md",
-        help="the Markdown file whose reproduce_small block is (re)written; results.png lands beside it",
+        help="the Markdown file whose reproduce_small block is (re)written; results.png lands beside it"
+        " (default: %(default)s)",
     )
     args = p.parse_args()
     if args.raw is None:

@@ -89,3 +89,24 @@ def test_a_dataset_id_that_is_a_path_is_refused(staged, tmp_path, dataset):
     with pytest.raises(InputError, match="dataset ids must be plain names"):
         link_raw(staged, mapping, tmp_path / "links")
     assert not (tmp_path / "links").exists() and not (tmp_path / "outside").exists()
+
+
+def test_a_raw_folder_already_named_by_dataset_ids_needs_no_mapping(tmp_path):
+    raw = tmp_path / "raw"  # RAW/<dataset id>/ as docs/DATA.md describes, corpora beside them
+    shutil.copytree(FIXTURES / "release" / "ncbi_disease", raw / "ncbi_disease")
+    shutil.copytree(FIXTURES / "instruct" / "raw" / "LINNAEUS", raw / "LINNAEUS")
+    command = [sys.executable, str(ROOT / "scripts" / "link_raw.py"), str(raw), "--out", str(tmp_path / "links")]
+    assert subprocess.run(command, capture_output=True, text=True).returncode == 0
+    out = tmp_path / "links"
+    assert sorted(p.name for p in out.iterdir() if p.name != MARKER) == ["LINNAEUS", "ncbi_disease"]
+    assert builders(["build", "--raw-dir", str(out), "--out", str(tmp_path / "eval"), "--only", "ncbi_disease"]) == 0
+    assert (tmp_path / "eval" / "ncbi_disease" / "dev.jsonl").exists()
+
+
+def test_a_raw_folder_with_neither_layout_is_refused(tmp_path):
+    raw = tmp_path / "raw"
+    shutil.copytree(FIXTURES / "instruct" / "raw" / "LINNAEUS", raw / "LINNAEUS")
+    command = [sys.executable, str(ROOT / "scripts" / "link_raw.py"), str(raw), "--out", str(tmp_path / "links")]
+    result = subprocess.run(command, capture_output=True, text=True)
+    assert result.returncode == 2 and "no folder named by an evaluation dataset id" in result.stderr
+    assert not (tmp_path / "links").exists()
