@@ -15,8 +15,9 @@ Every input (records, train splits, model folder, an earlier run in --out) is ch
 slow model load, and nothing is written until the model has loaded: bad input fails in seconds,
 with one line and exit status 2, and leaves --out as it was.
 
-With --task, the texts come from --text or --input (one document a line) and the answer is
-printed as JSON: spans with their character offsets in the text, or the chosen options.
+With --task, the texts come from --text or --input (JSON lines: {"id": ..., "text": ...}) and
+each answer is printed as one line of JSON on stdout, in input order: spans with their character
+offsets in the text, or the chosen options (the keys: docs/infer.md, "Your own text").
 """
 
 import argparse
@@ -49,28 +50,35 @@ from mnlu.records import SPAN_TASKS, numbered_records, read_records
 from mnlu.resume import append_line, finished_ids, open_for_append
 from mnlu.shards import local_model
 from mnlu.shots import few_shot_messages, pick_demonstrations
-from mnlu.tasks import dc_record, ner_record, qa_record, source_text
+from mnlu.tasks import dc_record, ner_record, qa_record
 
 TOOL = "infer.py"  # the name in --out's marker file: a folder infer.py may append to
 OWN_TEXT_TASKS = ("ner", "ete", "dc", "qa")
+INPUT_LINE = 'each line of --input is an object like {"id": "a1", "text": "..."}'
 RUN_KEYS = ("model", "backend", "dtype", "shots", "seed", "sampling")  # must match to resume into a folder
 SHARE = argument(float, lambda x: 0 < x <= 1, "a number above 0, at most 1")
 
 
-def parse_args():
+def parser():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", required=True, help="model folder or hub id (safetensors weights)")
-    p.add_argument("--data", nargs="+", type=Path, help="unified-format test files, e.g. data/eval/<id>/test.jsonl")
+    p.add_argument("--model", required=True, help="model folder or hub id (safetensors weights); required")
+    p.add_argument(
+        "--data",
+        nargs="+",
+        type=Path,
+        help="unified-format test files, e.g. data/eval/<id>/test.jsonl; required unless --task is given",
+    )
     p.add_argument(
         "--out",
         type=Path,
-        help="folder for <dataset>.jsonl predictions and run.json: new, empty, or an earlier infer.py --out to resume",
+        help="folder for <dataset>.jsonl predictions and run.json: new, empty, or an earlier infer.py --out to "
+        "resume; required with --data",
     )
     p.add_argument(
         "--backend",
         choices=("auto", "vllm", "hf"),
         default="auto",
-        help="auto: vLLM when it is installed and a GPU is present, else hf (transformers)",
+        help="auto: vLLM when it is installed and a GPU is present, else hf (transformers) (default: %(default)s)",
     )
     p.add_argument(
         "--shots",
@@ -78,37 +86,96 @@ def parse_args():
         choices=(0, 2, "paper"),
         default=0,
         help="demonstrations from train.jsonl beside each test file; paper: 2 for span tasks and 0 for "
-        "choice tasks, the paper's baseline setting",
+        "choice tasks, the paper's baseline setting (default: %(default)s)",
     )
-    p.add_argument("--seed", type=SEED, default=0, help="seeds the choice of demonstrations and the vLLM engine")
     p.add_argument(
+        "--seed",
+        type=SEED,
+        default=0,
+        help="seeds the choice of demonstrations and the vLLM engine (default: %(default)s)",
+    )
+    add_generation_options(p.add_argument_group("generation"))
+    add_own_text_options(
+        p.add_argument_group("your own text (prints one JSON line per text on stdout instead of writing files)")
+    )
+    return p
+
+
+def add_generation_options(g):
+    """How answers are generated, and by which engine."""
+    g.add_argument(
         "--max-tokens",
         type=AT_LEAST_1,
         default=1024,
         help="most tokens generated per answer; the longest gold answer (an EBM-PICO abstract's) needs about half "
         "(default: %(default)s)",
     )
-    p.add_argument("--limit", type=AT_LEAST_1, help="only the first N records of each dataset")
-    p.add_argument(
+    g.add_argument("--limit", type=AT_LEAST_1, help="only the first N records of each dataset (default: every record)")
+    g.add_argument(
         "--dtype",
         choices=("auto", "float32", "bfloat16", "float16"),
         default="auto",
-        help="auto: bfloat16 on a GPU, float32 on CPU (faster there than bfloat16)",
+        help="auto: bfloat16 on a GPU, float32 on CPU (faster there than bfloat16) (default: %(default)s)",
     )
-    p.add_argument("--batch-size", type=AT_LEAST_1, default=16, help="hf: prompts per batch (batched by length)")
-    p.add_argument("--tensor-parallel-size", type=AT_LEAST_1, default=1, help="vLLM: GPUs per model")
-    p.add_argument("--max-num-seqs", type=AT_LEAST_1, default=256, help="vLLM: sequences scheduled at once")
-    p.add_argument("--gpu-memory-utilization", type=SHARE, default=0.9, help="vLLM: share of GPU memory it may take")
-    p.add_argument("--trust-remote-code", action="store_true", help="run model code shipped with the checkpoint")
-    own = p.add_argument_group("your own text (prints JSON instead of writing files)")
-    own.add_argument("--task", choices=OWN_TEXT_TASKS, help="the question to ask of each text")
-    own.add_argument("--text", help="one text")
-    own.add_argument("--input", type=Path, help="a file of texts, one document a line")
-    own.add_argument("--labels", help="ner/ete: comma-separated entity types, e.g. 'Disease,Chemical'")
-    own.add_argument("--options", help="dc/qa: comma-separated options, e.g. 'yes,no,maybe'")
-    own.add_argument("--question", help="qa: the question asked about each text")
-    own.add_argument("--what", default="the medical text", help="dc: what the options describe")
-    own.add_argument("--multi-label", action="store_true", help="dc: any number of options may apply")
+    g.add_argument(
+        "--batch-size",
+        type=AT_LEAST_1,
+        default=16,
+        help="hf: prompts per batch (batched by length) (default: %(default)s)",
+    )
+    g.add_argument(
+        "--tensor-parallel-size", type=AT_LEAST_1, default=1, help="vLLM: GPUs per model (default: %(default)s)"
+    )
+    g.add_argument(
+        "--max-num-seqs",
+        type=AT_LEAST_1,
+        default=256,
+        help="vLLM: sequences scheduled at once (default: %(default)s)",
+    )
+    g.add_argument(
+        "--gpu-memory-utilization",
+        type=SHARE,
+        default=0.9,
+        help="vLLM: share of GPU memory it may take (default: %(default)s)",
+    )
+    g.add_argument(
+        "--trust-remote-code",
+        action="store_true",
+        help="run model code shipped with the checkpoint (default: off; such code is never run)",
+    )
+
+
+def add_own_text_options(own):
+    """Answering the user's own texts instead of --data records."""
+    own.add_argument(
+        "--task",
+        choices=OWN_TEXT_TASKS,
+        help="the question to ask of each text; without it, infer.py answers --data records",
+    )
+    own.add_argument("--text", help="one text (its output's id is null); with --task, --text or --input is required")
+    own.add_argument(
+        "--input",
+        type=Path,
+        help='JSON lines, one object per text: {"id": "a1", "text": "..."}; blank lines are skipped; '
+        "with --task, --text or --input is required",
+    )
+    own.add_argument(
+        "--labels", help="ner/ete: comma-separated entity types, e.g. 'Disease,Chemical'; required for ner/ete"
+    )
+    own.add_argument(
+        "--options", help="dc/qa: comma-separated options, e.g. 'yes,no,maybe'; at least two required for dc/qa"
+    )
+    own.add_argument("--question", help="qa: the question asked about each text; required for qa")
+    own.add_argument("--what", default="the medical text", help="dc: what the options describe (default: %(default)r)")
+    own.add_argument(
+        "--multi-label",
+        action="store_true",
+        help="dc: any number of options may apply (default: off; exactly one option is chosen)",
+    )
+
+
+def parse_args():
+    p = parser()
     args = p.parse_args()
     if args.task is None and not (args.data and args.out):
         p.error("give --data and --out, or --task with --text/--input")
@@ -139,18 +206,20 @@ def main():
 
 def answer_own_texts(args, backend, dtype, device):
     """Print one JSON answer per text of --text or --input, in input order; write no file."""
-    own = own_records(args)
+    texts = read_texts(args)
+    own = own_records(args, [text for _, text in texts])
     model = model_folder(args.model)
     tokenizer = load_tokenizer(model, args.trust_remote_code)
     settings = sampling_settings(tokenizer, args.max_tokens, args.seed)
     generate, chunk_size = load_backend(args, model, backend, dtype, device, tokenizer, settings)
     jobs = [(r, render_prompt(tokenizer, r["messages"])) for r in own]
-    answers = {
-        r["id"]: structured_answer(r, prediction)
-        for r, prediction, _ in run_generation(jobs, tokenizer, settings, generate, chunk_size, "texts")
+    generated = {
+        r["id"]: (prediction, cut)
+        for r, prediction, cut in run_generation(jobs, tokenizer, settings, generate, chunk_size, "texts")
     }
-    for record in own:  # in the order of the input, not of generation
-        print(json.dumps(answers[record["id"]], ensure_ascii=False))
+    for (text_id, text), record in zip(texts, own):  # in the order of the input, not of generation
+        prediction, cut = generated[record["id"]]
+        print(json.dumps(own_answer(text_id, text, record, prediction, cut), ensure_ascii=False))
 
 
 def predict_datasets(args, backend, dtype, device):
@@ -331,20 +400,43 @@ def read_train_splits(sources, datasets):
 
 
 def read_texts(args):
-    """The user's texts: --text, or the non-blank lines of --input (errors name the line, never its text)."""
+    """[(id, text)] of the user's texts: --text (id None), or the objects of --input's JSON lines.
+
+    Blank lines are skipped. Errors name `file:line` and the field, never the text.
+    """
     if args.text is not None:
         if not args.text.strip():
             raise InputError("--text is empty")
-        return [args.text]
-    texts = [line for _, line in numbered_lines(args.input) if line.strip()]
+        return [(None, args.text)]
+    texts, first_line = [], {}
+    for lineno, line in numbered_lines(args.input):
+        if not line.strip():
+            continue
+        where = f"{args.input}:{lineno}"
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise InputError(f"{where}: not valid JSON ({e.msg}, column {e.colno}); {INPUT_LINE}") from None
+        except (ValueError, RecursionError):  # an integer past 4,300 digits, nesting past the recursion limit
+            raise InputError(f"{where}: a JSON value too large or too deeply nested to read") from None
+        if not isinstance(item, dict):
+            raise InputError(f"{where}: not a JSON object; {INPUT_LINE}")
+        text_id, text = item.get("id"), item.get("text")
+        if isinstance(text_id, bool) or not isinstance(text_id, (str, int)) or text_id == "":
+            raise InputError(f"{where}: 'id' is missing or not a non-empty string or whole number; {INPUT_LINE}")
+        if not isinstance(text, str) or not text.strip():
+            raise InputError(f"{where}: 'text' is missing, not a string, or white space only; {INPUT_LINE}")
+        if text_id in first_line:
+            raise InputError(f"{where}: 'id' is the same as on line {first_line[text_id]}; give each text its own id")
+        first_line[text_id] = lineno
+        texts.append((text_id, text))
     if not texts:
         raise InputError(f"{args.input}: no text in it")
     return texts
 
 
-def own_records(args):
-    """Records asking `args.task` of each of the user's texts (gold is a placeholder, never used)."""
-    texts = read_texts(args)
+def own_records(args, texts):
+    """Records asking `args.task` of each of the user's `texts` (gold is a placeholder, never used)."""
     labels = [x.strip() for x in (args.labels or "").split(",") if x.strip()]
     options = [x.strip() for x in (args.options or "").split(",") if x.strip()]
     if args.task in SPAN_TASKS and not labels:
@@ -380,11 +472,22 @@ def own_records(args):
 # outputs
 
 
-def structured_answer(record, prediction):
-    """The parsed answer to one of the user's texts: spans with offsets, or the chosen options."""
+def own_answer(text_id, text, record, prediction, cut):
+    """The output line for one of the user's texts: spans with offsets into `text`, or the chosen options.
+
+    A span found in the text gets the 0-based, end-exclusive character offsets of its mention and
+    that mention as its "text" (so text[start:end] == span["text"]; the model may have written its
+    white space differently). A span not found keeps the model's wording, null offsets and
+    "in_text": false.
+    """
     parsed = parse_answer(record, prediction)
-    text = source_text(record)
-    answer = {"text": text, "prediction": prediction, "unparseable": parsed["unparseable"]}
+    answer = {
+        "id": text_id,
+        "text": text,
+        "prediction": prediction,
+        "reached_max_tokens": cut,
+        "unparseable": parsed["unparseable"],
+    }
     if record["task"] not in SPAN_TASKS:
         return {**answer, "letters": parsed["letters"], "answers": parsed["answers"]}
     answer["spans"] = []
@@ -392,7 +495,13 @@ def structured_answer(record, prediction):
         for span, where in zip(spans, locate_spans(text, spans)):
             start, end = where or (None, None)
             answer["spans"].append(
-                {"label": label, "text": span, "start": start, "end": end, "in_text": where is not None}
+                {
+                    "label": label,
+                    "text": text[start:end] if where else span,
+                    "start": start,
+                    "end": end,
+                    "in_text": where is not None,
+                }
             )
     return answer
 

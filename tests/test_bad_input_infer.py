@@ -227,8 +227,26 @@ def own_text_input_blank(tmp, model):
 
 @case
 def own_text_input_not_utf8(tmp, model):
-    texts = jsonl(tmp / "texts.txt", [SECRET.encode(), f"{SECRET} \xe9".encode("latin-1")])
+    texts = jsonl(tmp / "texts.txt", [{"id": "a", "text": SECRET}, f"{SECRET} \xe9".encode("latin-1")])
     return ["--task", "ner", "--labels", "Disease", "--input", texts], [f"{texts}:2: not UTF-8 text"]
+
+
+@case
+def own_text_input_a_plain_text_line(tmp, model):  # --input is JSON lines, not one document a line
+    texts = jsonl(tmp / "texts.txt", [b"", SECRET.encode()])
+    return ["--task", "ner", "--labels", "Disease", "--input", texts], [f"{texts}:2: not valid JSON"]
+
+
+@case
+def own_text_input_line_without_id(tmp, model):
+    texts = jsonl(tmp / "texts.jsonl", [{"id": "a", "text": SECRET}, b"", {"text": f"{SECRET}\nline 2"}])
+    return ["--task", "ner", "--labels", "Disease", "--input", texts], [f"{texts}:3: 'id' is missing"]
+
+
+@case
+def own_text_input_id_repeated(tmp, model):
+    texts = jsonl(tmp / "texts.jsonl", [{"id": "a", "text": SECRET}, {"id": "a", "text": SECRET}])
+    return ["--task", "ner", "--labels", "Disease", "--input", texts], [f"{texts}:2: 'id' is the same as on line 1"]
 
 
 @case

@@ -278,22 +278,102 @@ def load_infer():
     return module
 
 
+def own_ner(text, labels=("Symptom",)):
+    return ner_record(
+        id="text-1", dataset="own_text", split="test", text=text, labels=list(labels), spans=[], shuffle=False
+    )
+
+
 def test_offsets_for_repeated_overlapping_and_invented_spans():
     infer = load_infer()
     text = "Fever and chest pain; fever again, then pain."
-    record = ner_record(
-        id="text-1", dataset="own_text", split="test", text=text, labels=["Symptom"], spans=[], shuffle=False
-    )
-    answer = infer.structured_answer(record, "Symptom: Fever...fever...chest pain...pain...cough")
+    answer = infer.own_answer("n1", text, own_ner(text), "Symptom: Fever...fever...chest pain...pain...cough", False)
     found = [(s["text"], s["start"], s["end"], s["in_text"]) for s in answer["spans"]]
     assert found == [
         ("Fever", 0, 5, True),
         ("fever", 22, 27, True),
         ("chest pain", 10, 20, True),
         ("pain", 16, 20, True),
-        ("cough", None, None, False),
+        ("cough", None, None, False),  # the model wrote it; the text does not hold it
     ]
     assert answer["unparseable"] is False
+
+
+def test_an_own_text_answer_has_the_documented_keys_and_offsets_into_the_text():
+    infer = load_infer()
+    text = "Chest\n  pain after cisplatin.\nNo fever."  # a multi-line note: the span is written on one line
+    prediction = "Symptom: chest pain...Chest pain...fever...nausea\nDrug: cisplatin"
+    answer = infer.own_answer(7, text, own_ner(text, ["Symptom", "Drug"]), prediction, True)
+    assert list(answer) == ["id", "text", "prediction", "reached_max_tokens", "unparseable", "spans"]
+    assert answer["id"] == 7 and answer["text"] == text and answer["prediction"] == prediction
+    assert answer["reached_max_tokens"] is True and answer["unparseable"] is False
+    spans = answer["spans"]
+    assert all(list(s) == ["label", "text", "start", "end", "in_text"] for s in spans)
+    for s in spans:
+        if s["in_text"]:
+            assert text[s["start"] : s["end"]] == s["text"]  # 0-based, end-exclusive, the mention itself
+        else:
+            assert s["start"] is None and s["end"] is None
+    assert [(s["label"], s["text"], s["in_text"]) for s in spans] == [
+        ("Symptom", "chest pain", False),  # spans are matched case-sensitively
+        ("Symptom", "Chest\n  pain", True),  # found across the line break: the mention as the text has it
+        ("Symptom", "fever", True),
+        ("Symptom", "nausea", False),
+        ("Drug", "cisplatin", True),
+    ]
+    choice = dc_record(
+        id="text-1",
+        dataset="own_text",
+        split="test",
+        text=text,
+        what="x",
+        options=["yes", "no"],
+        answers=["yes"],
+        shuffle=False,
+    )
+    answer = infer.own_answer(None, text, choice, "(B) no", False)
+    assert list(answer) == ["id", "text", "prediction", "reached_max_tokens", "unparseable", "letters", "answers"]
+    assert answer["letters"] == ["B"] and answer["answers"] == ["no"]
+
+
+SECRET = "Mrs Quillfeather's glowing fingernails"
+
+
+def read_input(tmp_path, content):
+    path = tmp_path / "notes.jsonl"
+    path.write_text(content, encoding="utf-8")
+    return load_infer().read_texts(types.SimpleNamespace(text=None, input=path))
+
+
+def test_input_is_json_lines_of_id_and_text_and_blank_lines_are_skipped(tmp_path):
+    content = (
+        "\n"
+        + json.dumps({"id": "a", "text": f"{SECRET}.\nSecond line.", "extra": 1})
+        + "\n   \n\n"
+        + json.dumps({"id": 2, "text": "Fever."})
+        + "\n"
+    )
+    assert read_input(tmp_path, content) == [("a", f"{SECRET}.\nSecond line."), (2, "Fever.")]
+
+
+@pytest.mark.parametrize(
+    "line, error",
+    [
+        (SECRET, r"notes\.jsonl:3: not valid JSON \(Expecting value, column 1\); each line of --input is an object"),
+        (json.dumps([SECRET]), r"notes\.jsonl:3: not a JSON object"),
+        (json.dumps({"text": SECRET}), r"notes\.jsonl:3: 'id' is missing"),
+        (json.dumps({"id": True, "text": SECRET}), r"notes\.jsonl:3: 'id' is missing or not a non-empty string"),
+        (json.dumps({"id": "b", "txt": SECRET}), r"notes\.jsonl:3: 'text' is missing"),
+        (json.dumps({"id": "b", "text": [SECRET]}), r"notes\.jsonl:3: 'text' is missing, not a string"),
+        (json.dumps({"id": "b", "text": " \n "}), r"notes\.jsonl:3: 'text' is missing, not a string, or white space"),
+        (json.dumps({"id": "a", "text": SECRET}), r"notes\.jsonl:3: 'id' is the same as on line 1"),
+    ],
+)
+def test_a_bad_input_line_is_named_with_its_field_and_never_quoted(tmp_path, line, error):
+    content = json.dumps({"id": "a", "text": SECRET}) + "\n\n" + line + "\n"
+    with pytest.raises(InputError, match=error) as caught:
+        read_input(tmp_path, content)
+    assert SECRET not in str(caught.value) and "\n" not in str(caught.value)
 
 
 def test_an_answer_is_cut_when_it_ends_without_a_stop_token():
@@ -467,8 +547,12 @@ def read_jsonl_lines(path):
 
 @pytest.mark.slow
 def test_own_text_prints_one_json_answer_per_document(tmp_path, tiny_checkpoint, monkeypatch, capsys):
-    texts = tmp_path / "texts.txt"
-    texts.write_text("Cisplatin nephrotoxicity.\n\nFever and cough, and a much longer second document.\n")
+    texts = tmp_path / "texts.jsonl"
+    notes = [
+        {"id": "n1", "text": "Cisplatin nephrotoxicity."},
+        {"id": "n2", "text": "Fever and cough,\nand a much longer second document\n\nover three lines."},
+    ]
+    texts.write_text("\n" + json.dumps(notes[0]) + "\n\n  \n" + json.dumps(notes[1]) + "\n\n")
     run_infer(
         monkeypatch,
         "--model",
@@ -483,11 +567,9 @@ def test_own_text_prints_one_json_answer_per_document(tmp_path, tiny_checkpoint,
         8,
     )
     answers = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [a["text"] for a in answers] == [
-        "Cisplatin nephrotoxicity.",  # input order, not length order
-        "Fever and cough, and a much longer second document.",
-    ]
-    assert all(set(a) == {"text", "prediction", "unparseable", "spans"} for a in answers)
+    assert [(a["id"], a["text"]) for a in answers] == [(n["id"], n["text"]) for n in notes]  # input order
+    keys = {"id", "text", "prediction", "reached_max_tokens", "unparseable", "spans"}
+    assert all(set(a) == keys for a in answers)
     run_infer(
         monkeypatch,
         "--model",
@@ -504,4 +586,50 @@ def test_own_text_prints_one_json_answer_per_document(tmp_path, tiny_checkpoint,
         4,
     )
     answer = json.loads(capsys.readouterr().out)
-    assert set(answer) == {"text", "prediction", "unparseable", "letters", "answers"}
+    assert set(answer) == {"id", "text", "prediction", "reached_max_tokens", "unparseable", "letters", "answers"}
+    assert answer["id"] is None
+
+
+def test_own_text_output_lines_match_their_input_by_id_with_offsets(tmp_path, tiny_checkpoint, monkeypatch, capsys):
+    """The whole own-text path with the model's answers fixed: blank lines skipped, multi-line notes,
+    one line per note in input order, offsets into the note, and a span the note does not hold."""
+    notes = {
+        "n1": "Cisplatin nephrotoxicity.",
+        "n2": "History:\nchest\npain after aspirin.\r\nNo fever.",
+    }
+    answers = {
+        "n1": "Disease: nephrotoxicity\nChemical: Cisplatin",
+        "n2": "Disease: chest pain...stroke\nChemical: aspirin",
+    }
+    lines = [json.dumps({"id": i, "text": t}) for i, t in notes.items()]
+    texts = tmp_path / "notes.jsonl"
+    texts.write_text(f"\n{lines[0]}\n\n\n{lines[1]}\n")
+
+    def fixed_answers(args, model, backend, dtype, device, tokenizer, settings):
+        def generate(prompts):
+            said = [next(answers[i] for i, t in notes.items() if t in tokenizer.decode(p)) for p in prompts]
+            return [tokenizer(a, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id] for a in said]
+
+        return generate, 1
+
+    infer = load_infer()
+    monkeypatch.setattr(infer, "load_backend", fixed_answers)
+    argv = ["--model", tiny_checkpoint, "--task", "ner", "--labels", "Disease,Chemical", "--input", texts]
+    monkeypatch.setattr(sys, "argv", ["infer.py", *map(str, argv)])
+    infer.main()
+
+    out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [a["id"] for a in out] == ["n1", "n2"]
+    for a in out:
+        assert a["text"] == notes[a["id"]] and a["prediction"] == answers[a["id"]]
+        assert a["unparseable"] is False and a["reached_max_tokens"] is False
+    assert out[0]["spans"] == [
+        {"label": "Disease", "text": "nephrotoxicity", "start": 10, "end": 24, "in_text": True},
+        {"label": "Chemical", "text": "Cisplatin", "start": 0, "end": 9, "in_text": True},
+    ]
+    assert out[1]["spans"] == [
+        {"label": "Disease", "text": "chest\npain", "start": 9, "end": 19, "in_text": True},
+        {"label": "Disease", "text": "stroke", "start": None, "end": None, "in_text": False},
+        {"label": "Chemical", "text": "aspirin", "start": 26, "end": 33, "in_text": True},
+    ]
+    assert all(notes[a["id"]][s["start"] : s["end"]] == s["text"] for a in out for s in a["spans"] if s["in_text"])
