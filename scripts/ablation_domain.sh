@@ -23,7 +23,7 @@
 #           training steps on 2 processes in fp32, transformers instead of vLLM, 4 answers per
 #           dataset
 #
-# Needs: 4 GPUs with 80 GB each, vLLM (pip install 'mnlu[vllm]'), matplotlib for the figure, the
+# Needs: 4 GPUs with 80 GB each, vLLM (pip install -e '.[vllm]' from the checkout), matplotlib for the figure, the
 # full releases (the clinical NER corpora are credentialed i2b2/n2c2 data: docs/DATA.md), disk for
 # six fine-tuned 7B models (~15 GB each) and one training checkpoint at a time (~87 GB each).
 # Time: six fine-tunings of 25,000 or 50,000 x 3 epochs / 16 = 4,688 or 9,375 steps, plus

@@ -22,7 +22,7 @@
 #   --tiny  demo scale on CPU: dev splits, 10 instances per mix, 2 training steps on 2 processes
 #           in fp32, transformers instead of vLLM, 4 answers per dataset
 #
-# Needs: 4 GPUs with 80 GB each, vLLM (pip install 'mnlu[vllm]'), matplotlib for the figure, the
+# Needs: 4 GPUs with 80 GB each, vLLM (pip install -e '.[vllm]' from the checkout), matplotlib for the figure, the
 # full releases (the public data alone cannot meet these recipes: docs/DATA.md), disk for six
 # fine-tuned 7B models (~15 GB each) and one training checkpoint at a time (~87 GB each).
 # Time: six fine-tunings of 50,000 x 3 epochs / 16 = 9,375 steps each, plus inference on the

@@ -192,7 +192,8 @@ def main(argv=None):
             plot_figure(tmp / "figure.png", experiment, scores)
         except ImportError:
             print(
-                "plot_ablation.py: matplotlib is not installed (pip install 'mnlu[plot]'); wrote the table only",
+                "plot_ablation.py: matplotlib is not installed (pip install -e '.[plot]' from the checkout); "
+                "wrote the table only",
                 file=sys.stderr,
             )
     print(table, end="")

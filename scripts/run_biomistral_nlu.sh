@@ -20,7 +20,7 @@
 #               2 CPU cores with a tiny model)
 #
 # Needs: 4 GPUs with 80 GB each (A100/H100; train.py --dry-run prints the memory plan), vLLM
-# (pip install 'mnlu[vllm]'), matplotlib for the plot (the `plot` extra), and disk for about
+# (pip install -e '.[vllm]' from the checkout), matplotlib for the plot (the `plot` extra), and disk for about
 # four 7B models (base, checkpoint, fine-tuned, merged: ~15 GB each in bf16, ~87 GB for the
 # checkpoint with its fp32 weights and AdamW state).
 # Time: dominated by the fine-tuning, whose step count depends on the size of the full mix

@@ -333,5 +333,6 @@ def test_without_matplotlib_the_table_is_still_written(tmp_path, monkeypatch, ca
     captured = capsys.readouterr()
     assert "| tasks_re | w/ RE | 1 | 10.0 | 20.0 | 60.0 | 30.0 |" in captured.out
     assert captured.err.strip() == (
-        "plot_ablation.py: matplotlib is not installed (pip install 'mnlu[plot]'); wrote the table only"
+        "plot_ablation.py: matplotlib is not installed (pip install -e '.[plot]' from the checkout); "
+        "wrote the table only"
     )
