@@ -1,5 +1,6 @@
 """docs/format.md compares every string a model reads with the paper: it must quote the code's strings."""
 
+import json
 import re
 from pathlib import Path
 
@@ -13,8 +14,10 @@ from data_builders.eval.sts import CRITERIA
 from data_builders.instruct.registry import SOURCES
 from mnlu import tasks
 from mnlu.benchmarks import JNLPBA_UNTYPED_LABEL
+from mnlu.tasks import make_record
 
-DOC = (Path(__file__).resolve().parent.parent / "docs" / "format.md").read_text(encoding="utf-8")
+ROOT = Path(__file__).resolve().parent.parent
+DOC = (ROOT / "docs" / "format.md").read_text(encoding="utf-8")
 QUOTED = set(re.findall(r"`([^`]+)`", DOC))
 
 
@@ -52,3 +55,9 @@ def test_every_evaluation_option_is_quoted_verbatim_in_its_dataset_row():
 
 def test_the_generif_expansion_quoted_is_the_builders():
     assert SOURCES["nlm_gene"].labels["GENERIF"] in QUOTED
+
+
+def test_record_examples_are_what_the_renderer_makes_of_the_demo_fixtures():
+    shown = [json.loads(block) for block in re.findall(r"```json\n(.*?)\n```", DOC, re.S)]
+    fixtures = json.loads((ROOT / "tests" / "fixtures" / "unified_format.json").read_text())
+    assert shown == [make_record(f["task"], **f["fields"]) for f in fixtures]
