@@ -6,11 +6,13 @@ BIN    := $(VENV)/bin
 TORCH  ?= torch==2.13.0
 VLLM_VENV := .venv-vllm
 # PyPI's Linux torch wheel bundles CUDA (several GB). Without an NVIDIA driver, torch comes from
-# PyTorch's CPU-only index when that can be reached (else from the default index, as on machines
-# that only reach a package registry). `make TORCH_INDEX= ...` skips it; set it to use another.
+# PyTorch's CPU-only index when that can be reached (else from the default index, which may hold
+# a CPU build too). `make TORCH_INDEX= ...` skips it; set it to use another. Probed once a run.
 CPU_INDEX := https://download.pytorch.org/whl/cpu
-TORCH_INDEX ?= $(if $(shell command -v nvidia-smi),,$(shell $(PYTHON) -c "import socket; \
+ifeq ($(origin TORCH_INDEX),undefined)
+TORCH_INDEX := $(if $(shell command -v nvidia-smi),,$(shell $(PYTHON) -c "import socket; \
 	socket.create_connection(('download.pytorch.org', 443), 5)" 2>/dev/null && echo $(CPU_INDEX)))
+endif
 
 .PHONY: install test lint demo reproduce-small test-vllm clean
 

@@ -141,7 +141,7 @@ def add_generation_options(g):
     g.add_argument(
         "--trust-remote-code",
         action="store_true",
-        help="run model code shipped with the checkpoint (default: off; such code is never run)",
+        help="run model code shipped with the checkpoint (default: off, so such code is never run)",
     )
 
 

@@ -2,7 +2,7 @@
 
     python -m demo                                   # bundled demo corpus, SmolLM2-135M-Instruct
     MNLU_RAW=/path/to/releases/raw python -m demo    # real release files (scripts/link_raw.py)
-    python -m demo --model BioMistral/BioMistral-7B-DARE   # a GPU machine with the hub
+    python -m demo --model BioMistral/BioMistral-7B-DARE   # GPUs, with access to the Hugging Face Hub
 
 Run from the repository root (`make demo` does); the demo's own pieces are in this folder: the
 bundled corpus (corpus.py) and the small model (model.py), neither part of the installed packages.
@@ -33,10 +33,11 @@ TOOL = "demo"  # the name in --out's marker file
 
 # The demo's scale, in one place. The paper's settings are the scripts' defaults (docs/train.md).
 EVAL = ["ncbi_disease", "bc5cdr_chem", "gad", "hoc", "bioasq", "biosses"]  # NER x2, RE, DC, QA, STS
-REAL_QA = "pubmedqa"  # with real files: BioASQ's passages run to 9,000 characters, too slow here
+REAL_QA = "pubmedqa"  # with real files: BioASQ's passages run to 9,000 characters, too slow on a CPU
 EVAL_LIMIT = 64  # questions per dataset and model: enough for intervals narrower than the gains
 MAX_TOKENS = 48  # enough for a sentence's entities; a rambling base model stops here
-TRAIN = ["--epochs", "1", "--global-batch-size", "8", "--micro-batch-size", "4", "--lr", "1e-4", "--save-every", "20"]
+GLOBAL_BATCH, MICRO_BATCH = 8, 4  # the global batch splits evenly over 2 CPU ranks or 1, 2, 4 or 8 GPUs
+TRAIN = ["--epochs", "1", "--global-batch-size", GLOBAL_BATCH, "--lr", "1e-4", "--save-every", "20"]
 
 
 def main():
@@ -84,10 +85,12 @@ def run_models(args, stages, model, datasets):
     # infer.py stages always run: a finished one only reloads the model and finds nothing left to do
     stages.run("baseline inference", [*infer, "--model", model, "--shots", "paper", "--out", preds / "base"])
     cpu = ["--dtype", "fp32", "--export-dtype", "fp32"] if not gpus else []
+    ranks = 1 << (min(gpus, GLOBAL_BATCH).bit_length() - 1) if gpus else 2  # a power of two, so it divides 8
+    micro = ["--micro-batch-size", min(MICRO_BATCH, GLOBAL_BATCH // ranks)]
     stages.run(
         "fine-tune",
-        [TORCHRUN, "--nproc_per_node", gpus or 2, "train.py", "--model", model, "--data", out / "data" / "mix.jsonl"]
-        + ["--out", out / "train", *cpu, *TRAIN, "--resume"],
+        [TORCHRUN, "--nproc_per_node", ranks, "train.py", "--model", model, "--data", out / "data" / "mix.jsonl"]
+        + ["--out", out / "train", *cpu, *TRAIN, *micro, "--resume"],
         out / "train" / "model",
     )
     stages.run(
