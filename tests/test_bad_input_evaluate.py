@@ -385,6 +385,28 @@ def _has_matplotlib():
     return True
 
 
+# evaluate.py run with `import matplotlib` failing, as in the vLLM environment, whether or not it is installed here
+WITHOUT_MATPLOTLIB = (
+    "import runpy, sys; sys.modules['matplotlib'] = None; sys.argv.pop(0); "
+    "runpy.run_path(sys.argv[0], run_name='__main__')"
+)
+
+
+def test_plot_without_matplotlib_writes_the_report_and_warns(tmp_path):
+    out = tmp_path / "out"
+    result = run_command(["-c", WITHOUT_MATPLOTLIB, EVALUATE, system(tmp_path), "--out", out, "--plot"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert sorted(p.name for p in out.iterdir()) == [".mnlu-output.json", "report.md", "scores.csv", "scores.json"]
+    warnings = [line for line in result.stderr.splitlines() if "warning" in line]  # the rest: tqdm's progress
+    assert warnings == [
+        "evaluate.py: warning: --plot needs matplotlib (pip install -e '.[plot]' from the checkout); "
+        "wrote the report without report.png"
+    ]
+    assert result.stderr.rstrip().endswith("without report.png")  # after the report was written
+    assert result.stdout.splitlines()[-1] == f"wrote {out}/report.md, scores.json, scores.csv"
+    assert strict_json(out / "scores.json")["systems"]["sys"]["pubmedqa"]["score"] == 75.0
+
+
 def test_rerun_replaces_its_own_report_and_nothing_else(tmp_path):
     first, second = system(tmp_path, name="first"), system(tmp_path, name="second", n=2)
     out = tmp_path / "reports" / "run"
