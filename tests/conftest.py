@@ -1,8 +1,17 @@
-"""Fixtures shared by several test files (plain builders are in helpers.py)."""
+"""Fixtures shared by several test files (plain builders are in helpers.py).
 
-import pytest
+The suite runs on the CPU wherever it runs: a GPU would switch train.py to NCCL and bf16, and its
+two-process tests to devices a one-GPU machine lacks. CUDA is hidden before anything touches it,
+from this process and the scripts it starts. The GPU path has its own check, scripts/gpu_check.sh.
+"""
 
-from helpers import byte_tokenizer, tiny_model
+import os
+
+os.environ["CUDA_VISIBLE_DEVICES"] = ""
+
+import pytest  # noqa: E402
+
+from helpers import byte_tokenizer, tiny_model  # noqa: E402
 
 
 @pytest.fixture(scope="module")
