@@ -126,6 +126,7 @@ TRAJECTORY = (
     "chat_template",
     "eval_size",
 )
+EXPORT_DTYPES = DTYPE_OPTIONS | {"fp16": torch.float16}  # --export-dtype: any dtype a base model may have
 STOP_GRACE_S = 3  # seconds the other ranks wait, on bad input, before leaving after rank 0
 # What a checkpoint made before an option existed ran: that option's one behaviour then.
 BEFORE_OPTION = {"chat_template": "tokenizer"}
@@ -172,7 +173,12 @@ def parse_args(argv=None):
     g.add_argument("--eval-size", type=AT_LEAST_0, default=256, help="records held out when --eval-every > 0" + d)
     g.add_argument("--save-every", type=AT_LEAST_1, default=500, help="resumable checkpoint every N steps" + d)
     g.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in --out")
-    g.add_argument("--export-dtype", choices=tuple(DTYPE_OPTIONS), default="bf16", help="dtype of OUT/model" + d)
+    g.add_argument(
+        "--export-dtype",
+        choices=("auto", *EXPORT_DTYPES),
+        default="auto",
+        help="dtype of OUT/model; auto: the base model's, so that merge.py can merge the two" + d,
+    )
     g.add_argument(
         "--dry-run", action="store_true", help="print the plan (steps, tokens, per-GPU memory estimate) and exit"
     )
@@ -287,13 +293,20 @@ def main(args):
     on_cuda = torch.cuda.is_available()
     if args.activation_checkpointing is None:  # a --world-size plan is one for GPUs
         args.activation_checkpointing = on_cuda or args.world_size is not None
+    micro = fit_micro_batch(args.global_batch_size, args.micro_batch_size, world_size)
+    if micro is None:
+        raise InputError(
+            f"--global-batch-size {args.global_batch_size} does not split over {world_size} ranks: "
+            f"choose a multiple of {world_size}"
+        )
+    if micro != args.micro_batch_size:
+        say(
+            f"note: --micro-batch-size {args.micro_batch_size} lowered to {micro}, so that the global batch of "
+            f"{args.global_batch_size} splits evenly over {world_size} ranks"
+        )
+        args.micro_batch_size = micro
     say(f"settings: {settings_line(args)}")
     torch.manual_seed(args.seed)
-    if args.global_batch_size % (args.micro_batch_size * world_size):
-        raise InputError(
-            f"--global-batch-size {args.global_batch_size} is not a multiple of --micro-batch-size "
-            f"{args.micro_batch_size} x {world_size} ranks"
-        )
 
     # Every input is checked before the ranks meet, so bad input stops each of them alike, at once.
     model_dir = local_model(args.model, weights=not args.dry_run)  # a dry run needs the config only
@@ -319,17 +332,44 @@ def main(args):
     unused = load_sharded_weights(model, model_dir, device)
     if unused:
         say(f"{model_dir}: {len(unused)} checkpoint tensors not used by the model: {', '.join(unused[:3])}")
-    optimizer = torch.optim.AdamW(
-        model.parameters(), lr=args.lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=args.weight_decay, foreach=True
-    )
+    optimizer = adamw(model, args, device)
     start = 0
     if checkpoint is not None:
         start = load_checkpoint(checkpoint, model, optimizer)["step"]
         say(f"resumed from {checkpoint} at step {start}")
     on_rank0(lambda: open_run_folder(args, inputs, start))  # every input read: only now write
     train(args, model, optimizer, data, start, device, say)
-    export_hf(Path(args.out) / "model", model, tokenizer, DTYPE_OPTIONS[args.export_dtype])
+    export_hf(Path(args.out) / "model", model, tokenizer, export_dtype(args.export_dtype, config))
     say(f"exported {Path(args.out) / 'model'}")
+
+
+def fit_micro_batch(global_batch, micro_batch, world_size):
+    """The micro-batch a run uses: `micro_batch`, lowered to the largest size that splits the global
+    batch evenly over the ranks (the recipe is the global batch; the micro-batch only trades memory
+    for accumulation steps). None when the global batch does not split over the ranks at all."""
+    if global_batch % world_size:
+        return None
+    per_rank = global_batch // world_size
+    return max(m for m in range(1, min(micro_batch, per_rank) + 1) if per_rank % m == 0)
+
+
+def adamw(model, args, device):
+    """AdamW as both recipes set it; fused on CUDA, where the foreach step would hold an fp32
+    temporary the size of the parameter shard (several GiB for a 7B model)."""
+    kernel = {"fused": True} if device.type == "cuda" else {"foreach": True}
+    return torch.optim.AdamW(
+        model.parameters(), lr=args.lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=args.weight_decay, **kernel
+    )
+
+
+def export_dtype(choice, config):
+    """The dtype of OUT/model: `choice`, or with "auto" the base model's (its config's dtype; fp32,
+    transformers' default, when it names none), so the fine-tuned and the base model merge."""
+    if choice != "auto":
+        return EXPORT_DTYPES[choice]
+    dtype = getattr(config, "dtype", None) or torch.float32
+    dtype = getattr(torch, dtype) if isinstance(dtype, str) else dtype
+    return dtype if dtype in EXPORT_DTYPES.values() else torch.float32
 
 
 def checkpoint_to_resume(args, inputs, say):
@@ -456,7 +496,7 @@ def print_memory_plan(args, config, model, data, world_size):
         format_estimate(
             estimate_memory(
                 config, n_params, world_size, args.micro_batch_size, seq_len, DTYPE_OPTIONS[args.dtype].itemsize
-            )
+            )  # fused AdamW: the plan is for GPUs
         )
     )
 
@@ -546,8 +586,10 @@ def optimizer_step(args, model, optimizer, data, step, device):
     mine = micro_batches(data.plan[step - 1], data.lengths, rank, world_size, args.micro_batch_size)
     micros = [collate(m, data.examples, data.pad_id) for m in mine]
     # The invariant's denominator: supervised tokens over all micro-batches and ranks.
-    loss_tokens = all_sum(sum((t != IGNORE).sum().item() for _, t, _ in micros), device)
-    tokens = all_sum(sum(tokens_in(seq, data.lengths) for m in mine for seq in m), device)
+    mine_loss_tokens = sum((t != IGNORE).sum().item() for _, t, _ in micros)  # host tensors: no device sync
+    loss_tokens, tokens = all_sum(
+        [mine_loss_tokens, sum(tokens_in(seq, data.lengths) for m in mine for seq in m)], device
+    )
     loss_sum = 0.0
     for k, micro in enumerate(micros):
         # On CPU, gradients are summed locally and reduce-scattered once per step (one model
@@ -556,7 +598,7 @@ def optimizer_step(args, model, optimizer, data, step, device):
         loss = forward_loss_sum(model, micro, device)
         (loss / loss_tokens).backward()
         loss_sum += loss.detach()
-    loss = all_sum(loss_sum, device) / loss_tokens
+    loss = all_sum([loss_sum], device)[0] / loss_tokens
     # The norm of the whole gradient (a DTensor, reduced over the shards), before clipping.
     grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), args.grad_clip).full_tensor().item()
     lr = lr_at(step, len(data.plan), data.warmup, args.lr)
@@ -593,17 +635,18 @@ def held_out_loss(args, model, data, device):
     """Token-weighted loss of the held-out examples; every rank runs the same number of forwards."""
     rank, world_size = dist.get_rank(), dist.get_world_size()
     model.eval()
-    loss_sum = count = 0.0
+    loss_sum = count = 0.0  # summed as tensors: one host sync at the end, not one per micro-batch
     sequences = [[i] for i in range(len(data.eval_examples))]
     per_step = args.micro_batch_size * world_size
     for first in range(0, len(sequences), per_step):
         batch = sequences[first : first + per_step]
         for micro in micro_batches(batch, data.eval_lengths, rank, world_size, args.micro_batch_size):
             micro = collate(micro, data.eval_examples, data.pad_id)
-            loss_sum += forward_loss_sum(model, micro, device).item()
-            count += (micro[1] != IGNORE).sum().item()
+            loss_sum += forward_loss_sum(model, micro, device)
+            count += (micro[1] != IGNORE).sum()
     model.train()
-    return all_sum(loss_sum, device) / all_sum(count, device)
+    loss_sum, count = all_sum([loss_sum, count], device)
+    return loss_sum / count
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import contextlib
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -106,11 +106,11 @@ def _for_the_others(error: Exception) -> Exception:
     return RuntimeError(f"rank 0 failed: {type(error).__name__}: {error}")
 
 
-def all_sum(value: float | torch.Tensor, device: torch.device) -> float:
-    """Sum a number or a 0-d tensor over all ranks (every rank must call it); returns a float."""
-    t = torch.as_tensor(value, device=device).to(torch.float64)
+def all_sum(values: Sequence[float | torch.Tensor], device: torch.device) -> list[float]:
+    """Sum each number or 0-d tensor over all ranks, in one all-reduce (every rank must call it)."""
+    t = torch.stack([torch.as_tensor(v, device=device).to(torch.float64) for v in values])
     dist.all_reduce(t)
-    return t.item()
+    return t.tolist()
 
 
 def decoder_layers(model: "PreTrainedModel") -> list[torch.nn.Module]:

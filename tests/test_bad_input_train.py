@@ -226,7 +226,13 @@ CASES = [
     ("seed-negative", None, lambda w: args_for(w, "--seed", "-1"), ["--seed"], False),
     ("eval-size-0", None, lambda w: args_for(w, "--eval-every", "1", "--eval-size", "0"), ["--eval-size"], False),
     ("world-size-without-dry-run", None, lambda w: args_for(w, "--world-size", "2"), ["--world-size"], False),
-    ("batch-not-a-multiple", None, lambda w: args_for(w, "--micro-batch-size", "3"), ["--global-batch-size"], False),
+    (
+        "batch-does-not-split",
+        None,
+        lambda w: args_for(w, "--dry-run", "--world-size", "3"),
+        ["--global-batch-size"],
+        False,
+    ),
     ("no-model-folder", None, lambda w: args_for(w, model="{world}/nowhere"), ["nowhere"], False),
     (
         "model-without-weights",

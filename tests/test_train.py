@@ -489,10 +489,59 @@ def test_a_bad_model_or_data_path_is_one_line(setup, tmp_path, capsys):
     assert not (tmp_path / "run").exists()
 
 
-def test_global_batch_must_divide(setup, tmp_path, capsys):
+def test_a_global_batch_that_does_not_split_over_the_ranks_is_refused(setup, tmp_path, capsys):
     with pytest.raises(SystemExit):
-        run_in_process(base_args(setup, tmp_path) + ["--global-batch-size", "6", "--micro-batch-size", "4"])
-    assert "--global-batch-size 6 is not a multiple of --micro-batch-size 4 x 1 ranks" in capsys.readouterr().err
+        run_in_process(base_args(setup, tmp_path) + ["--global-batch-size", "6", "--dry-run", "--world-size", "4"])
+    assert "--global-batch-size 6 does not split over 4 ranks: choose a multiple of 4" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "global_batch, micro, ranks, fitted",
+    [
+        (16, 4, 1, 4),
+        (16, 4, 4, 4),
+        (16, 4, 8, 2),
+        (16, 4, 16, 1),
+        (64, 16, 8, 8),
+        (8, 4, 2, 4),
+        (6, 4, 1, 3),
+        (6, 4, 4, None),
+    ],
+)
+def test_the_micro_batch_is_lowered_until_the_global_batch_splits_evenly(global_batch, micro, ranks, fitted):
+    assert train.fit_micro_batch(global_batch, micro, ranks) == fitted
+    if fitted:
+        assert global_batch % (fitted * ranks) == 0 and fitted <= micro
+
+
+@pytest.mark.parametrize("ranks", [1, 2, 4, 8, 16])
+def test_the_papers_recipe_plans_on_1_to_16_gpus_as_the_docs_write_it(ranks, setup, tmp_path, capsys):
+    data = write_jsonl(tmp_path / "many.jsonl", make_records(64))
+    run_in_process(
+        ["--model", str(setup["mistral"]), "--data", str(data), "--out", str(tmp_path / "dry")]
+        + ["--preset", "paper", "--dry-run", "--world-size", str(ranks)]
+    )
+    printed = capsys.readouterr().out
+    micro = min(4, 16 // ranks)
+    assert f"of 16 sequences = {micro} x {16 // (micro * ranks)} accumulation x {ranks} ranks" in printed
+    assert ("lowered to" in printed) == (micro != 4)
+
+
+def test_the_export_dtype_follows_the_base_model_unless_given():
+    from transformers import MistralConfig
+
+    assert train.export_dtype("auto", MistralConfig(dtype="bfloat16")) == torch.bfloat16
+    assert train.export_dtype("auto", MistralConfig(dtype="float16")) == torch.float16
+    assert train.export_dtype("auto", MistralConfig()) == torch.float32  # no dtype named: transformers' default
+    assert train.export_dtype("bf16", MistralConfig(dtype="float32")) == torch.bfloat16
+
+
+def test_adamw_is_fused_on_cuda_and_foreach_on_cpu():
+    model = torch.nn.Linear(2, 2)
+    args = train.parse_args(["--model", "m", "--data", "d", "--out", "o"])
+    assert train.adamw(model, args, torch.device("cuda")).defaults["fused"] is True
+    cpu = train.adamw(model, args, torch.device("cpu")).defaults
+    assert cpu["foreach"] is True and not cpu["fused"]
 
 
 def test_dry_run_prints_the_plan_and_memory_without_training(setup, tmp_path, capsys):
@@ -528,6 +577,11 @@ def test_memory_estimate_by_hand():
     assert est["activations, no checkpointing"] == 32 * tokens * per_layer
     assert est["activations, checkpointing"] == 32 * tokens * 2 * 4096 + tokens * per_layer
     assert est["logits and their fp32 loss"] == tokens * 32000 * 10
+    assert est["AdamW step temporaries"] == 0  # fused
+    assert estimate_memory(config, n, 4, 4, 2048, 2, fused_adamw=False)["AdamW step temporaries"] == n
+    root = 32000 * 4096 * 2  # untied embedding and head
+    assert est["gathered embedding and head"] == 2 * root
+    assert est["unsharded gradients (fp32)"] == 4 * (n / 32 + root)
 
 
 def make_config_like_mistral_7b():
