@@ -36,8 +36,9 @@ EVAL = ["ncbi_disease", "bc5cdr_chem", "gad", "hoc", "bioasq", "biosses"]  # NER
 REAL_QA = "pubmedqa"  # with real files: BioASQ's passages run to 9,000 characters, too slow on a CPU
 EVAL_LIMIT = 64  # questions per dataset and model: enough for intervals narrower than the gains
 MAX_TOKENS = 48  # enough for a sentence's entities; a rambling base model stops here
-GLOBAL_BATCH, MICRO_BATCH = 8, 4  # the global batch splits evenly over 2 CPU ranks or 1, 2, 4 or 8 GPUs
-TRAIN = ["--epochs", "1", "--global-batch-size", GLOBAL_BATCH, "--lr", "1e-4", "--save-every", "20"]
+GLOBAL_BATCH = 8  # split over 2 CPU ranks, or 1, 2, 4 or 8 GPUs (train.py lowers the micro-batch to fit)
+TRAIN = ["--epochs", "1", "--global-batch-size", GLOBAL_BATCH, "--micro-batch-size", "4", "--lr", "1e-4"]
+SAVE_EVERY = {"cpu": 20, "cuda": 1000}  # a 7B checkpoint is ~87 GB: on GPUs only the last one is written
 
 
 def main():
@@ -86,11 +87,11 @@ def run_models(args, stages, model, datasets):
     stages.run("baseline inference", [*infer, "--model", model, "--shots", "paper", "--out", preds / "base"])
     cpu = ["--dtype", "fp32", "--export-dtype", "fp32"] if not gpus else []
     ranks = 1 << (min(gpus, GLOBAL_BATCH).bit_length() - 1) if gpus else 2  # a power of two, so it divides 8
-    micro = ["--micro-batch-size", min(MICRO_BATCH, GLOBAL_BATCH // ranks)]
+    save = ["--save-every", SAVE_EVERY["cuda" if gpus else "cpu"]]
     stages.run(
         "fine-tune",
         [TORCHRUN, "--nproc_per_node", ranks, "train.py", "--model", model, "--data", out / "data" / "mix.jsonl"]
-        + ["--out", out / "train", *cpu, *TRAIN, *micro, "--resume"],
+        + ["--out", out / "train", *cpu, *TRAIN, *save, "--resume"],
         out / "train" / "model",
     )
     stages.run(
