@@ -74,6 +74,7 @@ from mnlu.distributed import (
     tell_launcher,
 )
 from mnlu.fileio import atomic_write, check_output_folder, claim_output_folder, remove_stale_temporaries
+from mnlu.flops import mfu, peak_flops, training_flops
 from mnlu.memory import estimate_memory, format_estimate
 from mnlu.records import read_records
 from mnlu.schedule import lr_at, warmup_steps
@@ -550,10 +551,20 @@ def train(args, model, optimizer, data, start, device, say):
     model.train()
     metrics = open(out / "metrics.jsonl", "a", encoding="utf-8") if rank == 0 else None
     bar = tqdm(total=total_steps, initial=start, desc="training", unit="step", disable=rank != 0)
+    peak = peak_flops(torch.cuda.get_device_name(device)) if device.type == "cuda" else None
+    n_params, config = sum(p.numel() for p in model.parameters()), model.config
     for step in range(start + 1, total_steps + 1):
         t0 = time.perf_counter()
         record = optimizer_step(args, model, optimizer, data, step, device)
-        record["tokens_per_s"] = record["tokens"] / (time.perf_counter() - t0)
+        seconds = time.perf_counter() - t0
+        record["tokens_per_s"] = record["tokens"] / seconds
+        if device.type == "cuda":  # what the step used of the GPUs: their arithmetic and their memory
+            examples = sum(len(sequence) for sequence in data.plan[step - 1])
+            flops = training_flops(
+                n_params, config.num_hidden_layers, config.hidden_size, record["tokens"], record["tokens"] / examples
+            )
+            record["mfu"] = mfu(flops, seconds, peak, dist.get_world_size()) if peak else None
+            record["peak_memory_gib"] = torch.cuda.max_memory_allocated(device) / 2**30
         if record.get("skipped"):
             say(
                 f"step {step}: loss {record['loss']} or gradient norm {record['grad_norm']} is not finite; "

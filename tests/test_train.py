@@ -661,3 +661,14 @@ def test_a_presets_dry_run_prints_its_settings_and_the_plan_for_4_gpus(preset, s
     assert "--activation-checkpointing" in settings  # a plan for GPUs, where checkpointing is the default
     assert "per-GPU memory estimate for 4 GPUs" in printed and "total, checkpointing" in printed
     assert not out.exists()
+
+
+def test_mfu_by_hand():
+    from mnlu.flops import mfu, peak_flops, training_flops
+
+    assert peak_flops("NVIDIA H100 80GB HBM3") == 989e12 and peak_flops("NVIDIA H100 PCIe") == 756e12
+    assert peak_flops("NVIDIA A100-SXM4-80GB") == 312e12 and peak_flops("NVIDIA GeForce RTX 4090") is None
+    # one step of the paper's recipe: 16 sequences of 512 tokens through a 7.24 B, 32 x 4096 model
+    flops = training_flops(7_241_732_096, 32, 4096, 16 * 512, 512)
+    assert flops == 16 * 512 * (6 * 7_241_732_096 + 12 * 32 * 4096 * 512)
+    assert mfu(flops, 1.0, 312e12, 4) == pytest.approx(flops / 1.248e15)
