@@ -35,7 +35,7 @@ from tqdm import tqdm
 
 from mnlu.chat import prompt_token_ids, render_prompt
 from mnlu.cli import AT_LEAST_1, SEED, InputError, argument, excerpt, run_main
-from mnlu.fileio import atomic_write, check_output_folder, claim_output_folder, numbered_lines
+from mnlu.fileio import atomic_write, check_output_folder, claim_output_folder
 from mnlu.generate import (
     check_model_folder,
     completion_text,
@@ -46,7 +46,7 @@ from mnlu.generate import (
     vllm_engine,
 )
 from mnlu.parse import locate_spans, parse_answer
-from mnlu.records import SPAN_TASKS, numbered_records, read_records
+from mnlu.records import SPAN_TASKS, numbered_json, numbered_records, read_records
 from mnlu.resume import append_line, finished_ids, open_for_append
 from mnlu.shards import local_model
 from mnlu.shots import few_shot_messages, pick_demonstrations
@@ -409,16 +409,8 @@ def read_texts(args):
             raise InputError("--text is empty")
         return [(None, args.text)]
     texts, first_line = [], {}
-    for lineno, line in numbered_lines(args.input):
-        if not line.strip():
-            continue
+    for lineno, item in numbered_json(args.input):  # blank lines skipped, bad JSON named by its line
         where = f"{args.input}:{lineno}"
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise InputError(f"{where}: not valid JSON ({e.msg}, column {e.colno}); {INPUT_LINE}") from None
-        except (ValueError, RecursionError):  # an integer past 4,300 digits, nesting past the recursion limit
-            raise InputError(f"{where}: a JSON value too large or too deeply nested to read") from None
         if not isinstance(item, dict):
             raise InputError(f"{where}: not a JSON object; {INPUT_LINE}")
         text_id, text = item.get("id"), item.get("text")

@@ -113,16 +113,22 @@ def read_records(path: str | Path) -> Iterator[Record]:
 
 def numbered_records(path: str | Path) -> Iterator[tuple[int, Record]]:
     """Yield (line number, record) for each record of a JSONL file, checked; errors name `path:line`."""
+    for lineno, record in numbered_json(path):
+        yield lineno, check_record(record, f"{path}:{lineno}")
+
+
+def numbered_json(path: str | Path) -> Iterator[tuple[int, Any]]:
+    """Yield (line number, value) for each non-blank line of a JSON-lines file; errors name `path:line`."""
     for lineno, line in numbered_lines(path):
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            value = json.loads(line)
         except json.JSONDecodeError as e:
             raise RecordError(f"{path}:{lineno}: not valid JSON ({e.msg}, column {e.colno})") from None
         except (ValueError, RecursionError):  # an integer past 4,300 digits, nesting past the recursion limit
             raise RecordError(f"{path}:{lineno}: a JSON value too large or too deeply nested to read") from None
-        yield lineno, check_record(record, f"{path}:{lineno}")
+        yield lineno, value
 
 
 def write_records(path: str | Path, records: Iterable[Record]) -> int:

@@ -359,7 +359,7 @@ def test_input_is_json_lines_of_id_and_text_and_blank_lines_are_skipped(tmp_path
 @pytest.mark.parametrize(
     "line, error",
     [
-        (SECRET, r"notes\.jsonl:3: not valid JSON \(Expecting value, column 1\); each line of --input is an object"),
+        (SECRET, r"notes\.jsonl:3: not valid JSON \(Expecting value, column 1\)"),
         (json.dumps([SECRET]), r"notes\.jsonl:3: not a JSON object"),
         (json.dumps({"text": SECRET}), r"notes\.jsonl:3: 'id' is missing"),
         (json.dumps({"id": True, "text": SECRET}), r"notes\.jsonl:3: 'id' is missing or not a non-empty string"),
