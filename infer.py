@@ -47,7 +47,7 @@ from mnlu.generate import (
 )
 from mnlu.parse import locate_spans, parse_answer
 from mnlu.records import SPAN_TASKS, numbered_json, numbered_records, read_records
-from mnlu.resume import append_line, finished_ids, open_for_append
+from mnlu.resume import RUN_KEYS, append_line, finished_ids, open_for_append
 from mnlu.shards import local_model
 from mnlu.shots import few_shot_messages, pick_demonstrations
 from mnlu.tasks import dc_record, ner_record, qa_record
@@ -55,7 +55,6 @@ from mnlu.tasks import dc_record, ner_record, qa_record
 TOOL = "infer.py"  # the name in --out's marker file: a folder infer.py may append to
 OWN_TEXT_TASKS = ("ner", "ete", "dc", "qa")
 INPUT_LINE = 'each line of --input is an object like {"id": "a1", "text": "..."}'
-RUN_KEYS = ("model", "backend", "dtype", "shots", "seed", "sampling")  # must match to resume into a folder
 SHARE = argument(float, lambda x: 0 < x <= 1, "a number above 0, at most 1")
 
 

@@ -14,6 +14,9 @@ from typing import TextIO
 from mnlu.cli import excerpt
 from mnlu.records import Record, RecordError
 
+# The run.json settings that make answers comparable: a folder resumed, or folders joined, must agree on them.
+RUN_KEYS = ("model", "backend", "dtype", "shots", "seed", "sampling")
+
 
 def finished_ids(path: str | Path) -> set[Hashable]:
     """Ids of the records already in the prediction file `path` (an empty set if there is none).

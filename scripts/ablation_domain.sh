@@ -32,11 +32,11 @@
 # Steps (each is echoed; one whose output exists is skipped, so a killed run resumes):
 #   python -m data_builders build --raw-dir RAW --out OUT/eval --split train test
 #   python -m data_builders build-instruct --raw-dir RAW --out OUT/instruct
-#   python infer.py --model MODEL --shots paper --data OUT/eval/{bc5cdr_chem,...,ebm_pico}/test.jsonl --out OUT/preds/base --backend vllm --tensor-parallel-size 4
+#   python infer.py --model MODEL --shots paper --data OUT/eval/{bc5cdr_chem,...,ebm_pico}/test.jsonl --out OUT/preds/base --backend vllm  (x4: one per GPU)
 #   for each MIX of the six:
 #     python -m data_builders mix --built OUT/instruct --recipe MIX --total 25000|50000 --exclude-eval OUT/eval --out OUT/mixes/MIX.jsonl
 #     torchrun --standalone --nproc_per_node 4 train.py --model MODEL --data OUT/mixes/MIX.jsonl --out OUT/runs/MIX --resume
-#     python infer.py --model OUT/runs/MIX/model --data OUT/eval/{bc5cdr_chem,...,ebm_pico}/test.jsonl --out OUT/preds/MIX --backend vllm --tensor-parallel-size 4
+#     python infer.py --model OUT/runs/MIX/model --data OUT/eval/{bc5cdr_chem,...,ebm_pico}/test.jsonl --out OUT/preds/MIX --backend vllm  (x4: one per GPU)
 #   python evaluate.py OUT/preds/{the six} OUT/preds/base --out OUT/reports/domain
 #   python scripts/plot_ablation.py OUT/reports/domain/scores.json --experiment domain --out OUT/figures/domain
 # and prints OUT/figures/domain/table.md (the figure is figure.png beside it).
@@ -54,11 +54,11 @@ declare -A TOTAL  # by the mix's size suffix
 if [[ $tiny ]]; then
     SPLITS=(dev)   EVAL_SPLIT=dev   TOTAL=([25k]=5 [50k]=10)   NPROC=2
     SCALE=(--dtype fp32 --max-steps 2 --micro-batch-size 1 --global-batch-size 2 --export-dtype fp32)
-    INFER=(--backend hf --limit 4 --max-tokens 32)
+    INFER=(--backend hf --limit 4 --max-tokens 32)   ENGINES=2
 else
     SPLITS=(train test)   EVAL_SPLIT=test   TOTAL=([25k]=25000 [50k]=50000)   NPROC=4
     SCALE=()
-    INFER=(--backend vllm --tensor-parallel-size 4)
+    INFER=(--backend vllm)   ENGINES=4  # one vLLM engine per GPU
 fi
 
 # 1. the evaluation sets (all of them: no mix may hold their texts) and MNLU-Instruct

@@ -33,12 +33,13 @@
 #   python -m data_builders mix --built OUT/instruct --recipe full --exclude-eval OUT/eval --out OUT/mixes/full.jsonl
 #   torchrun --standalone --nproc_per_node 4 train.py --model MODEL --data OUT/mixes/full.jsonl --out OUT/runs/NAME --resume --preset paper|released
 #   python merge.py --base MODEL --finetuned OUT/runs/NAME/model --weight 0.5 --drop-rate 0.2 --out OUT/merged/NAME
-#   python infer.py --model MODEL --shots paper --data OUT/eval/*/test.jsonl --out OUT/preds/base --backend vllm --tensor-parallel-size 4
-#   python infer.py --model OUT/runs/NAME/model --data OUT/eval/*/test.jsonl --out OUT/preds/NAME-ft --backend vllm --tensor-parallel-size 4
-#   python infer.py --model OUT/merged/NAME --data OUT/eval/*/test.jsonl --out OUT/preds/NAME --backend vllm --tensor-parallel-size 4
+#   python infer.py --model MODEL --shots paper --data OUT/eval/*/test.jsonl --out OUT/preds/base --backend vllm  (x4: one per GPU)
+#   python infer.py --model OUT/runs/NAME/model --data OUT/eval/*/test.jsonl --out OUT/preds/NAME-ft --backend vllm  (x4: one per GPU)
+#   python infer.py --model OUT/merged/NAME --data OUT/eval/*/test.jsonl --out OUT/preds/NAME --backend vllm  (x4: one per GPU)
 #   python evaluate.py OUT/preds/base OUT/preds/NAME-ft OUT/preds/NAME --out OUT/reports/NAME --paper --plot
-# (the base model's answers skip the span sets without a train split: scripts/baseline_files.py)
-# and prints OUT/reports/NAME/report.md. NAME: biomistral-nlu, or biomistral-nlu-released.
+# (each infer.py runs as 4 processes, one vLLM engine per GPU on a share of the test sets, joined by
+# scripts/join_predictions.py; the base model's answers skip the span sets without a train split:
+# scripts/baseline_files.py) and prints OUT/reports/NAME/report.md. NAME: biomistral-nlu, or biomistral-nlu-released.
 set -euo pipefail
 source "$(dirname "$0")/steps.sh"
 
@@ -58,11 +59,11 @@ MERGE=(--weight 0.5 --drop-rate 0.2)            # the paper's and the released m
 if [[ $tiny ]]; then
     SPLITS=(dev)   EVAL_SPLIT=dev   MIX=(--total 12)   NPROC=2
     SCALE=(--dtype fp32 --max-steps 2 --micro-batch-size 1 --global-batch-size 2 --export-dtype fp32)
-    INFER=(--backend hf --limit 4 --max-tokens 32)
+    INFER=(--backend hf --limit 4 --max-tokens 32)   ENGINES=2
 else
     SPLITS=(train test)   EVAL_SPLIT=test   MIX=()   NPROC=4
     SCALE=()
-    INFER=(--backend vllm --tensor-parallel-size 4)
+    INFER=(--backend vllm)   ENGINES=4  # one vLLM engine per GPU
 fi
 
 # 1. the evaluation sets (train splits: the 2-shot baselines' demonstrations) and MNLU-Instruct
@@ -82,10 +83,8 @@ step "$OUT/merged/$NAME" python "$ROOT/merge.py" --base "$MODEL" --finetuned "$O
 EVAL_FILES=("$OUT"/eval/*/"$EVAL_SPLIT.jsonl")
 [[ -e ${EVAL_FILES[0]} ]] || { echo "no $OUT/eval/*/$EVAL_SPLIT.jsonl: no evaluation release found under $RAW" >&2; exit 1; }
 answer_with_base  # steps.sh: infer.py --shots paper
-step "$OUT/preds/$NAME-ft" python "$ROOT/infer.py" --model "$OUT/runs/$NAME/model" --data "${EVAL_FILES[@]}" \
-    --out "$OUT/preds/$NAME-ft.partial" "${INFER[@]}"
-step "$OUT/preds/$NAME" python "$ROOT/infer.py" --model "$OUT/merged/$NAME" --data "${EVAL_FILES[@]}" \
-    --out "$OUT/preds/$NAME.partial" "${INFER[@]}"
+answer "$OUT/preds/$NAME-ft" --model "$OUT/runs/$NAME/model" -- "${EVAL_FILES[@]}"  # steps.sh: infer.py per GPU
+answer "$OUT/preds/$NAME" --model "$OUT/merged/$NAME" -- "${EVAL_FILES[@]}"
 systems=("$OUT/preds/$NAME-ft" "$OUT/preds/$NAME")
 [[ -e $OUT/preds/base ]] && systems=("$OUT/preds/base" "${systems[@]}")
 step "$OUT/reports/$NAME" python "$ROOT/evaluate.py" "${systems[@]}" --out "$OUT/reports/$NAME" --paper --plot

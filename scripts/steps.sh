@@ -63,27 +63,55 @@ build_data() {
 
 # fine_tune_and_answer MIX TOTAL: one system of an ablation: TOTAL instances mixed by the recipe
 # MIX, the base MODEL fine-tuned on them with the paper's settings, and the fine-tuned model's
-# zero-shot answers to EVAL_FILES. Reads MODEL, OUT, NPROC, SCALE, INFER and EVAL_FILES.
+# zero-shot answers to EVAL_FILES. Reads MODEL, OUT, NPROC, SCALE, ENGINES, INFER and EVAL_FILES.
 fine_tune_and_answer() {
     local mix=$1 total=$2
     step "$OUT/mixes/$mix.jsonl.counts.json" python -m data_builders mix --built "$OUT/instruct" --recipe "$mix" \
         --total "$total" --exclude-eval "$OUT/eval" --out "$OUT/mixes/$mix.jsonl"
     step "$OUT/runs/$mix/model" torchrun --standalone --nproc_per_node "$NPROC" "$ROOT/train.py" --model "$MODEL" \
         --data "$OUT/mixes/$mix.jsonl" --out "$OUT/runs/$mix" --resume "${SCALE[@]}"
-    step "$OUT/preds/$mix" python "$ROOT/infer.py" --model "$OUT/runs/$mix/model" \
-        --data "${EVAL_FILES[@]}" --out "$OUT/preds/$mix.partial" "${INFER[@]}"
+    answer "$OUT/preds/$mix" --model "$OUT/runs/$mix/model" -- "${EVAL_FILES[@]}"
+}
+
+# answer DONE FLAG... -- FILE...: the answers of infer.py FLAG... (with INFER) to the FILEs, into DONE.
+# ENGINES processes run at once, each on its own GPU (CUDA_VISIBLE_DEVICES) and its share of the
+# files, the largest first, into DONE.engines/engine-K (each resumes like any infer.py folder);
+# then scripts/join_predictions.py makes them one folder. A 7B model fits one GPU: one engine per
+# GPU answers faster than one engine spread over all of them. Reads ENGINES and INFER.
+answer() {
+    local done=$1 flags=() files=() shares=() pids=() k i failed=
+    shift
+    while [[ $1 != -- ]]; do flags+=("$1"); shift; done
+    shift
+    mapfile -t files < <(ls -S "$@")
+    for ((k = 0; k < ENGINES && k < ${#files[@]}; k++)); do
+        local share=()
+        for ((i = k; i < ${#files[@]}; i += ENGINES)); do share+=("${files[i]}"); done
+        shares+=("$done.engines/engine-$k")
+        local command=(python "$ROOT/infer.py" "${flags[@]}" --data "${share[@]}" --out "${shares[k]}" "${INFER[@]}")
+        local line="CUDA_VISIBLE_DEVICES=$k $(quote "${command[@]}") &"
+        if [[ -e $done ]]; then
+            echo "skip ($done exists): $line"
+        else
+            echo "+ $line"
+            CUDA_VISIBLE_DEVICES=$k "${command[@]}" &
+            pids+=($!)
+        fi
+    done
+    for k in "${pids[@]}"; do wait "$k" || failed=1; done
+    [[ -z $failed ]] || { echo "an infer.py engine failed (above); run the script again to resume it" >&2; exit 1; }
+    step "$done" python "$ROOT/scripts/join_predictions.py" "${shares[@]}" --out "$done.partial"
 }
 
 # answer_with_base: the paper's baseline, the base MODEL with 2 demonstrations on span tasks (zero-
 # shot on choice tasks), on the EVAL_FILES it can answer: a span set needs its train split beside
 # it to draw demonstrations from. Writes OUT/preds/base; nothing when no file qualifies. Reads
-# MODEL, OUT, INFER and EVAL_FILES.
+# MODEL, OUT, ENGINES, INFER and EVAL_FILES.
 answer_with_base() {
     local files=()
     mapfile -t files < <(python "$ROOT/scripts/baseline_files.py" "${EVAL_FILES[@]}")
     ((${#files[@]})) || { echo "no evaluation set the 2-shot baseline can answer: no base model answers"; return; }
-    step "$OUT/preds/base" python "$ROOT/infer.py" --model "$MODEL" --shots paper --data "${files[@]}" \
-        --out "$OUT/preds/base.partial" "${INFER[@]}"
+    answer "$OUT/preds/base" --model "$MODEL" --shots paper -- "${files[@]}"
 }
 
 # score_and_plot EXPERIMENT: one evaluate.py over the six MIXES' answers (and the base model's,
