@@ -33,6 +33,7 @@ COMMANDS = (
     "scripts/plot_ablation.py",
     "scripts/check_vllm.py",
     "scripts/link_raw.py",
+    "scripts/join_predictions.py",
     "-m demo",
     "bench/infer_throughput.py",
     "bench/merge_vs_mergekit.py",
