@@ -169,6 +169,13 @@ def parse_args(argv=None):
         action=argparse.BooleanOptionalAction,
         help="recompute each layer in backward (default: on with CUDA, off on CPU)",
     )
+    g.add_argument(
+        "--attention",
+        choices=("auto", "sdpa", "flex_attention"),
+        default="auto",
+        help="attention kernel; auto: flex_attention with CUDA (packed and padded records attend within "
+        "themselves through a block mask, not a dense one), sdpa on CPU, where flex attention has no backward" + d,
+    )
     g = p.add_argument_group("evaluation, checkpoints, export")
     g.add_argument("--eval-every", type=AT_LEAST_0, default=0, help="held-out loss every N steps, 0: never" + d)
     g.add_argument("--eval-size", type=AT_LEAST_0, default=256, help="records held out when --eval-every > 0" + d)
@@ -294,6 +301,10 @@ def main(args):
     on_cuda = torch.cuda.is_available()
     if args.activation_checkpointing is None:  # a --world-size plan is one for GPUs
         args.activation_checkpointing = on_cuda or args.world_size is not None
+    if args.attention == "auto":
+        args.attention = "flex_attention" if on_cuda or args.world_size is not None else "sdpa"
+    if args.attention == "flex_attention" and not on_cuda and not args.dry_run:
+        raise InputError("--attention flex_attention needs CUDA: on CPU, flex attention has no backward pass")
     micro = fit_micro_batch(args.global_batch_size, args.micro_batch_size, world_size)
     if micro is None:
         raise InputError(
@@ -318,7 +329,9 @@ def main(args):
         tokenizer.chat_template = ZEPHYR_TEMPLATE
     data = prepare_data(args, tokenizer, world_size, say)
     with torch.device("meta"):
-        model = AutoModelForCausalLM.from_config(config, dtype=torch.float32, trust_remote_code=args.trust_remote_code)
+        model = AutoModelForCausalLM.from_config(
+            config, dtype=torch.float32, attn_implementation=args.attention, trust_remote_code=args.trust_remote_code
+        )
     if args.dry_run:
         print_memory_plan(args, config, model, data, world_size)
         return

@@ -172,12 +172,23 @@ def test_padding_efficiency_by_hand():
     assert padding_efficiency(plan, lengths, 1, 1) == 1.0
 
 
-def test_packed_and_padded_rows_give_each_example_its_own_logits():
-    """Block-diagonal attention from restarting positions: no example sees its neighbour or padding."""
+@pytest.mark.parametrize("attention", ["sdpa", "flex_attention"])  # train.py's kernels on CPU and on CUDA
+def test_packed_and_padded_rows_give_each_example_its_own_logits(attention, monkeypatch):
+    """Block-diagonal attention from restarting positions: no example sees its neighbour or padding,
+    with sdpa's dense mask and with flex attention's block mask alike. Flex attention runs eagerly
+    here (forward only): on CPU it has no backward, and torch's CPU compiler fails on these shapes;
+    on CUDA, transformers compiles it."""
+    import transformers.integrations.flex_attention as flex
+    from torch.nn.attention.flex_attention import flex_attention
+
+    monkeypatch.setattr(
+        flex, "compile_friendly_flex_attention", lambda *a, training=False, **k: flex_attention(*a, **k)
+    )
     tok = word_tokenizer()
     examples = encode_records(tok, make_records(3, seed=3), progress=False)[0]
     torch.manual_seed(0)
-    model = AutoModelForCausalLM.from_config(tiny_config(tok), dtype=torch.float32).eval()
+    model = AutoModelForCausalLM.from_config(tiny_config(tok), dtype=torch.float32, attn_implementation=attention)
+    model.eval()
 
     def logits(sequences):
         ids, _, pos = collate(sequences, examples, tok.pad_token_id)

@@ -672,3 +672,14 @@ def test_mfu_by_hand():
     flops = training_flops(7_241_732_096, 32, 4096, 16 * 512, 512)
     assert flops == 16 * 512 * (6 * 7_241_732_096 + 12 * 32 * 4096 * 512)
     assert mfu(flops, 1.0, 312e12, 4) == pytest.approx(flops / 1.248e15)
+
+
+def test_attention_is_flex_on_gpus_and_sdpa_on_cpu(setup, tmp_path, capsys):
+    run_in_process(base_args(setup, tmp_path / "dry") + ["--dry-run"])
+    assert "--attention sdpa" in capsys.readouterr().out  # auto, on this CPU
+    run_in_process(base_args(setup, tmp_path / "dry") + ["--dry-run", "--world-size", "4"])
+    assert "--attention flex_attention" in capsys.readouterr().out  # a plan for GPUs
+    with pytest.raises(SystemExit):
+        run_in_process(base_args(setup, tmp_path / "run") + ["--attention", "flex_attention"])
+    assert "--attention flex_attention needs CUDA" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
