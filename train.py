@@ -157,25 +157,7 @@ def parse_args(argv=None):
     d = " (default: %(default)s)"
     add_optimisation_options(p.add_argument_group("optimisation"), d)
     add_data_options(p.add_argument_group("data"))
-    g = p.add_argument_group("precision and memory")
-    g.add_argument(
-        "--dtype",
-        choices=tuple(DTYPE_OPTIONS),
-        default="bf16",
-        help="compute dtype; master weights and gradient reduction stay fp32; use fp32 on CPU" + d,
-    )
-    g.add_argument(
-        "--activation-checkpointing",
-        action=argparse.BooleanOptionalAction,
-        help="recompute each layer in backward (default: on with CUDA, off on CPU)",
-    )
-    g.add_argument(
-        "--attention",
-        choices=("auto", "sdpa", "flex_attention"),
-        default="auto",
-        help="attention kernel; auto: flex_attention with CUDA (packed and padded records attend within "
-        "themselves through a block mask, not a dense one), sdpa on CPU, where flex attention has no backward" + d,
-    )
+    add_precision_options(p.add_argument_group("precision and memory"), d)
     g = p.add_argument_group("evaluation, checkpoints, export")
     g.add_argument("--eval-every", type=AT_LEAST_0, default=0, help="held-out loss every N steps, 0: never" + d)
     g.add_argument("--eval-size", type=AT_LEAST_0, default=256, help="records held out when --eval-every > 0" + d)
@@ -235,6 +217,28 @@ def add_optimisation_options(g, d):
     g.add_argument("--weight-decay", type=NON_NEGATIVE, default=0.0, help="AdamW weight decay" + d)
     g.add_argument("--grad-clip", type=POSITIVE, default=1.0, help="max global gradient norm" + d)
     g.add_argument("--seed", type=SEED, default=42, help="data order and initial RNG state" + d)
+
+
+def add_precision_options(g, d):
+    """How each rank computes: dtype, recomputation and the attention kernel."""
+    g.add_argument(
+        "--dtype",
+        choices=tuple(DTYPE_OPTIONS),
+        default="bf16",
+        help="compute dtype; master weights and gradient reduction stay fp32; use fp32 on CPU" + d,
+    )
+    g.add_argument(
+        "--activation-checkpointing",
+        action=argparse.BooleanOptionalAction,
+        help="recompute each layer in backward (default: on with CUDA, off on CPU)",
+    )
+    g.add_argument(
+        "--attention",
+        choices=("auto", "sdpa", "flex_attention"),
+        default="auto",
+        help="attention kernel; auto: flex_attention with CUDA (packed and padded records attend within "
+        "themselves through a block mask, not a dense one), sdpa on CPU, where flex attention has no backward" + d,
+    )
 
 
 def add_data_options(g):
@@ -299,24 +303,7 @@ def main(args):
     rank, world_size = _rank(), args.world_size or int(os.environ.get("WORLD_SIZE", 1))
     say = tqdm.write if rank == 0 else (lambda *a, **k: None)
     on_cuda = torch.cuda.is_available()
-    if args.activation_checkpointing is None:  # a --world-size plan is one for GPUs
-        args.activation_checkpointing = on_cuda or args.world_size is not None
-    if args.attention == "auto":
-        args.attention = "flex_attention" if on_cuda or args.world_size is not None else "sdpa"
-    if args.attention == "flex_attention" and not on_cuda and not args.dry_run:
-        raise InputError("--attention flex_attention needs CUDA: on CPU, flex attention has no backward pass")
-    micro = fit_micro_batch(args.global_batch_size, args.micro_batch_size, world_size)
-    if micro is None:
-        raise InputError(
-            f"--global-batch-size {args.global_batch_size} does not split over {world_size} ranks: "
-            f"choose a multiple of {world_size}"
-        )
-    if micro != args.micro_batch_size:
-        say(
-            f"note: --micro-batch-size {args.micro_batch_size} lowered to {micro}, so that the global batch of "
-            f"{args.global_batch_size} splits evenly over {world_size} ranks"
-        )
-        args.micro_batch_size = micro
+    fit_to_hardware(args, world_size, on_cuda, say)
     say(f"settings: {settings_line(args)}")
     torch.manual_seed(args.seed)
 
@@ -355,6 +342,30 @@ def main(args):
     train(args, model, optimizer, data, start, device, say)
     export_hf(Path(args.out) / "model", model, tokenizer, export_dtype(args.export_dtype, config))
     say(f"exported {Path(args.out) / 'model'}")
+
+
+def fit_to_hardware(args, world_size, on_cuda, say):
+    """Settle what depends on the machine: checkpointing and the attention kernel (GPU defaults for a
+    --world-size plan), and a micro-batch that splits the global batch over the ranks."""
+    gpus = on_cuda or args.world_size is not None
+    if args.activation_checkpointing is None:
+        args.activation_checkpointing = gpus
+    if args.attention == "auto":
+        args.attention = "flex_attention" if gpus else "sdpa"
+    if args.attention == "flex_attention" and not on_cuda and not args.dry_run:
+        raise InputError("--attention flex_attention needs CUDA: on CPU, flex attention has no backward pass")
+    micro = fit_micro_batch(args.global_batch_size, args.micro_batch_size, world_size)
+    if micro is None:
+        raise InputError(
+            f"--global-batch-size {args.global_batch_size} does not split over {world_size} ranks: "
+            f"choose a multiple of {world_size}"
+        )
+    if micro != args.micro_batch_size:
+        say(
+            f"note: --micro-batch-size {args.micro_batch_size} lowered to {micro}, so that the global batch of "
+            f"{args.global_batch_size} splits evenly over {world_size} ranks"
+        )
+        args.micro_batch_size = micro
 
 
 def fit_micro_batch(global_batch, micro_batch, world_size):
