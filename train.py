@@ -21,6 +21,7 @@ import itertools
 import json
 import math
 import os
+import resource
 import sys
 import time
 from pathlib import Path
@@ -582,6 +583,7 @@ def train(args, model, optimizer, data, start, device, say):
         record = optimizer_step(args, model, optimizer, data, step, device)
         seconds = time.perf_counter() - t0
         record["tokens_per_s"] = record["tokens"] / seconds
+        record["peak_rss_gib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB on Linux
         if device.type == "cuda":  # what the step used of the GPUs: their arithmetic and their memory
             examples = sum(len(sequence) for sequence in data.plan[step - 1])
             flops = training_flops(

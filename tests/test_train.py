@@ -615,6 +615,14 @@ RELEASED = dict(
 )
 
 
+def test_each_step_logs_the_peak_memory_of_rank_0(reference):
+    import resource
+
+    peaks = [m["peak_rss_gib"] for m in metrics(reference)]
+    assert peaks == sorted(peaks) and 0.1 < peaks[0]  # a running peak; a process holding torch is over 100 MiB
+    assert peaks[-1] <= resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # the run was this process
+
+
 def test_the_run_folder_keeps_the_settings_it_ran_with(reference):
     settings = json.loads((reference / "settings.json").read_text())
     assert settings["preset"] == "paper" and settings["lr"] == 1e-2  # COMMON's flag beside the preset
