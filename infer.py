@@ -47,7 +47,7 @@ from mnlu.generate import (
 )
 from mnlu.parse import locate_spans, parse_answer
 from mnlu.records import SPAN_TASKS, numbered_json, numbered_records, read_records
-from mnlu.resume import RUN_KEYS, append_line, finished_ids, open_for_append
+from mnlu.resume import RUN_KEYS, append_line, finished_ids, joined_run, open_for_append
 from mnlu.shards import local_model
 from mnlu.shots import few_shot_messages, pick_demonstrations
 from mnlu.tasks import dc_record, ner_record, qa_record
@@ -535,8 +535,7 @@ def resumed_run(path, run):
                 f"{path}: this folder holds predictions made with {key}={excerpt(before, 80)}, "
                 f"this run has {key}={excerpt(now, 80)}; pass another --out"
             )
-    data = list(dict.fromkeys([*map(str, earlier.get("data", [])), *run["data"]]))
-    return {**run, "data": data, "instances": {**earlier.get("instances", {}), **run["instances"]}}
+    return joined_run([earlier, run])
 
 
 def _difference(before, now):

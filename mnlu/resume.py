@@ -9,13 +9,23 @@ anything after the last newline is one line the run did not finish.
 import json
 from collections.abc import Hashable
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from mnlu.cli import excerpt
 from mnlu.records import Record, RecordError
 
 # The run.json settings that make answers comparable: a folder resumed, or folders joined, must agree on them.
 RUN_KEYS = ("model", "backend", "dtype", "shots", "seed", "sampling")
+
+
+def joined_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One run.json for the predictions of `runs` (whose RUN_KEYS agree): the last run's settings,
+    every input file once, every dataset's instance count (a later run's replacing an earlier's)."""
+    return {
+        **runs[-1],
+        "data": list(dict.fromkeys(str(path) for run in runs for path in run.get("data", []))),
+        "instances": {dataset: n for run in runs for dataset, n in run.get("instances", {}).items()},
+    }
 
 
 def finished_ids(path: str | Path) -> set[Hashable]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from mnlu.cli import InputError, run_main
 from mnlu.fileio import atomic_directory, atomic_write, read_json
-from mnlu.resume import RUN_KEYS
+from mnlu.resume import RUN_KEYS, joined_run
 
 TOOL = "join_predictions.py"
 
@@ -31,11 +31,7 @@ def join(folders, out):
             if path.name in files:
                 raise InputError(f"{path}: {path.stem} was answered in {files[path.name].parent} too")
             files[path.name] = path
-    run = {
-        **runs[0],
-        "data": [path for run in runs for path in run["data"]],
-        "instances": {dataset: n for run in runs for dataset, n in run["instances"].items()},
-    }
+    run = joined_run(runs)
     with atomic_directory(out, TOOL) as tmp:
         for name, path in files.items():
             shutil.copyfile(path, tmp / name)
