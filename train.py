@@ -345,10 +345,15 @@ def main(args):
     say(f"exported {Path(args.out) / 'model'}")
 
 
+def plans_for_gpus(args):
+    """Whether the run (or its --dry-run plan) is one for GPUs: CUDA here, or a --world-size plan."""
+    return torch.cuda.is_available() or args.world_size is not None
+
+
 def fit_to_hardware(args, world_size, on_cuda, say):
     """Settle what depends on the machine: checkpointing and the attention kernel (GPU defaults for a
     --world-size plan), and a micro-batch that splits the global batch over the ranks."""
-    gpus = on_cuda or args.world_size is not None
+    gpus = plans_for_gpus(args)
     if args.activation_checkpointing is None:
         args.activation_checkpointing = gpus
     if args.attention == "auto":
@@ -521,8 +526,14 @@ def print_memory_plan(args, config, model, data, world_size):
     print(
         format_estimate(
             estimate_memory(
-                config, n_params, world_size, args.micro_batch_size, seq_len, DTYPE_OPTIONS[args.dtype].itemsize
-            )  # fused AdamW: the plan is for GPUs
+                config,
+                n_params,
+                world_size,
+                args.micro_batch_size,
+                seq_len,
+                DTYPE_OPTIONS[args.dtype].itemsize,
+                fused_adamw=plans_for_gpus(args),  # as adamw() chooses on the run's device
+            )
         )
     )
 
