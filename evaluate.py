@@ -20,16 +20,19 @@ Exit status: 0 done, 2 bad input (one line on stderr naming the file), 1 a bug i
 """
 
 import argparse
+import contextlib
+import functools
 import importlib
 import os
 import sys
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from mnlu.bootstrap import report_intervals
-from mnlu.cli import AT_LEAST_0, SEED, InputError, run_main
+from mnlu.cli import AT_LEAST_0, AT_LEAST_1, SEED, InputError, run_main
 from mnlu.fileio import check_output_folder
 from mnlu.report import BENCHMARK_DATASETS, SYSTEM_KEYS, read_paper_table, write_report
-from mnlu.scoring import completeness, long_lived, read_system, score_dataset
+from mnlu.scoring import completeness, long_lived, prediction_files, score_file
 
 TOOL = "evaluate.py"
 
@@ -68,6 +71,13 @@ def parse_args():
     )
     parser.add_argument("--seed", type=SEED, default=0, help="seed of the bootstrap draws (default %(default)s)")
     parser.add_argument(
+        "--workers",
+        type=AT_LEAST_1,
+        metavar="N",
+        help="processes that read, score and resample the prediction files at once "
+        "(default: one per CPU, at most one per file; 1: all in this process)",
+    )
+    parser.add_argument(
         "--allow-partial",
         action="store_true",
         help="score prediction files that hold fewer records than run.json expects, "
@@ -82,19 +92,20 @@ def main():
     check_output_folder(args.out, TOOL, inputs=args.folders)  # before any work: never replace an input
     plot = args.plot and can_import("matplotlib")  # without it, the report is still written (a warning after)
 
-    with long_lived():  # millions of small objects, no reference cycles: keep the collector off them
-        # 1. read and check every prediction file, and its count against run.json, before scoring anything
-        systems = {name: read_system(folder, args.compat) for name, folder in folders.items()}
-        checks = {name: completeness(folders[name], datasets) for name, datasets in systems.items()}
-        check_datasets(folders, systems, checks, args.allow_partial)
+    files = {name: prediction_files(folder) for name, folder in folders.items()}
+    workers = args.workers or min(os.cpu_count() or 1, max(1, sum(map(len, files.values()))))
+    with long_lived(), ProcessPoolExecutor(workers) if workers > 1 else contextlib.nullcontext() as pool:
+        run = functools.partial(run_all, pool)
+        # 1. read, check and score every prediction file, each in one pass; the count of each against
+        # run.json before any score is shown
+        scores = score_systems(run, files, args.compat)
+        counts = {name: {d: range(s["n"]) for d, s in by_dataset.items()} for name, by_dataset in scores.items()}
+        checks = {name: completeness(folders[name], counts[name]) for name in folders}
+        check_datasets(folders, scores, checks, args.allow_partial)
 
-        # 2. score each dataset of each system; a dataset without instances is missing, not 0
-        scores = {}
-        for name, datasets in systems.items():
-            scores[name] = {
-                dataset: score_dataset(dataset, records, args.compat) for dataset, records in datasets.items()
-            }
-            for dataset, s in scores[name].items():
+        # 2. the scores of each dataset of each system; a dataset without instances is missing, not 0
+        for name, by_dataset in scores.items():
+            for dataset, s in by_dataset.items():
                 print(
                     f"{name:>20} {dataset:<16} {s['metric']:<38} {s['score']:6.1f}  "
                     f"n={s['n']} unparseable={s['unparseable']}" + (f" cut={s['cut']}" if s["cut"] else "")
@@ -105,7 +116,7 @@ def main():
         }
         intervals = None
         if args.bootstrap and any(units.values()):
-            intervals = report_intervals(units, BENCHMARK_DATASETS, args.bootstrap, args.seed)
+            intervals = report_intervals(units, BENCHMARK_DATASETS, args.bootstrap, args.seed, run)
 
     # 4. the report: per-dataset table with intervals, BLURB/BLUE averages, paired differences,
     # completeness, error analysis
@@ -131,6 +142,25 @@ def main():
             "wrote the report without report.png",
             file=sys.stderr,
         )
+
+
+def score_systems(run, files, compat):
+    """{system: {dataset: scores}} of every prediction file (files: {system: its files}); a file
+    without records is left out. Errors come as reading in order would meet them: the first file's first."""
+    jobs = [(path, compat) for paths in files.values() for path in paths]
+    results = iter(run(score_file, jobs, [path.stat().st_size for path, _ in jobs]))
+    scores = {name: {path.stem: next(results) for path in paths} for name, paths in files.items()}
+    return {name: {d: s for d, s in by_dataset.items() if s} for name, by_dataset in scores.items()}
+
+
+def run_all(pool, fn, jobs, sizes):
+    """[fn(*job) for job in jobs]: on the pool's processes, largest job first so that they finish
+    together, or in this process without a pool. The first job (in order) that fails raises."""
+    if pool is None:
+        return [fn(*job) for job in jobs]
+    started = sorted(range(len(jobs)), key=lambda k: -sizes[k])
+    futures = {k: pool.submit(fn, *jobs[k]) for k in started}
+    return [futures[k].result() for k in range(len(jobs))]
 
 
 def can_import(module):

@@ -10,14 +10,13 @@ BioMistral-NLU code scored the raw outputs.
 import bisect
 import contextlib
 import gc
+import itertools
 import math
 import os
 import re
-from collections.abc import Hashable, Iterator, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
-
-from tqdm import tqdm
 
 from mnlu import bootstrap, metrics
 from mnlu.benchmarks import EVAL_DATASETS, RELEASES
@@ -46,13 +45,21 @@ DEFAULT_METRIC = {
 
 
 def read_predictions(path: str | Path, compat: str | None = None) -> list[Record]:
-    """The prediction records of one `<dataset id>.jsonl`, checked; errors name `path:line`.
+    """The prediction records of one `<dataset id>.jsonl`, checked; errors name `path:line`."""
+    return list(predictions(path, compat))
+
+
+def predictions(path: str | Path, compat: str | None = None) -> Iterator[Record]:
+    """Yield the prediction records of one `<dataset id>.jsonl` as they are read, each checked
+    against the contract and the file's first record; errors name `path:line`.
 
     With `compat="released"` each record must have the assistant turn (the gold answer text)
     that the released scorer reads.
     """
     path = Path(path)
-    records, first_line = [], {}
+    if not path.is_file():
+        raise InputError(f"{path}: not a prediction file (a folder, a broken link or a loop of links)")
+    first, first_lineno, first_line = None, 0, {}
     for lineno, record in numbered_records(path):
         where = f"{path}:{lineno}"
         if record["task"] == "summ":
@@ -63,35 +70,33 @@ def read_predictions(path: str | Path, compat: str | None = None) -> list[Record
             raise RecordError(f"{where}: 'reached_max_tokens' must be true or false (infer.py writes it)")
         if record["dataset"] != path.stem:
             raise RecordError(f"{where}: record of dataset {excerpt(record['dataset'])} in the file of {path.stem!r}")
-        if records and record["task"] != records[0]["task"]:
-            raise RecordError(
-                f"{where}: task {record['task']!r}, but line {first_line[records[0]['id']]} has {records[0]['task']!r}"
-            )
+        if first and record["task"] != first["task"]:
+            raise RecordError(f"{where}: task {record['task']!r}, but line {first_lineno} has {first['task']!r}")
         if record["id"] in first_line:
             raise RecordError(f"{where}: id {excerpt(record['id'])} repeats line {first_line[record['id']]}")
         check_scored_gold(record, where)
         if compat == "released" and not any(m["role"] == "assistant" for m in record["messages"]):
             raise RecordError(f"{where}: no assistant turn, the gold answer text that --compat released scores against")
-        if records and record["gold"].get("multi_label", False) != records[0]["gold"].get("multi_label", False):
-            raise RecordError(f"{where}: gold.multi_label differs from line {first_line[records[0]['id']]}")
+        if first and record["gold"].get("multi_label", False) != first["gold"].get("multi_label", False):
+            raise RecordError(f"{where}: gold.multi_label differs from line {first_lineno}")
         if "version" in record and not (isinstance(record["version"], str) and record["version"] in RELEASES):
             raise RecordError(
                 f"{where}: 'version' must be one of {', '.join(RELEASES)} (the release it was built from)"
             )
-        if records and record.get("version") != records[0].get("version"):
+        if first and record.get("version") != first.get("version"):
             raise RecordError(
                 f"{where}: built from release {excerpt(record.get('version'))}, line "
-                f"{first_line[records[0]['id']]} from {excerpt(records[0].get('version'))} (one file, one release)"
+                f"{first_lineno} from {excerpt(first.get('version'))} (one file, one release)"
             )
         first_line[record["id"]] = lineno
-        records.append(record)
+        if first is None:
+            first, first_lineno = record, lineno
+        yield record
     known = EVAL_DATASETS.get(path.stem)
-    if records and known and records[0]["task"] != known.task:
+    if first and known and first["task"] != known.task:
         raise RecordError(
-            f"{path}:{first_line[records[0]['id']]}: {path.stem} is a {known.task} dataset, "
-            f"but its records are {records[0]['task']!r}"
+            f"{path}:{first_lineno}: {path.stem} is a {known.task} dataset, but its records are {first['task']!r}"
         )
-    return records
 
 
 def check_scored_gold(record: Record, where: str) -> None:
@@ -164,15 +169,21 @@ def long_lived() -> Iterator[None]:
 
 def read_system(folder: str | Path, compat: str | None = None) -> dict[str, list[Record]]:
     """{dataset id: records} of one prediction folder; a file with no instances is left out."""
+    datasets = {path.stem: read_predictions(path, compat) for path in prediction_files(folder)}
+    return {name: records for name, records in datasets.items() if records}
+
+
+def prediction_files(folder: str | Path) -> list[Path]:
+    """The `<dataset id>.jsonl` files of one prediction folder, in the order they are scored."""
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(f"{folder}: no such prediction folder")
-    datasets = {}
-    for path in sorted(folder.glob("*.jsonl")):
-        if not path.is_file():
-            raise InputError(f"{path}: not a prediction file (a folder, a broken link or a loop of links)")
-        datasets[path.stem] = read_predictions(path, compat)
-    return {name: records for name, records in datasets.items() if records}
+    return sorted(folder.glob("*.jsonl"))
+
+
+def score_file(path: Path, compat: str | None = None) -> dict[str, Any] | None:
+    """`score_dataset` of one prediction file, read as it is scored (one worker's job); None for no records."""
+    return score_dataset(path.stem, predictions(path, compat), compat)
 
 
 def completeness(folder: str | Path, datasets: Mapping[str, Sequence[Record]]) -> dict[str, Any]:
@@ -223,69 +234,85 @@ def _expected_instances(path: Path) -> dict[str, int] | None:
 # scoring one dataset
 
 
-def score_dataset(dataset: str, records: Sequence[Record], compat: str | None = None) -> dict[str, Any]:
-    """The scores of one dataset's predictions: metric, headline score, n, unparseable, details."""
-    task = records[0]["task"]
-    multi_label = task == "dc" and records[0]["gold"].get("multi_label", False)
+def score_dataset(dataset: str, records: Iterable[Record], compat: str | None = None) -> dict[str, Any] | None:
+    """The scores of one dataset's predictions: metric, headline score, n, unparseable, details.
+
+    `records` are read once, in order, so a stream of them is scored without holding them: each
+    answer is parsed as its record arrives, and only what the metric needs of it is kept.
+    None for no records.
+    """
+    records = iter(records)
+    first = next(records, None)
+    if first is None:
+        return None
+    task = first["task"]
+    multi_label = task == "dc" and first["gold"].get("multi_label", False)
     if dataset in EVAL_DATASETS:
         metric = EVAL_DATASETS[dataset].metric
     else:
         metric = "micro F1" if multi_label else DEFAULT_METRIC[task]
     token_level = metric.startswith("token-level")
-    parsed = [parse_answer(r, r["prediction"]) for r in tqdm(records, desc=dataset, leave=False, mininterval=1)]
-    unparseable = sum(p["unparseable"] for p in parsed)
+    tally = {"n": 0, "unparseable": 0, "cut": 0, "uncounted": 0}
+    pairs = _parsed(itertools.chain([first], records), tally)
     if compat == "released":
-        details = _score_released(records, task, token_level, multi_label)
+        details = _score_released(pairs, task, token_level, multi_label)
         metric += " (released scorer)"
     elif compat is not None:
         raise ValueError(f"unknown compat mode {compat!r} (expected 'released')")
     elif task in SPAN_TASKS:
-        details = _score_tokens(records, parsed) if token_level else _score_entities(records, parsed)
+        details = _score_tokens(pairs) if token_level else _score_entities(pairs)
     elif task == "re":
-        details = _score_relations(records, parsed)
+        details = _score_relations(pairs)
     elif multi_label:
-        details = _score_multilabel(records, parsed)
+        details = _score_multilabel(pairs)
     elif task == "sts":
-        details = _score_similarity(records, parsed)
+        details = _score_similarity(pairs)
     else:
-        details = _score_choices(records, parsed)
+        details = _score_choices(pairs)
     return {
         "task": task,
         "metric": metric,
         "score": details.pop("score"),
-        "n": len(records),
-        "unparseable": unparseable,
-        "cut": _cut(records),
-        **({"labels": records[0]["gold"]["labels"]} if task in SPAN_TASKS else {}),  # what was asked, for the report
-        **({"version": records[0]["version"]} if "version" in records[0] else {}),  # which release, for the report
+        "n": tally["n"],
+        "unparseable": tally["unparseable"],
+        "cut": None if tally["uncounted"] else tally["cut"],  # None: files written before infer.py recorded it
+        **({"labels": first["gold"]["labels"]} if task in SPAN_TASKS else {}),  # what was asked, for the report
+        **({"version": first["version"]} if "version" in first else {}),  # which release, for the report
         **details,
     }
 
 
-def _cut(records: Sequence[Record]) -> int | None:
-    """Answers that ended at the token limit; None for files written before infer.py recorded it."""
-    if not all("reached_max_tokens" in r for r in records):
-        return None
-    return sum(r["reached_max_tokens"] for r in records)
+def _parsed(records: Iterable[Record], tally: dict[str, int]) -> Iterator[tuple[Record, ParsedAnswer]]:
+    """(record, its parsed answer) for each record, counted in `tally`: records, unparseable
+    answers, answers cut at the token limit, and records that do not say whether they were."""
+    for record in records:
+        parsed = parse_answer(record, record["prediction"])
+        tally["n"] += 1
+        tally["unparseable"] += parsed["unparseable"]
+        if "reached_max_tokens" in record:
+            tally["cut"] += record["reached_max_tokens"]
+        else:
+            tally["uncounted"] += 1
+        yield record, parsed
 
 
-def _ids(records: Sequence[Record]) -> list[str]:
-    return [r["id"] for r in records]
-
-
-def _score_choices(records: Sequence[Record], parsed: Sequence[ParsedAnswer]) -> dict[str, Any]:
+def _score_choices(pairs: Iterable[tuple[Record, ParsedAnswer]]) -> dict[str, Any]:
     """Accuracy: the answer set equals the gold's; an unparseable answer is wrong."""
-    gold = [tuple(r["gold"]["answers"]) for r in records]
-    pred = [None if p["unparseable"] else tuple(p["answers"]) for p in parsed]
-    units = bootstrap.accuracy_units(_ids(records), metrics.accuracy_counts(gold, pred))
+    ids, gold, pred = [], [], []
+    for r, p in pairs:
+        ids.append(r["id"])
+        gold.append(tuple(r["gold"]["answers"]))
+        pred.append(None if p["unparseable"] else tuple(p["answers"]))
+    units = bootstrap.accuracy_units(ids, metrics.accuracy_counts(gold, pred))
     return {"score": metrics.accuracy(gold, pred), "units": units}
 
 
-def _score_entities(records: Sequence[Record], parsed: Sequence[ParsedAnswer]) -> dict[str, Any]:
-    gold, pred, gold_located, pred_located = [], [], [], []
-    for record, p in zip(records, parsed):
+def _score_entities(pairs: Iterable[tuple[Record, ParsedAnswer]]) -> dict[str, Any]:
+    ids, gold, pred, gold_located, pred_located = [], [], [], [], []
+    for record, p in pairs:
         locate = span_locator(source_text(record) or "")
         gold_spans = record["gold"]["spans"]
+        ids.append(record["id"])
         gold.append([(s["label"], s["text"]) for s in gold_spans])
         pred.append([(label, t) for label, texts in p["spans"].items() for t in texts])
         gold_located.append([(s["label"], s["text"], *_offsets(locate, s)) for s in gold_spans])
@@ -304,7 +331,7 @@ def _score_entities(records: Sequence[Record], parsed: Sequence[ParsedAnswer]) -
         **strict,
         "f1_case_insensitive": metrics.entity_f1(gold, pred, casefold=True)["f1"],
         "relaxed": relaxed,
-        "units": bootstrap.f1_units(_ids(records), counts),
+        "units": bootstrap.f1_units(ids, counts),
     }
 
 
@@ -315,10 +342,10 @@ def _offsets(locate: SpanLocator, span: Mapping[str, Any]) -> tuple[int, int] | 
     return locate([span["text"]])[0] or (None, None)
 
 
-def _score_tokens(records: Sequence[Record], parsed: Sequence[ParsedAnswer]) -> dict[str, Any]:
+def _score_tokens(pairs: Iterable[tuple[Record, ParsedAnswer]]) -> dict[str, Any]:
     """EBM PICO: each element's set of whitespace-token positions; unlocated spans are all FP."""
-    gold, pred, labels = [], [], {}
-    for record, p in zip(records, parsed):
+    ids, gold, pred, labels = [], [], [], {}
+    for record, p in pairs:
         text = source_text(record) or ""
         locate = span_locator(text)
         tokens = [m.span() for m in re.finditer(r"\S+", text)]
@@ -331,6 +358,7 @@ def _score_tokens(records: Sequence[Record], parsed: Sequence[ParsedAnswer]) -> 
         for label, texts in p["spans"].items():
             for k, (span, where) in enumerate(zip(texts, locate(texts))):
                 q.setdefault(label, set()).update(_covered(tokens, where, span, (label, k)))
+        ids.append(record["id"])
         gold.append(g)
         pred.append(q)
     result = metrics.token_f1(gold, pred, list(labels))
@@ -339,7 +367,7 @@ def _score_tokens(records: Sequence[Record], parsed: Sequence[ParsedAnswer]) -> 
         "macro_f1": result["macro_f1"],
         "micro_f1": result["micro"]["f1"],
         "per_element": result["per_label"],
-        "units": bootstrap.macro_f1_units(_ids(records), metrics.token_counts(gold, pred, list(labels))),
+        "units": bootstrap.macro_f1_units(ids, metrics.token_counts(gold, pred, list(labels))),
     }
 
 
@@ -361,20 +389,27 @@ def _covered(
     return set(range(bisect.bisect_right(ends, start), bisect.bisect_left(starts, end)))
 
 
-def _score_relations(records: Sequence[Record], parsed: Sequence[ParsedAnswer]) -> dict[str, Any]:
-    gold = [r["gold"]["answers"][0] for r in records]
-    pred = [None if p["unparseable"] else p["answers"][0] for p in parsed]
-    negative = [r["gold"].get("negative") for r in records]
+def _score_relations(pairs: Iterable[tuple[Record, ParsedAnswer]]) -> dict[str, Any]:
+    ids, gold, pred, negative = [], [], [], []
+    for r, p in pairs:
+        ids.append(r["id"])
+        gold.append(r["gold"]["answers"][0])
+        pred.append(None if p["unparseable"] else p["answers"][0])
+        negative.append(r["gold"].get("negative"))
     result = metrics.relation_f1(gold, pred, negative)
-    units = bootstrap.f1_units(_ids(records), metrics.relation_counts(gold, pred, negative))
+    units = bootstrap.f1_units(ids, metrics.relation_counts(gold, pred, negative))
     return {"score": result["f1"], **result, "units": units}
 
 
-def _score_multilabel(records: Sequence[Record], parsed: Sequence[ParsedAnswer]) -> dict[str, Any]:
-    gold, pred = [set(r["gold"]["answers"]) for r in records], [set(p["answers"]) for p in parsed]
+def _score_multilabel(pairs: Iterable[tuple[Record, ParsedAnswer]]) -> dict[str, Any]:
+    ids, gold, pred = [], [], []
+    for r, p in pairs:
+        ids.append(r["id"])
+        gold.append(set(r["gold"]["answers"]))
+        pred.append(set(p["answers"]))
     result = metrics.multilabel_f1(gold, pred)
     return {
-        "units": bootstrap.f1_units(_ids(records), metrics.multilabel_counts(gold, pred)),
+        "units": bootstrap.f1_units(ids, metrics.multilabel_counts(gold, pred)),
         "score": result["micro"]["f1"],
         "micro_f1": result["micro"]["f1"],
         "macro_f1": result["macro_f1"],
@@ -383,21 +418,23 @@ def _score_multilabel(records: Sequence[Record], parsed: Sequence[ParsedAnswer])
     }
 
 
-def _score_similarity(records: Sequence[Record], parsed: Sequence[ParsedAnswer]) -> dict[str, Any]:
+def _score_similarity(pairs: Iterable[tuple[Record, ParsedAnswer]]) -> dict[str, Any]:
     """Pearson on real-valued gold scores; an unparseable answer is scored as the mean of the
     parsed predictions, a guess that carries no information, so it can only lower the correlation."""
-    scores = [p["score"] for p in parsed]
-    known = [s for s in scores if s is not None]
-    fill = sum(known) / len(known) if known else 0.0
-    predicted = [fill if s is None else s for s in scores]
-    confusion = {}
-    for record, s in zip(records, scores):
+    ids, gold, scores, confusion = [], [], [], {}
+    for record, p in pairs:
+        s = p["score"]
         gold_value = record["gold"]["option_scores"][record["gold"]["options"].index(record["gold"]["answers"][0])]
         row = confusion.setdefault(f"{gold_value:g}", {})
         column = "unparseable" if s is None else f"{s:g}"
         row[column] = row.get(column, 0) + 1
-    gold = [r["gold"]["score"] for r in records]
-    units = bootstrap.pearson_units(_ids(records), gold, predicted)
+        ids.append(record["id"])
+        gold.append(record["gold"]["score"])
+        scores.append(s)
+    known = [s for s in scores if s is not None]
+    fill = sum(known) / len(known) if known else 0.0
+    predicted = [fill if s is None else s for s in scores]
+    units = bootstrap.pearson_units(ids, gold, predicted)
     return {**_pearson(gold, predicted), "confusion": confusion, "units": units}
 
 
@@ -410,22 +447,27 @@ def _pearson(gold: Sequence[float], predicted: Sequence[float]) -> dict[str, flo
     return {"score": metrics.pearson(gold, predicted)}
 
 
-def _score_released(records: Sequence[Record], task: str, token_level: bool, multi_label: bool) -> dict[str, Any]:
+def _score_released(
+    pairs: Iterable[tuple[Record, ParsedAnswer]], task: str, token_level: bool, multi_label: bool
+) -> dict[str, Any]:
     """The released BioMistral-NLU scorer on the raw outputs (see mnlu.metrics, last section)."""
-    references = [next(m["content"] for m in reversed(r["messages"]) if m["role"] == "assistant") for r in records]
-    predictions = [r["prediction"] for r in records]
-    options = [r["gold"].get("options") for r in records]
+    references, outputs, golds = [], [], []
+    for r, _ in pairs:
+        references.append(next(m["content"] for m in reversed(r["messages"]) if m["role"] == "assistant"))
+        outputs.append(r["prediction"])
+        golds.append(r["gold"])
+    options = [g.get("options") for g in golds]
     if task in SPAN_TASKS:
-        result = metrics.released_overall(metrics.released_span_counts(references, predictions, tokens=token_level))
+        result = metrics.released_overall(metrics.released_span_counts(references, outputs, tokens=token_level))
         return {"score": result["f1"], **result}
     if task in ("qa", "nli"):
-        return {"score": metrics.released_accuracy(references, predictions)}
+        return {"score": metrics.released_accuracy(references, outputs)}
     if task == "sts":
-        value = [dict(zip(r["gold"]["options"], r["gold"]["option_scores"])) for r in records]
+        value = [dict(zip(g["options"], g["option_scores"])) for g in golds]
         gold = [v[metrics.released_read_option(o, ref)] for v, o, ref in zip(value, options, references)]
-        pred = [v[metrics.released_read_option(o, p)] for v, o, p in zip(value, options, predictions)]
+        pred = [v[metrics.released_read_option(o, p)] for v, o, p in zip(value, options, outputs)]
         return _pearson(gold, pred)
     count = metrics.released_multilabel_counts if multi_label else metrics.released_choice_counts
-    negatives = {r["gold"]["negative"] for r in records if r["gold"].get("negative")}
-    result = metrics.released_overall(count(options, references, predictions), negatives)
+    negatives = {g["negative"] for g in golds if g.get("negative")}
+    result = metrics.released_overall(count(options, references, outputs), negatives)
     return {"score": result["f1"], **result}
