@@ -1,18 +1,20 @@
-"""Merge fine-tuned models back into their base with DARE, streaming one tensor at a time.
+"""Merge fine-tuned models back into their base with DARE, streaming a slice of a tensor at a time.
 
     python merge.py --base BASE --finetuned FT --out MERGED            # the BioMistral-NLU merge
     python merge.py --base B --finetuned A C --weight 0.5 0.3 --method dare_ties --out M
 
-For every tensor name: read the base tensor and each fine-tuned one (safe_open, one tensor at a
-time), delta_i = finetuned_i - base, drop and rescale (DARE), weight, combine, add to the base and
-write the result into its planned place in the output shards. Peak memory is a few tensors per
-worker thread, whatever the model size. Conventions (what p, weights, masks and TIES mean):
+For every tensor name, a slice of entries at a time: read the slice of the base tensor and of each
+fine-tuned one, delta_i = finetuned_i - base, drop and rescale (DARE), weight, combine, add to the
+base and write the result into its planned place in the output shards. Worker threads take tensors
+in turn; peak memory is a few slices per worker, whatever the model size. Conventions (what p, weights, masks and TIES mean):
 mnlu/dare.py. Defaults reproduce the paper: p = 0.2, weight 0.5, i.e. base + 0.5 * DARE(ft - base).
 """
 
 import argparse
 import inspect
 import json
+import math
+import os
 import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -28,7 +30,7 @@ from mnlu.fileio import atomic_directory, check_output_folder, written_by
 from mnlu.shards import MAX_SHARD_BYTES, Checkpoint, local_model, parse_size, plan_shards, shard_writer
 
 TOOL = "merge.py"
-CHUNK = 1 << 22  # entries per float64 slice: 32 MiB per temporary
+CHUNK = 1 << 17  # entries per slice: 1 MiB float64 temporaries, which stay in the CPU caches
 MAX_WEIGHT = 100  # |--weight| above this is a typo, not a merge (deltas are small; weights are about 1)
 
 # What a model folder needs besides its weights; copied from one source model, all optional but config.
@@ -143,9 +145,10 @@ def add_output_options(p):
     p.add_argument(
         "--threads",
         type=AT_LEAST_1,
-        default=1,
+        default=os.cpu_count() or 1,
         metavar="N",
-        help="tensors merged in parallel, each worker holding its own few tensors (default %(default)s)",
+        help="tensors merged in parallel, each worker holding a few slices of one (default: one per CPU core,"
+        " %(default)s here)",
     )
     p.add_argument(
         "--dry-run",
@@ -241,47 +244,48 @@ def open_models(args):
     return Checkpoint(base_dir), [Checkpoint(d) for d in finetuned_dirs]
 
 
-def merge_tensor(name, base, finetuned, truncated, args):
+def merge_tensor(name, base, finetuned, write, args):
     """base + combine_i(w_i * DARE(finetuned_i - base)), in float64, rounded once to the base dtype.
 
-    Masks are drawn for the whole tensor (they depend only on seed, model and name); the float64
-    arithmetic runs over slices of CHUNK entries, so its temporaries stay small. A NaN or infinity,
-    in an input or from an overflow, fails the merge with a line saying where it came from.
+    The tensor is walked in slices of CHUNK entries: read, merged and written one slice at a time,
+    so memory holds a few slices whatever the tensor's size. Each model's mask is drawn slice after
+    slice from its one generator, which gives the same bits as drawing it whole (torch.rand on the
+    CPU yields one value per entry, in order). A fine-tuned tensor with extra rows (--vocab
+    truncate) is read up to the base's size: its first rows. A NaN or infinity, in an input or
+    from an overflow, fails the merge with a line saying where it came from.
     """
-    base_tensor = base.get(name)
-    shape = base_tensor.shape
-    models = [model.get(name) for model in finetuned]
-    if name in truncated:  # --vocab truncate: the base's rows only
-        models = [m[: shape[0]] for m in models]
-    keeps = [
-        keep_mask(shape, args.drop_rate, mask_generator(args.seed, i, name)).reshape(-1) for i in range(len(models))
-    ]
-    flat_base, flat_models = base_tensor.reshape(-1), [m.reshape(-1) for m in models]
-    sources = [base, *finetuned]
-    merged = torch.empty_like(flat_base)
-    for start in range(0, merged.numel(), CHUNK):
-        part = slice(start, start + CHUNK)
-        for source, values in zip(sources, [flat_base[part], *(m[part] for m in flat_models)]):
-            if not torch.isfinite(values).all():
-                raise InputError(
-                    f"{source.directory / source.files[name]}: tensor {name!r} holds NaN or"
-                    " infinite values; a merge would carry them into the output"
-                )
-        merged[part] = merge_entries(
-            flat_base[part],
-            [m[part] for m in flat_models],
-            [k[part] for k in keeps],
-            args.weight,
-            args.drop_rate,
-            args.method,
-            args.normalize,
-        )
-        if not torch.isfinite(merged[part]).all():
+    size = math.prod(base.specs[name].shape)
+    generators = [mask_generator(args.seed, i, name) for i in range(len(finetuned))]
+    for start in range(0, size, CHUNK):
+        count = min(CHUNK, size - start)
+        inputs = [model.read(name, start, count) for model in (base, *finetuned)]
+        check_finite(name, inputs, (base, *finetuned))
+        keeps = [keep_mask(count, args.drop_rate, generator) for generator in generators]
+        merged = merge_entries(
+            inputs[0], inputs[1:], keeps, args.weight, args.drop_rate, args.method, args.normalize
+        ).to(inputs[0].dtype)
+        if not is_finite(merged):
             raise InputError(
                 f"--weight {' '.join(map(str, args.weight))}: merged tensor {name!r} overflows"
                 f" {merged.dtype} (weighted deltas beyond its range); use smaller weights"
             )
-    return merged.reshape(shape)
+        write(name, merged, start)
+
+
+def is_finite(values):
+    """No NaN or infinity in `values`: one float32 sum (a few times faster than an elementwise test),
+    as any NaN or infinity makes the sum non-finite; only a sum that overflows needs the entries
+    looked at."""
+    return bool(torch.isfinite(values.sum(dtype=torch.float32))) or bool(torch.isfinite(values).all())
+
+
+def check_finite(name, inputs, models):
+    for model, values in zip(models, inputs):
+        if not is_finite(values):
+            raise InputError(
+                f"{model.directory / model.files[name]}: tensor {name!r} holds NaN or"
+                " infinite values; a merge would carry them into the output"
+            )
 
 
 def print_plan(args, base, truncated, copied, params):
@@ -309,7 +313,7 @@ def write_merge(args, base, finetuned, truncated, copied, params):
         ):
 
             def merge_and_write(name):
-                write(name, merge_tensor(name, base, finetuned, truncated, args))
+                merge_tensor(name, base, finetuned, write, args)
                 return specs[name].nbytes
 
             futures = [pool.submit(merge_and_write, name) for name in sorted(specs)]
@@ -357,6 +361,7 @@ def main(argv=None):
     }
     if args.dry_run:
         return print_plan(args, base, truncated, copied, params)
+    torch.set_num_threads(1)  # slices are too small for torch's own threads to pay; --threads spreads the work
     start = time.perf_counter()
     n_shards = write_merge(args, base, finetuned, truncated, copied, params)
     seconds = time.perf_counter() - start

@@ -1,17 +1,22 @@
-"""merge.py against mergekit's dare_linear on the same base / fine-tuned pair, and a plain copy.
+"""merge.py against mergekit's dare_linear on the same base / fine-tuned pairs, and a plain copy.
 
-    python bench/merge_vs_mergekit.py                  # ~340 MB bf16 random Llama, p = 0.2, weight 0.5
+    python bench/merge_vs_mergekit.py                 # a 1.9 GB fp32 random Llama and SmolLM2-135M fp32
+    python bench/merge_vs_mergekit.py --pairs smollm2 --repeats 5
 
-Builds a random Llama checkpoint and a perturbed copy of it, then times, each in its own process:
-a file copy of the checkpoint (the I/O floor: a merge reads two checkpoints and writes one),
-merge.py at several thread counts, and `mergekit-yaml` with the equivalent dare_linear config
-(density 0.8, weight 0.5). mergekit lives in a throwaway virtual environment under --workdir,
-created on first use with this project's torch first so pip does not pull a CUDA build; if it
-cannot be installed the script says so and still prints the other rows. Files are read from the
-page cache (all were just written), so the figures compare compute and write paths, not disks.
+Each pair is a base and a "fine-tuned" copy with every weight nudged: a random Llama (36 layers,
+hidden 1024, 471M parameters, 1.9 GB in fp32) and the demo's SmolLM2-135M-Instruct (0.5 GB in
+fp32; `python -m demo.model` converts it). For each pair, every repeat runs, each in its own
+process and one after the other (interleaved, so a busy spell on a shared machine hits all of
+them): `cp -r` of the base (the floor: a merge reads two checkpoints and writes one), merge.py
+with its defaults (one worker per CPU core), and `mergekit-yaml` with the equivalent dare_linear
+config (density 0.8, weight 0.5, the pair's dtype). The table shows medians: wall and CPU seconds
+of the whole process (start-up included), its peak RSS, and the ratios of merge.py to mergekit.
+mergekit lives in a throwaway virtual environment under --workdir, created on first use with this
+project's torch so pip does not pull a CUDA build; if it cannot be installed the script says so
+and still prints the other rows. Files are read from the page cache (all were just written), so
+the figures compare compute and write paths, not disks; merge.py also syncs its output to disk
+before it returns (mergekit and cp do not).
 
-Wall and CPU time are the whole process's, start-up included; GB/s is checkpoint size / wall time; peak RSS is
-the process's high-water resident memory (mergekit's counts the shard files it keeps mapped).
 The two tools' merges differ entry by entry (independent random masks; mergekit >= 0.1 rescales
 to match L1 norms rather than dividing by 1 - p), so the last rows check each only against the
 expectation base + 0.5 * delta.
@@ -21,6 +26,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -40,30 +46,36 @@ MEASURE = (
     " u = resource.getrusage(resource.RUSAGE_CHILDREN); print(u.ru_maxrss, u.ru_utime + u.ru_stime);"
     " sys.exit(r.returncode)"
 )
+PAIRS = ("llama-1.9gb", "smollm2")
 
 
-def build_models(workdir, layers, hidden, vocab):
-    """A random bf16 Llama and a copy with every weight nudged: a base and a 'fine-tuned' model."""
-    from transformers import LlamaConfig, LlamaForCausalLM
+def build_pair(workdir, pair):
+    """(base folder, fine-tuned folder) of `pair`, built once: a model and a copy with every weight nudged."""
+    from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM
 
-    base_dir, ft_dir = workdir / "base", workdir / "finetuned"
+    base_dir, ft_dir = workdir / pair / "base", workdir / pair / "finetuned"
     if (ft_dir / "config.json").exists():
         return base_dir, ft_dir
-    config = LlamaConfig(
-        vocab_size=vocab,
-        hidden_size=hidden,
-        intermediate_size=hidden * 11 // 4,
-        num_hidden_layers=layers,
-        num_attention_heads=hidden // 64,
-        num_key_value_heads=hidden // 256,
-        tie_word_embeddings=False,
-    )
     torch.manual_seed(0)
-    model = LlamaForCausalLM(config).to(torch.bfloat16)
+    if pair == "smollm2":
+        from demo.model import demo_model_dir
+
+        model = AutoModelForCausalLM.from_pretrained(demo_model_dir(), dtype=torch.float32)
+    else:
+        config = LlamaConfig(
+            vocab_size=32000,
+            hidden_size=1024,
+            intermediate_size=2816,
+            num_hidden_layers=36,
+            num_attention_heads=16,
+            num_key_value_heads=4,
+            tie_word_embeddings=False,
+        )
+        model = LlamaForCausalLM(config)
     model.save_pretrained(base_dir)
     with torch.no_grad():
         for param in model.parameters():
-            param.add_(torch.randn_like(param) * param.float().std().to(param.dtype) * 0.1)
+            param.add_(torch.randn_like(param) * param.std() * 0.1)
     model.save_pretrained(ft_dir)
     return base_dir, ft_dir
 
@@ -89,23 +101,41 @@ def mergekit_env(workdir):
     return exe
 
 
-def timed(command, repeat, before=lambda: None):
-    """(wall seconds, CPU seconds, peak RSS bytes) of the fastest of `repeat` runs of `command`.
+def commands(base_dir, ft_dir, out_dir, mergekit):
+    """{row name: (command, output folder)}: the copy, merge.py and, when installed, mergekit."""
+    rows = {
+        "cp -r (floor)": (["cp", "-r", base_dir, out_dir / "copy"], out_dir / "copy"),
+        "merge.py": (
+            [
+                sys.executable,
+                ROOT / "merge.py",
+                *("--base", base_dir, "--finetuned", ft_dir, "--out", out_dir / "mnlu"),
+                *("--drop-rate", "0.2", "--weight", "0.5", "--seed", "0"),
+            ],
+            out_dir / "mnlu",
+        ),
+    }
+    if mergekit:
+        config = out_dir / "dare_linear.yml"
+        dtype = str(next(iter(Checkpoint(base_dir).specs.values())).dtype).removeprefix("torch.")
+        models = [{"model": str(base_dir)}, {"model": str(ft_dir), "parameters": {"density": 0.8, "weight": 0.5}}]
+        recipe = {"models": models, "merge_method": "dare_linear", "base_model": str(base_dir), "dtype": dtype}
+        config.write_text(json.dumps(recipe))  # JSON is YAML
+        command = [mergekit, config, out_dir / "mergekit", "--random-seed", "0", "--no-copy-tokenizer"]
+        rows["mergekit-yaml dare_linear"] = ([*command, "--no-write-model-card", "--quiet"], out_dir / "mergekit")
+    return rows
 
-    Each run is its own process, after `before()`. CPU time is the figure least disturbed by other
-    work on a shared machine; wall time is what a user waits.
-    """
-    runs = []
-    for _ in range(repeat):
-        before()
-        start = time.perf_counter()
-        result = subprocess.run([sys.executable, "-c", MEASURE, *map(str, command)], capture_output=True, text=True)
-        seconds = time.perf_counter() - start
-        if result.returncode:
-            raise SystemExit(f"{command[0]} failed:\n{result.stderr}")
-        rss_kib, cpu_seconds = result.stdout.split()[-2:]
-        runs.append((seconds, float(cpu_seconds), int(rss_kib) * 1024))
-    return min(runs)
+
+def run_once(command, out):
+    """(wall seconds, CPU seconds, peak RSS bytes) of `command` in its own process, `out` removed first."""
+    shutil.rmtree(out, ignore_errors=True)
+    start = time.perf_counter()
+    result = subprocess.run([sys.executable, "-c", MEASURE, *map(str, command)], capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if result.returncode:
+        raise SystemExit(f"{command[0]} failed:\n{result.stderr}")
+    rss_kib, cpu_seconds = result.stdout.split()[-2:]
+    return seconds, float(cpu_seconds), int(rss_kib) * 1024
 
 
 def distance_to_expectation(base_dir, ft_dir, merged_dir, weight):
@@ -120,6 +150,20 @@ def distance_to_expectation(base_dir, ft_dir, merged_dir, weight):
     return error / scale
 
 
+def report(pair, size, runs, repeats):
+    """The medians of each row, and merge.py's ratios to mergekit and to the copy."""
+    print(f"\n{pair}: {size / 1e9:.2f} GB per checkpoint; medians of {repeats} interleaved runs")
+    print(f"{'run':28s} {'wall s':>8s} {'CPU s':>7s} {'peak RSS MiB':>13s} {'GB/s':>7s}")
+    medians = {name: [statistics.median(column) for column in zip(*rows)] for name, rows in runs.items()}
+    for name, (seconds, cpu_seconds, rss) in medians.items():
+        print(f"{name:28s} {seconds:8.2f} {cpu_seconds:7.2f} {rss / 2**20:13.0f} {size / 1e9 / seconds:7.3f}")
+    ours = medians["merge.py"]
+    for name in ("mergekit-yaml dare_linear", "cp -r (floor)"):
+        if name in medians:
+            wall, cpu, rss = (a / b for a, b in zip(ours, medians[name]))
+            print(f"merge.py / {name}: wall {wall:.2f}x, CPU {cpu:.2f}x, peak RSS {rss:.2f}x")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
@@ -129,110 +173,33 @@ def main():
         help="folder for the models, the merges and mergekit's environment; models already there are reused"
         " (default: %(default)s)",
     )
-    parser.add_argument("--layers", type=int, default=8, help="layers of the random Llama (default: %(default)s)")
-    parser.add_argument("--hidden", type=int, default=1024, help="its hidden size (default: %(default)s)")
-    parser.add_argument("--vocab", type=int, default=32000, help="its vocabulary size (default: %(default)s)")
     parser.add_argument(
-        "--threads", type=int, nargs="+", default=[1, 2, 4], help="merge.py --threads values to time (default: 1 2 4)"
+        "--pairs", nargs="+", choices=PAIRS, default=list(PAIRS), help="the pairs to merge (default: both)"
     )
     parser.add_argument(
-        "--repeat",
-        type=int,
-        default=3,
-        help="runs per row, the fastest shown, as shared machines are noisy (default: %(default)s)",
+        "--repeats", type=int, default=3, help="interleaved runs of each row; medians are shown (default: %(default)s)"
     )
     parser.add_argument("--skip-mergekit", action="store_true", help="time merge.py and the copy only")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
-    base_dir, ft_dir = build_models(args.workdir, args.layers, args.hidden, args.vocab)
-    size = Checkpoint(base_dir).nbytes
+    mergekit = None if args.skip_mergekit else mergekit_env(args.workdir)
     print(
-        f"checkpoint: {size / 1e6:.0f} MB bf16, {len(Checkpoint(base_dir).specs)} tensors;"
-        f" {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; best of {args.repeat};"
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the start;"
         " merge = base + 0.5 * DARE_0.2(finetuned - base)"
     )
-
-    rows, outputs = [], {}
-    copy_dir = args.workdir / "copy"
-    rows.append(
-        (
-            "cp -r (I/O floor)",
-            *timed(
-                ["cp", "-r", base_dir, copy_dir],
-                args.repeat,
-                lambda: shutil.rmtree(copy_dir, ignore_errors=True),
-            ),
-        )
-    )
-    for threads in args.threads:
-        out = args.workdir / f"ours-{threads}"
-        command = [
-            sys.executable,
-            ROOT / "merge.py",
-            "--base",
-            base_dir,
-            "--finetuned",
-            ft_dir,
-            "--out",
-            out,
-            "--drop-rate",
-            "0.2",
-            "--weight",
-            "0.5",
-            "--seed",
-            "0",
-            "--threads",
-            threads,
-            "--overwrite",
-        ]
-        rows.append((f"merge.py --threads {threads}", *timed(command, args.repeat)))
-        outputs[f"merge.py --threads {threads}"] = out
-    exe = None if args.skip_mergekit else mergekit_env(args.workdir)
-    if exe:
-        config = args.workdir / "dare_linear.yml"
-        config.write_text(
-            json.dumps(
-                {  # JSON is YAML
-                    "models": [
-                        {"model": str(base_dir)},
-                        {"model": str(ft_dir), "parameters": {"density": 0.8, "weight": 0.5}},
-                    ],
-                    "merge_method": "dare_linear",
-                    "base_model": str(base_dir),
-                    "dtype": "bfloat16",
-                }
-            )
-        )
-        out = args.workdir / "mergekit"
-        command = [
-            exe,
-            config,
-            out,
-            "--random-seed",
-            "0",
-            "--no-copy-tokenizer",
-            "--no-write-model-card",
-            "--quiet",
-        ]
-        rows.append(
-            (
-                "mergekit-yaml dare_linear",
-                *timed(command, args.repeat, lambda: shutil.rmtree(out, ignore_errors=True)),
-            )
-        )
-        outputs["mergekit-yaml dare_linear"] = out
-
-    print(f"\n{'run':28s} {'wall s':>8s} {'CPU s':>7s} {'peak RSS MiB':>13s} {'GB/s':>7s} {'vs cp':>6s}")
-    floor = rows[0][1]
-    for name, seconds, cpu_seconds, rss in rows:
-        print(
-            f"{name:28s} {seconds:8.2f} {cpu_seconds:7.2f} {rss / 2**20:13.0f} {size / 1e9 / seconds:7.3f}"
-            f" {seconds / floor:6.1f}x"
-        )
-    print("\nmean |merged - (base + 0.5 delta)| / mean |0.5 delta|, DARE's noise (expected 2p = 0.4 for p = 0.2):")
-    for name, out in outputs.items():
-        if name.endswith("--threads 1") or name.startswith("mergekit"):
-            print(f"  {name:28s} {distance_to_expectation(base_dir, ft_dir, out, 0.5):.4f}")
+    for pair in args.pairs:
+        base_dir, ft_dir = build_pair(args.workdir, pair)
+        rows = commands(base_dir, ft_dir, args.workdir / pair, mergekit)
+        runs = {name: [] for name in rows}
+        for _ in range(args.repeats):
+            for name, (command, out) in rows.items():
+                runs[name].append(run_once(command, out))
+        report(pair, Checkpoint(base_dir).nbytes, runs, args.repeats)
+        print("mean |merged - (base + 0.5 delta)| / mean |0.5 delta| (DARE's noise; 2p = 0.4 expected for p = 0.2):")
+        for name, (_, out) in rows.items():
+            if not name.startswith("cp"):
+                print(f"  {name:28s} {distance_to_expectation(base_dir, ft_dir, out, 0.5):.4f}")
+    print(f"load average {os.getloadavg()[0]:.1f} at the end")
 
 
 if __name__ == "__main__":

@@ -21,14 +21,18 @@ Other tools: mergekit's `density` is the keep probability 1 - p; mergekit's `res
 Feb 2025, scaled each tensor so its L1 norm matches the undropped one, instead of dividing by 1 - p.
 MergeLM's `weight_mask_rate` is p.
 
-Arithmetic is float64: the difference of two bf16 or fp32 weights is exact there (fp32 would round
-it, e.g. for weights of opposite signs), so base + 1 * (finetuned - base) gives the fine-tuned
-weights back bit for bit, and the result is rounded once, into the base dtype.
+Arithmetic is float64 for every input dtype: the difference of two bf16, fp16 or fp32 weights is
+exact there, so base + 1 * (finetuned - base) gives the fine-tuned weights back bit for bit, and the
+result is rounded once, into the base dtype. float32 would round it: for fp32 weights of opposite
+signs, and even for bf16 ones whose exponents lie far apart (1 - 2^-30 is not a float32, so with
+p = 0, w = 1 a bf16 base 1 and fine-tuned 2^-30 would merge to 0). float64 costs little here:
+merge.py's time goes as much to reading, masks and writing as to this arithmetic.
 
 Masks: the mask of model i's tensor `name` comes from its own generator, seeded by
 (seed, i, name), so a merge does not depend on tensor order, threads or shard layout, and any tensor
 can be re-derived alone. Entry j is dropped when u[j] < p, u = torch.rand(shape) (float32) drawn
-from that generator on the CPU.
+from that generator on the CPU. torch.rand draws one value per entry, in order, so drawing u slice
+by slice from the same generator (merge.py does) gives the same bits as drawing it whole.
 """
 
 import hashlib

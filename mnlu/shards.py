@@ -1,11 +1,12 @@
 """Safetensors checkpoints, one tensor at a time: read by name, write into planned shards.
 
-Memory stays at a few tensors whatever the model size. Reading goes through `safe_open`, opened
-afresh for each tensor (see `Checkpoint`). Writing plans every shard from the tensors' names, shapes and
+Memory stays at a few tensors whatever the model size, or at a few slices of one for a reader
+that asks for slices. Reading goes through `safe_open`, opened afresh for each tensor, or `os.preadv`
+for a slice (see `Checkpoint`). Writing plans every shard from the tensors' names, shapes and
 dtypes first (which shard, which byte offset), writes each shard's header up front, and then each
-tensor's bytes go straight to their planned place with `os.pwrite`: in any order, from any thread,
-with nothing accumulated in memory. The files are laid out exactly as `safetensors.torch.save_file`
-lays them out, and a folder holds either one `model.safetensors` or numbered shards plus
+tensor's bytes, whole or a slice at a time, go straight to their planned place with `os.pwrite`: in
+any order, from any thread, with nothing accumulated in memory. The files are laid out exactly as
+`safetensors.torch.save_file` lays them out, and a folder holds either one `model.safetensors` or numbered shards plus
 `model.safetensors.index.json`, as `transformers`' `save_pretrained` writes them. merge.py and
 train.py's export both write through `shard_writer`.
 """
@@ -16,6 +17,7 @@ import math
 import os
 import re
 import sys
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import NamedTuple
@@ -143,13 +145,23 @@ def _open(path: Path) -> safe_open:
         raise InputError(f"{path}: not a readable safetensors file ({e})") from None
 
 
+def _data_offsets(path: Path) -> dict[str, int]:
+    """The absolute byte offset of each tensor's data in a safetensors file: 8 + header + its start."""
+    with open(path, "rb") as f:
+        header_size = int.from_bytes(f.read(8), "little")
+        header = json.loads(f.read(header_size))
+    return {name: 8 + header_size + info["data_offsets"][0] for name, info in header.items() if name != "__metadata__"}
+
+
 class Checkpoint:
     """A checkpoint folder read lazily: specs from the headers, values one tensor at a time.
 
     `get` opens the tensor's shard for just that read: `safe_open` memory-maps the file, and every
     page a read touched would stay in this process's resident memory for as long as the handle
-    lives, so one long-lived handle per shard grows to the size of the shard. Safe to call from
-    several threads.
+    lives, so one long-lived handle per shard grows to the size of the shard. `read` copies a slice
+    of the flattened tensor into fresh memory with one system call, so a reader that walks a tensor
+    slice by slice holds one slice, however large the tensor. Both are safe to call from several
+    threads.
     """
 
     def __init__(self, directory: str | Path) -> None:
@@ -170,10 +182,34 @@ class Checkpoint:
                             f" not one of {sorted(SAFETENSORS_DTYPES)}"
                         )
                     self.specs[name] = TensorSpec(tuple(view.get_shape()), SAFETENSORS_DTYPES[dtype])
+        self.offsets = {}  # where each tensor's bytes start in its file; safe_open has checked the headers
+        for file in sorted(set(self.files.values())):
+            self.offsets.update(_data_offsets(self.directory / file))
 
     def get(self, name: str) -> torch.Tensor:
         with _open(self.directory / self.files[name]) as handle:
             return handle.get_tensor(name)
+
+    def read(self, name: str, start: int, count: int) -> torch.Tensor:
+        """Entries [start, start + count) of the flattened tensor `name`, as a 1-D tensor."""
+        spec = self.specs[name]
+        if not 0 <= start <= start + count <= math.prod(spec.shape):
+            raise ValueError(f"entries [{start}, {start + count}) are outside tensor {name!r} {list(spec.shape)}")
+        out = torch.empty(count, dtype=spec.dtype)
+        buffer = memoryview(out.view(torch.uint8).numpy())
+        path = self.directory / self.files[name]
+        offset = self.offsets[name] + start * spec.dtype.itemsize
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            done = 0
+            while done < len(buffer):  # preadv may read less than asked
+                got = os.preadv(fd, [buffer[done:]], offset + done)
+                if got == 0:
+                    raise InputError(f"{path}: ends inside tensor {name!r}; the file is truncated")
+                done += got
+        finally:
+            os.close(fd)
+        return out
 
     @property
     def nbytes(self) -> int:
@@ -240,12 +276,14 @@ def shard_writer(
     max_shard_bytes: int,
     metadata: Mapping[str, str] | None = None,
 ) -> Iterator[Callable[[str, torch.Tensor], None]]:
-    """Create the shards of a checkpoint with tensors `specs` in `directory`; yield `write(name, tensor)`.
+    """Create the shards of a checkpoint with tensors `specs` in `directory`; yield a `write` function.
 
-    `write` may be called in any order and from several threads; each tensor must match its spec and
-    be written exactly once. On a clean exit every file is complete and synced and, for several
-    shards, the index is written. Make `directory` a temporary folder (`mnlu.fileio.atomic_directory`)
-    so that a failure leaves nothing behind under the final name.
+    `write(name, tensor)` writes a whole tensor, which must match its spec; `write(name, values, start)`
+    writes 1-D `values` as entries [start, start + len(values)) of the flattened tensor. Calls may
+    come in any order and from several threads; every entry must be written exactly once. On a
+    clean exit every file is complete and synced and, for several shards, the index is written.
+    Make `directory` a temporary folder (`mnlu.fileio.atomic_directory`) so that a failure leaves
+    nothing behind under the final name.
     """
     directory = Path(directory)
     metadata = {"format": "pt", **(metadata or {})}
@@ -260,26 +298,35 @@ def shard_writer(
             os.pwrite(fd, header, 0)
             os.ftruncate(fd, size)
             places.update({name: (fd, offsets[name], file) for name in shard})
-        written = set()
+        written = dict.fromkeys(specs, 0)  # entries written so far, per tensor
+        lock = threading.Lock()
 
-        def write(name: str, tensor: torch.Tensor) -> None:
+        def write(name: str, tensor: torch.Tensor, start: int | None = None) -> None:
             if name not in specs:
                 raise ValueError(f"tensor {name!r} is not part of the planned checkpoint")
-            if spec_of(tensor) != specs[name]:
-                raise ValueError(f"tensor {name!r} is {spec_of(tensor)}, the plan says {specs[name]}")
-            if name in written:
-                raise ValueError(f"tensor {name!r} written twice")
+            spec, size = specs[name], math.prod(specs[name].shape)
+            if start is None and spec_of(tensor) != spec:
+                raise ValueError(f"tensor {name!r} is {spec_of(tensor)}, the plan says {spec}")
+            if start is not None and (tensor.dim() != 1 or tensor.dtype != spec.dtype):
+                raise ValueError(f"a slice of tensor {name!r} must be 1-D {spec.dtype}, not {spec_of(tensor)}")
+            start = start or 0
+            if not 0 <= start <= start + tensor.numel() <= size:
+                raise ValueError(f"entries [{start}, {start + tensor.numel()}) are outside tensor {name!r}")
+            with lock:
+                if written[name] + tensor.numel() > size:
+                    raise ValueError(f"tensor {name!r} written twice")
+                written[name] += tensor.numel()
             fd, offset, _ = places[name]
             data = memoryview(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy())
+            offset += start * spec.dtype.itemsize
             done = 0
             while done < len(data):  # pwrite may write less than asked (large buffers, signals)
                 done += os.pwrite(fd, data[done:], offset + done)
-            written.add(name)
 
         yield write
-        missing = sorted(set(specs) - written)
+        missing = sorted(name for name, count in written.items() if count < math.prod(specs[name].shape))
         if missing:
-            raise ValueError(f"{len(missing)} planned tensors were never written, first {missing[0]!r}")
+            raise ValueError(f"{len(missing)} planned tensors were never written in full, first {missing[0]!r}")
         for fd in fds:
             os.fsync(fd)
     finally:

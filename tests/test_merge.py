@@ -229,6 +229,18 @@ def test_same_seed_gives_identical_files_whatever_shard_size_and_threads(tmp_pat
     assert not torch.equal(other_seed["layers.0.q"], load(runs["5GB", 1])["layers.0.q"])
 
 
+def test_slice_size_changes_no_bit_and_masks_follow_the_whole_tensor_rule(tmp_path, monkeypatch):
+    # 7 entries per slice: slices straddle rows and tensors end mid-slice; the bits must not move
+    shapes = {"embed.weight": (13, 6), "layers.0.w": (5, 5), "norm.weight": (3,)}
+    base, ft = random_tensors(0, shapes=shapes), random_tensors(1, shapes=shapes)
+    b, f = save_checkpoint(tmp_path / "base", base), save_checkpoint(tmp_path / "ft", ft)
+    whole = run(b, [f], tmp_path / "whole", "--seed", 3, "--drop-rate", 0.4)
+    monkeypatch.setattr(merge, "CHUNK", 7)
+    sliced = run(b, [f], tmp_path / "sliced", "--seed", 3, "--drop-rate", 0.4, "--threads", 2)
+    assert_same_bits(whole, sliced)
+    assert_same_bits(sliced, reference_merge(base, [ft], [0.5], 0.4, 3))
+
+
 @pytest.mark.parametrize("tied", [False, True])
 def test_merged_model_loads_with_from_pretrained_and_matches_the_dense_reference(tmp_path, tied):
     from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM
@@ -436,7 +448,7 @@ def test_command_line_errors_are_one_line_and_exit_2(tmp_path):
 
 
 @pytest.mark.slow
-def test_peak_memory_stays_a_few_times_the_largest_tensor(tmp_path):
+def test_peak_memory_stays_below_half_the_largest_tensor(tmp_path):
     # ~300 MB of fp32 weights, largest tensor 64 MiB; written tensor by tensor to keep this process small
     shapes = {
         "embed.weight": (4096, 4096),
@@ -466,7 +478,7 @@ def test_peak_memory_stays_a_few_times_the_largest_tensor(tmp_path):
         before = kib("VmRSS")
         open("/proc/self/clear_refs", "w").write("5")  # resets VmHWM to the current RSS
         merge.main(["--base", {str(tmp_path / "base")!r}, "--finetuned", {str(tmp_path / "ft")!r},
-                    "--out", {str(tmp_path / "out")!r}, "--threads", "1", "--shard-size", "100MB"])
+                    "--out", {str(tmp_path / "out")!r}, "--threads", "2", "--shard-size", "100MB"])
         print("PEAK_INCREMENT", (kib("VmHWM") - before) * 1024)
     """)
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT)
@@ -477,5 +489,6 @@ def test_peak_memory_stays_a_few_times_the_largest_tensor(tmp_path):
         f"checkpoint {total / 2**20:.0f} MiB, largest tensor {largest / 2**20:.0f} MiB, "
         f"peak RSS increment {increment / 2**20:.0f} MiB"
     )
-    assert increment < 5 * largest  # inputs, output, masks: about 4 x with one thread
+    # each worker holds a few slices of merge.CHUNK entries (a few MiB), never a whole tensor
+    assert increment < largest / 2
     assert len(list((tmp_path / "out").glob("model-*.safetensors"))) == 4

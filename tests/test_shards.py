@@ -54,6 +54,51 @@ def test_single_file_is_byte_identical_to_safetensors_save_file(tmp_path):
     assert (tmp_path / "ours" / SINGLE_FILE).read_bytes() == (tmp_path / "theirs.safetensors").read_bytes()
 
 
+def test_slices_written_in_any_order_make_the_same_file_and_read_back(tmp_path):
+    tensors = mixed_tensors()
+    specs = {name: spec_of(t) for name, t in tensors.items()}
+    slices = [
+        (name, start, tensor.reshape(-1)[start : start + 4])
+        for name, tensor in tensors.items()
+        for start in range(0, tensor.numel(), 4)
+    ]
+    random.Random(0).shuffle(slices)
+    (tmp_path / "sliced").mkdir()
+    with shard_writer(tmp_path / "sliced", specs, parse_size("5GB")) as write:
+        for name, start, values in slices:
+            write(name, values.clone(), start)
+    save_file(tensors, tmp_path / "whole.safetensors", metadata={"format": "pt"})
+    assert (tmp_path / "sliced" / SINGLE_FILE).read_bytes() == (tmp_path / "whole.safetensors").read_bytes()
+    checkpoint = Checkpoint(tmp_path / "sliced")
+    for name, start, values in slices:
+        assert torch.equal(checkpoint.read(name, start, values.numel()), values), (name, start)
+    with pytest.raises(ValueError, match="outside tensor"):
+        checkpoint.read("a.weight", 10, 3)
+
+
+def test_a_slice_written_twice_or_a_tensor_left_short_is_refused(tmp_path):
+    specs = {"a": TensorSpec((2, 3), torch.float32)}
+    with pytest.raises(ValueError, match="written twice"):
+        with shard_writer(tmp_path, specs, 10**9) as write:
+            write("a", torch.zeros(4), 0)
+            write("a", torch.zeros(4), 2)
+    with pytest.raises(ValueError, match="never written in full, first 'a'"):
+        with shard_writer(tmp_path, specs, 10**9) as write:
+            write("a", torch.zeros(4), 0)
+    with pytest.raises(ValueError, match="must be 1-D"):
+        with shard_writer(tmp_path, specs, 10**9) as write:
+            write("a", torch.zeros(2, 2), 0)
+
+
+def test_a_truncated_file_is_refused_when_read(tmp_path):
+    save_file({"a": torch.arange(8.0)}, tmp_path / SINGLE_FILE, metadata={"format": "pt"})
+    checkpoint = Checkpoint(tmp_path)
+    data = (tmp_path / SINGLE_FILE).read_bytes()
+    (tmp_path / SINGLE_FILE).write_bytes(data[:-8])
+    with pytest.raises(InputError, match="truncated"):
+        checkpoint.read("a", 0, 8)
+
+
 def test_shards_and_index_round_trip_through_safetensors(tmp_path):
     tensors = mixed_tensors()
     write_all(tmp_path, tensors, max_shard_bytes=64, metadata={"note": "x"})
@@ -116,7 +161,7 @@ def test_writer_refuses_wrong_tensors_and_missing_ones(tmp_path):
     with pytest.raises(ValueError, match="'b' is .*float32"):
         with shard_writer(tmp_path, specs, 10**9) as write:
             write("b", torch.zeros(4))
-    with pytest.raises(ValueError, match="never written, first 'b'"):
+    with pytest.raises(ValueError, match="never written in full, first 'b'"):
         with shard_writer(tmp_path, specs, 10**9) as write:
             write("a", torch.zeros(2, 3))
     with pytest.raises(ValueError, match="written twice"):
