@@ -2,26 +2,36 @@
 
 Writes a synthetic prediction folder with the 15 evaluation datasets in the proportions of the
 paper's test sets (distinct texts and spans per instance; right, wrong and unparseable answers),
-then times, in this process: the reference (reading every line with json.loads), reading and
-checking the records (mnlu.scoring.read_system), and parsing plus scoring every dataset
-(mnlu.scoring.score_dataset), in both scoring modes. Ratios are to the reference.
+then runs, each in its own process and interleaved `--repeats` times: the reference (a Python
+that reads every line of the folder with json.loads) and `evaluate.py` on the folder as a user
+runs it (reading, checking, scoring, 1000 bootstrap resamples, the report). Prints the median
+wall seconds, CPU seconds (all processes, workers included) and peak resident memory (the sum
+over the process and its workers, sampled every 10 ms) of each, and evaluate.py's ratios to
+the reference.
 
-    python bench/score_throughput.py [--n 1000000] [--dir /tmp/mnlu-bench-preds]
+    python bench/score_throughput.py [--n 1000000] [--repeats 3] [--dir /tmp/mnlu-bench-preds]
 """
 
 import argparse
+import contextlib
 import csv
 import json
+import resource
 import shutil
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
+import psutil
+
 from mnlu.benchmarks import EVAL_DATASETS
 from mnlu.report import PAPER_TABLE
-from mnlu.scoring import long_lived, read_system, score_dataset
 from mnlu.tasks import dc_record, ner_record, nli_record, qa_record, re_record, sts_record
 
+ROOT = Path(__file__).resolve().parent.parent
 HOC = [
     "sustaining proliferative signaling",
     "resisting cell death",
@@ -112,37 +122,61 @@ def write_folder(folder, n):
                 f.write(json.dumps(prediction_record(dataset, i)) + "\n")
 
 
-def timed(fn):
+REFERENCE = """
+import json, sys
+from pathlib import Path
+paths = sorted(Path(sys.argv[1]).glob("*.jsonl"))
+print(sum(1 for path in paths for line in open(path, encoding="utf-8") if json.loads(line)))
+"""  # the least any scorer does: every line read as JSON
+
+
+def measured(argv):
+    """Run `argv`; its wall seconds and the peak of its and its children's summed RSS, in GiB."""
     start = time.perf_counter()
-    result = fn()
-    return result, time.perf_counter() - start
+    process = psutil.Popen(argv, stdout=subprocess.DEVNULL)
+    peak = 0
+    while process.poll() is None:
+        with contextlib.suppress(psutil.Error):  # a worker may end between listing and reading it
+            peak = max(peak, sum(p.memory_info().rss for p in [process, *process.children(recursive=True)]))
+        time.sleep(0.01)
+    wall = time.perf_counter() - start
+    if process.returncode:
+        raise SystemExit(f"{' '.join(map(str, argv))} failed with exit status {process.returncode}")
+    return wall, peak / 2**30
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=1_000_000, help="number of predictions (default 1,000,000)")
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each, interleaved (default 3)")
     parser.add_argument("--dir", type=Path, help="where to write the synthetic predictions (default: a temp folder)")
     args = parser.parse_args()
 
     root = args.dir or Path(tempfile.mkdtemp(prefix="mnlu-bench-"))
     folder = root / "bench_system"
     folder.mkdir(parents=True, exist_ok=True)
-    _, seconds = timed(lambda: write_folder(folder, args.n))
-    print(f"wrote {args.n:,} predictions to {folder} in {seconds:.1f}s")
+    start = time.perf_counter()
+    write_folder(folder, args.n)
+    print(f"wrote {args.n:,} predictions to {folder} in {time.perf_counter() - start:.1f}s")
 
-    def read_json_only():
-        return sum(1 for path in folder.glob("*.jsonl") for line in open(path, encoding="utf-8") if json.loads(line))
-
-    n, reference = timed(read_json_only)
-    with long_lived():  # as evaluate.py reads and scores them
-        datasets, read_s = timed(lambda: read_system(folder))
-        print(f"{'step':<40}{'seconds':>9}{'records/s':>12}{'x json.loads':>14}")
-        print(f"{'reference: json.loads every line':<40}{reference:9.1f}{n / reference:12,.0f}{1:14.2f}")
-        print(f"{'read and check records':<40}{read_s:9.1f}{n / read_s:12,.0f}{read_s / reference:14.2f}")
-        for mode in (None, "released"):
-            _, score_s = timed(lambda mode=mode: [score_dataset(d, records, mode) for d, records in datasets.items()])
-            label = f"parse + score ({mode or 'benchmark'} metrics)"
-            print(f"{label:<40}{score_s:9.1f}{n / score_s:12,.0f}{score_s / reference:14.2f}")
+    commands = {
+        "reference: json.loads every line": [sys.executable, "-c", REFERENCE, folder],
+        "evaluate.py": [sys.executable, ROOT / "evaluate.py", folder, "--out", root / "report"],
+    }
+    runs = {name: [] for name in commands}
+    for _ in range(args.repeats):
+        for name, argv in commands.items():
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            wall, peak = measured(argv)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+            runs[name].append((wall, cpu, peak))
+    medians = {name: [statistics.median(column) for column in zip(*rows)] for name, rows in runs.items()}
+    print(f"{f'median of {args.repeats} runs':<40}{'wall s':>9}{'CPU s':>9}{'peak RSS GiB':>13}{'records/s':>12}")
+    for name, (wall, cpu, peak) in medians.items():
+        print(f"{name:<40}{wall:9.1f}{cpu:9.1f}{peak:13.2f}{args.n / wall:12,.0f}")
+    (wall, cpu, peak), (ref_wall, ref_cpu, ref_peak) = medians["evaluate.py"], medians[next(iter(commands))]
+    print(f"{'evaluate.py / reference':<40}{wall / ref_wall:9.2f}{cpu / ref_cpu:9.2f}{peak / ref_peak:13.2f}")
     if args.dir is None:
         shutil.rmtree(root)
 

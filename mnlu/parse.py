@@ -67,6 +67,9 @@ def parse_spans(output: str, labels: Sequence[str], text: str | None = None) -> 
             continue
         found_expected |= label in expected.values()
         listed = spans.setdefault(label, [])
+        if not listed:  # the label's first line (the usual answer has no other): all its spans
+            listed += _split_spans(rest, flat_text)
+            continue
         have, here = Counter(listed), Counter()
         for span in _split_spans(rest, flat_text):  # in order, only what earlier lines did not list as often
             here[span] += 1
