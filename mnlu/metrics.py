@@ -129,9 +129,20 @@ def token_f1(
     is the plain mean over the listed elements, as BLURB averages Participants/Interventions/Outcomes.
     """
     gold, pred = list(gold), list(pred)
-    # labels first, then any other label a gold or predicted instance uses, in order of appearance
-    every = list(dict.fromkeys([*labels, *(label for side in (gold, pred) for d in side for label in d)]))
-    sums = token_counts(gold, pred, every).sum(axis=0)
+    every = token_labels(gold, pred, labels)
+    return token_scores(token_counts(gold, pred, every), every, labels)
+
+
+def token_labels(
+    gold: Iterable[Mapping[str, Set[Hashable]]], pred: Iterable[Mapping[str, Set[Hashable]]], labels: Sequence[str]
+) -> list[str]:
+    """`labels` first, then any other label a gold or predicted instance uses, in order of appearance."""
+    return list(dict.fromkeys([*labels, *(label for side in (gold, pred) for d in side for label in d)]))
+
+
+def token_scores(counts: np.ndarray, every: Sequence[str], labels: Sequence[str]) -> dict[str, Any]:
+    """token_f1 from token_counts over `every` label (token_labels: `labels` first)."""
+    sums = counts.sum(axis=0)
     per_label = {label: precision_recall_f1(*(int(c) for c in sums[k])) for k, label in enumerate(every)}
     macro = sum(per_label[label]["f1"] for label in labels) / len(labels) if labels else 0.0
     micro = precision_recall_f1(*(int(c) for c in sums.sum(axis=0)))
@@ -142,12 +153,13 @@ def token_counts(
     gold: Iterable[Mapping[str, Set[Hashable]]], pred: Iterable[Mapping[str, Set[Hashable]]], labels: Sequence[str]
 ) -> np.ndarray:
     """(tp, fp, fn) of each instance and label, as token_f1 counts tokens: (instances x labels x 3)."""
-    rows = []
+    rows, none = [], frozenset()
     for gold_tokens, pred_tokens in zip(gold, pred, strict=True):
         row = []
         for label in labels:
-            g, p = gold_tokens.get(label, set()), pred_tokens.get(label, set())
-            row.append((len(g & p), len(p - g), len(g - p)))
+            g, p = gold_tokens.get(label, none), pred_tokens.get(label, none)
+            tp = len(g & p)
+            row.append((tp, len(p) - tp, len(g) - tp))
         rows.append(row)
     return np.array(rows, dtype=np.int64).reshape(-1, len(labels), 3)
 

@@ -38,6 +38,7 @@ DEFAULT_METRIC = {
     "dc": "accuracy",
     "sts": "Pearson",
 }
+_TOKEN = re.compile(r"\S+")  # EBM PICO's tokens: white-space separated
 
 
 # ---------------------------------------------------------------------------------------------
@@ -108,14 +109,14 @@ def check_scored_gold(record: Record, where: str) -> None:
         raise RecordError(f"{where}: {what}")
 
     if task in SPAN_TASKS:
-        located = [
-            (i, s.get("start"), s.get("end"))
-            for i, s in enumerate(gold["spans"])
-            if (s.get("start"), s.get("end")) != (None, None)
-        ]
-        text = source_text(record) if located else None
-        length = math.inf if text is None else len(text)
-        for i, start, end in located:
+        length = None  # the text's, looked up for the first span with offsets
+        for i, span in enumerate(gold["spans"]):
+            start, end = span.get("start"), span.get("end")
+            if start is None and end is None:
+                continue
+            if length is None:
+                text = source_text(record)
+                length = math.inf if text is None else len(text)
             if not (_is_int(start) and _is_int(end) and 0 <= start <= end <= length):
                 fail(f"gold.spans[{i}] needs integer character offsets 0 <= start <= end <= the text's length, or none")
         return
@@ -348,8 +349,7 @@ def _score_tokens(pairs: Iterable[tuple[Record, ParsedAnswer]]) -> dict[str, Any
     for record, p in pairs:
         text = source_text(record) or ""
         locate = span_locator(text)
-        tokens = [m.span() for m in re.finditer(r"\S+", text)]
-        tokens = [start for start, _ in tokens], [end for _, end in tokens]
+        tokens = [m.start() for m in _TOKEN.finditer(text)], [m.end() for m in _TOKEN.finditer(text)]
         labels.update(dict.fromkeys(record["gold"]["labels"]))
         g = {}
         for span in record["gold"]["spans"]:
@@ -361,13 +361,15 @@ def _score_tokens(pairs: Iterable[tuple[Record, ParsedAnswer]]) -> dict[str, Any
         ids.append(record["id"])
         gold.append(g)
         pred.append(q)
-    result = metrics.token_f1(gold, pred, list(labels))
+    every = metrics.token_labels(gold, pred, list(labels))
+    counts = metrics.token_counts(gold, pred, every)  # token_f1's counts: the scores and (for `labels`) the bootstrap's
+    result = metrics.token_scores(counts, every, list(labels))
     return {
         "score": result["macro_f1"],
         "macro_f1": result["macro_f1"],
         "micro_f1": result["micro"]["f1"],
         "per_element": result["per_label"],
-        "units": bootstrap.macro_f1_units(ids, metrics.token_counts(gold, pred, list(labels))),
+        "units": bootstrap.macro_f1_units(ids, counts[:, : len(labels)]),
     }
 
 
@@ -376,7 +378,7 @@ def _covered(
     where: tuple[int, int] | tuple[None, None] | None,
     span_text: str,
     tag: Hashable,
-) -> set[Hashable]:
+) -> Iterable[Hashable]:
     """Positions of the text's whitespace tokens that overlap the span at `where`.
 
     A span not found in the text covers tokens of its own, ids that no gold span can share, one
@@ -386,7 +388,7 @@ def _covered(
         return {("not in text", tag, span_text, j) for j in range(len(span_text.split()))}
     starts, ends = tokens
     start, end = where
-    return set(range(bisect.bisect_right(ends, start), bisect.bisect_left(starts, end)))
+    return range(bisect.bisect_right(ends, start), bisect.bisect_left(starts, end))
 
 
 def _score_relations(pairs: Iterable[tuple[Record, ParsedAnswer]]) -> dict[str, Any]:
