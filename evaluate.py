@@ -96,8 +96,8 @@ def main():
     workers = args.workers or min(os.cpu_count() or 1, max(1, sum(map(len, files.values()))))
     with long_lived(), ProcessPoolExecutor(workers) if workers > 1 else contextlib.nullcontext() as pool:
         run = functools.partial(run_all, pool)
-        # 1. read, check and score every prediction file, each in one pass; the count of each against
-        # run.json before any score is shown
+        # 1. read, check and score every prediction file, each in one pass; the count of each (a range
+        # as long as its records) against run.json before any score is shown
         scores = score_systems(run, files, args.compat)
         counts = {name: {d: range(s["n"]) for d, s in by_dataset.items()} for name, by_dataset in scores.items()}
         checks = {name: completeness(folders[name], counts[name]) for name in folders}
@@ -148,7 +148,8 @@ def score_systems(run, files, compat):
     """{system: {dataset: scores}} of every prediction file (files: {system: its files}); a file
     without records is left out. Errors come as reading in order would meet them: the first file's first."""
     jobs = [(path, compat) for paths in files.values() for path in paths]
-    results = iter(run(score_file, jobs, [path.stat().st_size for path, _ in jobs]))
+    sizes = [path.stat().st_size if path.is_file() else 0 for path, _ in jobs]  # score_file says what else it is
+    results = iter(run(score_file, jobs, sizes))
     scores = {name: {path.stem: next(results) for path in paths} for name, paths in files.items()}
     return {name: {d: s for d, s in by_dataset.items() if s} for name, by_dataset in scores.items()}
 
@@ -160,7 +161,11 @@ def run_all(pool, fn, jobs, sizes):
         return [fn(*job) for job in jobs]
     started = sorted(range(len(jobs)), key=lambda k: -sizes[k])
     futures = {k: pool.submit(fn, *jobs[k]) for k in started}
-    return [futures[k].result() for k in range(len(jobs))]
+    try:
+        return [futures[k].result() for k in range(len(jobs))]
+    finally:
+        for future in futures.values():  # after a failure, start no other job
+            future.cancel()
 
 
 def can_import(module):
