@@ -29,7 +29,6 @@ from types import SimpleNamespace
 
 import torch
 import torch.distributed as dist
-import torch.nn.functional as F
 from tqdm import tqdm
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
@@ -66,16 +65,19 @@ from mnlu.data import (
 )
 from mnlu.distributed import (
     DTYPE_OPTIONS,
+    all_gather_float,
     all_sum,
     init_distributed,
     load_sharded_weights,
     on_rank0,
+    return_freed_cpu_memory,
     shard_model,
     teardown,
     tell_launcher,
 )
 from mnlu.fileio import atomic_write, check_output_folder, claim_output_folder, remove_stale_temporaries
 from mnlu.flops import mfu, peak_flops, training_flops
+from mnlu.loss import check_plain_output_layer, loss_head
 from mnlu.memory import estimate_memory, format_estimate
 from mnlu.records import read_records
 from mnlu.schedule import lr_at, warmup_steps
@@ -231,7 +233,8 @@ def add_precision_options(g, d):
     g.add_argument(
         "--activation-checkpointing",
         action=argparse.BooleanOptionalAction,
-        help="recompute each layer in backward (default: on with CUDA, off on CPU)",
+        default=True,
+        help="recompute each layer in backward: a layer's input is all a micro-batch keeps of it (default: on)",
     )
     g.add_argument(
         "--attention",
@@ -351,11 +354,11 @@ def plans_for_gpus(args):
 
 
 def fit_to_hardware(args, world_size, on_cuda, say):
-    """Settle what depends on the machine: checkpointing and the attention kernel (GPU defaults for a
-    --world-size plan), and a micro-batch that splits the global batch over the ranks."""
+    """Settle what depends on the machine: the attention kernel (the GPU default for a --world-size
+    plan), the CPU allocator, and a micro-batch that splits the global batch over the ranks."""
     gpus = plans_for_gpus(args)
-    if args.activation_checkpointing is None:
-        args.activation_checkpointing = gpus
+    if not on_cuda:
+        return_freed_cpu_memory()
     if args.attention == "auto":
         args.attention = "flex_attention" if gpus else "sdpa"
     if args.attention == "flex_attention" and not on_cuda and not args.dry_run:
@@ -465,6 +468,7 @@ def load_config_and_tokenizer(model_dir, trust_remote_code):
         tokenizer = AutoTokenizer.from_pretrained(model_dir, trust_remote_code=trust_remote_code)
     except (OSError, ValueError) as e:  # transformers' errors for missing or malformed files
         raise InputError(f"{model_dir}: cannot load the config or tokenizer ({one_line(e)})") from None
+    check_plain_output_layer(config)
     return config, tokenizer
 
 
@@ -594,7 +598,8 @@ def train(args, model, optimizer, data, start, device, say):
         record = optimizer_step(args, model, optimizer, data, step, device)
         seconds = time.perf_counter() - t0
         record["tokens_per_s"] = record["tokens"] / seconds
-        record["peak_rss_gib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB on Linux
+        peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB on Linux
+        record["peak_rss_gib"] = all_gather_float(peak_rss, device)  # each rank's, in rank order
         if device.type == "cuda":  # what the step used of the GPUs: their arithmetic and their memory
             examples = sum(len(sequence) for sequence in data.plan[step - 1])
             flops = training_flops(
@@ -668,14 +673,13 @@ def optimizer_step(args, model, optimizer, data, step, device):
 
 
 def forward_loss_sum(model, micro, device):
-    """Summed cross-entropy over the supervised tokens of one micro-batch (fp32 logits)."""
+    """Summed cross-entropy over the supervised tokens of one micro-batch (fp32 logits, a chunk of
+    supervised tokens at a time: mnlu.loss), so the logits of the whole micro-batch never exist."""
     input_ids, targets, position_ids = micro
     # No attention mask and no KV cache: transformers then reads the restarting position ids
     # as sequence boundaries (see mnlu.data.collate). With a cache it would silently not.
-    logits = model(input_ids=input_ids.to(device), position_ids=position_ids.to(device), use_cache=False).logits
-    return F.cross_entropy(
-        logits.float().flatten(0, 1), targets.to(device).flatten(), ignore_index=IGNORE, reduction="sum"
-    )
+    with loss_head(model, targets.to(device)):
+        return model(input_ids=input_ids.to(device), position_ids=position_ids.to(device), use_cache=False).logits
 
 
 @torch.no_grad()

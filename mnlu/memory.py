@@ -3,13 +3,16 @@
 Counts what dominates a full fine-tune: the sharded fp32 weights, gradients and AdamW states; the
 layers gathered for compute and the unsharded gradients waiting for their reduce-scatter (the
 embedding and output head, in the root group, are counted whole); the optimizer step's
-temporaries; activations; the logits; and the CUDA context with the allocator's reserve.
+temporaries; activations; the logits of one chunk of the loss (mnlu.loss); and the CUDA context
+with the allocator's reserve.
 Fragmentation comes on top. Activation sizes follow Korthikanti et al. (2022) adapted to a
 Llama-style block with SDPA/flash attention (no attention-score matrix is stored).
 """
 
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
+
+from mnlu.loss import CHUNK_TOKENS
 
 if TYPE_CHECKING:
     from transformers import PreTrainedConfig
@@ -51,7 +54,7 @@ def estimate_memory(
         "CUDA context and reserve": CUDA_CONTEXT,
         "activations, no checkpointing": layers * tokens * per_token_layer,
         "activations, checkpointing": layers * tokens * compute_bytes * h + tokens * per_token_layer,
-        "logits and their fp32 loss": tokens * config.vocab_size * (compute_bytes + 4 + 4),
+        "logits of one loss chunk (fp32)": min(tokens, CHUNK_TOKENS) * config.vocab_size * (compute_bytes + 4 + 4),
     }
 
 

@@ -88,13 +88,13 @@ TINY = dict(  # the dimensions of the tests' models; bench/ scales them up
 
 
 def tiny_config(tok, family="mistral", **size):
-    """A Mistral (untied) or Llama (tied embeddings) config for `tok`; `size` overrides TINY's dimensions."""
+    """A Mistral (untied) or Llama (tied embeddings) config for `tok`; `size` overrides TINY's dimensions
+    (and the vocabulary size, which is the tokenizer's unless given)."""
     common = dict(
-        vocab_size=len(tok),
         bos_token_id=tok.bos_token_id,
         eos_token_id=tok.eos_token_id,
         pad_token_id=tok.pad_token_id,
-        **{**TINY, **size},
+        **{"vocab_size": len(tok), **TINY, **size},
     )
     if family == "mistral":
         return MistralConfig(**common, tie_word_embeddings=False)

@@ -576,7 +576,7 @@ def test_memory_estimate_by_hand():
     per_layer = 2 * (6 * 4096 + 2 * 1024 + 4 * 14336) + 16 * 4096
     assert est["activations, no checkpointing"] == 32 * tokens * per_layer
     assert est["activations, checkpointing"] == 32 * tokens * 2 * 4096 + tokens * per_layer
-    assert est["logits and their fp32 loss"] == tokens * 32000 * 10
+    assert est["logits of one loss chunk (fp32)"] == 1024 * 32000 * 10  # mnlu.loss: 1,024 tokens at a time
     assert est["AdamW step temporaries"] == 0  # fused
     assert estimate_memory(config, n, 4, 4, 2048, 2, fused_adamw=False)["AdamW step temporaries"] == n
     root = 32000 * 4096 * 2  # untied embedding and head
@@ -615,12 +615,35 @@ RELEASED = dict(
 )
 
 
-def test_each_step_logs_the_peak_memory_of_rank_0(reference):
+def test_each_step_logs_the_peak_memory_of_every_rank(reference, two_procs):
     import resource
 
-    peaks = [m["peak_rss_gib"] for m in metrics(reference)]
+    peaks = [m["peak_rss_gib"][0] for m in metrics(reference)]
+    assert all(len(m["peak_rss_gib"]) == 1 for m in metrics(reference))
     assert peaks == sorted(peaks) and 0.1 < peaks[0]  # a running peak; a process holding torch is over 100 MiB
     assert peaks[-1] <= resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # the run was this process
+    for rank in (0, 1):  # two processes: each rank's own running peak
+        peaks = [m["peak_rss_gib"][rank] for m in metrics(two_procs)]
+        assert peaks == sorted(peaks) and 0.1 < peaks[0]
+
+
+@pytest.mark.slow
+def test_a_ranks_memory_is_its_share_of_the_model_not_the_logits(tmp_path):
+    # A 50,000-entry vocabulary on a small model: the logits of one micro-batch of ~4 x 300 tokens are
+    # 240 MB in fp32, more with their softmax and gradients, while the model is 26 MB.
+    model = make_model_dir(tmp_path / "model", family="llama", vocab_size=50_000, hidden_size=128)
+    write_jsonl(tmp_path / "data.jsonl", make_records(16, seed=3, max_words=300))
+    model_bytes = 4 * sum(p.numel() for p in AutoModelForCausalLM.from_pretrained(model).parameters())
+    args = ["--model", str(model), "--data", str(tmp_path / "data.jsonl"), "--out", str(tmp_path / "run")]
+    torchrun(args + ["--global-batch-size", "8", "--micro-batch-size", "4", "--max-steps", "2", "--dtype", "fp32"])
+    probe = "import resource, torch.distributed, train; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    baseline = int(subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT).stdout)
+    peaks = metrics(tmp_path / "run")[-1]["peak_rss_gib"]
+    increments = [peak * 2**30 - baseline * 1024 for peak in peaks]
+    print(f"model {model_bytes / 2**20:.0f} MiB; per-rank peaks above an idle process: {increments} bytes")
+    # weights, gradients and the 2 AdamW states (shards), the gathered model, activations, the data:
+    # about 4.6 model copies; computed from the whole micro-batch's logits, rank 0 took 27
+    assert len(peaks) == 2 and max(increments) < 8 * model_bytes
 
 
 def test_the_run_folder_keeps_the_settings_it_ran_with(reference):
