@@ -12,13 +12,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
+import torch.nn.functional as F
 from safetensors import SafetensorError, safe_open
 
 from mnlu.chat import render_conversation, render_prompt
 from mnlu.cli import InputError, one_line
 
 if TYPE_CHECKING:
-    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+    from transformers import DynamicCache, PreTrainedModel, PreTrainedTokenizerBase
 
 SamplingSettings = dict[str, Any]  # every decoding field, by its vLLM `SamplingParams` name (`sampling_settings`)
 _PROBE = "\x00answer\x00"  # a string no template writes, to find what a template puts around a turn
@@ -169,53 +170,97 @@ _HF_IMPLEMENTS = {
 }
 
 
-@torch.no_grad()
+# prompts read through the model at once: rows enough for efficient matrix products, few enough
+# that neighbours in length order are alike in length, so little padding is computed
+PREFILL_ROWS = 8
+
+
+@torch.inference_mode()
 def greedy_generate(
     model: "PreTrainedModel", prompts: Sequence[Sequence[int]], settings: SamplingSettings, pad_token_id: int
 ) -> list[list[int]]:
-    """Greedy continuations of token-id `prompts`, as one left-padded batch with a KV cache.
+    """Greedy continuations of token-id `prompts`, decoded as one left-padded batch with a KV cache.
 
     Left padding puts every prompt's last token in the last column, so each step appends one
     token to every row. The attention mask hides the padding and position ids count real tokens
     only, so each row computes what it would alone (up to floating-point rounding). A row stops
-    after its first stop token (which it keeps); the batch stops when every row has.
+    after its first stop token (which it keeps) and leaves the batch, its cache with it, so each
+    step computes only the rows still going.
     """
-    from transformers import DynamicCache
-
     unsupported = {k: settings[k] for k, v in _HF_IMPLEMENTS.items() if settings[k] != v}
     if unsupported:
         raise ValueError(f"the hf backend does plain greedy decoding only, not {unsupported}")
-    device = model.device
-    width = max(len(p) for p in prompts)
-    input_ids = torch.tensor([[pad_token_id] * (width - len(p)) + list(p) for p in prompts], device=device)
-    mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=device)
-    positions = (mask.cumsum(-1) - 1).clamp(min=0)
-    stops = torch.tensor(settings["stop_token_ids"], device=device)
-    cache = DynamicCache(config=model.config)
+    rows = sorted(range(len(prompts)), key=lambda i: -len(prompts[i]))  # the prompt each batch row answers
+    next_ids, mask, cache = _prefill(model, [prompts[i] for i in rows], pad_token_id)
+    positions = mask.sum(-1, keepdim=True)  # of the next token: the real tokens before it
+    stops = torch.tensor(settings["stop_token_ids"], device=model.device)
+    generated = [[] for _ in prompts]
+    for step in range(1, settings["max_tokens"] + 1):
+        for row, token in zip(rows, next_ids.tolist()):
+            generated[row].append(token)
+        going = ~torch.isin(next_ids, stops)
+        if step == settings["max_tokens"] or not going.any():
+            break
+        if not going.all():
+            keep = going.nonzero().flatten()
+            rows = [rows[i] for i in keep.tolist()]
+            next_ids, mask, positions = next_ids[keep], mask[keep], positions[keep]
+            cache.batch_select_indices(keep)
+        mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)
+        next_ids = _next_tokens(model, next_ids[:, None], mask, positions, cache)
+        positions = positions + 1
+    return generated
+
+
+def _prefill(
+    model: "PreTrainedModel", prompts: Sequence[Sequence[int]], pad_token_id: int
+) -> tuple[torch.Tensor, torch.Tensor, "DynamicCache"]:
+    """(first token of each answer, attention mask, KV cache) for `prompts`, longest first.
+
+    The prompts are read PREFILL_ROWS at a time, each group padded only to its own longest
+    prompt, so a batch of mixed lengths computes little padding; the groups' caches are then
+    padded to the longest prompt of all and stacked. A sliding-window layer that has dropped
+    keys cannot be padded so, and a batch that long is read whole.
+    """
+    from transformers import DynamicCache
+
+    width = len(prompts[0])
+    mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=model.device)
+    window = getattr(model.config.get_text_config(), "sliding_window", None)
+    group_rows = PREFILL_ROWS if window is None or width < window else len(prompts)
+    first, caches = [], []
+    for i in range(0, len(prompts), group_rows):
+        group, pad = prompts[i : i + group_rows], width - len(prompts[i])
+        ids = torch.tensor([[pad_token_id] * (len(group[0]) - len(p)) + list(p) for p in group], device=model.device)
+        group_mask = mask[i : i + group_rows, pad:]
+        cache = DynamicCache(config=model.config)
+        first.append(_next_tokens(model, ids, group_mask, (group_mask.cumsum(-1) - 1).clamp(min=0), cache))
+        caches.append([(F.pad(k, (0, 0, pad, 0)), F.pad(v, (0, 0, pad, 0))) for k, v, _ in cache])
+    if len(caches) > 1:
+        layers = [tuple(torch.cat(states) for states in zip(*layer)) for layer in zip(*caches)]
+        cache = DynamicCache(ddp_cache_data=layers, config=model.config)
+    return torch.cat(first), mask, cache
+
+
+def _next_tokens(
+    model: "PreTrainedModel",
+    input_ids: torch.Tensor,
+    mask: torch.Tensor,
+    positions: torch.Tensor,
+    cache: "DynamicCache",
+) -> torch.Tensor:
+    """The greedy next token of each row after `input_ids`, which are added to `cache`."""
     # transformers renamed `past_key_values` to `cache` (5.24 has the new name, 5.19 only the old one)
     cache_kwarg = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
-    generated = [[] for _ in prompts]
-    done = torch.zeros(len(prompts), dtype=torch.bool, device=device)
-    for _ in range(settings["max_tokens"]):
-        logits = model(
-            input_ids=input_ids,
-            attention_mask=mask,
-            position_ids=positions,
-            use_cache=True,
-            logits_to_keep=1,
-            **{cache_kwarg: cache},
-        ).logits[:, -1]
-        next_ids = logits.argmax(-1)
-        chosen = next_ids.tolist()
-        for row in (~done).nonzero().flatten().tolist():
-            generated[row].append(chosen[row])
-        done |= torch.isin(next_ids, stops)
-        if done.all():
-            break
-        input_ids = torch.where(done, pad_token_id, next_ids)[:, None]
-        mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)
-        positions = positions[:, -1:] + 1
-    return generated
+    logits = model(
+        input_ids=input_ids,
+        attention_mask=mask,
+        position_ids=positions,
+        use_cache=True,
+        logits_to_keep=1,
+        **{cache_kwarg: cache},
+    ).logits[:, -1]
+    return logits.argmax(-1)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -17,11 +17,13 @@ from pathlib import Path
 import pytest
 import torch
 from tokenizers.processors import TemplateProcessing
+from transformers import MistralConfig, MistralForCausalLM
 
 from helpers import byte_tokenizer, tiny_model
 from mnlu.chat import prompt_token_ids, render_prompt
 from mnlu.cli import InputError
 from mnlu.generate import (
+    PREFILL_ROWS,
     completion_text,
     greedy_generate,
     sampling_settings,
@@ -70,15 +72,40 @@ def test_batched_greedy_equals_one_at_a_time_and_the_no_cache_reference(arch):
     model = tiny_model(arch, len(tok))
     settings = sampling_settings(tok, max_tokens=16)
     prompts = [prompt_token_ids(tok, render_prompt(tok, r["messages"])) for r in fixture_records()]
-    assert len({len(p) for p in prompts}) > 5  # really different lengths, so left padding matters
+    lengths = [len(p) for p in prompts]
+    # really different lengths, not in order, and more than one prefill group: the padding and the
+    # reordering both matter
+    assert len(set(lengths)) > 5 and lengths != sorted(lengths, reverse=True) and len(prompts) > PREFILL_ROWS
 
     batched = greedy_generate(model, prompts, settings, pad_token_id=0)
     alone = [greedy_generate(model, [p], settings, pad_token_id=0)[0] for p in prompts]
     assert batched == alone
-    assert alone[:4] == [reference_greedy(model, p, {2}, 16) for p in prompts[:4]]
-    # both ways a row can end are exercised: at EOS (kept as last token) and at max_tokens
-    assert any(len(x) < 16 and x[-1] == 2 for x in batched)
+    assert alone == [reference_greedy(model, p, {2}, 16) for p in prompts]
+    # rows leave the batch at several steps, at EOS (kept as last token), and others end at max_tokens
+    assert len({len(x) for x in batched if len(x) < 16 and x[-1] == 2}) >= 3
     assert any(len(x) == 16 and 2 not in x for x in batched)
+
+
+def test_batched_greedy_past_a_sliding_window_equals_the_no_cache_reference():
+    """Prompts longer than Mistral's sliding window: its layers keep only the window, so the batch is read whole."""
+    tok = byte_tokenizer()
+    torch.manual_seed(0)
+    config = MistralConfig(
+        vocab_size=len(tok),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        sliding_window=8,
+        initializer_range=0.3,
+    )
+    model = MistralForCausalLM(config).eval()
+    prompts = [[3 + (7 * i + j) % 200 for j in range(9 + i % 6)] for i in range(PREFILL_ROWS + 2)]
+
+    settings = sampling_settings(tok, max_tokens=6)
+    batched = greedy_generate(model, prompts, settings, pad_token_id=0)
+    assert batched == [reference_greedy(model, p, {2}, 6) for p in prompts]
 
 
 def test_greedy_refuses_settings_it_does_not_implement():
