@@ -423,6 +423,41 @@ def test_an_answer_is_cut_when_it_ends_without_a_stop_token():
     }
 
 
+def pretend_vllm(monkeypatch, installed, gpu):
+    """vLLM installed or not, a GPU present or not, as infer.py sees them."""
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: (installed or None) if name == "vllm" else find_spec(name, *a)
+    )
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: gpu)
+
+
+@pytest.mark.parametrize(
+    "requested, installed, gpu, chosen",
+    [
+        ("auto", False, False, "hf"),
+        ("auto", False, True, "hf"),
+        ("auto", True, True, "vllm"),
+        ("auto", True, False, "hf"),  # vLLM's CPU build: not shown to be faster than hf on the demo
+        ("hf", True, True, "hf"),
+        ("vllm", True, False, "vllm"),
+    ],
+)
+def test_auto_backend_is_vllm_where_it_is_installed_and_a_gpu_is_present(
+    monkeypatch, requested, installed, gpu, chosen
+):
+    infer = load_infer()
+    pretend_vllm(monkeypatch, installed, gpu)
+    assert infer.chosen_backend(requested) == chosen
+
+
+def test_asking_for_vllm_where_it_is_not_installed_is_an_error(monkeypatch):
+    infer = load_infer()
+    pretend_vllm(monkeypatch, False, True)
+    with pytest.raises(InputError, match="--backend vllm: vLLM is not installed here"):
+        infer.chosen_backend("vllm")
+
+
 # ---------------------------------------------------------------------------------------------
 # the script, end to end
 
