@@ -6,8 +6,9 @@
 For every tensor name, a slice of entries at a time: read the slice of the base tensor and of each
 fine-tuned one, delta_i = finetuned_i - base, drop and rescale (DARE), weight, combine, add to the
 base and write the result into its planned place in the output shards. Worker threads take tensors
-in turn; peak memory is a few slices per worker, whatever the model size. Conventions (what p, weights, masks and TIES mean):
-mnlu/dare.py. Defaults reproduce the paper: p = 0.2, weight 0.5, i.e. base + 0.5 * DARE(ft - base).
+in turn; peak memory is a few slices per worker, whatever the model size. Conventions (what p,
+weights, masks and TIES mean): mnlu/dare.py. Defaults reproduce the paper: p = 0.2, weight 0.5,
+i.e. base + 0.5 * DARE(ft - base).
 """
 
 import argparse
