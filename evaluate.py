@@ -96,11 +96,10 @@ def main():
     workers = args.workers or min(os.cpu_count() or 1, max(1, sum(map(len, files.values()))))
     with long_lived(), ProcessPoolExecutor(workers) if workers > 1 else contextlib.nullcontext() as pool:
         run = functools.partial(run_all, pool)
-        # 1. read, check and score every prediction file, each in one pass; the count of each (a range
-        # as long as its records) against run.json before any score is shown
+        # 1. read, check and score every prediction file, each in one pass; the record count of each
+        # against run.json before any score is shown
         scores = score_systems(run, files, args.compat)
-        counts = {name: {d: range(s["n"]) for d, s in by_dataset.items()} for name, by_dataset in scores.items()}
-        checks = {name: completeness(folders[name], counts[name]) for name in folders}
+        checks = {name: completeness(folders[name], {d: s["n"] for d, s in scores[name].items()}) for name in folders}
         check_datasets(folders, scores, checks, args.allow_partial)
 
         # 2. the scores of each dataset of each system; a dataset without instances is missing, not 0

@@ -187,8 +187,9 @@ def score_file(path: Path, compat: str | None = None) -> dict[str, Any] | None:
     return score_dataset(path.stem, predictions(path, compat), compat)
 
 
-def completeness(folder: str | Path, datasets: Mapping[str, Sequence[Record]]) -> dict[str, Any]:
-    """How each prediction file's record count compares with what infer.py was asked for.
+def completeness(folder: str | Path, counts: Mapping[str, int]) -> dict[str, Any]:
+    """How each prediction file's record count (`counts`: {dataset id: records}) compares with what
+    infer.py was asked for.
 
     infer.py writes `run.json` with `"instances": {dataset id: records to answer}`; a file with
     fewer records is what a killed run leaves, and scoring it as complete would print a number
@@ -204,7 +205,7 @@ def completeness(folder: str | Path, datasets: Mapping[str, Sequence[Record]]) -
         return {"checked": False, "reason": "run.json has no instance counts (an older infer.py)"}
     incomplete = {}
     for dataset, n_expected in expected.items():
-        n = len(datasets.get(dataset, ()))
+        n = counts.get(dataset, 0)
         if n > n_expected:
             raise InputError(
                 f"{path.parent / dataset}.jsonl: {n} records, but {path} says infer.py was asked "
