@@ -14,7 +14,6 @@ i.e. base + 0.5 * DARE(ft - base).
 import argparse
 import inspect
 import json
-import math
 import os
 import shutil
 import time
@@ -255,7 +254,7 @@ def merge_tensor(name, base, finetuned, write, args):
     truncate) is read up to the base's size: its first rows. A NaN or infinity, in an input or
     from an overflow, fails the merge with a line saying where it came from.
     """
-    size = math.prod(base.specs[name].shape)
+    size = base.specs[name].numel
     generators = [mask_generator(args.seed, i, name) for i in range(len(finetuned))]
     for start in range(0, size, CHUNK):
         count = min(CHUNK, size - start)

@@ -1,14 +1,14 @@
 """Safetensors checkpoints, one tensor at a time: read by name, write into planned shards.
 
 Memory stays at a few tensors whatever the model size, or at a few slices of one for a reader
-that asks for slices. Reading goes through `safe_open`, opened afresh for each tensor, or `os.preadv`
-for a slice (see `Checkpoint`). Writing plans every shard from the tensors' names, shapes and
-dtypes first (which shard, which byte offset), writes each shard's header up front, and then each
-tensor's bytes, whole or a slice at a time, go straight to their planned place with `os.pwrite`: in
-any order, from any thread, with nothing accumulated in memory. The files are laid out exactly as
-`safetensors.torch.save_file` lays them out, and a folder holds either one `model.safetensors` or numbered shards plus
-`model.safetensors.index.json`, as `transformers`' `save_pretrained` writes them. merge.py and
-train.py's export both write through `shard_writer`.
+that asks for slices. Reading goes through `safe_open`, opened afresh for each tensor, or
+`os.preadv` for a slice (see `Checkpoint`). Writing plans every shard from the tensors' names,
+shapes and dtypes first (which shard, which byte offset), writes each shard's header up front, and
+then each tensor's bytes, whole or a slice at a time, go straight to their planned place with
+`os.pwrite`: in any order, from any thread, with nothing accumulated in memory. The files are laid
+out exactly as `safetensors.torch.save_file` lays them out, and a folder holds either one
+`model.safetensors` or numbered shards plus `model.safetensors.index.json`, as `transformers`'
+`save_pretrained` writes them. merge.py and train.py's export both write through `shard_writer`.
 """
 
 import contextlib
@@ -57,8 +57,12 @@ class TensorSpec(NamedTuple):
     dtype: torch.dtype
 
     @property
+    def numel(self) -> int:
+        return math.prod(self.shape)
+
+    @property
     def nbytes(self) -> int:
-        return math.prod(self.shape) * self.dtype.itemsize
+        return self.numel * self.dtype.itemsize
 
 
 def spec_of(tensor: torch.Tensor) -> TensorSpec:
@@ -167,7 +171,7 @@ class Checkpoint:
     def __init__(self, directory: str | Path) -> None:
         self.directory = Path(directory)
         self.files = weight_map(self.directory)
-        self.specs = {}
+        self.specs, self.offsets = {}, {}  # offsets: where each tensor's bytes start in its file
         for file in sorted(set(self.files.values())):
             with _open(self.directory / file) as handle:
                 present = set(handle.keys())
@@ -182,9 +186,7 @@ class Checkpoint:
                             f" not one of {sorted(SAFETENSORS_DTYPES)}"
                         )
                     self.specs[name] = TensorSpec(tuple(view.get_shape()), SAFETENSORS_DTYPES[dtype])
-        self.offsets = {}  # where each tensor's bytes start in its file; safe_open has checked the headers
-        for file in sorted(set(self.files.values())):
-            self.offsets.update(_data_offsets(self.directory / file))
+            self.offsets.update(_data_offsets(self.directory / file))  # a header safe_open has just checked
 
     def get(self, name: str) -> torch.Tensor:
         with _open(self.directory / self.files[name]) as handle:
@@ -193,7 +195,7 @@ class Checkpoint:
     def read(self, name: str, start: int, count: int) -> torch.Tensor:
         """Entries [start, start + count) of the flattened tensor `name`, as a 1-D tensor."""
         spec = self.specs[name]
-        if not 0 <= start <= start + count <= math.prod(spec.shape):
+        if not 0 <= start <= start + count <= spec.numel:
             raise ValueError(f"entries [{start}, {start + count}) are outside tensor {name!r} {list(spec.shape)}")
         out = torch.empty(count, dtype=spec.dtype)
         buffer = memoryview(out.view(torch.uint8).numpy())
@@ -304,16 +306,16 @@ def shard_writer(
         def write(name: str, tensor: torch.Tensor, start: int | None = None) -> None:
             if name not in specs:
                 raise ValueError(f"tensor {name!r} is not part of the planned checkpoint")
-            spec, size = specs[name], math.prod(specs[name].shape)
+            spec = specs[name]
             if start is None and spec_of(tensor) != spec:
                 raise ValueError(f"tensor {name!r} is {spec_of(tensor)}, the plan says {spec}")
             if start is not None and (tensor.dim() != 1 or tensor.dtype != spec.dtype):
                 raise ValueError(f"a slice of tensor {name!r} must be 1-D {spec.dtype}, not {spec_of(tensor)}")
             start = start or 0
-            if not 0 <= start <= start + tensor.numel() <= size:
+            if not 0 <= start <= start + tensor.numel() <= spec.numel:
                 raise ValueError(f"entries [{start}, {start + tensor.numel()}) are outside tensor {name!r}")
             with lock:
-                if written[name] + tensor.numel() > size:
+                if written[name] + tensor.numel() > spec.numel:
                     raise ValueError(f"tensor {name!r} written twice")
                 written[name] += tensor.numel()
             fd, offset, _ = places[name]
@@ -324,7 +326,7 @@ def shard_writer(
                 done += os.pwrite(fd, data[done:], offset + done)
 
         yield write
-        missing = sorted(name for name, count in written.items() if count < math.prod(specs[name].shape))
+        missing = sorted(name for name, count in written.items() if count < specs[name].numel)
         if missing:
             raise ValueError(f"{len(missing)} planned tensors were never written in full, first {missing[0]!r}")
         for fd in fds:
