@@ -8,10 +8,11 @@ default option. Every function returns a dict with an `unparseable` flag and nev
 """
 
 import bisect
+import functools
 import itertools
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from mnlu.records import CHOICE_TASKS, LETTERS, SPAN_TASKS, Record
@@ -57,7 +58,7 @@ def parse_spans(output: str, labels: Sequence[str], text: str | None = None) -> 
     itself contains `...` is recovered by preferring the reading whose pieces all occur in the
     text. An answer with no line for any expected label is unparseable and yields no spans.
     """
-    expected = {_label_key(x): x for x in labels}
+    expected = _expected_labels(tuple(labels))
     spans = {x: [] for x in labels}
     found_expected = False
     flat_text = normalize_space(text) if text else None
@@ -65,7 +66,7 @@ def parse_spans(output: str, labels: Sequence[str], text: str | None = None) -> 
         label, rest = _split_label_line(line, expected)
         if label is None:
             continue
-        found_expected |= label in expected.values()
+        found_expected |= label in expected[0].values()
         listed = spans.setdefault(label, [])
         if not listed:  # the label's first line (the usual answer has no other): all its spans
             listed += _split_spans(rest, flat_text)
@@ -85,14 +86,26 @@ def _label_key(label: str) -> str:
     return normalize_space(label).strip("*").strip().casefold()
 
 
-def _split_label_line(line: str, expected: Mapping[str, str]) -> tuple[str | None, str]:
+@functools.lru_cache(maxsize=1024)
+def _expected_labels(labels: tuple[str, ...]) -> tuple[dict[str, str], dict[str, str]]:
+    """({label key: label}, {label: the label of its key}) of the labels asked for; cached, as
+    every record of a dataset asks for the same few. The second reads a line in the usual spelling."""
+    by_key = {_label_key(x): x for x in labels}
+    return by_key, {x: by_key[_label_key(x)] for x in labels}
+
+
+def _split_label_line(line: str, expected: tuple[dict[str, str], dict[str, str]]) -> tuple[str | None, str]:
     """(label, rest) for a `label: rest` line, the label in its expected spelling where it is one."""
+    by_key, by_spelling = expected
     line = line.strip()
     if line.startswith(("- ", "* ", "• ")):
         line = line[2:]
+    head, colon, rest = line.partition(":")
+    if colon and head in by_spelling:
+        return by_spelling[head], rest
     colons = [m.start() for m in _COLON.finditer(line)]
     for i in colons:
-        label = expected.get(_label_key(line[:i]))
+        label = by_key.get(_label_key(line[:i]))
         if label is not None:
             return label, line[i + 1 :]
     if colons and _label_key(line[: colons[0]]):
@@ -118,6 +131,10 @@ def _segment_from_text(line: str, text: str) -> list[str] | None:
 
     Returns None when no such reading exists (then the caller splits at every separator).
     """
+    if SPAN_SEPARATOR not in text and SPAN_SEPARATOR + "." not in line:
+        # no piece can hold a separator, and they do not overlap: cutting at every one is the only reading
+        pieces = [piece.strip() for piece in line.split(SPAN_SEPARATOR)]
+        return pieces if all(piece and piece in text for piece in pieces) else None
     cuts = [m.start() for m in _SEPARATOR_AT.finditer(line)] + [len(line)]
     memo = {}
 
@@ -157,6 +174,18 @@ def parse_choice(
     multi-label answer may name several, or be `None` for the empty set. `label` is the
     `Trigger - Attribute:` prefix of event-argument answers, removed before reading.
     """
+    letters = _chosen_letters(output, tuple(options), multi_label, label)
+    if letters is None:
+        return {"letters": [], "answers": [], "unparseable": True}
+    return {"letters": list(letters), "answers": [options[LETTERS.index(x)] for x in letters], "unparseable": False}
+
+
+@functools.lru_cache(maxsize=4096)
+def _chosen_letters(
+    output: str, options: tuple[str, ...], multi_label: bool, label: str | None
+) -> tuple[str, ...] | None:
+    """parse_choice's letters, sorted, or None for an unparseable answer. Cached: the answers to a
+    test set's questions repeat (`(A) yes`), and so do their options."""
     valid = list(LETTERS[: len(options)])
     by_text = {_option_key(o): LETTERS[i] for i, o in enumerate(options)}
     chosen = []
@@ -170,9 +199,8 @@ def parse_choice(
         chosen = list(dict.fromkeys(x for x in _OPTION_ANYWHERE.findall(output) if x in valid))
     empty_set = multi_label and _option_key(_strip_prefix(output.strip(), label)) == NO_SPAN.casefold()
     if (not multi_label and len(chosen) != 1) or (not chosen and not empty_set):
-        return {"letters": [], "answers": [], "unparseable": True}
-    chosen.sort()
-    return {"letters": chosen, "answers": [options[valid.index(x)] for x in chosen], "unparseable": False}
+        return None
+    return tuple(sorted(chosen))
 
 
 def _option_key(text: str) -> str:

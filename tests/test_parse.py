@@ -5,10 +5,10 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from mnlu.parse import locate_spans, parse_answer, parse_choice, parse_spans
+from mnlu.parse import _segment_from_text, locate_spans, parse_answer, parse_choice, parse_spans
 from mnlu.records import TASKS
 from mnlu.tasks import dc_record, make_record, ner_record, normalize_space
 
@@ -93,6 +93,16 @@ def test_spans_holding_ellipses_are_recovered_from_the_text_when_unambiguous(dat
         assume(not spans or readings(line, text) == {tuple(spans)})
     parsed = parse_answer(record, record["messages"][1]["content"])
     assert parsed["spans"] == gold_by_label(record)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="ab. ", max_size=16), st.text(alphabet="ab. ", max_size=16))
+@example("a....b", "a. .b")  # overlapping separators: ("a.", "b") and ("a", ".b") both occur
+def test_a_line_is_cut_into_the_reading_with_the_longest_pieces_first(line, text):
+    # with and without '...' in the text or '....' in the line: the shortcut for neither included
+    found = readings(line, text)
+    expected = max(found, key=lambda pieces: [len(p) for p in pieces]) if found else None
+    assert _segment_from_text(line, text) == (None if expected is None else list(expected))
 
 
 def test_a_span_with_a_trailing_period_before_the_separator():
@@ -186,6 +196,23 @@ def test_answers_naming_no_option_or_two_options_are_unparseable(output):
     """Never a silent default to (A), as the released scorer did."""
     parsed = parse_answer(NLI, output)
     assert parsed == {"letters": [], "answers": [], "unparseable": True}
+
+
+def test_a_choice_answer_read_before_is_read_again_against_its_own_options():
+    for _ in range(2):  # the second round reads every answer from the cache
+        assert parse_choice("(B)", ["yes", "no"])["answers"] == ["no"]
+        assert parse_choice("(B)", ["no", "yes"])["answers"] == ["yes"]
+        assert parse_choice("None", ["a", "b"], multi_label=True) == {
+            "letters": [],
+            "answers": [],
+            "unparseable": False,
+        }
+        assert parse_choice("None", ["a", "b"])["unparseable"]
+        assert parse_choice("T - A: beta", ["alpha", "beta"], label="T - A")["letters"] == ["B"]
+        assert parse_choice("T - A: beta", ["alpha", "beta"], label="U - B")["unparseable"]
+        parsed = parse_choice("(B)\n(A)", ["x", "y"], multi_label=True)
+        assert parsed == {"letters": ["A", "B"], "answers": ["x", "y"], "unparseable": False}
+        parsed["letters"].append("C")  # a caller's change stays its own
 
 
 def test_span_answers_tolerate_case_spacing_bullets_and_sep():
