@@ -57,13 +57,17 @@ def entity_counts(
     gold: Iterable[Iterable[tuple[str, str]]], pred: Iterable[Iterable[tuple[str, str]]], casefold: bool = False
 ) -> np.ndarray:
     """(tp, fp, fn) of each instance, as entity_f1 matches its spans: an (instances x 3) array."""
-    rows = []
-    for gold_spans, pred_spans in zip(gold, pred, strict=True):
-        g = [_span_key(label, text, casefold) for label, text in gold_spans]
-        p = [_span_key(label, text, casefold) for label, text in pred_spans]
-        hits = _common(g, p)
-        rows.append((hits, len(p) - hits, len(g) - hits))
+    rows = [entity_row(g, p, casefold) for g, p in zip(gold, pred, strict=True)]
     return np.array(rows, dtype=np.int64).reshape(-1, 3)
+
+
+def entity_row(
+    gold_spans: Iterable[tuple[str, str]], pred_spans: Iterable[tuple[str, str]], casefold: bool = False
+) -> tuple[int, int, int]:
+    """(tp, fp, fn) of one instance: the multiset intersection of its (label, span text) pairs."""
+    g, p = _span_keys(gold_spans, casefold), _span_keys(pred_spans, casefold)
+    hits = len(p) if g == p else _common(g, p)  # equal lists: the usual right answer
+    return hits, len(p) - hits, len(g) - hits
 
 
 def _common(a: Sequence[Hashable], b: Iterable[Hashable]) -> int:
@@ -76,9 +80,12 @@ def _common(a: Sequence[Hashable], b: Iterable[Hashable]) -> int:
     return hits
 
 
-def _span_key(label: str, text: str, casefold: bool) -> tuple[str, str]:
-    text = normalize_space(text)
-    return label, text.casefold() if casefold else text
+def _span_keys(spans: Iterable[tuple[str, str]], casefold: bool) -> list[tuple[str, str]]:
+    """What two spans must share to match: the label, and the text with its white space collapsed
+    (and its case folded, with `casefold`)."""
+    if casefold:
+        return [(label, normalize_space(text).casefold()) for label, text in spans]
+    return [(label, normalize_space(text)) for label, text in spans]
 
 
 def relaxed_entity_f1(gold: Iterable[Iterable[LocatedSpan]], pred: Iterable[Sequence[LocatedSpan]]) -> dict[str, float]:
@@ -89,30 +96,34 @@ def relaxed_entity_f1(gold: Iterable[Iterable[LocatedSpan]], pred: Iterable[Sequ
     never below the strict one, then overlaps in prediction order. `boundary_errors` counts the
     predictions credited only by overlap: right type and place, wrong boundaries.
     """
-    tp = fp = fn = boundary = 0
-    for gold_spans, pred_spans in zip(gold, pred, strict=True):
-        free = list(gold_spans)
-        free_keys = [_span_key(g[0], g[1], False) for g in free]
-        unmatched = []
-        for span in pred_spans:
-            key = _span_key(span[0], span[1], False)
-            if key in free_keys:
-                j = free_keys.index(key)
-                del free[j], free_keys[j]
-            else:
-                unmatched.append(span)
-        exact = len(pred_spans) - len(unmatched)
-        overlaps = 0
-        for label, _, start, end in unmatched:
-            j = next((j for j, g in enumerate(free) if g[0] == label and _overlap(g[2], g[3], start, end)), None)
-            if j is not None:
-                free.pop(j)
-                overlaps += 1
-        tp += exact + overlaps
-        boundary += overlaps
-        fp += len(unmatched) - overlaps
-        fn += len(free)
+    return pooled_relaxed_f1(np.array([relaxed_entity_row(g, p) for g, p in zip(gold, pred, strict=True)]))
+
+
+def pooled_relaxed_f1(rows: np.ndarray) -> dict[str, float]:
+    """relaxed_entity_f1 of per-instance (tp, fp, fn, boundary errors) rows, pooled over the corpus."""
+    tp, fp, fn, boundary = (int(c) for c in np.reshape(rows, (-1, 4)).sum(axis=0))
     return {**precision_recall_f1(tp, fp, fn), "boundary_errors": boundary}
+
+
+def relaxed_entity_row(gold_spans: Iterable[LocatedSpan], pred_spans: Sequence[LocatedSpan]) -> tuple[int, ...]:
+    """(tp, fp, fn, boundary errors) of one instance, as relaxed_entity_f1 matches its spans."""
+    free = list(gold_spans)
+    free_keys = _span_keys([g[:2] for g in free], False)
+    unmatched = []
+    for span, key in zip(pred_spans, _span_keys([s[:2] for s in pred_spans], False)):
+        if key in free_keys:
+            j = free_keys.index(key)
+            del free[j], free_keys[j]
+        else:
+            unmatched.append(span)
+    overlaps = 0
+    for label, _, start, end in unmatched:
+        j = next((j for j, g in enumerate(free) if g[0] == label and _overlap(g[2], g[3], start, end)), None)
+        if j is not None:
+            free.pop(j)
+            overlaps += 1
+    exact = len(pred_spans) - len(unmatched)
+    return exact + overlaps, len(unmatched) - overlaps, len(free), overlaps
 
 
 def _overlap(start_1: int | None, end_1: int | None, start_2: int | None, end_2: int | None) -> bool:

@@ -18,6 +18,8 @@ from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+import numpy as np
+
 from mnlu import bootstrap, metrics
 from mnlu.benchmarks import EVAL_DATASETS, RELEASES
 from mnlu.cli import InputError, excerpt
@@ -310,29 +312,34 @@ def _score_choices(pairs: Iterable[tuple[Record, ParsedAnswer]]) -> dict[str, An
 
 
 def _score_entities(pairs: Iterable[tuple[Record, ParsedAnswer]]) -> dict[str, Any]:
-    ids, gold, pred, gold_located, pred_located = [], [], [], [], []
+    """Entity F1 (exact spans), its case-insensitive variant and relaxed (overlap) matching, each
+    counted as its record is read."""
+    ids, strict, casefolded, relaxed = [], [], [], []
     for record, p in pairs:
-        locate = span_locator(source_text(record) or "")
         gold_spans = record["gold"]["spans"]
+        gold = [(s["label"], s["text"]) for s in gold_spans]
+        pred = [(label, t) for label, texts in p["spans"].items() for t in texts]
         ids.append(record["id"])
-        gold.append([(s["label"], s["text"]) for s in gold_spans])
-        pred.append([(label, t) for label, texts in p["spans"].items() for t in texts])
-        gold_located.append([(s["label"], s["text"], *_offsets(locate, s)) for s in gold_spans])
-        pred_located.append(
-            [
-                (label, t, *(where or (None, None)))
-                for label, texts in p["spans"].items()
-                for t, where in zip(texts, locate(texts))
-            ]
-        )
-    counts = metrics.entity_counts(gold, pred)  # entity_f1's counts: the headline score and the bootstrap's
-    strict = metrics.pooled_f1(counts)
-    relaxed = metrics.relaxed_entity_f1(gold_located, pred_located)
+        strict.append(metrics.entity_row(gold, pred))
+        casefolded.append(metrics.entity_row(gold, pred, casefold=True))
+        if not strict[-1][1]:  # every predicted span matched exactly, as relaxed matching tries first
+            relaxed.append((*strict[-1], 0))
+            continue
+        locate = span_locator(source_text(record) or "")
+        gold_located = [(s["label"], s["text"], *_offsets(locate, s)) for s in gold_spans]
+        pred_located = [
+            (label, t, *(where or (None, None)))
+            for label, texts in p["spans"].items()
+            for t, where in zip(texts, locate(texts))
+        ]
+        relaxed.append(metrics.relaxed_entity_row(gold_located, pred_located))
+    counts = np.array(strict, dtype=np.int64).reshape(-1, 3)  # the headline score's and the bootstrap's
+    result = metrics.pooled_f1(counts)
     return {
-        "score": strict["f1"],
-        **strict,
-        "f1_case_insensitive": metrics.entity_f1(gold, pred, casefold=True)["f1"],
-        "relaxed": relaxed,
+        "score": result["f1"],
+        **result,
+        "f1_case_insensitive": metrics.pooled_f1(np.array(casefolded, dtype=np.int64).reshape(-1, 3))["f1"],
+        "relaxed": metrics.pooled_relaxed_f1(np.array(relaxed, dtype=np.int64)),
         "units": bootstrap.f1_units(ids, counts),
     }
 
@@ -349,8 +356,9 @@ def _score_tokens(pairs: Iterable[tuple[Record, ParsedAnswer]]) -> dict[str, Any
     ids, gold, pred, labels = [], [], [], {}
     for record, p in pairs:
         text = source_text(record) or ""
+        bounds = [m.span() for m in _TOKEN.finditer(text)]
+        tokens = [start for start, _ in bounds], [end for _, end in bounds]
         locate = span_locator(text)
-        tokens = [m.start() for m in _TOKEN.finditer(text)], [m.end() for m in _TOKEN.finditer(text)]
         labels.update(dict.fromkeys(record["gold"]["labels"]))
         g = {}
         for span in record["gold"]["spans"]:

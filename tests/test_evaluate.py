@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import pearsonr
 
-from mnlu.parse import locate_spans
+from mnlu import metrics
+from mnlu.parse import locate_spans, parse_answer
 from mnlu.records import RecordError
 from mnlu.report import benchmark_averages, read_paper_table, write_report
 from mnlu.scoring import read_predictions, read_system, score_dataset
@@ -110,6 +111,70 @@ def test_ner_matches_by_label_not_line_order_and_reports_relaxed_scores():
     assert (boundary["tp"], boundary["fp"], boundary["fn"]) == (0, 3, 2)
     assert boundary["f1_case_insensitive"] == pytest.approx(2 * (100 / 3) * 50 / (100 / 3 + 50))
     assert boundary["relaxed"]["tp"] == 1 and boundary["relaxed"]["boundary_errors"] == 1
+
+
+ENTITY_TEXT = "Severe chest pain and fever, then fever  with cough."
+MENTIONS = ["chest pain", "Chest pain", "pain", "Severe chest", "fever", "Fever", "cough", "wheeze", "fever  with"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.lists(st.tuples(st.sampled_from(["Disease", "Symptom"]), st.sampled_from(MENTIONS)), max_size=4),
+            st.lists(st.tuples(st.sampled_from(["Disease", "Symptom"]), st.sampled_from(MENTIONS)), max_size=4),
+            st.booleans(),
+        ),
+        min_size=1,
+        max_size=5,
+    )
+)
+def test_entity_scores_equal_the_metrics_on_every_span_located(instances):
+    """Strict, case-insensitive and relaxed scores of score_dataset against the metrics' definitions
+    on all spans, each located (gold spans at their own offsets where they have them)."""
+    records, gold, pred, gold_located, pred_located = [], [], [], [], []
+    for i, (gold_spans, pred_spans, with_offsets) in enumerate(instances):
+        spans = [{"label": label, "text": t} for label, t in gold_spans]
+        if with_offsets:  # the last occurrence: not always where a search finds it first
+            spans = [
+                {**s, "start": ENTITY_TEXT.rfind(s["text"]), "end": ENTITY_TEXT.rfind(s["text"]) + len(s["text"])}
+                for s in spans
+                if s["text"] in ENTITY_TEXT
+            ]
+        record = ner("ncbi_disease", i, ENTITY_TEXT, spans, labels=("Disease", "Symptom"))
+        answer = "\n".join(
+            f"{label}: {'...'.join(t for x, t in pred_spans if x == label) or 'None'}"
+            for label in ("Disease", "Symptom")
+        )
+        records.append(with_prediction(record, answer))
+        parsed = parse_answer(record, answer)["spans"]
+        gold.append([(s["label"], s["text"]) for s in record["gold"]["spans"]])
+        pred.append([(label, t) for label, texts in parsed.items() for t in texts])
+        gold_located.append(
+            [
+                (
+                    s["label"],
+                    s["text"],
+                    *(
+                        (s["start"], s["end"])
+                        if "start" in s
+                        else locate_spans(ENTITY_TEXT, [s["text"]])[0] or (None, None)
+                    ),
+                )
+                for s in record["gold"]["spans"]
+            ]
+        )
+        pred_located.append(
+            [
+                (label, t, *(where or (None, None)))
+                for label, texts in parsed.items()
+                for t, where in zip(texts, locate_spans(ENTITY_TEXT, texts))
+            ]
+        )
+    scores = score_dataset("ncbi_disease", records)
+    assert {k: scores[k] for k in ("precision", "recall", "f1", "tp", "fp", "fn")} == metrics.entity_f1(gold, pred)
+    assert scores["f1_case_insensitive"] == metrics.entity_f1(gold, pred, casefold=True)["f1"]
+    assert scores["relaxed"] == metrics.relaxed_entity_f1(gold_located, pred_located)
 
 
 def test_pico_token_f1_by_hand():
