@@ -113,8 +113,9 @@ def read_records(path: str | Path) -> Iterator[Record]:
 
 def numbered_records(path: str | Path) -> Iterator[tuple[int, Record]]:
     """Yield (line number, record) for each record of a JSONL file, checked; errors name `path:line`."""
+    name = str(path)
     for lineno, record in numbered_json(path):
-        yield lineno, check_record(record, f"{path}:{lineno}")
+        yield lineno, check_record(record, f"{name}:{lineno}")
 
 
 def numbered_json(path: str | Path) -> Iterator[tuple[int, Any]]:

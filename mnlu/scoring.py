@@ -62,17 +62,18 @@ def predictions(path: str | Path, compat: str | None = None) -> Iterator[Record]
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: not a prediction file (a folder, a broken link or a loop of links)")
+    name, dataset = str(path), path.stem  # once, not per record
     first, first_lineno, first_line = None, 0, {}
     for lineno, record in numbered_records(path):
-        where = f"{path}:{lineno}"
+        where = f"{name}:{lineno}"
         if record["task"] == "summ":
             raise RecordError(f"{where}: summarization is a training task; there is no metric to score it")
         if not isinstance(record.get("prediction"), str):
             raise RecordError(f"{where}: 'prediction' must be a string (the raw model output)")
         if not isinstance(record.get("reached_max_tokens", False), bool):
             raise RecordError(f"{where}: 'reached_max_tokens' must be true or false (infer.py writes it)")
-        if record["dataset"] != path.stem:
-            raise RecordError(f"{where}: record of dataset {excerpt(record['dataset'])} in the file of {path.stem!r}")
+        if record["dataset"] != dataset:
+            raise RecordError(f"{where}: record of dataset {excerpt(record['dataset'])} in the file of {dataset!r}")
         if first and record["task"] != first["task"]:
             raise RecordError(f"{where}: task {record['task']!r}, but line {first_lineno} has {first['task']!r}")
         if record["id"] in first_line:
@@ -119,7 +120,7 @@ def check_scored_gold(record: Record, where: str) -> None:
             if length is None:
                 text = source_text(record)
                 length = math.inf if text is None else len(text)
-            if not (_is_int(start) and _is_int(end) and 0 <= start <= end <= length):
+            if not (type(start) is int and type(end) is int and 0 <= start <= end <= length):  # JSON: no bool
                 fail(f"gold.spans[{i}] needs integer character offsets 0 <= start <= end <= the text's length, or none")
         return
     options = gold["options"]
