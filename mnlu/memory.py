@@ -28,11 +28,9 @@ def estimate_memory(
     micro_batch_size: int,
     seq_len: int,
     compute_bytes: int,
-    fused_adamw: bool = True,
 ) -> dict[str, float]:
-    """Bytes per GPU by category; `compute_bytes` is 2 for bf16 compute, 4 for fp32. `fused_adamw`:
-    the fused step (train.py on CUDA) needs no temporaries; the foreach one holds an fp32 copy of
-    the shard."""
+    """Bytes per GPU by category; `compute_bytes` is 2 for bf16 compute, 4 for fp32. train.py's
+    AdamW step is fused: it needs no temporaries."""
     h, i, layers = config.hidden_size, config.intermediate_size, config.num_hidden_layers
     head_dim = getattr(config, "head_dim", None) or h // config.num_attention_heads
     kv = config.num_key_value_heads * head_dim
@@ -47,7 +45,6 @@ def estimate_memory(
         "parameters (fp32 shard)": 4 * n_params / world_size,
         "gradients (fp32 shard)": 4 * n_params / world_size,
         "AdamW states (2 x fp32 shard)": 8 * n_params / world_size,
-        "AdamW step temporaries": 0 if fused_adamw else 4 * n_params / world_size,
         "gathered layers (2 in flight)": 2 * compute_bytes * layer_params,
         "gathered embedding and head": compute_bytes * root_params,
         "unsharded gradients (fp32)": 4 * (layer_params + root_params),
