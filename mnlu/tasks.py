@@ -385,11 +385,13 @@ def user_turn(record: Record) -> str:
 
 def source_text(record: Record) -> str | None:
     """The text after `Medical text: ` in the user turn (None for NLI/STS, which have none)."""
-    user = user_turn(record)
-    if TEXT_MARKER not in user:
+    _, marker, text = user_turn(record).partition(TEXT_MARKER)
+    if not marker:
         return None
-    text = user.split(TEXT_MARKER, 1)[1]
-    return text.rsplit(OPTIONS_MARKER, 1)[0] if "options" in record["gold"] else text
+    if "options" in record["gold"]:
+        before, options, _ = text.rpartition(OPTIONS_MARKER)
+        return before if options else text
+    return text
 
 
 def make_record(task: str, **fields: Any) -> Record:
