@@ -25,7 +25,7 @@ from typing import NamedTuple
 import torch
 from safetensors import SafetensorError, safe_open
 
-from mnlu.cli import InputError, one_line
+from mnlu.cli import InputError, excerpt, one_line
 from mnlu.fileio import read_json
 
 SINGLE_FILE = "model.safetensors"
@@ -349,7 +349,8 @@ def local_model(name: str | Path, weights: bool = True) -> Path:
     that looks like a path (starts with `.`, `/` or `~`, has more than one `/`, or its first part
     exists here) must be an existing folder; anything else is a hub id, fetched with config,
     tokenizer and, when `weights`, safetensors files only (never pickled weights). With `weights`,
-    the folder must hold safetensors weights. Raises InputError saying which of these failed.
+    the folder must hold safetensors weights. Raises InputError saying which of these failed, or
+    naming config.json when its dtype is none of torch's (transformers would raise AttributeError).
     """
     name = str(name)
     path = Path(name).expanduser()
@@ -361,6 +362,11 @@ def local_model(name: str | Path, weights: bool = True) -> Path:
         path = _download(name, weights)
     if weights:
         weight_map(path)  # raises, naming the folder, when it holds no safetensors weights
+    config = read_json(path / "config.json") if (path / "config.json").is_file() else {}
+    for key in ("dtype", "torch_dtype"):
+        value = config.get(key) if isinstance(config, dict) else None
+        if isinstance(value, str) and not isinstance(getattr(torch, value, None), torch.dtype):
+            raise InputError(f"{path / 'config.json'}: {key!r} is {excerpt(value)}, not a torch dtype")
     return path
 
 

@@ -210,6 +210,18 @@ def model_config_transformers_cannot_read(tmp, model):  # found only by the load
 
 
 @case
+def model_config_dtype_unknown(tmp, model):  # transformers asks torch for it by name
+    def odd_dtype(folder):
+        config = json.loads((folder / "config.json").read_text())
+        (folder / "config.json").write_text(json.dumps({**config, "dtype": "float33"}))
+
+    folder = damaged_model(tmp, model, odd_dtype)
+    return ["--data", good(tmp), "--model", folder], [
+        f"{folder / 'config.json'}: 'dtype' is 'float33', not a torch dtype"
+    ]
+
+
+@case
 def model_folder_missing(tmp, model):
     return ["--data", good(tmp), "--model", tmp / "no-model"], [f"{tmp / 'no-model'}: no such model folder"]
 

@@ -110,6 +110,13 @@ def cut(name, keep):
     return setup
 
 
+def model_dtype_unknown(w):
+    """A copy of the model whose config.json names a dtype torch does not have."""
+    shutil.copytree(w.model, w.world / "odd-model")
+    config = json.loads((w.world / "odd-model" / "config.json").read_text())
+    (w.world / "odd-model" / "config.json").write_text(json.dumps({**config, "dtype": "float33"}))
+
+
 def data_inside_out(w):
     (w.world / "out").mkdir()
     shutil.copy(w.data, w.world / "out" / "data.jsonl")
@@ -239,6 +246,13 @@ CASES = [
         write("empty-model/config.json", b"{}"),
         lambda w: args_for(w, model="{world}/empty-model"),
         ["empty-model"],
+        False,
+    ),
+    (
+        "model-config-dtype-unknown",
+        model_dtype_unknown,
+        lambda w: args_for(w, model="{world}/odd-model"),
+        ["odd-model/config.json", "float33", "not a torch dtype"],
         False,
     ),
     ("no-data-file", None, lambda w: args_for(w, data="{world}/none.jsonl"), ["none.jsonl"], False),
