@@ -47,11 +47,6 @@ _TOKEN = re.compile(r"\S+")  # EBM PICO's tokens: white-space separated
 # reading prediction folders
 
 
-def read_predictions(path: str | Path, compat: str | None = None) -> list[Record]:
-    """The prediction records of one `<dataset id>.jsonl`, checked; errors name `path:line`."""
-    return list(predictions(path, compat))
-
-
 def predictions(path: str | Path, compat: str | None = None) -> Iterator[Record]:
     """Yield the prediction records of one `<dataset id>.jsonl` as they are read, each checked
     against the contract and the file's first record; errors name `path:line`.
@@ -169,12 +164,6 @@ def long_lived() -> Iterator[None]:
     finally:
         gc.freeze()
         gc.enable()
-
-
-def read_system(folder: str | Path, compat: str | None = None) -> dict[str, list[Record]]:
-    """{dataset id: records} of one prediction folder; a file with no instances is left out."""
-    datasets = {path.stem: read_predictions(path, compat) for path in prediction_files(folder)}
-    return {name: records for name, records in datasets.items() if records}
 
 
 def prediction_files(folder: str | Path) -> list[Path]:

@@ -15,7 +15,7 @@ from mnlu import metrics
 from mnlu.parse import locate_spans, parse_answer
 from mnlu.records import RecordError
 from mnlu.report import benchmark_averages, read_paper_table, write_report
-from mnlu.scoring import read_predictions, read_system, score_dataset
+from mnlu.scoring import prediction_files, score_dataset, score_file
 from mnlu.tasks import ner_record, nli_record, qa_record, re_record, sts_record, summ_record
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -281,25 +281,25 @@ def test_malformed_prediction_lines_name_file_and_line(tmp_path):
     path = tmp_path / "pubmedqa.jsonl"
     path.write_text(good + "\n\n{not json\n")
     with pytest.raises(RecordError, match=rf"^{path}:3: not valid JSON"):
-        read_predictions(path)
+        score_file(path)
     no_prediction = json.loads(good)
     del no_prediction["prediction"]
     path.write_text(good + "\n" + json.dumps(no_prediction) + "\n")
     with pytest.raises(RecordError, match=rf"^{path}:2: 'prediction' must be a string"):
-        read_predictions(path)
+        score_file(path)
     path.write_text(good + "\n" + good + "\n")
     with pytest.raises(RecordError, match=rf"^{path}:2: id 'pubmedqa-0' repeats line 1"):
-        read_predictions(path)
+        score_file(path)
     summary = {
         **summ_record(id="s", dataset="pubmedqa", split="test", text="A text.", summary="Short."),
         "prediction": "Short.",
     }
     path.write_text(json.dumps(summary) + "\n")
     with pytest.raises(RecordError, match=rf"^{path}:1: summarization is a training task"):
-        read_predictions(path)
+        score_file(path)
     (tmp_path / "bioasq.jsonl").write_text(good + "\n")
     with pytest.raises(RecordError, match=r"bioasq.jsonl:1: record of dataset 'pubmedqa'"):
-        read_predictions(tmp_path / "bioasq.jsonl")
+        score_file(tmp_path / "bioasq.jsonl")
 
 
 def test_cli_error_is_one_line_without_traceback(tmp_path):
@@ -339,11 +339,14 @@ def make_two_systems(root):
     return alpha, beta
 
 
+def scored(folder):
+    """{dataset: scores} of one prediction folder, as evaluate.py scores it: a file without records is missing."""
+    return {path.stem: s for path in prediction_files(folder) if (s := score_file(path))}
+
+
 def test_report_of_two_systems_averages_by_hand(tmp_path):
     alpha, beta = make_two_systems(tmp_path)
-    systems = {
-        folder.name: {d: score_dataset(d, r) for d, r in read_system(folder).items()} for folder in (alpha, beta)
-    }
+    systems = {folder.name: scored(folder) for folder in (alpha, beta)}
     assert "mednli" not in systems["beta"]
     document = write_report(tmp_path / "report", systems)
     a, b = document["systems"]["alpha"], document["systems"]["beta"]
@@ -373,10 +376,7 @@ def test_answers_cut_at_the_token_limit_are_counted_and_reported(tmp_path):
     records = [{**r, "reached_max_tokens": i in (1, 3)} for i, r in enumerate(qa_predictions("pubmedqa", 4, 4))]
     write_predictions(tmp_path / "cut", "pubmedqa", records)
     write_predictions(tmp_path / "whole", "pubmedqa", qa_predictions("pubmedqa", 4, 4))  # files without the field
-    systems = {
-        folder.name: {d: score_dataset(d, r) for d, r in read_system(folder).items()}
-        for folder in (tmp_path / "cut", tmp_path / "whole")
-    }
+    systems = {folder.name: scored(folder) for folder in (tmp_path / "cut", tmp_path / "whole")}
     assert systems["cut"]["pubmedqa"]["cut"] == 2
     assert systems["whole"]["pubmedqa"]["cut"] is None  # not recorded is not 0
     write_report(tmp_path / "report", systems)
@@ -391,10 +391,7 @@ def test_the_report_says_when_jnlpba_was_built_from_blurbs_untyped_files(tmp_pat
     typed = [with_prediction(ner("jnlpba", 0, "IL-2 binds.", [], labels=("Protein", "DNA")), "Protein: None")]
     write_predictions(tmp_path / "blurb", "jnlpba", untyped)
     write_predictions(tmp_path / "typed", "jnlpba", typed)
-    systems = {
-        folder.name: {d: score_dataset(d, r) for d, r in read_system(folder).items()}
-        for folder in (tmp_path / "blurb", tmp_path / "typed")
-    }
+    systems = {folder.name: scored(folder) for folder in (tmp_path / "blurb", tmp_path / "typed")}
     write_report(tmp_path / "report", systems)
     notes = [line for line in (tmp_path / "report" / "report.md").read_text().splitlines() if "untyped" in line]
     assert len(notes) == 1 and notes[0].startswith("`jnlpba` of `blurb`: built from BLURB's untyped files")
@@ -409,9 +406,7 @@ def test_the_report_names_the_release_of_datasets_in_both_benchmarks(tmp_path):
     for name, version in (("a", "blue"), ("b", "blue"), ("c", "blurb")):
         write_predictions(tmp_path / name, "ddi", ddi_predictions(version))
     write_predictions(tmp_path / "a", "pubmedqa", qa_predictions("pubmedqa", 2, 2))
-    systems = {
-        name: {d: score_dataset(d, r) for d, r in read_system(tmp_path / name).items()} for name in ("a", "b", "c")
-    }
+    systems = {name: scored(tmp_path / name) for name in ("a", "b", "c")}
     assert systems["a"]["ddi"]["version"] == "blue" and "version" not in systems["a"]["pubmedqa"]
     write_report(tmp_path / "report", systems)
     notes = [line for line in (tmp_path / "report" / "report.md").read_text().splitlines() if "release files" in line]
@@ -428,10 +423,10 @@ def test_one_prediction_file_holds_one_release(tmp_path):
     records[-1]["id"] = "ddi-9"
     write_predictions(tmp_path, "ddi", records)
     with pytest.raises(RecordError, match=r"ddi.jsonl:5: built from release 'blurb', line 1 from 'blue'"):
-        read_predictions(tmp_path / "ddi.jsonl")
+        score_file(tmp_path / "ddi.jsonl")
     write_predictions(tmp_path, "ddi", ddi_predictions(["blue"]))
     with pytest.raises(RecordError, match=r"ddi.jsonl:1: 'version' must be one of blurb, blue, scibert"):
-        read_predictions(tmp_path / "ddi.jsonl")
+        score_file(tmp_path / "ddi.jsonl")
 
 
 def test_a_cut_flag_that_is_not_a_boolean_names_the_line(tmp_path):
@@ -439,7 +434,7 @@ def test_a_cut_flag_that_is_not_a_boolean_names_the_line(tmp_path):
     records[1]["reached_max_tokens"] = "yes"
     write_predictions(tmp_path / "bad", "pubmedqa", records)
     with pytest.raises(RecordError, match=r"pubmedqa.jsonl:2: 'reached_max_tokens' must be true or false"):
-        read_predictions(tmp_path / "bad" / "pubmedqa.jsonl")
+        score_file(tmp_path / "bad" / "pubmedqa.jsonl")
 
 
 def test_paper_table_averages_give_the_papers_own_rows():
@@ -483,8 +478,6 @@ def test_cli_writes_the_report(tmp_path, extra):
 def test_plot_writes_a_png_beside_the_report(tmp_path):
     pytest.importorskip("matplotlib")
     alpha, beta = make_two_systems(tmp_path)
-    systems = {
-        folder.name: {d: score_dataset(d, r) for d, r in read_system(folder).items()} for folder in (alpha, beta)
-    }
+    systems = {folder.name: scored(folder) for folder in (alpha, beta)}
     write_report(tmp_path / "report", systems, plot=True)
     assert (tmp_path / "report" / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

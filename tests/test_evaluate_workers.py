@@ -14,7 +14,7 @@ from bench.score_throughput import prediction_record
 from mnlu import bootstrap
 from mnlu.benchmarks import EVAL_DATASETS
 from mnlu.records import RecordError
-from mnlu.scoring import read_predictions, score_dataset
+from mnlu.scoring import score_dataset, score_file
 from mnlu.tasks import qa_record
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,10 +76,10 @@ def test_a_bad_line_is_named_by_its_number_blank_lines_counted(tmp_path):
     path = tmp_path / "bioasq.jsonl"
     write_jsonl(path, [qa(0), "", qa(1), "   ", "{not json", qa(2)])
     with pytest.raises(RecordError, match=r"bioasq\.jsonl:5: not valid JSON"):
-        read_predictions(path)
+        score_file(path)
     write_jsonl(path, [qa(i) for i in range(1500)] + [qa(7)])
     with pytest.raises(RecordError, match=r"bioasq\.jsonl:1501: id 'bioasq-7' repeats line 8"):
-        read_predictions(path)
+        score_file(path)
 
 
 def test_with_workers_the_first_bad_file_in_order_is_the_one_named(tmp_path):
