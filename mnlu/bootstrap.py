@@ -100,32 +100,15 @@ def draw_chunks(n: int, resamples: int, seed: int, dataset: str) -> Iterator[np.
         yield rng.integers(0, n, size=(min(rows, resamples - start), n))
 
 
-def weight_chunks(n: int, resamples: int, seed: int, dataset: str) -> Iterator[np.ndarray]:
-    """`draw_chunks` as draw counts: row r says how often resample r drew each of the n records."""
-    for draws in draw_chunks(n, resamples, seed, dataset):
-        yield _counts(draws, n).astype(np.float64)
-
-
 def _counts(codes: np.ndarray, kinds: int) -> np.ndarray:
     """How often each of `kinds` values occurs in each row of `codes` (rows x kinds)."""
     return np.stack([np.bincount(row, minlength=kinds) for row in codes])
 
 
-def resample_weights(n: int, resamples: int, seed: int, dataset: str) -> np.ndarray:
-    """All the draw counts of `weight_chunks` at once (small cases and tests)."""
-    return np.concatenate(list(weight_chunks(n, resamples, seed, dataset)))
-
-
-def resampled_scores(units: Units, weights: np.ndarray) -> np.ndarray:
-    """The score of each resample (weights: resamples x records, records in `units` order)."""
-    flat = units.stats.reshape(len(units.ids), -1)
-    sums = (weights @ flat).reshape(len(weights), *units.stats.shape[1:])
-    return score_of(units.formula, sums)
-
-
 def drawn_scores(systems: Sequence[Units], resamples: int, seed: int, dataset: str) -> list[np.ndarray]:
     """The resampled scores of each of `systems` (the same records, in the same order) under the
-    same draws: `resampled_scores` of `weight_chunks`, the same numbers, made faster.
+    same draws: for resample r, the score of the records' stats summed with weights w_r, w_r[i]
+    being how often r drew record i.
 
     Where every stat is a whole number (counts; all but Pearson's moments) any order of summing
     gives the same sums, so records with equal stats are counted as one kind: each resample

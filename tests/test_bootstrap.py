@@ -12,6 +12,20 @@ from mnlu import bootstrap, metrics
 LABELS = ["Participants", "Interventions", "Outcomes"]
 
 
+def resample_weights(n, resamples, seed, dataset):
+    """The bootstrap's definition written out: row r says how often resample r drew each of the n
+    records (resamples x n), from the draws mnlu.bootstrap makes."""
+    draws = np.concatenate(list(bootstrap.draw_chunks(n, resamples, seed, dataset)))
+    return np.stack([np.bincount(row, minlength=n) for row in draws]).astype(np.float64)
+
+
+def resampled_scores(units, weights):
+    """The score of each resample: the formula of the records' stats summed with its weights."""
+    flat = units.stats.reshape(len(units.ids), -1)
+    sums = (weights @ flat).reshape(len(weights), *units.stats.shape[1:])
+    return bootstrap.score_of(units.formula, sums)
+
+
 def spans(rng):
     return [(rng.choice("AB"), rng.choice(["fever", "rash", "cough"])) for _ in range(rng.randint(0, 3))]
 
@@ -75,8 +89,8 @@ def test_a_resample_scores_like_the_metric_on_the_records_it_drew(kind):
     whole records, so an abstract (EBM PICO, HoC) is drawn with all its tokens or labels."""
     gold, pred = instances(kind, 30, seed=7)
     _, units = metric_and_units(kind, gold, pred)
-    weights = bootstrap.resample_weights(len(gold), 4, seed=3, dataset="d")
-    resampled = bootstrap.resampled_scores(units, weights)
+    weights = resample_weights(len(gold), 4, seed=3, dataset="d")
+    resampled = resampled_scores(units, weights)
     for row, expected_units in zip(weights, resampled):
         drawn = [i for i, w in enumerate(row) for _ in range(int(w))]
         score, _ = metric_and_units(kind, [gold[i] for i in drawn], [pred[i] for i in drawn])
@@ -87,7 +101,7 @@ def test_the_interval_of_a_proportion_matches_the_normal_approximation():
     n, p = 400, 0.7
     hits = [i < n * p for i in range(n)]
     units = bootstrap.accuracy_units([f"r{i}" for i in range(n)], hits)
-    low, high = bootstrap.interval(bootstrap.resampled_scores(units, bootstrap.resample_weights(n, 4000, 0, "qa")))
+    low, high = bootstrap.interval(resampled_scores(units, resample_weights(n, 4000, 0, "qa")))
     half = 1.96 * 100 * math.sqrt(p * (1 - p) / n)  # 4.49 points
     assert low == pytest.approx(70 - half, abs=0.6) and high == pytest.approx(70 + half, abs=0.6)
 
@@ -125,8 +139,35 @@ def test_records_meet_the_same_draws_whatever_their_order_and_differences_use_co
 
 
 def test_draws_made_in_blocks_are_the_draws_made_at_once(monkeypatch):
-    whole = bootstrap.resample_weights(50, 30, seed=2, dataset="ncbi_disease")
+    whole = resample_weights(50, 30, seed=2, dataset="ncbi_disease")
     monkeypatch.setattr(bootstrap, "CHUNK", 50 * 7)  # blocks of 7 resamples
-    assert [len(w) for w in bootstrap.weight_chunks(50, 30, 2, "ncbi_disease")] == [7, 7, 7, 7, 2]
-    assert np.array_equal(bootstrap.resample_weights(50, 30, seed=2, dataset="ncbi_disease"), whole)
+    assert [len(d) for d in bootstrap.draw_chunks(50, 30, 2, "ncbi_disease")] == [7, 7, 7, 7, 2]
+    assert np.array_equal(resample_weights(50, 30, seed=2, dataset="ncbi_disease"), whole)
     assert (whole.sum(axis=1) == 50).all()  # each resample draws n records
+
+
+def units_of(kind, n, rng):
+    ids = [f"r{i}" for i in rng.permutation(n)]
+    if kind == "f1":
+        return bootstrap.f1_units(ids, rng.integers(0, 4, (n, 3)))
+    if kind == "macro_f1":
+        return bootstrap.macro_f1_units(ids, rng.integers(0, 4, (n, 3, 3)))
+    if kind == "accuracy":
+        return bootstrap.accuracy_units(ids, rng.random(n) < 0.6)
+    return bootstrap.pearson_units(ids, rng.random(n) * 5, rng.random(n) * 5)
+
+
+@pytest.mark.parametrize("kind", ["f1", "macro_f1", "accuracy", "pearson"])
+@pytest.mark.parametrize("n", [1, 9, 400])
+def test_counting_draws_per_kind_of_record_gives_the_weighted_sums_exactly(kind, n, monkeypatch):
+    """drawn_scores must be the weighted sums of the draw counts (the bootstrap's definition), to
+    the last bit, in blocks or not, alone or paired."""
+    rng = np.random.default_rng(n)
+    a, b = units_of(kind, n, rng), units_of(kind, n, rng)
+    b = bootstrap.Units(a.ids, b.stats, b.formula)
+    monkeypatch.setattr(bootstrap, "CHUNK", 7 * n)  # several blocks
+    weights = resample_weights(n, 30, seed=4, dataset="d")
+    expected = [resampled_scores(units, weights) for units in (a, b)]
+    for got, want in zip(bootstrap.drawn_scores([a, b], 30, 4, "d"), expected):
+        assert np.array_equal(got, want)
+    assert np.array_equal(bootstrap.drawn_scores([a], 30, 4, "d")[0], expected[0])

@@ -1,5 +1,5 @@
 """evaluate.py on worker processes, reading each file once as it scores it: the same report as in
-one process, errors at the same file and line, the bootstrap's fast counting the same numbers."""
+one process, errors at the same file and line, and a stream of records scored like their list."""
 
 import json
 import random
@@ -7,11 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from bench.score_throughput import prediction_record
-from mnlu import bootstrap
 from mnlu.benchmarks import EVAL_DATASETS
 from mnlu.records import RecordError
 from mnlu.scoring import score_dataset, score_file
@@ -103,30 +101,3 @@ def test_a_stream_of_records_scores_like_the_list_of_them(dataset):
     assert streamed.pop("units").stats.tolist() == listed.pop("units").stats.tolist()
     assert streamed == listed and streamed["n"] == 40
     assert score_dataset(dataset, iter([])) is None
-
-
-def units_of(kind, n, rng):
-    ids = [f"r{i}" for i in rng.permutation(n)]
-    if kind == "f1":
-        return bootstrap.f1_units(ids, rng.integers(0, 4, (n, 3)))
-    if kind == "macro_f1":
-        return bootstrap.macro_f1_units(ids, rng.integers(0, 4, (n, 3, 3)))
-    if kind == "accuracy":
-        return bootstrap.accuracy_units(ids, rng.random(n) < 0.6)
-    return bootstrap.pearson_units(ids, rng.random(n) * 5, rng.random(n) * 5)
-
-
-@pytest.mark.parametrize("kind", ["f1", "macro_f1", "accuracy", "pearson"])
-@pytest.mark.parametrize("n", [1, 9, 400])
-def test_counting_draws_per_kind_of_record_gives_the_weighted_sums_exactly(kind, n, monkeypatch):
-    """drawn_scores must be resampled_scores of the draw counts (the bootstrap's definition), to
-    the last bit, in blocks or not, alone or paired."""
-    rng = np.random.default_rng(n)
-    a, b = units_of(kind, n, rng), units_of(kind, n, rng)
-    b = bootstrap.Units(a.ids, b.stats, b.formula)
-    monkeypatch.setattr(bootstrap, "CHUNK", 7 * n)  # several blocks
-    weights = bootstrap.resample_weights(n, 30, seed=4, dataset="d")
-    expected = [bootstrap.resampled_scores(units, weights) for units in (a, b)]
-    for got, want in zip(bootstrap.drawn_scores([a, b], 30, 4, "d"), expected):
-        assert np.array_equal(got, want)
-    assert np.array_equal(bootstrap.drawn_scores([a], 30, 4, "d")[0], expected[0])
