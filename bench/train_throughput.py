@@ -155,6 +155,14 @@ def main():
     p.add_argument(
         "--repeats", type=int, default=3, help="alternated runs of each; medians are shown (default: %(default)s)"
     )
+    p.add_argument(
+        "--train-option",
+        action="append",
+        default=[],
+        metavar="OPTION",
+        help="one more train.py option, e.g. --train-option=--no-activation-checkpointing to weigh "
+        "memory against speed (repeatable; default: none; the Trainer runs as before)",
+    )
     p.add_argument("--hf-worker", metavar="FOLDER", dest="folder", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.folder:
@@ -173,6 +181,7 @@ def main():
                 [*torchrun, ROOT / "train.py", "--model", folder / "model", "--data", folder / "data.jsonl"]
                 + ["--out", run, "--global-batch-size", global_batch, "--micro-batch-size", args.micro_batch_size]
                 + ["--max-steps", args.steps, "--dtype", "fp32", "--export-dtype", "fp32", "--save-every", 10**9]
+                + args.train_option
             )
             metrics = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()][2:]
             seconds = sum(m["tokens"] / m["tokens_per_s"] for m in metrics)
@@ -185,6 +194,7 @@ def main():
     print(
         f"{args.model}: {args.nproc} CPU processes, fp32, micro-batch {args.micro_batch_size}, global batch"
         f" {global_batch}, {args.steps} steps; medians of {args.repeats} interleaved runs"
+        + (f"; train.py {' '.join(args.train_option)}" if args.train_option else "")
     )
     print(f"{'':24}{'tokens/s':>12}{'peak RSS/process':>20}{'wall (launch to exit)':>24}")
     for name, (speed, rss, wall) in medians.items():
